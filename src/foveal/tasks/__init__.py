@@ -1,0 +1,68 @@
+"""The gym: a registry of task families, each one module in this package.
+
+    >>> from foveal import tasks
+    >>> tasks.names()[:3]
+    >>> tasks.get("count").generate(seed=0, level=1)
+
+Family modules are discovered automatically: any module here whose name does not start
+with an underscore and is not one of the infrastructure modules below is imported, and
+its classes decorated with `@register` join the registry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+
+from foveal.errors import FovealError
+from foveal.tasks.base import Task, task_rng, task_seed
+
+_INFRA = {"base", "draw", "export", "commands", "generate", "gallery"}
+_REGISTRY: dict[str, Task] = {}
+_loaded = False
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Class decorator: instantiate the family and add it to the registry under `cls.name`."""
+    task = cls()
+    if task.name in _REGISTRY and type(_REGISTRY[task.name]) is not cls:
+        raise RuntimeError(f"two task families named {task.name!r}")
+    if len(task.levels) < 1 or sorted(task.levels) != list(range(1, len(task.levels) + 1)):
+        raise RuntimeError(f"task {task.name!r}: levels must be 1..N, got {sorted(task.levels)}")
+    _REGISTRY[task.name] = task
+    return cls
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.startswith("_") or mod.name in _INFRA:
+            continue
+        importlib.import_module(f"{__name__}.{mod.name}")
+    _loaded = True
+
+
+def names() -> list[str]:
+    """All registered task names, sorted."""
+    _load()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Task:
+    """The task called `name`; a FovealError naming close matches if there is none."""
+    _load()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else f" (known: {', '.join(sorted(_REGISTRY))})"
+        raise FovealError(f"unknown task {name!r}{hint}")
+    return _REGISTRY[name]
+
+
+def all_tasks() -> list[Task]:
+    return [get(n) for n in names()]
+
+
+__all__ = ["Task", "all_tasks", "get", "names", "register", "task_rng", "task_seed"]
