@@ -113,3 +113,22 @@ def letters(n: int) -> list[str]:
 def choice_block(choices: list[str]) -> str:
     """The options as prompt lines: 'A. left\\nB. right ...'."""
     return "\n".join(f"{l}. {c}" for l, c in zip(letters(len(choices)), choices))
+
+
+def scatter(rng, n: int, width: int, height: int, radius: float, gap: float = 2.0) -> list[tuple[float, float]]:
+    """`n` centres of non-overlapping discs of `radius`, always found: pick `n` distinct cells of a
+    grid whose cells are (2·radius + gap) wide, then jitter each centre within its cell's slack.
+
+    Raises RuntimeError if the grid has fewer than `n` cells (a level sized too small).
+    """
+    cell = 2 * radius + gap
+    cols, rows = int(width // cell), int(height // cell)
+    if cols * rows < n:
+        raise RuntimeError(f"cannot scatter {n} discs of radius {radius} in {width}x{height}")
+    sx, sy = (width - cols * cell) / cols, (height - rows * cell) / rows  # spare room per cell
+    pts = []
+    for k in rng.sample(range(cols * rows), n):
+        r, c = divmod(k, cols)
+        x0, y0 = c * (cell + sx), r * (cell + sy)
+        pts.append((x0 + gap / 2 + radius + rng.uniform(0, sx), y0 + gap / 2 + radius + rng.uniform(0, sy)))
+    return pts
