@@ -1,0 +1,217 @@
+"""`sudoku`: solve a 4x4, 6x6 or 9x9 Sudoku rendered as an image (VGRP-Bench style).
+
+A full grid comes from a shuffled base pattern; givens are removed in random order while
+the puzzle keeps exactly one solution (checked by the solver below) until the level's
+target number of givens is reached or no further cell can be removed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from PIL import ImageDraw
+
+from foveal.sample import Sample
+from foveal.tasks import draw as D
+from foveal.tasks import register
+from foveal.tasks.base import Task, task_rng
+
+BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # grid size -> (box rows, box cols)
+
+
+@lru_cache(maxsize=None)
+def units(n: int) -> tuple[tuple[int, ...], ...]:
+    """For each cell index, the (row, col, box) unit numbers it belongs to."""
+    br, bc = BOXES[n]
+    return tuple((i // n, i % n, (i // n) // br * (n // bc) + (i % n) // bc) for i in range(n * n))
+
+
+def solve(grid: list[int], n: int, limit: int = 2) -> list[list[int]]:
+    """Up to `limit` solutions of `grid` (0 = empty), by bitmask search with most-constrained-cell first."""
+    full = (1 << n) - 1
+    cells = units(n)
+    rows, cols, boxes = [0] * n, [0] * n, [0] * n
+    for i, v in enumerate(grid):
+        if v:
+            r, c, b = cells[i]
+            bit = 1 << (v - 1)
+            if (rows[r] | cols[c] | boxes[b]) & bit:
+                return []
+            rows[r] |= bit
+            cols[c] |= bit
+            boxes[b] |= bit
+    g = list(grid)
+    empty = [i for i, v in enumerate(g) if not v]
+    out: list[list[int]] = []
+
+    def search(k: int) -> None:
+        if k == len(empty):
+            out.append(list(g))
+            return
+        best, best_mask, best_n = k, 0, n + 1  # most constrained remaining cell -> position k
+        for j in range(k, len(empty)):
+            r, c, b = cells[empty[j]]
+            mask = full & ~(rows[r] | cols[c] | boxes[b])
+            cnt = mask.bit_count()
+            if cnt < best_n:
+                best, best_mask, best_n = j, mask, cnt
+                if cnt <= 1:
+                    break
+        if best_n == 0:
+            return
+        empty[k], empty[best] = empty[best], empty[k]
+        i = empty[k]
+        r, c, b = cells[i]
+        mask = best_mask
+        while mask and len(out) < limit:
+            bit = mask & -mask
+            mask ^= bit
+            rows[r] |= bit
+            cols[c] |= bit
+            boxes[b] |= bit
+            g[i] = bit.bit_length()
+            search(k + 1)
+            rows[r] ^= bit
+            cols[c] ^= bit
+            boxes[b] ^= bit
+        g[i] = 0
+        empty[k], empty[best] = empty[best], empty[k]
+
+    search(0)
+    return out
+
+
+def full_grid(rng: random.Random, n: int) -> list[int]:
+    """A random complete grid: the base pattern with shuffled digits, rows in bands, bands, cols, stacks."""
+    br, bc = BOXES[n]
+    base = lambda r, c: (bc * (r % br) + r // br + c) % n  # noqa: E731
+    bands = rng.sample(range(n // br), n // br)
+    rows = [b * br + r for b in bands for r in rng.sample(range(br), br)]
+    stacks = rng.sample(range(n // bc), n // bc)
+    cols = [s * bc + c for s in stacks for c in rng.sample(range(bc), bc)]
+    digits = rng.sample(range(1, n + 1), n)
+    return [digits[base(r, c)] for r in rows for c in cols]
+
+
+@lru_cache(maxsize=None)
+def peers(n: int) -> tuple[tuple[int, ...], ...]:
+    """For each cell index, the other cells sharing its row, column or box."""
+    u = units(n)
+    return tuple(tuple(j for j in range(n * n) if j != i and any(a == b for a, b in zip(u[i], u[j])))
+                 for i in range(n * n))
+
+
+def candidates(grid: list[int], n: int, i: int) -> int:
+    """Bitmask of the digits cell `i` can take given the filled cells of its row, column and box."""
+    used = 0
+    for j in peers(n)[i]:
+        if grid[j]:
+            used |= 1 << (grid[j] - 1)
+    return ((1 << n) - 1) & ~used
+
+
+def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[int]:
+    """Remove cells in random order while the solution stays unique, down to `givens` filled cells."""
+    grid = list(solution)
+    filled = n * n
+    for i in rng.sample(range(n * n), n * n):
+        if filled <= givens:
+            break
+        v = grid[i]
+        grid[i] = 0
+        if candidates(grid, n, i) == 1 << (v - 1):  # still forced by its peers: trivially unique
+            filled -= 1
+            continue
+        grid[i] = v  # unique iff no solution has another digit here
+        others = [w for w in range(1, n + 1) if w != v and candidates(grid, n, i) >> (w - 1) & 1]
+        if any(solve(grid[:i] + [w] + grid[i + 1:], n, limit=1) for w in others):
+            continue
+        grid[i] = 0
+        filled -= 1
+    return grid
+
+
+def rows_text(grid: list[int], n: int, blank: str = ".") -> str:
+    return "\n".join("".join(str(v) if v else blank for v in grid[r * n:(r + 1) * n]) for r in range(n))
+
+
+def render(grid: list[int], n: int, cell: int):
+    br, bc = BOXES[n]
+    pad = 6
+    im = D.canvas(n * cell + 2 * pad)
+    d = ImageDraw.Draw(im)
+    D.grid_lines(d, pad, pad, cell, n, n, width=1, bold_every=(br, bc))
+    for i, v in enumerate(grid):
+        if v:
+            r, c = divmod(i, n)
+            D.text(d, (pad + (c + 0.5) * cell, pad + (r + 0.5) * cell), str(v), size=int(cell * 0.62))
+    return im
+
+
+@register
+class Sudoku(Task):
+    """Solve a Sudoku from its image: 4x4 at low levels up to 9x9, fewer givens as the level rises.
+
+    Level knobs:
+        n: grid size (4, 6 or 9; boxes 2x2, 2x3, 3x3).
+        givens: target number of given digits (fewer is harder); carving stops earlier if no
+            further cell can be removed without losing uniqueness.
+        cell: cell side in pixels.
+
+    Answer (grid): the solved rows, top to bottom, one line each, digits without spaces,
+    e.g. "1234\\n3412\\n2143\\n4321". Every puzzle has exactly one solution.
+
+    Mixed form: a third of the givens are listed in text instead of drawn.
+    """
+
+    name = "sudoku"
+    modality = "image"
+    description = "Solve a Sudoku shown as an image, 4x4 to 9x9 with fewer givens at higher levels (grid)."
+    tags = ("logic", "perception")
+    forms = ("image", "text", "mixed")
+    levels = {
+        1: dict(n=4, givens=10, cell=32),
+        2: dict(n=4, givens=6, cell=32),
+        3: dict(n=6, givens=18, cell=30),
+        4: dict(n=9, givens=40, cell=28),
+        5: dict(n=9, givens=32, cell=28),
+        6: dict(n=9, givens=26, cell=28),
+    }
+
+    def rules(self, n: int) -> str:
+        br, bc = BOXES[n]
+        return (f"Fill the empty cells of this {n}x{n} Sudoku so that every row, every column and every "
+                f"{br}x{bc} box contains each digit 1-{n} exactly once. Answer with the completed grid, one "
+                f"row per line, top to bottom, digits without spaces.")
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        n = cfg["n"]
+        solution = full_grid(rng, n)
+        puzzle = carve(rng, solution, n, cfg["givens"])
+        answer = rows_text(solution, n)
+        first = next((i for i, v in enumerate(puzzle) if not v and candidates(puzzle, n, i).bit_count() == 1),
+                     None)
+        hint = (f"r{first // n + 1}c{first % n + 1} can only be {solution[first]}, and continuing cell by "
+                f"cell" if first is not None else "Trying candidates and eliminating contradictions")
+        twin = f"{self.rules(n)}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
+        return self.sample(
+            seed, level, prompt=self.image_prompt(self.rules(n)), images=(render(puzzle, n, cfg["cell"]),),
+            answer=answer, answer_type="grid", text_twin=twin,
+            solution=f"Using the row, column and box rules, {hint} gives the unique solution:\n{answer}",
+            meta={"n": n, "cell": cfg["cell"], "puzzle": puzzle, "givens": sum(map(bool, puzzle))},
+        )
+
+    def mixed(self, sample: Sample) -> Sample:
+        """Draw two thirds of the givens; list the rest in text as 'row r, column c is v'."""
+        m = sample.meta
+        n, puzzle = m["n"], m["puzzle"]
+        given = [i for i, v in enumerate(puzzle) if v]
+        told = sorted(task_rng(f"{self.name}/mixed", sample.seed, sample.level).sample(given, len(given) // 3))
+        drawn = [0 if i in told else v for i, v in enumerate(puzzle)]
+        said = "; ".join(f"row {i // n + 1}, column {i % n + 1} is {puzzle[i]}" for i in told)
+        prompt = self.image_prompt(f"{self.rules(n)}\nBesides the digits drawn, these cells are given: {said}.")
+        return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
+                       images=(render(drawn, n, m["cell"]),), meta={**m, "described": told})
