@@ -1,0 +1,152 @@
+"""`jigsaw`: put the shuffled pieces of a picture back in order (Jigsaw-R1 style).
+
+The source picture is a smooth four-colour gradient with a few large shapes drawn across
+piece borders. It is cut into a k×k grid of square pieces, which are shuffled and shown
+in one image, each under its number label (0 .. k²-1, in reading order of the shuffled
+layout). The answer is the permutation: for each position of the original picture in
+reading order, the number of the piece that belongs there, e.g. "3 1 0 2".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from foveal.sample import Sample
+from foveal.tasks import draw as D
+from foveal.tasks import register
+from foveal.tasks.base import Task, task_rng
+
+GAP, HEADER = 4, 14  # pixels between pieces; label strip above each piece
+
+
+def corner_colour(corners: list[list[int]], u: float, v: float) -> tuple[int, int, int]:
+    """The gradient's colour at relative position (u, v) in [0, 1]²: bilinear in the four corners."""
+    w = ((1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v)
+    return tuple(math.floor(sum(wi * c[ch] for wi, c in zip(w, corners)) + 0.5) for ch in range(3))
+
+
+def source(meta: dict[str, Any]) -> Image.Image:
+    """The unshuffled picture: the gradient (pixel (x, y) at u = x/side, v = y/side) plus the shapes."""
+    side = meta["k"] * meta["piece"]
+    t = np.arange(side, dtype=np.float64) / side
+    u, v = t[None, :, None], t[:, None, None]
+    c00, c10, c01, c11 = (np.array(c, dtype=np.float64) for c in meta["corners"])
+    arr = (1 - u) * (1 - v) * c00 + u * (1 - v) * c10 + (1 - u) * v * c01 + u * v * c11
+    im = Image.fromarray(np.floor(arr + 0.5).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(im)
+    for s in meta["shapes"]:
+        D.shape(d, s["shape"], s["x"], s["y"], s["r"], D.COLORS[s["color"]], outline=(20, 20, 20))
+    return im
+
+
+def slot_origin(k: int, piece: int, slot: int) -> tuple[int, int]:
+    """Top-left pixel of the piece shown in `slot` (reading order) of the shuffled image."""
+    r, c = divmod(slot, k)
+    return GAP + c * (piece + GAP), GAP + r * (piece + HEADER + GAP) + HEADER
+
+
+def render(meta: dict[str, Any]) -> Image.Image:
+    """The shuffled image: slot s shows original piece order[s] under the label s."""
+    k, piece, order = meta["k"], meta["piece"], meta["order"]
+    src = source(meta)
+    im = D.canvas(k * piece + (k + 1) * GAP, k * (piece + HEADER) + (k + 1) * GAP, (235, 235, 235))
+    d = ImageDraw.Draw(im)
+    for slot, pos in enumerate(order):
+        x, y = slot_origin(k, piece, slot)
+        D.text(d, (x + piece / 2, y - HEADER / 2), str(slot), size=11)
+        r, c = divmod(pos, k)
+        im.paste(src.crop((c * piece, r * piece, (c + 1) * piece, (r + 1) * piece)), (x, y))
+    return im
+
+
+def hexc(c: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*c)
+
+
+@register
+class Jigsaw(Task):
+    """Reorder the k×k shuffled pieces of a picture; answer the permutation (sequence).
+
+    Level knobs:
+        k: pieces per side (k² pieces).
+        piece: piece side in pixels.
+        shapes: how many large shapes cross the piece borders (more shapes, more cues).
+
+    Answer (sequence): k² numbers separated by spaces; the p-th is the label of the piece
+    that belongs at position p of the original picture (positions in reading order: left to
+    right, top to bottom). The shuffle is never the identity.
+
+    Mixed form: the correct position of about a third of the pieces is stated in text.
+    """
+
+    name = "jigsaw"
+    modality = "image"
+    description = "Reassemble a picture cut into k×k shuffled pieces; answer the permutation (sequence)."
+    tags = ("spatial", "perception", "planning")
+    forms = ("image", "text", "mixed")
+    levels = {
+        1: dict(k=2, piece=48, shapes=3),
+        2: dict(k=3, piece=40, shapes=4),
+        3: dict(k=3, piece=40, shapes=1),
+        4: dict(k=4, piece=36, shapes=5),
+        5: dict(k=4, piece=36, shapes=2),
+        6: dict(k=5, piece=32, shapes=6),
+    }
+
+    def question(self, k: int) -> str:
+        return (f"The image shows a picture cut into a {k}x{k} grid of square pieces, shuffled; each piece is "
+                f"numbered by the label above it. For each position of the original picture in reading order "
+                f"(left to right, top to bottom), give the number of the piece that belongs there: {k * k} "
+                f"numbers separated by spaces.")
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        k, piece = cfg["k"], cfg["piece"]
+        side = k * piece
+        while True:  # distinct corners, so every grid point of the gradient has its own colour
+            corners = [[rng.randint(20, 235) for _ in range(3)] for _ in range(4)]
+            grid = {corner_colour(corners, gx / k, gy / k) for gx in range(k + 1) for gy in range(k + 1)}
+            far = all(sum(abs(a - b) for a, b in zip(p, q)) >= 120
+                      for i, p in enumerate(corners) for q in corners[i + 1:])
+            if far and len(grid) == (k + 1) ** 2:
+                break
+        shapes = [{"shape": rng.choice(D.SHAPES), "color": rng.choice(list(D.COLORS)),
+                   "x": rng.randint(0, side), "y": rng.randint(0, side),
+                   "r": rng.randint(int(piece * 0.35), int(piece * 0.7))} for _ in range(cfg["shapes"])]
+        order = list(range(k * k))  # order[slot] = original position of the piece shown in that slot
+        while order == sorted(order):
+            rng.shuffle(order)
+        answer = " ".join(str(order.index(p)) for p in range(k * k))
+        meta = {"k": k, "piece": piece, "corners": corners, "shapes": shapes, "order": order}
+        pieces = []
+        for slot, pos in enumerate(order):
+            r, c = divmod(pos, k)
+            cs = [hexc(corner_colour(corners, (c + dx) / k, (r + dy) / k)) for dy in (0, 1) for dx in (0, 1)]
+            pieces.append(f"piece {slot}: {' '.join(cs)}")
+        twin = (f"A picture with a smooth colour gradient was cut into a {k}x{k} grid of square pieces, which "
+                f"were shuffled and numbered 0-{k * k - 1}. The colours at each piece's corners (top-left, "
+                f"top-right, bottom-left, bottom-right) are: {'; '.join(pieces)}. Pieces that touch in the "
+                f"original picture share the colours of their common corners. For each position of the original "
+                f"picture in reading order (left to right, top to bottom), give the number of the piece that "
+                f"belongs there: {k * k} numbers separated by spaces.")
+        solution = (f"Matching the colours and shapes that continue across piece edges puts piece "
+                    f"{answer.split()[0]} at the top-left and gives the order {answer}. The answer is {answer}.")
+        return self.sample(seed, level, prompt=self.image_prompt(self.question(k)), images=(render(meta),),
+                           answer=answer, answer_type="sequence", text_twin=twin, solution=solution, meta=meta)
+
+    def mixed(self, sample: Sample) -> Sample:
+        """State the correct position of about a third of the pieces in text."""
+        m = sample.meta
+        labels = sample.answer.split()
+        told = sorted(task_rng(f"{self.name}/mixed", sample.seed, sample.level)
+                      .sample(range(len(labels)), max(1, len(labels) // 3)))
+        said = "; ".join(f"piece {labels[p]} belongs at position {p}" for p in told)
+        prompt = self.image_prompt(f"{self.question(m['k'])} Positions are numbered 0-{len(labels) - 1} in "
+                                   f"reading order, and some are known: {said}.")
+        return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
+                       meta={**m, "described": told})
