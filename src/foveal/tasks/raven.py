@@ -1,0 +1,152 @@
+"""Raven-style progressive matrices: pick the panel that completes a 3×3 matrix."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PIL import ImageDraw
+
+from foveal.sample import Sample
+from foveal.tasks import register
+from foveal.tasks.base import Task
+from foveal.tasks.draw import COLORS, canvas, choice_block, letters, shape, text
+
+SHAPES = ("circle", "square", "triangle", "diamond", "hexagon", "star")
+PCOLORS = ("red", "blue", "green", "orange", "purple")
+SIZES = ("small", "medium", "large")
+RADIUS = {"small": 4, "medium": 7, "large": 10}
+DOMAIN = {"shape": len(SHAPES), "color": len(PCOLORS), "count": 4, "size": 3}  # count value v means v+1 objects
+ORDINAL = {"count", "size"}  # attributes that may progress
+LAYOUT = {1: [(24, 24)], 2: [(13, 24), (35, 24)], 3: [(24, 13), (13, 35), (35, 35)],
+          4: [(13, 13), (35, 13), (13, 35), (35, 35)]}
+PANEL = 48
+ATTRS = ("shape", "color", "count", "size")
+
+
+def predictions(rows: list[list[int]], ordinal: bool) -> set[int]:
+    """Every value of the missing cell (row 3, column 3) that some rule consistent with the data predicts.
+
+    Rules: constant along each row; progression by +1 or -1 along each row (ordinal attributes
+    only); each row a permutation of the same three distinct values.
+    """
+    full, last = rows[:2], rows[2][:2]
+    out = set()
+    if all(len(set(r)) == 1 for r in full) and last[0] == last[1]:
+        out.add(last[0])
+    if ordinal:
+        for d in (1, -1):
+            if all(r[1] - r[0] == d and r[2] - r[1] == d for r in full) and last[1] - last[0] == d:
+                out.add(last[1] + d)
+    s = set(full[0])
+    if len(s) == 3 and set(full[1]) == s and len(set(last)) == 2 and set(last) <= s:
+        out |= s - set(last)
+    return out
+
+
+def attribute_rows(rng: random.Random, attr: str, active: bool) -> list[list[int]]:
+    n = DOMAIN[attr]
+    if not active:
+        return [[rng.randrange(n)] * 3] * 3
+    rule = rng.choice(("constant", "progression", "distribute") if attr in ORDINAL else ("constant", "distribute"))
+    if rule == "constant":
+        return [[v] * 3 for v in rng.sample(range(n), 3)]
+    if rule == "progression":
+        d = rng.choice((1, -1))
+        starts = [rng.randrange(0, n - 2) if d == 1 else rng.randrange(2, n) for _ in range(3)]
+        return [[s, s + d, s + 2 * d] for s in starts]
+    vals = rng.sample(range(n), 3)
+    return [[vals[(i + k) % 3] for i in range(3)] for k in (0, 1, 2)]
+
+
+def words(p: dict[str, int]) -> str:
+    k = p["count"] + 1
+    return f"{k} {SIZES[p['size']]} {PCOLORS[p['color']]} {SHAPES[p['shape']]}{'s' if k > 1 else ''}"
+
+
+@register
+class Raven(Task):
+    """A 3×3 matrix of panels whose last panel is missing, and lettered candidate panels.
+
+    Each panel holds 1-4 copies of one shape in one colour and size. Each varying attribute follows
+    a row rule (constant, +1/-1 progression for count and size, or the same three values permuted
+    in every row); the generator checks that every rule consistent with the visible panels predicts
+    the same missing panel. Distractors differ from the answer in exactly one varying attribute.
+    Knobs per level:
+        attrs: how many attributes vary (shape, then colour, count, size); the rest stay fixed.
+        choices: number of candidate panels.
+    """
+
+    name = "raven"
+    description = "Raven-style 3×3 matrix completion (choose the missing panel)"
+    tags = ("logic", "perception")
+    levels = {
+        1: {"attrs": 1, "choices": 4},
+        2: {"attrs": 2, "choices": 4},
+        3: {"attrs": 3, "choices": 4},
+        4: {"attrs": 4, "choices": 6},
+        5: {"attrs": 4, "choices": 8},
+    }
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        active = set(ATTRS[: cfg["attrs"]])
+        while True:
+            table = {a: attribute_rows(rng, a, a in active) for a in ATTRS}
+            if all(predictions(table[a], a in ORDINAL) == {table[a][2][2]} for a in ATTRS):
+                break
+        panels = [[{a: table[a][r][c] for a in ATTRS} for c in range(3)] for r in range(3)]
+        correct = panels[2][2]
+        cands = [correct]
+        while len(cands) < cfg["choices"]:
+            a = rng.choice(sorted(active))
+            alt = dict(correct, **{a: rng.choice([v for v in range(DOMAIN[a]) if v != correct[a]])})
+            if alt not in cands:
+                cands.append(alt)
+        rng.shuffle(cands)
+        answer = letters(len(cands))[cands.index(correct)]
+        choices = tuple(words(p) for p in cands)
+        q = "Which candidate panel completes the matrix (the '?' panel)?"
+        rules = "Each attribute (shape, colour, number, size) follows a rule along every row."
+        ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        grid = "\n".join(f"Row {r + 1}: " + "; ".join(words(p) if (r, c) != (2, 2) else "?" for c, p in enumerate(row))
+                         for r, row in enumerate(panels))
+        why = "; ".join(f"{a} {'stays the same along each row' if len(set(table[a][0])) == 1 else 'changes along each row by a rule'}"
+                        for a in ATTRS if a in active)
+        sol = f"Reading the rows: {why}. The missing panel must be {words(correct)}. Answer: {answer}."
+        n = letters(len(cands))
+        return self.sample(seed, level, prompt=self.image_prompt(
+            f"The picture shows a 3×3 matrix of panels with the last one missing, and candidate panels {n[0]}-{n[-1]} below it. "
+            f"{rules}\n{q} Answer with the letter of the candidate."),
+            images=(self.render(panels, cands),), answer=answer, answer_type="choice", choices=choices,
+            text_twin=f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\n{rules}\n{ask}", solution=sol,
+            meta={"table": table, "candidates": cands, "active": sorted(active)})
+
+    @staticmethod
+    def render(panels, cands):
+        per_row = 4
+        cand_rows = (len(cands) + per_row - 1) // per_row
+        gap = 4
+        w = per_row * (PANEL + gap) + gap
+        h = 3 * (PANEL + gap) + gap + 6 + cand_rows * (PANEL + 16 + gap)
+        img = canvas(w, h)
+        d = ImageDraw.Draw(img)
+        x0 = (w - 3 * (PANEL + gap)) // 2
+
+        def panel(p, x, y):
+            d.rectangle([x, y, x + PANEL, y + PANEL], outline=(0, 0, 0), width=1)
+            if p is None:
+                text(d, (x + PANEL / 2, y + PANEL / 2), "?", size=22)
+                return
+            for cx, cy in LAYOUT[p["count"] + 1]:
+                shape(d, SHAPES[p["shape"]], x + cx, y + cy, RADIUS[SIZES[p["size"]]], COLORS[PCOLORS[p["color"]]])
+
+        for r in range(3):
+            for c in range(3):
+                panel(panels[r][c] if (r, c) != (2, 2) else None, x0 + c * (PANEL + gap), gap + r * (PANEL + gap))
+        y0 = 3 * (PANEL + gap) + gap + 6
+        d.line([(0, y0 - 4), (w, y0 - 4)], fill=(150, 150, 150))
+        for i, p in enumerate(cands):
+            x, y = gap + (i % per_row) * (PANEL + gap), y0 + (i // per_row) * (PANEL + 16 + gap)
+            text(d, (x + PANEL / 2, y + 7), letters(len(cands))[i], size=12)
+            panel(p, x, y + 14)
+        return img
