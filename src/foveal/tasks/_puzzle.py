@@ -128,6 +128,25 @@ def line_solutions(row_opts: Sequence[Sequence[int]], col_opts: Sequence[Sequenc
     return out
 
 
+def filter_options(n: int, row_opts, col_opts, givens: dict[int, int]) -> tuple[list[list[int]], list[list[int]]]:
+    """Row/column option lists of an n×n binary grid keeping only options that agree with `givens`.
+
+    `row_opts`/`col_opts` are either one sequence shared by every line or one sequence per line
+    (sequence of sequences); `givens` maps flat cell index -> 0/1.
+    """
+    per_line = lambda opts: opts if opts and not isinstance(opts[0], int) else [opts] * n  # noqa: E731
+    row_opts, col_opts = per_line(row_opts), per_line(col_opts)
+    rk, rv, ck, cv = [0] * n, [0] * n, [0] * n, [0] * n
+    for i, v in givens.items():
+        r, c = divmod(i, n)
+        rk[r] |= 1 << c
+        rv[r] |= v << c
+        ck[c] |= 1 << r
+        cv[c] |= v << r
+    return ([[m for m in row_opts[r] if m & rk[r] == rv[r]] for r in range(n)],
+            [[m for m in col_opts[c] if m & ck[c] == cv[c]] for c in range(n)])
+
+
 def masks_to_grid(rows: Sequence[int], n_cols: int) -> list[list[int]]:
     return [[m >> c & 1 for c in range(n_cols)] for m in rows]
 
@@ -151,7 +170,7 @@ def reveal_until_unique(rng: random.Random, truth: Sequence[Any],
         other = next((s for s in sols if s != truth), None)
         if other is None:
             return givens
-        diff = [i for i, (a, b) in enumerate(zip(truth, other)) if a != b]
+        diff = [i for i, (a, b) in enumerate(zip(truth, other, strict=True)) if a != b]
         i = rng.choice(diff)
         givens[i] = truth[i]
 

@@ -9,18 +9,27 @@ the shading are revealed as givens until it is unique.
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 from typing import Any
 
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._puzzle import (
-    GridPuzzle, board, centre, fill_cell, font_px, grid_text, line_solutions, masks_to_grid, reveal_until_unique,
+    GridPuzzle,
+    board,
+    centre,
+    fill_cell,
+    filter_options,
+    font_px,
+    grid_text,
+    line_solutions,
+    masks_to_grid,
+    reveal_until_unique,
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def options(n: int, total: int) -> tuple[int, ...]:
     """Bitmasks over n positions whose 1-based weights sum to `total`."""
     return tuple(sum(1 << i for i in combo) for k in range(n + 1) for combo in combinations(range(n), k)
@@ -29,14 +38,7 @@ def options(n: int, total: int) -> tuple[int, ...]:
 
 def solve(n: int, rows: list[int], cols: list[int], givens: dict[int, int], limit: int = 2) -> list[list[int]]:
     """Up to `limit` flat 0/1 solutions meeting the row/column clues and the givens {flat index: 0/1}."""
-    def ok_row(r: int, m: int) -> bool:
-        return all(m >> (i % n) & 1 == v for i, v in givens.items() if i // n == r)
-
-    def ok_col(c: int, m: int) -> bool:
-        return all(m >> (i // n) & 1 == v for i, v in givens.items() if i % n == c)
-
-    ro = [[m for m in options(n, rows[r]) if ok_row(r, m)] for r in range(n)]
-    co = [[m for m in options(n, cols[c]) if ok_col(c, m)] for c in range(n)]
+    ro, co = filter_options(n, [options(n, t) for t in rows], [options(n, t) for t in cols], givens)
     return [[v for row in masks_to_grid(s, n) for v in row] for s in line_solutions(ro, co, n, n, limit)]
 
 
@@ -75,7 +77,7 @@ class Kakurasu(GridPuzzle):
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):
         n = cfg["n"]
-        for attempt in range(cfg["tries"]):
+        for _ in range(cfg["tries"]):
             grid = [[int(rng.random() < cfg["density"]) for _ in range(n)] for _ in range(n)]
             rows, cols = clues(grid)
             if len(solve(n, rows, cols, {})) == 1:
@@ -83,7 +85,7 @@ class Kakurasu(GridPuzzle):
                 break
         else:
             flat = [v for row in grid for v in row]
-            givens = reveal_until_unique(rng, flat, lambda g: solve(n, rows, cols, g))
+            givens = reveal_until_unique(rng, flat, lambda g, rows=rows, cols=cols: solve(n, rows, cols, g))
         rules = (f"Kakurasu on a {n}x{n} grid: shade some cells. A shaded cell counts its column number "
                  f"(1-{n}, left to right, written above the grid) toward its row's sum and its row number (1-{n}, "
                  f"top to bottom, written left of the grid) toward its column's sum. The sum of each row is "
