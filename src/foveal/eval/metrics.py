@@ -142,7 +142,8 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
     maj@k: fraction of questions whose majority-vote answer is correct (a question with no
         extracted answer counts as wrong).
     format_rate: fraction of completions in strict R1 format.
-    mean_tokens: mean completion length in tokens.
+    mean_tokens: mean completion length in tokens (completions whose backend gave no token
+        ids, recorded as None, are left out).
     consistency: among questions with K ≥ 2, the fraction whose K answers all agree.
     """
     n = len(rows)
@@ -164,7 +165,7 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
         "pass@k": passk,
         "maj@k": sum(is_correct(r.get("maj_score")) for r in rows) / n,
         "format_rate": mean(bool(f) for r in rows for f in r["formats"]),
-        "mean_tokens": mean(t for r in rows for t in r["n_tokens"]),
+        "mean_tokens": mean(t for r in rows for t in r["n_tokens"] if t is not None),
         "consistency": mean(agrees) if agrees else None,
     }
 

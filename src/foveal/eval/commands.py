@@ -1,0 +1,125 @@
+"""`foveal eval` and `foveal report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from foveal.errors import FovealError
+
+BACKENDS = ("hf", "vllm", "openai")
+
+
+def eval_command(
+    model: str = typer.Option(..., "--model", help="Model directory, 'tiny', 'smollm2-135m', or (openai) the served model name."),
+    data: Path = typer.Option(..., "--data", help="A `foveal gen` dataset, or a benchmark file/directory (MathVista, MathVerse, generic JSONL/parquet)."),
+    out: Path = typer.Option(..., "--out", help="Run directory; rerunning into it resumes where it stopped."),
+    backend: str = typer.Option("hf", "--backend", help="Rollout backend: hf, vllm or openai."),
+    k: int = typer.Option(1, "--k", help="Completions per problem (pass@k, maj@k, consistency need K > 1)."),
+    temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature; 0 is greedy."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold."),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Longest completion, in tokens."),
+    twin: str = typer.Option("image", "--twin", help="image, text (the text twin) or both (measures the modality gap)."),
+    shuffles: int = typer.Option(0, "--shuffles", help="Option-shuffled copies of each choice problem (option consistency)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Problems per generation batch (and per append to samples.jsonl)."),
+    limit: int = typer.Option(None, "--limit", help="Evaluate only the first N problems of the data."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
+    layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
+) -> None:
+    """Sample K completions per problem, score them, and write RUN/samples.jsonl, metrics.json, config.json."""
+    from rich.console import Console
+
+    from foveal.eval.benchmarks import load_data
+    from foveal.eval.harness import evaluate
+    from foveal.rollout import Sampling
+
+    if backend not in BACKENDS:
+        raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if limit is not None and limit < 1:
+        raise FovealError(f"--limit must be at least 1, got {limit}")
+    if k < 1:
+        raise FovealError(f"--k must be at least 1, got {k}")
+    if max_new_tokens < 1:
+        raise FovealError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
+    console = Console()
+    samples = load_data(data, layout=layout, limit=limit)
+    sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+    with console.status(f"loading {model} ({backend})"):
+        engine = make_backend(backend, model, batch_size * k, base_url, out)
+    console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
+                  f"(K={k}, T={temperature}, twin={twin}) -> {out}")
+    result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
+                      shuffles=shuffles, meta={"model": model, "data": str(data), "backend": backend, "limit": limit})
+    print_summary(console, result.metrics)
+    console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
+                  f"view with: foveal report {out} --out {out / 'report.html'}")
+
+
+def make_backend(name: str, model: str, batch_size: int, base_url: str | None, out: Path):
+    """The rollout backend for `foveal eval` (hf/vllm load the model in-process)."""
+    from foveal.rollout import get_backend
+
+    if name == "openai":
+        if not base_url:
+            raise FovealError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        return get_backend("openai", base_url=base_url, model=model, cache_dir=out / "openai-cache")
+    if base_url:
+        raise FovealError(f"--base-url is only used with --backend openai, not {name}")
+    if name == "vllm":
+        return get_backend("vllm", model=model)
+    from foveal.models import load_policy
+
+    return get_backend("hf", policy=load_policy(model), batch_size=batch_size)
+
+
+def print_summary(console, metrics: dict) -> None:
+    """The headline numbers and a per-task table."""
+    from rich.table import Table
+
+    from foveal.eval.report import pct
+
+    o = metrics["overall"]
+    if not o.get("n"):
+        console.print("no problems evaluated")
+        return
+    k = o["k"]
+    line = (f"accuracy {pct(o['accuracy'])} [95% CI {pct(o['accuracy_ci95'][0])}, {pct(o['accuracy_ci95'][1])}]"
+            f"  format {pct(o['format_rate'])}")
+    if k > 1:
+        line += f"  pass@{k} {pct(o['pass@k'][str(k)])}  maj@{k} {pct(o['maj@k'])}  consistency {pct(o['consistency'])}"
+    if o.get("mean_tokens") is not None:
+        line += f"  mean length {o['mean_tokens']:.1f} tokens"
+    console.print(line)
+    gap = metrics.get("modality_gap") or {}
+    table = Table(box=None, header_style="bold")
+    for col in ("task", "n", "accuracy", *(("image", "text", "gap") if gap else ())):
+        table.add_column(col, justify="left" if col == "task" else "right")
+    for task, m in metrics["by_task"].items():
+        g = gap.get("by_task", {}).get(task)
+        extra = (pct(g["image"]), pct(g["text"]), f"{g['gap'] * 100:+.1f} pt") if g else (("–",) * 3 if gap else ())
+        table.add_row(task, str(m["n"]), pct(m["accuracy"]), *extra)
+    console.print(table)
+
+
+def report_command(
+    runs: list[Path] = typer.Argument(..., help="Eval run directories (from `foveal eval`) and/or training runs."),
+    out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
+    names: str = typer.Option(None, "--names", help="Comma-separated labels for the runs, e.g. base,sft,grpo."),
+    train: list[Path] = typer.Option(None, "--train", help="A training run directory (or train.jsonl) whose curves to add; repeatable."),
+    examples: int = typer.Option(4, "--examples", help="Right and wrong examples shown per run."),
+) -> None:
+    """Write one self-contained HTML report (plots embedded) for one or more runs."""
+    from rich.console import Console
+
+    from foveal.eval.report import build_report
+
+    labels = [n.strip() for n in names.split(",")] if names else None
+    path = build_report(runs, out, names=labels, train=train or None, examples=examples)
+    Console().print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("report")(report_command)

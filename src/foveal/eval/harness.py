@@ -1,0 +1,270 @@
+"""The eval harness: sample K completions per problem, score them, write a resumable run.
+
+    from foveal.eval import evaluate
+    result = evaluate(backend, samples, k=4, sampling=Sampling(temperature=1.0), twin="both", out="runs/ev")
+    result.metrics["overall"]["accuracy"]
+
+A run directory holds:
+    config.json    what was evaluated and how (model, data, sampling, versions, git revision)
+    samples.jsonl  one row per evaluated problem (see `foveal.eval.metrics` for the fields),
+                   appended in one write per batch
+    metrics.json   `metrics.summarize(rows)`, written through a temp file and rename
+
+Resuming: rerunning into the same directory skips every id already in samples.jsonl. A kill
+can at worst tear the last line of samples.jsonl; that torn tail is cut off before the next
+append, so no problem is lost or written twice. The settings that change results (K,
+sampling, twin, shuffles) must match the run's config.json, or the harness refuses.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from foveal.errors import FovealError
+from foveal.eval import metrics as M
+from foveal.eval.shuffle import letters, shuffled_copies
+from foveal.io import append_jsonl, atomic_write_json, read_jsonl
+from foveal.rollout.base import Backend, Group, Sampling
+from foveal.sample import Sample
+
+TWINS = ("image", "text", "both")
+THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
+MAX_THUMBS = 4  # frames kept per sample (video tasks have up to 16)
+RESULT_KEYS = ("k", "sampling", "twin", "shuffles")  # a resumed run must agree on these
+
+
+@dataclass
+class EvalResult:
+    """What `evaluate` returns: the summary, every row (resumed ones included) and the run dir."""
+
+    metrics: dict[str, Any]
+    rows: list[dict[str, Any]] = field(repr=False)
+    out: Path | None = None
+
+
+def expand(samples: Sequence[Sample], twin: str = "image", shuffles: int = 0, seed: int = 0) -> list[Sample]:
+    """The problems to evaluate: each sample in the requested form(s), then `shuffles`
+    option-shuffled copies of each choice problem (those whose options can be rewritten)."""
+    if twin not in TWINS:
+        raise FovealError(f"twin must be one of {', '.join(TWINS)}, got {twin!r}")
+    items: list[Sample] = []
+    for s in samples:
+        forms = {"image": [s], "text": [s.as_text()], "both": [s] if s.form == "text" else [s, s.as_text()]}[twin]
+        for f in forms:
+            if f.form == "text" and not f.prompt.strip():
+                raise FovealError(f"sample {s.id} has no text twin, so it cannot be evaluated with --twin {twin}")
+            items.append(f)
+    if shuffles > 0:
+        copies = []
+        for s in items:
+            if s.answer_type == "choice" and s.choices and len(s.choices) > 1:
+                try:
+                    copies.extend(shuffled_copies(s, shuffles, seed))
+                except FovealError:  # options drawn in the image: nothing to rewrite
+                    continue
+        items.extend(copies)
+    seen: set[str] = set()
+    for s in items:
+        if s.id in seen:
+            raise FovealError(f"sample id {s.id!r} occurs twice in the data; ids must be unique")
+        seen.add(s.id)
+    return items
+
+
+def base_id(sample: Sample) -> str:
+    """The id shared by a problem's forms: the id without its `/text` or `/mixed` suffix."""
+    return sample.id.rsplit("/", 1)[0] if sample.form != "image" else sample.id
+
+
+def thumbnail_b64(image: Image.Image, px: int = THUMB_PX) -> str:
+    im = image.convert("RGB")
+    im.thumbnail((px, px), Image.Resampling.LANCZOS if max(im.size) > px else Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def score_group(sample: Sample, group: Group) -> dict[str, Any]:
+    """One samples.jsonl row: the problem, its completions and every per-completion score."""
+    from foveal.rewards import extract_answer, score, verify
+    from foveal.rewards import format as format_reward
+
+    texts = [c.text for c in group.completions]
+    answers = [extract_answer(t) for t in texts]
+    scores = [score(t, sample.answer, sample.answer_type) for t in texts]
+    formats = [bool(f >= 1.0) for f in format_reward(texts)]
+
+    def same(a: str, b: str) -> bool:
+        return a.strip() == b.strip() or verify(a, b, sample.answer_type)
+
+    maj = M.majority_vote(answers, same)
+    row: dict[str, Any] = {
+        "id": sample.id, "base_id": base_id(sample), "task": sample.task, "level": sample.level, "form": sample.form,
+        "answer_type": sample.answer_type, "gold": sample.answer,
+        "choices": list(sample.choices) if sample.choices else None, "prompt": sample.prompt,
+        "completions": texts, "answers": answers, "scores": scores, "formats": formats,
+        "n_tokens": [len(c.token_ids) if c.token_ids else None for c in group.completions],
+        "finish": [c.finish_reason for c in group.completions],
+        "maj_answer": answers[maj] if maj is not None else None,
+        "maj_score": scores[maj] if maj is not None else None,
+        "agree": M.agreement(answers, same),
+        "thumbs": [thumbnail_b64(im) for im in sample.images[:MAX_THUMBS]],
+    }
+    if sample.choices and maj is not None:  # which option *text* the vote picked (for shuffle consistency)
+        picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices)
+                  if verify(answers[maj], letter, "choice")]
+        row["maj_option"] = picked[0] if picked else None
+    if "shuffle_of" in sample.meta:
+        row["shuffle_of"] = sample.meta["shuffle_of"]
+        row["perm"] = sample.meta["perm"]
+    return row
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a torn last line (a write interrupted by a kill) off a JSONL file."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("foveal", "torch", "transformers", "vllm", "openai"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_rev() -> str | None:
+    """The git revision of the foveal source tree this runs from, if it is a checkout."""
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                           text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    return r.stdout.strip() or None
+
+
+def check_config(out: Path, config: dict[str, Any]) -> None:
+    """Refuse to resume a run whose result-changing settings differ from this call's."""
+    path = out / "config.json"
+    if not path.exists():
+        return
+    old = json.loads(path.read_text())
+    diff = [f"{k}: run has {old.get(k)!r}, now {config[k]!r}" for k in RESULT_KEYS if old.get(k) != config[k]]
+    if diff:
+        raise FovealError(f"{out} holds an eval with other settings ({'; '.join(diff)}); "
+                          f"use the same settings to resume it or another --out")
+
+
+def evaluate(
+    backend: Backend,
+    samples: Sequence[Sample],
+    k: int = 1,
+    sampling: Sampling | None = None,
+    twin: str = "image",
+    out: str | os.PathLike | None = None,
+    batch_size: int = 8,
+    shuffles: int = 0,
+    meta: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> EvalResult:
+    """Evaluate `backend` on `samples`: K completions each, scored by `foveal.rewards`.
+
+    twin: "image" (each sample as given), "text" (its text twin) or "both" (each problem in
+        both forms; the modality gap compares them).
+    shuffles: for choice problems, also evaluate this many option-shuffled copies
+        (see `foveal.eval.shuffle`); they feed the option-consistency metric only.
+    out: run directory (created; resumed if it already holds samples.jsonl); None keeps
+        everything in memory.
+    meta: extra fields for config.json (the CLI records model path, data path, backend).
+    """
+    if k < 1:
+        raise FovealError(f"k must be at least 1, got {k}")
+    if batch_size < 1:
+        raise FovealError(f"batch_size must be at least 1, got {batch_size}")
+    sampling = sampling or Sampling()
+    items = expand(samples, twin, shuffles, sampling.seed)
+    config = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
+              "batch_size": batch_size, "n_problems": len(items)}
+    # JSON turns tuples into lists; compare what will be read back
+    config["sampling"]["stop"] = list(config["sampling"]["stop"])
+    rows: list[dict[str, Any]] = []
+    jsonl = None
+    if out is not None:
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise FovealError(f"--out {out} exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        check_config(out, config)
+        jsonl = out / "samples.jsonl"
+        repair_tail(jsonl)
+        wanted = {s.id for s in items}
+        rows = [r for r in read_jsonl(jsonl) if r["id"] in wanted]
+        prev = out / "config.json"
+        started = None
+        if prev.exists():
+            started = json.loads(prev.read_text()).get("started")
+        atomic_write_json(out / "config.json", {**config, "versions": versions(), "git_rev": git_rev(),
+                                                "started": started or time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    done = {r["id"] for r in rows}
+    todo = [s for s in items if s.id not in done]
+    try:
+        run_batches(backend, todo, rows, k, sampling, batch_size, jsonl, progress, len(items))
+    finally:
+        metrics = M.summarize(rows)
+        if out is not None:
+            atomic_write_json(out / "metrics.json", metrics)
+    return EvalResult(metrics=metrics, rows=rows, out=out)
+
+
+def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]], k: int, sampling: Sampling,
+                batch_size: int, jsonl: Path | None, progress: bool, total: int) -> None:
+    """Generate, score and append `todo` batch by batch, showing samples/s and running accuracy."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled copies left out)
+
+    def add(rs: list[dict[str, Any]]) -> str:
+        for r in rs:
+            if not r.get("shuffle_of"):
+                acc[0] += M.mean(map(M.is_correct, r["scores"])) or 0.0
+                acc[1] += 1
+        return f"{acc[0] / acc[1]:.1%}" if acc[1] else "-"
+
+    columns = (TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} samples/s"),
+               TextColumn("acc {task.fields[acc]}"), TimeRemainingColumn())
+    t0, n0 = time.perf_counter(), 0
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("eval", total=total, completed=total - len(todo), rate="-", acc=add(rows))
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i:i + batch_size]
+            groups = backend.generate(batch, n=k, sampling=sampling)
+            if len(groups) != len(batch):
+                raise RuntimeError(f"backend returned {len(groups)} groups for {len(batch)} prompts")
+            new = [score_group(s, g) for s, g in zip(batch, groups)]
+            if jsonl is not None:
+                append_jsonl(jsonl, new)
+            rows.extend(new)
+            n0 += len(new)
+            bar.update(task, advance=len(new), rate=f"{n0 / (time.perf_counter() - t0):.2f}", acc=add(new))
