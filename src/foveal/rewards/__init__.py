@@ -1,1 +1,63 @@
-"""foveal.rewards"""
+"""foveal.rewards: answer extraction, safe exact verifiers, R1 reward functions, adapters.
+
+    >>> from foveal.rewards import extract_answer, verify, score, accuracy, to_trl
+    >>> verify("\\frac{1}{2}", "0.5", "number")
+    True
+    >>> score("<think>2+2</think><answer>4</answer>", "4", "number")
+    1.0
+
+Modules, one idea each: `extract` (reading a completion), `parse` (reading an answer
+as a typed value), `verify` (is it the gold answer?), `limits` (size caps and the
+killable math-verify worker), `functions` (batched reward functions and their
+registry), `adapters` (TRL and verl signatures).
+"""
+
+from foveal.rewards.adapters import completion_text, target_sample, to_trl, to_verl
+from foveal.rewards.extract import extract_answer, extract_think, is_r1_format, reasoning_conclusion
+from foveal.rewards.functions import (
+    REWARDS,
+    RewardFn,
+    accuracy,
+    call_reward,
+    combine,
+    consistency,
+    dapo_overlong_penalty,
+    format,
+    format_reward,
+    get_reward,
+    iou_reward,
+    length,
+    register_reward,
+    score,
+    target_length_penalty,
+)
+from foveal.rewards.verify import BadGoldError, iou, verify
+
+__all__ = [
+    "REWARDS",
+    "BadGoldError",
+    "RewardFn",
+    "accuracy",
+    "call_reward",
+    "combine",
+    "completion_text",
+    "consistency",
+    "dapo_overlong_penalty",
+    "extract_answer",
+    "extract_think",
+    "format",
+    "format_reward",
+    "get_reward",
+    "iou",
+    "iou_reward",
+    "is_r1_format",
+    "length",
+    "reasoning_conclusion",
+    "register_reward",
+    "score",
+    "target_length_penalty",
+    "target_sample",
+    "to_trl",
+    "to_verl",
+    "verify",
+]

@@ -1,0 +1,256 @@
+"""Limits that keep verification safe on hostile model output.
+
+Model output is hostile input: a 1 MB answer, `10^{10^{10^{10}}}`, 500 nested `\\frac{`,
+a program. Three layers keep every `verify` call bounded:
+
+1. Size caps (`MAX_*` below): over-long answers are wrong, decided in O(1).
+2. Fast paths: numbers, fractions, letters, grids and sequences are parsed by small
+   linear-time code in `foveal.rewards.verify`; they never reach SymPy.
+3. A killable worker process for the symbolic rest (`math_verify` / SymPy). math-verify's
+   own timeout uses `signal.alarm`: whole seconds, main thread only (it raises
+   `ValueError` in any other thread, e.g. a server's or a data loader's), and unable to
+   interrupt a long C-level computation such as a huge integer power. Instead, each
+   symbolic comparison is sent to a child Python process over a pipe; if no reply comes
+   within the deadline the child is killed (SIGKILL works whatever it is doing) and a
+   replacement is started at once. This works from any thread and any process
+   (subprocesses are allowed inside daemonic data-loader workers; `multiprocessing`
+   children are not).
+
+The deadline counts from sending the request to receiving the reply. Starting a
+worker (a fresh interpreter importing SymPy, about a second) happens once per process
+and again only after a kill; that wait is not charged to the input that happens to come
+next, because a slow start says nothing about the answer being checked.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+
+logger = logging.getLogger("foveal.rewards")
+
+MAX_ANSWER_CHARS = 10_000
+"""Longest answer (after extraction) accepted for number, choice, text and box answers."""
+MAX_STRUCTURED_CHARS = 200_000
+"""Longest answer accepted for grid and sequence answers."""
+MAX_MATH_CHARS = 2_000
+"""Longest answer sent to the symbolic (math-verify) path."""
+MAX_BRACE_DEPTH = 40
+"""Deepest `{` nesting sent to the symbolic path (500 nested `\\frac{` is refused at once)."""
+MAX_EXPONENT_DIGITS = 4
+"""Decimal exponents like `1e400` beyond this many digits are refused (no 10^10^9 integers)."""
+MATH_TIMEOUT_S = 1.0
+"""Default deadline for one symbolic comparison, in seconds."""
+WORKER_START_TIMEOUT_S = 60.0
+"""How long to wait for a worker process to import SymPy and report ready."""
+
+_warned: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+def warn_once(key: str, message: str) -> None:
+    """Log `message` as a warning the first time `key` is seen in this process; later at debug level."""
+    with _warn_lock:
+        first = key not in _warned
+        _warned.add(key)
+    (logger.warning if first else logger.debug)(message)
+
+
+def brace_depth(text: str) -> int:
+    """The deepest nesting of `{` in `text` (linear scan)."""
+    depth = best = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+            best = max(best, depth)
+        elif ch == "}":
+            depth = max(0, depth - 1)
+    return best
+
+
+_FACTORIAL = re.compile(r"\d{4,}\s*!")
+_BIG_INT = re.compile(r"\d{6,}")
+
+
+def too_costly(latex: str) -> bool:
+    """Whether `latex` asks for a number too large to evaluate: a numeric power tower
+    (`10^{10^{10}}`), a numeric power with a 6-digit exponent, or the factorial of a
+    number >= 1000. Such answers are refused (wrong) before SymPy sees them. Symbolic
+    towers like `e^{x^2}` pass: their base is not a number.
+    """
+    if _FACTORIAL.search(latex):
+        return True
+    i = latex.find("^")
+    while i >= 0:
+        j = i - 1
+        while j >= 0 and latex[j] in " {}()":
+            j -= 1
+        if j >= 0 and latex[j].isdigit():
+            k = i + 1
+            while k < len(latex) and latex[k] == " ":
+                k += 1
+            if k < len(latex) and latex[k] in "{(":
+                close = "}" if latex[k] == "{" else ")"
+                end = _group_end(latex, k, latex[k], close)
+                exponent = latex[k + 1 : end]
+            else:
+                exponent = latex[k : k + 1]
+            if "^" in exponent or "!" in exponent or _BIG_INT.search(exponent):
+                return True
+        i = latex.find("^", i + 1)
+    return False
+
+
+def _group_end(text: str, start: int, open_: str, close: str) -> int:
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == open_:
+            depth += 1
+        elif text[i] == close:
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text)
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer within the deadline (it has been killed)."""
+
+
+class _Worker:
+    """One child process running `foveal.rewards._mathworker`, one JSON line per request."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "foveal.rewards._mathworker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            bufsize=0,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        self.ready = False
+        self._buf = b""
+
+    def _readline(self, deadline: float) -> bytes | None:
+        """One line from the child before `deadline` (monotonic), or None on timeout/EOF."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select([fd], [], [], left)
+            if not readable:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line
+
+    def poll_ready(self) -> bool:
+        """Ready now? (never blocks)"""
+        if not self.ready:
+            self.ready = self._readline(time.monotonic()) == b"ready"
+        return self.ready
+
+    def wait_ready(self) -> bool:
+        if not self.ready:
+            line = self._readline(time.monotonic() + WORKER_START_TIMEOUT_S)
+            self.ready = line == b"ready"
+        return self.ready
+
+    def call(self, request: dict, timeout: float):
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+        self.proc.stdin.flush()
+        line = self._readline(time.monotonic() + timeout)
+        if line is None:
+            raise WorkerTimeout
+        return json.loads(line)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+class WorkerPool:
+    """Idle workers shared by all threads; a thread takes one, uses it, puts it back.
+
+    A spare worker is kept starting whenever none is idle, and a worker that misses its
+    deadline is killed and replaced at once (`Popen` returns immediately; the child
+    imports SymPy in the background), so after a kill the next call finds a warm one.
+    The pool holds one more worker than the number of threads verifying at once.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's workers are not ours
+                self._idle, self._pid = [], os.getpid()
+            self._idle = [w for w in self._idle if w.proc.poll() is None]
+            ready = [w for w in self._idle if w.poll_ready()]
+            worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
+            if worker is not None:
+                self._idle.remove(worker)
+        if worker is None:
+            worker = _Worker()
+        if not worker.wait_ready():
+            worker.kill()
+            raise RuntimeError("foveal.rewards: the math-verify worker process failed to start")
+        with self._lock:
+            if not self._idle:  # keep a spare starting, so a kill never leaves us cold
+                self._idle.append(_Worker())
+        return worker
+
+    def _give(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def call(self, request: dict, timeout: float):
+        """Send `request` to a worker; its reply, or WorkerTimeout after `timeout` seconds."""
+        worker = self._take()
+        try:
+            reply = worker.call(request, timeout)
+        except WorkerTimeout:
+            worker.kill()
+            self._give(_Worker())
+            raise
+        except (OSError, ValueError):  # broken pipe, garbled reply: the worker died
+            worker.kill()
+            self._give(_Worker())
+            raise WorkerTimeout from None
+        self._give(worker)
+        return reply
+
+    def warm(self) -> None:
+        """Start a worker now (optional: the first symbolic comparison would start one)."""
+        self._give(self._take())
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.kill()
+
+
+POOL = WorkerPool()
+atexit.register(POOL.close)
