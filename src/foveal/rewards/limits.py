@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 import os
 import re
 import select
@@ -76,37 +77,52 @@ def brace_depth(text: str) -> int:
     return best
 
 
-_FACTORIAL = re.compile(r"\d{4,}\s*!")
-_BIG_INT = re.compile(r"\d{6,}")
+_FACTORIAL = re.compile(r"(\d+)\s*!")
+_INT = re.compile(r"\d+")
+MAX_RESULT_DIGITS = 1_000
+"""Numeric powers and factorials whose value would exceed this many digits are refused."""
 
 
 def too_costly(latex: str) -> bool:
-    """Whether `latex` asks for a number too large to evaluate: a numeric power tower
-    (`10^{10^{10}}`), a numeric power with a 6-digit exponent, or the factorial of a
-    number >= 1000. Such answers are refused (wrong) before SymPy sees them. Symbolic
-    towers like `e^{x^2}` pass: their base is not a number.
+    """Whether `latex` asks for a number too large to evaluate, refused (wrong) before SymPy.
+
+    A numeric power tower (`10^{10^{10}}`, a `^` or `!` inside the exponent of a numeric
+    base), a numeric power `b^n` with more than MAX_RESULT_DIGITS digits, or a factorial
+    `n!` of n >= 450 (1,000 digits). Symbolic powers like `e^{x^2}` or `(x+1)^{3}` pass:
+    their base is not a number.
     """
-    if _FACTORIAL.search(latex):
-        return True
+    for m in _FACTORIAL.finditer(latex):
+        if len(m.group(1)) > 3 or int(m.group(1)) >= 450:
+            return True
     i = latex.find("^")
     while i >= 0:
         j = i - 1
-        while j >= 0 and latex[j] in " {}()":
+        while j >= 0 and latex[j] in " {}":
             j -= 1
-        if j >= 0 and latex[j].isdigit():
-            k = i + 1
-            while k < len(latex) and latex[k] == " ":
-                k += 1
-            if k < len(latex) and latex[k] in "{(":
-                close = "}" if latex[k] == "{" else ")"
-                end = _group_end(latex, k, latex[k], close)
-                exponent = latex[k + 1 : end]
-            else:
-                exponent = latex[k : k + 1]
-            if "^" in exponent or "!" in exponent or _BIG_INT.search(exponent):
+        k = j
+        while k >= 0 and (latex[k].isdigit() or latex[k] == "."):
+            k -= 1
+        base = latex[k + 1 : j + 1].strip(".")
+        if base and base.replace(".", "", 1).isdigit():
+            exponent = _exponent(latex, i + 1)
+            if "^" in exponent or "!" in exponent:
                 return True
+            if _INT.fullmatch(exponent.strip().lstrip("+-")):
+                n = exponent.strip().lstrip("+-")
+                if len(n) > 7 or int(n) * math.log10(max(2.0, float(base))) > MAX_RESULT_DIGITS:
+                    return True
         i = latex.find("^", i + 1)
     return False
+
+
+def _exponent(latex: str, k: int) -> str:
+    while k < len(latex) and latex[k] == " ":
+        k += 1
+    if k < len(latex) and latex[k] in "{(":
+        close = "}" if latex[k] == "{" else ")"
+        return latex[k + 1 : _group_end(latex, k, latex[k], close)]
+    m = _INT.match(latex, k)
+    return m.group(0) if m else latex[k : k + 1]
 
 
 def _group_end(text: str, start: int, open_: str, close: str) -> int:

@@ -208,21 +208,18 @@ def parse_choice(text: str, choices: tuple[str, ...] | None = None) -> str | Non
 
     `B`, `b`, `(B)`, `B.`, `B) 12 apples`, `B. 12 apples`, `Option B`, `the answer is (b)` all
     name B. With `choices` (the option texts, A first), the text of an option names its
-    letter too: `left` names A when choices[0] is "left".
+    letter too: `left` names A when choices[0] is "left"; a letter beyond the options
+    (`y` among two options) is read as option text first.
     """
     t = normalise(text)
-    m = _LETTER.fullmatch(t)
-    if m:
-        return m.group(1).upper()
-    m = _LETTER_LEAD.fullmatch(t) or _LETTER_PHRASE.fullmatch(t)
-    if m:
-        return (m.group(1) or m.group(2)).upper()
-    if choices:
+    m = _LETTER.fullmatch(t) or _LETTER_LEAD.fullmatch(t) or _LETTER_PHRASE.fullmatch(t)
+    letter = next(g for g in m.groups() if g).upper() if m else None
+    if choices and (letter is None or ord(letter) - ord("A") >= len(choices)):
         key = normalise_text(t)
-        for i, option in enumerate(choices):
-            if i < 26 and normalise_text(option) == key:
+        for i, option in enumerate(choices[:26]):
+            if normalise_text(option) == key:
                 return chr(ord("A") + i)
-    return None
+    return letter
 
 
 # ---------------------------------------------------------------- free text
@@ -281,10 +278,10 @@ def parse_grid(text: str) -> tuple[tuple[str, ...], ...] | None:
     `[[1,2],[3,4]]`, `1,2;3,4`, `| 1 | 2 |` table rows, and LaTeX matrices
     `\\begin{bmatrix}1 & 2 \\\\ 3 & 4\\end{bmatrix}`.
     """
-    t = normalise(text)
-    if "\\begin" in t or "&" in t:
-        rows_text = [r.replace("&", " ") for r in _MATRIX_ENV.sub("", t).split("\\\\")]
-    elif t.startswith("["):
+    if "\\begin" in text or "&" in text:  # before `normalise`, which would eat the `\\ ` row breaks
+        t = _MATRIX_ENV.sub("", text)
+        rows_text = [normalise(r).replace("&", " ") for r in t.split("\\\\")]
+    elif (t := normalise(text)).startswith("["):
         inner = re.findall(r"\[([^\[\]]*)\]", t)
         if not inner:
             return None
