@@ -48,8 +48,9 @@ MAX_BRACE_DEPTH = 40
 """Deepest `{` nesting sent to the symbolic path (500 nested `\\frac{` is refused at once)."""
 MAX_EXPONENT_DIGITS = 4
 """Decimal exponents like `1e400` beyond this many digits are refused (no 10^10^9 integers)."""
-MATH_TIMEOUT_S = 1.0
-"""Default deadline for one symbolic comparison, in seconds."""
+MATH_TIMEOUT_S = 0.8
+"""Default deadline for one symbolic comparison, in seconds (the rest of the 1 s budget
+covers the kill and the fast checks around it)."""
 WORKER_START_TIMEOUT_S = 60.0
 """How long to wait for a worker process to import SymPy and report ready."""
 
@@ -79,6 +80,7 @@ def brace_depth(text: str) -> int:
 
 _FACTORIAL = re.compile(r"(\d+)\s*!")
 _INT = re.compile(r"\d+")
+_SCI_BIG = re.compile(r"\d\s*[eE]\s*[+-]?\d{4,}")
 MAX_RESULT_DIGITS = 1_000
 """Numeric powers and factorials whose value would exceed this many digits are refused."""
 
@@ -88,9 +90,12 @@ def too_costly(latex: str) -> bool:
 
     A numeric power tower (`10^{10^{10}}`, a `^` or `!` inside the exponent of a numeric
     base), a numeric power `b^n` with more than MAX_RESULT_DIGITS digits, or a factorial
-    `n!` of n >= 450 (1,000 digits). Symbolic powers like `e^{x^2}` or `(x+1)^{3}` pass:
+    `n!` of n >= 450 (1,000 digits), an iterated factorial `x!!`, or a decimal exponent of
+    four or more digits (`1e99999999`). Symbolic powers like `e^{x^2}` or `(x+1)^{3}` pass:
     their base is not a number.
     """
+    if "!!" in latex.replace(" ", "") or _SCI_BIG.search(latex):  # x!!, 1e99999999
+        return True
     for m in _FACTORIAL.finditer(latex):
         if len(m.group(1)) > 3 or int(m.group(1)) >= 450:
             return True
@@ -257,9 +262,12 @@ class WorkerPool:
         self._give(worker)
         return reply
 
-    def warm(self) -> None:
-        """Start a worker now (optional: the first symbolic comparison would start one)."""
-        self._give(self._take())
+    def warm(self, n: int = 1) -> None:
+        """Have `n` workers started and ready now (optional: the first symbolic comparison
+        would start one). `n = 2` also readies the spare that replaces a killed worker."""
+        taken = [self._take() for _ in range(n)]
+        for w in taken:
+            self._give(w)
 
     def close(self) -> None:
         with self._lock:

@@ -246,7 +246,7 @@ def _symbolic(pred: str, gold: str, timeout: float) -> bool:
         limits.warn_once(
             "timeout", f"foveal.rewards: math comparison exceeded {timeout:g} s; counted wrong (worker restarted)"
         )
-        return False
+        reply = {"ok": False}  # cached below: the same pair is not retried in this process
     result = None if reply.get("bad_gold") else bool(reply.get("ok"))
     with _math_lock:
         _MATH_CACHE[key] = result

@@ -1,0 +1,104 @@
+"""Model output is hostile input: verify stays bounded, never raises, works off the main thread.
+
+These tests bound each call at 1 s, the contract of `verify` on any input; the work
+they time takes milliseconds, so the bound is a safety property, not a benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from foveal.rewards import score, verify
+from foveal.rewards import limits
+
+HOSTILE = [
+    "1" * 1_000_000,
+    "9" * 5_000,
+    "10^{10^{10^{10}}}",
+    "2^{2^{2^{2^{2^{2}}}}}",
+    "9^{999999}",
+    "100000!",
+    "\\frac{" * 500,
+    "\\frac{1}{" * 500 + "2" + "}" * 500,
+    "(" * 5_000,
+    "{" * 100_000,
+    "import os; os.system('echo pwned')",
+    "__import__('os').system('echo pwned')",
+    "lambda: (yield)",
+    "1e99999999",
+    "\\sqrt{" * 200 + "2" + "}" * 200,
+    "[" * 50_000 + "]" * 50_000,
+    "\x00\x01\x02 \ud800",
+    "a" * 300 + "!" * 300,
+    "<answer>" * 1000,
+    "1, " * 100_000,
+]
+GOLDS = {
+    "number": "12",
+    "choice": "B",
+    "text": "red",
+    "math": "x^2+1",
+    "box": "[0,0,10,10]",
+    "grid": "12\n34",
+    "sequence": "1 2 3",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_worker():
+    """Start the math-verify worker and its spare: start-up is not charged to the input checked."""
+    limits.POOL.warm(2)
+
+
+@pytest.mark.parametrize("answer_type", sorted(GOLDS))
+def test_hostile_predictions_are_wrong_fast_and_never_raise(answer_type):
+    for bad in HOSTILE:
+        t0 = time.monotonic()
+        assert verify(bad, GOLDS[answer_type], answer_type) is False
+        assert score(f"<think>x</think><answer>{bad}</answer>", GOLDS[answer_type], answer_type) == 0.0
+        assert time.monotonic() - t0 < 1.0, (answer_type, bad[:40])
+
+
+def test_a_slow_symbolic_comparison_times_out_warns_once_and_recovers(caplog):
+    limits._warned.discard("timeout")
+    slow = "(x+y+z)^{29}(x+y+z+1)"
+    with caplog.at_level(logging.WARNING, logger="foveal.rewards"):
+        t0 = time.monotonic()
+        assert verify(slow, "(x+y+z)^{30}", "math", timeout=0.3) is False
+        elapsed = time.monotonic() - t0
+        assert verify(slow + "+0", "(x+y+z)^{30}", "math", timeout=0.3) is False
+    assert elapsed < 1.0
+    warnings = [r for r in caplog.records if "exceeded" in r.getMessage()]
+    assert len(warnings) == 1
+    # the killed worker was replaced: symbolic checks still work
+    assert verify("x^2+2x+1", "(x+1)^2", "math")
+
+
+def test_math_verify_in_threads():
+    """math-verify's own timeout (signal.alarm) raises in threads; foveal's worker does not."""
+    pairs = [("x^2+2x+1", "(x+1)^2", True), ("\\sqrt{8}", "2\\sqrt{2}", True), ("x+2", "x+1", False)]
+    results: list[tuple[bool, bool]] = []
+    errors: list[BaseException] = []
+
+    def work(pred, gold, expected):
+        try:
+            results.append((verify(pred, gold, "math"), expected))
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=p) for p in pairs * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert len(results) == 6 and all(got == want for got, want in results)
+
+
+def test_screen_refuses_numbers_too_large_to_build():
+    assert limits.too_costly("10^{10^{10}}") and limits.too_costly("2^{99999}") and limits.too_costly("1000!")
+    assert not limits.too_costly("e^{x^2}") and not limits.too_costly("2^{100}") and not limits.too_costly("20!")
