@@ -1,0 +1,287 @@
+"""One pydantic config for a whole training run: YAML in, validated objects out.
+
+    cfg = load_config("recipes/grpo.yaml", overrides=["rl.steps=50", "rl.group_size=8"])
+    cfg = RunConfig(model={"path": "tiny"}, data={"gym": {"tasks": ["count"]}}, rl={"steps": 10})
+
+A run has up to two stages, run in order: `sft` (supervised fine-tuning on the samples' R1
+targets, skipped when `sft.steps` is 0) then `rl` (the GRPO family, skipped when `rl.steps` is 0).
+Every model forbids unknown fields, so a typo in a recipe is an error naming the file and the field,
+not a silently ignored setting. `--set a.b=c` overrides are parsed as YAML scalars (`rl.beta=0.04`,
+`data.gym.tasks=[count,spatial]`, `model.lora=null`) and validated like the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from foveal.errors import FovealError
+from foveal.prompts import R1_SYSTEM_PROMPT
+
+# Training draws gym seeds from here upwards; evaluation uses seeds below it, so the two never meet.
+TRAIN_SEED_START = 1_000_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Strict):
+    """The policy: what `foveal.models.load_policy` loads, and how it is trained."""
+
+    path: str = Field("tiny", description='a model directory, "tiny" (embedded VLM) or "smollm2-135m"')
+    tiny_seed: int = Field(0, description='init seed when path is "tiny"')
+    lora: dict[str, Any] | None = Field(None, description="peft LoraConfig fields (r, lora_alpha, target_modules, ...); null = full fine-tuning")
+    dtype: str | None = Field(None, description="float32 / bfloat16; default float32 on CPU, bfloat16 on GPU")
+    gradient_checkpointing: bool = False
+    system_prompt: str | None = R1_SYSTEM_PROMPT
+
+
+class GymConfig(Strict):
+    """Live prompts from the gym: a task mix and levels, fresh seeds every step."""
+
+    tasks: dict[str, float] = Field(..., description="task name -> sampling weight (a list means equal weights)")
+    levels: list[int] = Field([1], min_length=1)
+    form: Literal["image", "text", "mixed"] = "image"
+    seed_start: int = Field(TRAIN_SEED_START, ge=0, description="first training seed; keep eval seeds below it")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _list_is_uniform(cls, v):
+        if isinstance(v, (list, tuple)):
+            return {name: 1.0 for name in v}
+        if isinstance(v, str):
+            return {name.strip(): 1.0 for name in v.split(",") if name.strip()}
+        return v
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, v):
+        import foveal.tasks as gym
+
+        if not v:
+            raise ValueError("at least one task is needed")
+        unknown = [n for n in v if n not in gym.names()]
+        if unknown:
+            raise ValueError(f"unknown task(s) {unknown}; known: {gym.names()}")
+        if any(w <= 0 for w in v.values()):
+            raise ValueError("task weights must be > 0")
+        return v
+
+    @model_validator(mode="after")
+    def _levels_exist(self):
+        import foveal.tasks as gym
+
+        for name in self.tasks:
+            missing = [lv for lv in self.levels if lv not in gym.get(name).levels]
+            if missing:
+                raise ValueError(f"task {name!r} has no level(s) {missing} (levels: {sorted(gym.get(name).levels)})")
+            if self.form not in gym.get(name).forms:
+                raise ValueError(f"task {name!r} has no {self.form!r} form (forms: {list(gym.get(name).forms)})")
+        return self
+
+
+class DataConfig(Strict):
+    """Where prompts come from: a dataset directory written by `foveal gen`, or the gym live."""
+
+    dataset: str | None = Field(None, description="a dataset directory (foveal gen --out DIR)")
+    gym: GymConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.dataset is None) == (self.gym is None):
+            raise ValueError("give exactly one of data.dataset (a directory) or data.gym (tasks and levels)")
+        if self.dataset is not None and not Path(self.dataset).is_dir():
+            raise ValueError(f"data.dataset: {self.dataset} is not a directory")
+        return self
+
+
+class OptimConfig(Strict):
+    """AdamW with a warm-up then a cosine, linear or constant schedule, and gradient clipping."""
+
+    lr: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    schedule: Literal["cosine", "linear", "constant"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float | None = Field(1.0, gt=0, description="null = no clipping")
+
+
+class SFTConfig(Strict):
+    """Supervised fine-tuning on targets (prompt tokens masked out of the loss)."""
+
+    steps: int = Field(0, ge=0, description="optimizer steps; 0 skips the stage")
+    batch_size: int = Field(8, ge=1, description="samples per optimizer step")
+    micro_batch_size: int = Field(8, ge=1, description="samples per forward pass (gradient accumulation)")
+    target: Literal["r1", "answer"] = Field("r1", description="r1: <think>solution</think><answer>answer</answer>")
+    optim: OptimConfig = OptimConfig(lr=1e-3, schedule="cosine", warmup_steps=10)
+
+
+class RewardSpec(Strict):
+    """One reward function from `foveal.rewards`' registry, its weight and its options."""
+
+    name: str
+    weight: float = 1.0
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class SamplingConfig(Strict):
+    """Rollout generation settings."""
+
+    backend: str = "hf"
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_new_tokens: int = Field(64, ge=1)
+
+
+class RLConfig(Strict):
+    """The GRPO family (names are registry keys of `foveal.train.algos`)."""
+
+    steps: int = Field(0, ge=0, description="optimizer steps (each on a fresh batch of rollouts); 0 skips the stage")
+    prompts_per_step: int = Field(8, ge=1)
+    group_size: int = Field(4, ge=1, description="G: completions sampled per prompt")
+    micro_batch_size: int = Field(8, ge=1, description="completions per forward/backward pass")
+    mu: int = Field(1, ge=1, description="optimisation passes over each batch of rollouts (GRPO's mu)")
+    advantage: str = "grpo"
+    scale_rewards: Literal["group", "batch", "none"] = Field("group", description="grpo advantage only")
+    loss: str = "ppo_clip"
+    aggregation: str = "seq-mean-token-mean"
+    clip_low: float = Field(0.2, ge=0)
+    clip_high: float = Field(0.2, ge=0)
+    beta: float = Field(0.0, ge=0, description="KL coefficient; 0 loads no reference model")
+    kl: str = "k3"
+    kl_mode: Literal["loss", "reward"] = "loss"
+    entropy_coef: float = Field(0.0, ge=0, description="subtracts coef * mean token entropy from the loss")
+    dynamic_sampling: bool = Field(False, description="DAPO: drop groups with equal rewards, refill with new prompts")
+    max_refill_rounds: int = Field(4, ge=0, description="extra generation rounds dynamic sampling may spend per step")
+    mask_truncated: bool = Field(False, description="exclude completions that hit max_new_tokens from the loss")
+    old_logprobs: Literal["auto", "recompute", "backend"] = Field(
+        "auto", description="auto: logp.detach() when mu = 1, recomputed before the update when mu > 1"
+    )
+    optim: OptimConfig = OptimConfig(lr=1e-5)
+
+    @model_validator(mode="after")
+    def _known_and_consistent(self):
+        from foveal.train import algos
+
+        for name, table, what in (
+            (self.advantage, algos.ADVANTAGES, "advantage"),
+            (self.loss, algos.POLICY_LOSSES, "loss"),
+            (self.aggregation, algos.AGGREGATIONS, "aggregation"),
+            (self.kl, algos.KL, "kl"),
+        ):
+            if name not in table:
+                raise ValueError(f"rl.{what}: unknown {name!r}; expected one of {sorted(table)}")
+        if self.advantage in algos.GROUP_ADVANTAGES and self.group_size < 2:
+            raise ValueError(f"rl.group_size must be >= 2 for the group advantage {self.advantage!r} (got {self.group_size})")
+        return self
+
+
+class CheckpointConfig(Strict):
+    every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps of a stage; 0 = only at the end")
+    keep: int = Field(2, ge=1, description="checkpoints kept (oldest deleted)")
+
+
+class LogConfig(Strict):
+    tensorboard: bool = False
+    wandb: bool = False
+    progress: bool = True
+
+
+class RunConfig(Strict):
+    """A whole run: model, data, the SFT and RL stages, rewards, sampling, checkpoints, logging, seed."""
+
+    model: ModelConfig = ModelConfig()
+    data: DataConfig
+    sft: SFTConfig = SFTConfig()
+    rl: RLConfig = RLConfig()
+    rewards: list[RewardSpec] = Field(
+        default_factory=lambda: [RewardSpec(name="accuracy"), RewardSpec(name="format", weight=0.5)]
+    )
+    sampling: SamplingConfig = SamplingConfig()
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    log: LogConfig = LogConfig()
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _something_to_do(self):
+        if self.sft.steps == 0 and self.rl.steps == 0:
+            raise ValueError("nothing to train: set sft.steps and/or rl.steps > 0")
+        if self.rl.steps and not self.rewards:
+            raise ValueError("rewards: the rl stage needs at least one reward function")
+        if self.rl.old_logprobs == "backend" and self.sampling.temperature != 1.0:
+            raise ValueError("rl.old_logprobs 'backend' needs sampling.temperature 1 (backends report temperature-1 logprobs)")
+        return self
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _format_errors(e: ValidationError, where: str) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{loc}: {msg}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def set_path(tree: dict, dotted: str, value: Any) -> None:
+    """tree["a"]["b"]["c"] = value for dotted "a.b.c", creating dicts on the way."""
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            node[k] = {}
+        node = node[k]
+    node[keys[-1]] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """"a.b=c" -> ("a.b", yaml-parsed c)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise FovealError(f"--set {item!r}: expected key=value, e.g. rl.steps=20")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise FovealError(f"--set {item!r}: cannot parse the value: {e}") from None
+    return key.strip(), value
+
+
+def config_from_dict(tree: dict, where: str = "config", overrides: list[str] = ()) -> RunConfig:
+    """Validate a dict (plus `key=value` overrides) into a RunConfig; FovealError names the fields."""
+    tree = dict(tree or {})
+    for item in overrides:
+        key, value = parse_override(item)
+        set_path(tree, key, value)
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as e:
+        suffix = f" (with --set {' '.join(overrides)})" if overrides else ""
+        raise FovealError(_format_errors(e, where + suffix)) from None
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML recipe and validate it; errors name the file and the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise FovealError(f"recipe {p} does not exist")
+    try:
+        tree = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise FovealError(f"{p}: not valid YAML: {e}") from None
+    if tree is not None and not isinstance(tree, dict):
+        raise FovealError(f"{p}: expected a mapping of sections (model, data, sft, rl, ...), got {type(tree).__name__}")
+    return config_from_dict(tree or {}, str(p), overrides)
+
+
+def dump_config(cfg: RunConfig) -> str:
+    """The config as YAML (every field, defaults included): what a run records beside its outputs."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,86 @@
+"""Where training prompts come from: the gym live, or a dataset directory, with a resumable cursor.
+
+    source = PromptSource(cfg.data, seed=cfg.seed)
+    samples = source.draw(8)            # the next 8 samples; `source.cursor` counts draws so far
+    state = source.state()              # saved in checkpoints; `load_state` continues exactly there
+
+Gym: draw k (k = 0, 1, 2, ...) is task t_k at level l_k with seed `seed_start + k`, where (t_k, l_k)
+is a weighted pick from the task mix made by a generator seeded with (run seed, k). Every draw has
+its own seed, so nothing repeats, and all training seeds lie in [seed_start, seed_start + cursor):
+keep evaluation seeds below `seed_start` (the default 1,000,000) and the two sets are disjoint.
+
+Dataset: the samples of a `foveal gen` directory, in a fresh seeded permutation each epoch.
+"""
+
+from __future__ import annotations
+
+import random
+
+from foveal.config import DataConfig
+from foveal.errors import FovealError
+from foveal.sample import Sample
+
+
+class PromptSource:
+    """An endless, deterministic stream of training Samples; `cursor` is its whole state."""
+
+    def __init__(self, cfg: DataConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.seed = seed
+        self.cursor = 0
+        self._dataset: list[Sample] | None = None
+        self._perm: tuple[int, list[int]] | None = None  # (epoch, order)
+        if cfg.dataset is not None:
+            self._dataset = load_dataset(cfg.dataset)
+
+    def draw(self, n: int) -> list[Sample]:
+        """The next `n` samples."""
+        out = [self._at(self.cursor + i) for i in range(n)]
+        self.cursor += n
+        return out
+
+    def _at(self, k: int) -> Sample:
+        if self._dataset is not None:
+            epoch, i = divmod(k, len(self._dataset))
+            if self._perm is None or self._perm[0] != epoch:
+                order = list(range(len(self._dataset)))
+                random.Random(f"{self.seed}:epoch:{epoch}").shuffle(order)
+                self._perm = (epoch, order)
+            return self._dataset[self._perm[1][i]]
+        import foveal.tasks as gym
+
+        gcfg = self.cfg.gym
+        rng = random.Random(f"{self.seed}:draw:{k}")
+        names, weights = zip(*gcfg.tasks.items())
+        name = rng.choices(names, weights)[0]
+        task = gym.get(name)
+        level = rng.choice(gcfg.levels)
+        return task.generate(gcfg.seed_start + k, level, gcfg.form)
+
+    def state(self) -> dict:
+        return {"cursor": self.cursor}
+
+    def load_state(self, state: dict) -> None:
+        self.cursor = int(state["cursor"])
+
+    def describe(self) -> dict:
+        """What a run records about its data: the source and, for the gym, the seed range used."""
+        if self._dataset is not None:
+            return {"dataset": self.cfg.dataset, "size": len(self._dataset), "drawn": self.cursor}
+        gcfg = self.cfg.gym
+        return {
+            "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form},
+            "train_seed_range": [gcfg.seed_start, gcfg.seed_start + self.cursor],
+        }
+
+
+def load_dataset(path: str) -> list[Sample]:
+    """The samples of a dataset directory written by `foveal gen` (FovealError if absent or empty)."""
+    try:
+        from foveal.tasks.export import load_samples
+    except ImportError:
+        raise FovealError("data.dataset needs foveal.tasks.export (dataset export), which is not installed") from None
+    samples = list(load_samples(path))
+    if not samples:
+        raise FovealError(f"data.dataset: {path} holds no samples")
+    return samples
