@@ -1,0 +1,45 @@
+"""Helpers for the multi-frame (video) families (not a family: underscore module).
+
+A video is a tuple of small frames, one image each, with one `<image>` placeholder per frame in
+the prompt (see `motion`). Most families here place objects on a g×g grid of cells so the text
+twin can state every position exactly as (column, row), 1-based from the top-left.
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+from foveal.tasks.draw import COLORS, canvas, shape
+
+GRID_LINE = (232, 232, 232)
+
+
+def grid_note(g: int) -> str:
+    return f"Positions are (column, row) on a {g}×{g} grid: column 1 is at the left and row 1 at the top."
+
+
+def at(c: int, r: int) -> str:
+    """A 0-based cell as 1-based "(column, row)" text."""
+    return f"({c + 1}, {r + 1})"
+
+
+def grid_frame(size: int, g: int) -> tuple[Image.Image, ImageDraw.ImageDraw, float]:
+    """A blank frame with faint lines between the g×g cells; returns (image, draw, cell size)."""
+    img = canvas(size)
+    d = ImageDraw.Draw(img)
+    cell = size / g
+    for i in range(1, g):
+        d.line([(round(i * cell), 0), (round(i * cell), size)], fill=GRID_LINE)
+        d.line([(0, round(i * cell)), (size, round(i * cell))], fill=GRID_LINE)
+    d.rectangle([0, 0, size - 1, size - 1], outline=(120, 120, 120))
+    return img, d, cell
+
+
+def put(d: ImageDraw.ImageDraw, kind: str, color: str, c: float, r: float, cell: float, scale: float = 0.38) -> None:
+    """Draw a shape centred in cell (c, r) (0-based, fractional allowed)."""
+    shape(d, kind, (c + 0.5) * cell, (r + 0.5) * cell, max(3.5, scale * cell), COLORS[color], outline=(40, 40, 40))
+
+
+def frames_text(descriptions: list[str]) -> str:
+    """'Frame 1: …. Frame 2: ….' from one description per frame."""
+    return " ".join(f"Frame {t + 1}: {s}." for t, s in enumerate(descriptions))
