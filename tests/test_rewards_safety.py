@@ -36,6 +36,9 @@ HOSTILE = [
     "a" * 300 + "!" * 300,
     "<answer>" * 1000,
     "1, " * 100_000,
+    "$" * 150_000,
+    "\\boxed{" * 20_000 + "}" * 20_000,
+    "\\boxed{" * 150_000,
 ]
 GOLDS = {
     "number": "12",
@@ -97,6 +100,13 @@ def test_math_verify_in_threads():
         t.join(30)
     assert not errors
     assert len(results) == 6 and all(got == want for got, want in results)
+
+
+def test_extraction_is_linear_on_hostile_completions():
+    for completion in ["\\boxed{" * 200_000, "\\boxed{1}" + "\\boxed{" * 200_000, "<answer>" * 200_000, "{" * 1_000_000]:
+        t0 = time.monotonic()
+        score(completion, "1", "number")
+        assert time.monotonic() - t0 < 1.0
 
 
 def test_screen_refuses_numbers_too_large_to_build():

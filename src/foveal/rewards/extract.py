@@ -12,6 +12,12 @@ import re
 from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\{")
+_BRACE = re.compile(r"[{}]")
+TAIL_CHARS = 65_536
+"""`\\boxed{}` answers are looked for in this many final characters of a completion."""
+UNWRAP_CHARS = 10_000
+"""A whole-answer `\\boxed{}` is unwrapped only in answers up to this long."""
 _MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -35,9 +41,11 @@ def extract_answer(completion: str) -> str | None:
 
 
 def clean_answer(text: str) -> str:
-    """Strip whitespace, surrounding math delimiters and a whole-answer `\\boxed{}`, repeatedly."""
+    """Strip whitespace, surrounding math delimiters and a whole-answer `\\boxed{}` (up to 8 layers)."""
     prev = None
-    while text != prev:
+    for _ in range(8):
+        if text == prev:
+            break
         prev = text
         text = text.strip()
         for open_, close in _MATH_DELIMS:
@@ -45,7 +53,7 @@ def clean_answer(text: str) -> str:
                 text = text[len(open_) : len(text) - len(close)]
                 break
         for cmd in _BOX_COMMANDS:
-            if text.startswith(cmd + "{") and text.endswith("}"):
+            if len(text) <= UNWRAP_CHARS and text.startswith(cmd + "{") and text.endswith("}"):
                 inner = _braced(text, len(cmd))
                 if inner is not None and len(cmd) + len(inner) + 2 == len(text):
                     text = inner
@@ -54,32 +62,45 @@ def clean_answer(text: str) -> str:
 
 
 def last_boxed(text: str) -> str | None:
-    """The content of the last `\\boxed{…}` (or `\\fbox{…}`) in `text`, braces balanced; None if none."""
-    best = -1
-    for cmd in _BOX_COMMANDS:
-        best = max(best, text.rfind(cmd + "{"))
-    while best >= 0:
-        cmd = next(c for c in _BOX_COMMANDS if text.startswith(c + "{", best))
-        inner = _braced(text, best + len(cmd))
-        if inner is not None:
-            return inner
-        # unbalanced: try the previous one
-        best = max(text.rfind(c + "{", 0, best) for c in _BOX_COMMANDS)
+    """The content of the last balanced `\\boxed{…}` (or `\\fbox{…}`) in `text`; None if none.
+
+    Only the final TAIL_CHARS characters are searched (a final answer sits at the end),
+    and the search is linear: one brace scan, plus one brace-matching pass when the last
+    box is unclosed.
+    """
+    text = text[-TAIL_CHARS:]
+    starts = [m.end() - 1 for m in _BOX_OPEN.finditer(text)]
+    if not starts:
+        return None
+    inner = _braced(text, starts[-1])
+    if inner is not None:
+        return inner
+    pairs = _brace_pairs(text)
+    for start in reversed(starts[:-1]):
+        if start in pairs:
+            return text[start + 1 : pairs[start]]
     return None
 
 
 def _braced(text: str, open_at: int) -> str | None:
     """The text inside the brace group opening at `text[open_at] == '{'`, or None if unclosed."""
     depth = 0
-    for i in range(open_at, len(text)):
-        ch = text[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[open_at + 1 : i]
+    for m in _BRACE.finditer(text, open_at):
+        depth += 1 if m.group() == "{" else -1
+        if depth == 0:
+            return text[open_at + 1 : m.start()]
     return None
+
+
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Position of each `{` that is closed -> position of its `}`."""
+    stack, pairs = [], {}
+    for m in _BRACE.finditer(text):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif stack:
+            pairs[stack.pop()] = m.start()
+    return pairs
 
 
 def extract_think(completion: str) -> str | None:

@@ -69,7 +69,7 @@ _TOKEN = re.compile(
     rf"(?:\s*/\s*\d+(?:\.\d+)?)?%?"
     rf"|[+-]?\.\d+%?)(?!\w|[.,/]\d)"
 )
-_OPERATOR = re.compile(r"[\^*+/]|\\(?:times|cdot|sqrt|div|frac)")
+_PROSE = re.compile(r"[^\W\d_]*(?:[\s.,:;!?'\u2019-]+[^\W\d_]*)*")  # words and punctuation only
 _WORDS = {
     w: i
     for i, w in enumerate(
@@ -106,8 +106,9 @@ def parse_number(text: str, loose: bool = False) -> Number | None:
 
     Strict forms: plain decimals (`1,000`, `-0.5`, `2e3`, `50%`), `a/b`, `\\frac{a}{b}`
     (`\\dfrac`, `\\frac12`), number words zero..twenty. With `loose`, also the one number
-    in a short phrase (`12 apples`, `x = 7`, `about 3 cm`); a phrase with two different
-    numbers and no `=` is not a number.
+    in a phrase of plain words (`12 apples`, `about 3 cm.`) or after the last `=`
+    (`x = 7`); two numbers, operators or code around it (`3 or 4`, `2^3`, `print(1)`)
+    make it not a number.
     """
     t = normalise(text).rstrip(".").strip()
     if t.startswith("(") and t.endswith(")"):
@@ -126,7 +127,7 @@ def parse_number(text: str, loose: bool = False) -> Number | None:
         return None
     (m,) = matches
     rest = t[: m.start()] + " " + t[m.end() :]
-    return None if _OPERATOR.search(rest) else _strict(m.group(0))
+    return _strict(m.group(0)) if _PROSE.fullmatch(rest) else None
 
 
 def _strict(t: str) -> Number | None:

@@ -28,6 +28,7 @@ from functools import lru_cache
 from threading import Lock
 
 from foveal.rewards import limits
+from foveal.rewards.extract import clean_answer
 from foveal.rewards.parse import (
     Number,
     fit_grid_shape,
@@ -70,7 +71,7 @@ def verify(
     if answer_type not in ANSWER_TYPES:
         raise ValueError(f"unknown answer_type {answer_type!r}; expected one of {ANSWER_TYPES}")
     choices_t = tuple(str(c) for c in choices) if choices else None
-    gold_value = _gold(_as_text(gold), answer_type, choices_t)
+    gold_value = _gold(clean_answer(_as_text(gold)), answer_type, choices_t)
     if prediction is None:
         return False
     pred = _as_text(prediction)
@@ -78,6 +79,7 @@ def verify(
     if len(pred) > cap:
         limits.warn_once("size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong")
         return False
+    pred = clean_answer(pred)
     try:
         if answer_type == "math":
             return _verify_math(pred, gold_value, timeout)

@@ -1,0 +1,189 @@
+"""foveal.rewards.score vs plain math-verify on a mixed corpus of (completion, gold) pairs.
+
+    .venv/bin/python benchmarks/bench_verify.py            # 10,000 pairs
+    .venv/bin/python benchmarks/bench_verify.py --n 2000   # quicker
+
+The corpus (seeded) mixes integers, fractions, choice letters, LaTeX expressions and
+junk, right and wrong, each pair labelled with the truth it was built from. Completions
+are R1-formatted (`<think>…</think><answer>…</answer>`, reasoning without digits).
+
+* foveal: `score(completion, gold, answer_type)` (extraction included).
+* math-verify: `verify(parse(gold), parse(answer))` on the answer block's content, with
+  its default extraction for numbers and LaTeX (content wrapped in `$…$`, as its LaTeX
+  extractor needs delimiters) and `StringExtractionConfig` for choice letters, as its
+  documentation prescribes. Its own signal timeouts stay on (main thread).
+
+Prints, for each side: throughput and accuracy against the labels; then the agreement
+where both decide (math-verify "decides" when it parses both sides), the speed ratio,
+and the disagreements by category, with examples. The acceptance check is that foveal
+never says wrong where math-verify says right on number/fraction/choice pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import re
+import time
+from collections import Counter, defaultdict
+from fractions import Fraction
+
+THINK = "<think>Read the figure, count carefully, check the result once more.</think>"
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def _completion(answer: str) -> str:
+    return f"{THINK}<answer>{answer}</answer>"
+
+
+def _integer(rng: random.Random):
+    n = rng.choice([rng.randint(0, 20), rng.randint(-100, 100), rng.randint(1000, 10**7)])
+    right = rng.random() < 0.6
+    value = n if right else n + rng.choice([-1, 1, 2, 10])
+    forms = [str(value), f"{value}.0", f"{value:,}" if abs(value) >= 1000 else str(value), f"{value} items"]
+    if not right and rng.random() < 0.2:
+        forms = [str(-n)] if n else ["1"]
+    return "integer", "number", str(n), _completion(rng.choice(forms)), right or (n == 0 and forms == [str(-n)])
+
+
+def _fraction(rng: random.Random):
+    f = Fraction(rng.randint(-40, 40), rng.randint(2, 16))
+    if f.denominator == 1:
+        f += Fraction(1, 2)
+    gold = rng.choice([f"{f.numerator}/{f.denominator}", f"\\frac{{{f.numerator}}}{{{f.denominator}}}"])
+    right = rng.random() < 0.6
+    v = f if right else f + rng.choice([Fraction(1, f.denominator), Fraction(1), -2 * f])
+    k = rng.randint(2, 4)
+    forms = [f"{v.numerator}/{v.denominator}", f"\\frac{{{v.numerator}}}{{{v.denominator}}}",
+             f"\\frac{{{v.numerator * k}}}{{{v.denominator * k}}}"]
+    d = v.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        forms.append(str(v.numerator / v.denominator))
+    return "fraction", "number", gold, _completion(rng.choice(forms)), v == f
+
+
+def _choice(rng: random.Random):
+    letters = "ABCDE"
+    gold = rng.choice(letters)
+    right = rng.random() < 0.6
+    letter = gold if right else rng.choice([c for c in letters if c != gold])
+    form = rng.choice(["{}", "({})", "{}", "Option {}", "{}. the third figure"])
+    return "choice", "choice", gold, _completion(form.format(letter)), right
+
+
+def _latex(rng: random.Random):
+    a, b = rng.randint(1, 9), rng.randint(1, 9)
+    kinds = [
+        (f"(x+{a})^2", f"x^2+{2 * a}x+{a * a}", f"x^2+{2 * a}x+{a * a + 1}"),
+        (f"\\frac{{\\sqrt{{{a * a * b}}}}}{{{b}}}", f"\\frac{{{a}\\sqrt{{{b}}}}}{{{b}}}", f"\\frac{{{a + 1}\\sqrt{{{b}}}}}{{{b}}}"),
+        (f"{a}\\pi", f"\\pi \\cdot {a}", f"{a + 1}\\pi"),
+        (f"x^{{{a}}} \\cdot x^{{{b}}}", f"x^{{{a + b}}}", f"x^{{{a * b + 1}}}"),
+        (f"\\sqrt{{{a * a}}}", f"{a}", f"{a + 1}"),
+    ]
+    gold, same, other = rng.choice(kinds)
+    right = rng.random() < 0.6
+    return "latex", "math", gold, _completion(same if right else other), right
+
+
+_JUNK = [
+    "I cannot tell from the image.",
+    "print(1)",
+    "\\frac{1}{",
+    "the answer",
+    "see above",
+    "</answer>",
+    "???",
+    "{{}}",
+]
+
+
+def _junk(rng: random.Random):
+    gold = str(rng.randint(1, 50))
+    text = rng.choice(_JUNK + ["".join(rng.choice("qwertyuiop ") for _ in range(rng.randint(5, 60)))])
+    return "junk", "number", gold, _completion(text), False
+
+
+MIX = [(_integer, 0.30), (_fraction, 0.20), (_choice, 0.25), (_latex, 0.10), (_junk, 0.15)]
+
+
+def corpus(n: int, seed: int) -> list[tuple[str, str, str, str, bool]]:
+    rng = random.Random(seed)
+    makers, weights = zip(*MIX)
+    return [rng.choices(makers, weights)[0](rng) for _ in range(n)]
+
+
+def run_foveal(pairs):
+    from foveal.rewards import score
+    from foveal.rewards.limits import POOL
+
+    POOL.warm(2)  # worker start-up happens once per process; not part of throughput
+    t0 = time.perf_counter()
+    out = [score(c, g, t) == 1.0 for _, t, g, c, _ in pairs]
+    return out, time.perf_counter() - t0
+
+
+def run_math_verify(pairs):
+    from math_verify import StringExtractionConfig, parse, verify
+
+    strings = [StringExtractionConfig()]
+    parse("$\\frac{1}{2}$"), parse("B", strings)  # warm its grammar and caches
+    decided, verdicts = [], []
+    t0 = time.perf_counter()
+    for _, t, g, c, _ in pairs:
+        m = _ANSWER.search(c)
+        answer = m.group(1) if m else ""
+        if t == "choice":
+            pg, pp = parse(g, strings), parse(answer, strings)
+        else:
+            pg, pp = parse(f"${g}$"), parse(f"${answer}$")
+        decided.append(bool(pg) and bool(pp))
+        verdicts.append(bool(pg) and bool(pp) and verify(pg, pp))
+    return verdicts, decided, time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+
+    pairs = corpus(args.n, args.seed)
+    mix = Counter(p[0] for p in pairs)
+    print(f"corpus: {len(pairs)} pairs, {sum(p[4] for p in pairs)} right by construction; "
+          + ", ".join(f"{k} {v}" for k, v in sorted(mix.items())))
+
+    fov, fov_s = run_foveal(pairs)
+    mv, mv_decided, mv_s = run_math_verify(pairs)
+
+    labels = [p[4] for p in pairs]
+    for name, verdicts, secs in (("foveal", fov, fov_s), ("math-verify", mv, mv_s)):
+        acc = sum(v == y for v, y in zip(verdicts, labels)) / len(pairs)
+        print(f"{name:12s} {len(pairs) / secs:10.0f} pairs/s  ({secs:6.2f} s)  accuracy vs labels {acc:.4f}")
+    both = [i for i in range(len(pairs)) if mv_decided[i]]
+    agree = sum(fov[i] == mv[i] for i in both)
+    print(f"agreement where both decide: {agree}/{len(both)} = {agree / max(1, len(both)):.4f} "
+          f"(math-verify undecided on {len(pairs) - len(both)})")
+    print(f"speed ratio foveal / math-verify: {mv_s / fov_s:.1f}x")
+
+    cases = defaultdict(list)
+    for i, (cat, t, g, c, y) in enumerate(pairs):
+        if fov[i] != mv[i]:
+            key = "foveal wrong, math-verify right" if mv[i] else "foveal right, math-verify wrong"
+            cases[(key, cat)].append((g, _ANSWER.search(c).group(1), y))
+    for (key, cat), items in sorted(cases.items()):
+        fov_correct = sum((key.startswith("foveal right")) == y for _, _, y in items)
+        print(f"  {key:34s} {cat:9s} {len(items):5d}  (foveal matches the label on {fov_correct}); "
+              f"e.g. " + "; ".join(f"gold {g!r} answer {a!r}" for g, a, _ in items[:2]))
+    bad = sum(len(v) for (key, cat), v in cases.items()
+              if key.startswith("foveal wrong") and cat in ("integer", "fraction", "choice"))
+    print(f"foveal wrong where math-verify right on number/fraction/choice: {bad}")
+
+
+if __name__ == "__main__":
+    main()
