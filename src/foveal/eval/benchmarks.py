@@ -317,14 +317,7 @@ def load_data(path: str | os.PathLike, layout: str = "auto", limit: int | None =
 
 
 def is_foveal_dataset(path: Path) -> bool:
-    """True for a directory written by `foveal gen` (any of its formats)."""
-    if not path.is_dir():
-        return False
-    if (path / "dataset_info.json").exists() or (path / "foveal.json").exists() or (path / "manifest.json").exists():
-        return True
-    try:
-        files = data_files(path)
-        _, first = next(read_records(files[0]))
-    except (FovealError, StopIteration):
-        return False
-    return detect(first) == "foveal"
+    """True for a directory written by `foveal gen` (any of its formats: it has a manifest)."""
+    from foveal.tasks.export import MANIFEST
+
+    return path.is_dir() and (path / MANIFEST).exists()

@@ -98,17 +98,29 @@ def thumbnail_b64(image: Image.Image, px: int = THUMB_PX) -> str:
 
 
 def score_group(sample: Sample, group: Group) -> dict[str, Any]:
-    """One samples.jsonl row: the problem, its completions and every per-completion score."""
-    from foveal.rewards import extract_answer, score, verify
-    from foveal.rewards import format as format_reward
+    """One samples.jsonl row: the problem, its completions and every per-completion score.
+
+    Scores come from `foveal.rewards.score` (options may be named by text for choice
+    problems); maj@k clusters answers that `verify` says are equal, so `1/2` and `0.5`
+    vote together.
+    """
+    from foveal.rewards import extract_answer, format_reward, score, verify
 
     texts = [c.text for c in group.completions]
     answers = [extract_answer(t) for t in texts]
-    scores = [score(t, sample.answer, sample.answer_type) for t in texts]
-    formats = [bool(f >= 1.0) for f in format_reward(texts)]
+    try:
+        scores = [score(t, sample.answer, sample.answer_type, choices=sample.choices) for t in texts]
+    except ValueError as e:  # a gold answer that does not parse: a dataset bug
+        raise FovealError(f"sample {sample.id}: {e}") from None
+    formats = [f >= 1.0 for f in format_reward(texts, [sample] * len(texts))]
 
     def same(a: str, b: str) -> bool:
-        return a.strip() == b.strip() or verify(a, b, sample.answer_type)
+        if a.strip().lower() == b.strip().lower():
+            return True
+        try:
+            return verify(a, b, sample.answer_type, choices=sample.choices)
+        except ValueError:  # b is not a well-formed answer of this type: only equal text matches
+            return False
 
     maj = M.majority_vote(answers, same)
     row: dict[str, Any] = {
@@ -125,7 +137,7 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     }
     if sample.choices and maj is not None:  # which option *text* the vote picked (for shuffle consistency)
         picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices)
-                  if verify(answers[maj], letter, "choice")]
+                  if verify(answers[maj], letter, "choice", choices=sample.choices)]
         row["maj_option"] = picked[0] if picked else None
     if "shuffle_of" in sample.meta:
         row["shuffle_of"] = sample.meta["shuffle_of"]
