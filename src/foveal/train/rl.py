@@ -57,15 +57,42 @@ def load_rewards(specs) -> list[tuple[str, float, object]]:
     for i, spec in enumerate(specs):
         try:
             fn = get_reward(spec.name, **spec.args)
-        except (KeyError, TypeError) as e:
-            raise FovealError(f"rewards[{i}] ({spec.name}): {e}") from None
+        except FovealError as e:
+            raise FovealError(f"rewards[{i}]: {e}") from None
+        except (TypeError, ValueError) as e:
+            raise FovealError(f"rewards[{i}] ({spec.name}): bad args: {e}") from None
         out.append((spec.name, spec.weight, fn))
     return out
 
 
-def score(reward_fns, texts: list[str], samples: list[Sample]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Weighted total reward [N] and each function's raw scores."""
-    per_fn = {name: torch.tensor(fn(texts, samples), dtype=torch.float32) for name, _, fn in reward_fns}
+def multimodal_token_ids(policy) -> set[int]:
+    """Ids that mark images in a VLM's input (image/video placeholders, vision start/end).
+
+    A sampled completion may contain one (an untrained model samples any token); fed back for
+    teacher forcing it would be read as an image slot, so `cut_at_multimodal` ends it there.
+    """
+    cfg = policy.model.config
+    names = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id", "image_token_index")
+    ids = {getattr(cfg, n, None) for n in names} | {getattr(policy.processor, n, None) for n in names}
+    return {i for i in ids if isinstance(i, int)}
+
+
+def cut_at_multimodal(token_ids: list[int], forbidden: set[int]) -> tuple[list[int], bool]:
+    """(the ids before the first forbidden id, whether a cut happened)."""
+    for j, t in enumerate(token_ids):
+        if t in forbidden:
+            return token_ids[:j], True
+    return token_ids, False
+
+
+def score(reward_fns, texts: list[str], samples: list[Sample], lengths: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted total reward [N] and each function's raw scores (`lengths`: completion token counts)."""
+    from foveal.rewards import call_reward
+
+    per_fn = {
+        name: torch.tensor(call_reward(fn, texts, samples, lengths=lengths), dtype=torch.float32)
+        for name, _, fn in reward_fns
+    }
     total = sum(w * per_fn[name] for name, w, _ in reward_fns)
     return total, per_fn
 
@@ -89,6 +116,7 @@ class RLStage:
         self.policy_loss = algos.lookup(algos.POLICY_LOSSES, self.cfg.loss, "loss")
         self.aggregate = algos.lookup(algos.AGGREGATIONS, self.cfg.aggregation, "aggregation")
         self.kl = algos.lookup(algos.KL, self.cfg.kl, "kl")
+        self.forbidden = multimodal_token_ids(session.policy) if session.policy.is_vlm else set()
 
     # -- 1-2. rollouts and rewards -------------------------------------------------------
     def rollout(self, step: int) -> Rollouts:
@@ -105,7 +133,8 @@ class RLStage:
             rounds += 1
             for sample, group in zip(prompts, groups):
                 texts = [c.text for c in group.completions]
-                total, per_fn = score(self.reward_fns, texts, [sample] * G)
+                lengths = [len(c.token_ids) for c in group.completions]
+                total, per_fn = score(self.reward_fns, texts, [sample] * G, lengths)
                 item = (sample, group.completions, total, per_fn)
                 generated += 1
                 if cfg.dynamic_sampling and bool((total == total[0]).all()):
@@ -120,11 +149,12 @@ class RLStage:
         per_fn: dict[str, list] = {name: [] for name, _, _ in self.reward_fns}
         for g, (sample, comps, total, fn_scores) in enumerate(kept):
             for j, c in enumerate(comps):
+                tokens, cut = cut_at_multimodal(list(c.token_ids), self.forbidden)
                 samples.append(sample)
-                ids.append(list(c.token_ids) or [s.policy.tokenizer.eos_token_id])
+                ids.append(tokens or [s.policy.tokenizer.eos_token_id])
                 texts.append(c.text)
-                lps.append(c.logprobs)
-                trunc.append(c.finish_reason == "length")
+                lps.append(c.logprobs[: len(tokens)] if c.logprobs is not None else None)
+                trunc.append(c.finish_reason == "length" or cut)
                 gids.append(g)
                 totals.append(total[j])
                 for name in per_fn:
