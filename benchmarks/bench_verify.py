@@ -82,7 +82,7 @@ def _latex(rng: random.Random):
         (f"(x+{a})^2", f"x^2+{2 * a}x+{a * a}", f"x^2+{2 * a}x+{a * a + 1}"),
         (f"\\frac{{\\sqrt{{{a * a * b}}}}}{{{b}}}", f"\\frac{{{a}\\sqrt{{{b}}}}}{{{b}}}", f"\\frac{{{a + 1}\\sqrt{{{b}}}}}{{{b}}}"),
         (f"{a}\\pi", f"\\pi \\cdot {a}", f"{a + 1}\\pi"),
-        (f"x^{{{a}}} \\cdot x^{{{b}}}", f"x^{{{a + b}}}", f"x^{{{a * b + 1}}}"),
+        (f"x^{{{a}}} \\cdot x^{{{b}}}", f"x^{{{a + b}}}", f"x^{{{a + b + 1}}}"),
         (f"\\sqrt{{{a * a}}}", f"{a}", f"{a + 1}"),
     ]
     gold, same, other = rng.choice(kinds)
@@ -122,9 +122,12 @@ def run_foveal(pairs):
     from foveal.rewards.limits import POOL
 
     POOL.warm(2)  # worker start-up happens once per process; not part of throughput
-    t0 = time.perf_counter()
-    out = [score(c, g, t) == 1.0 for _, t, g, c, _ in pairs]
-    return out, time.perf_counter() - t0
+    out, secs = [], defaultdict(float)
+    for cat, t, g, c, _ in pairs:
+        t0 = time.perf_counter()
+        out.append(score(c, g, t) == 1.0)
+        secs[cat] += time.perf_counter() - t0
+    return out, secs
 
 
 def run_math_verify(pairs):
@@ -132,9 +135,9 @@ def run_math_verify(pairs):
 
     strings = [StringExtractionConfig()]
     parse("$\\frac{1}{2}$"), parse("B", strings)  # warm its grammar and caches
-    decided, verdicts = [], []
-    t0 = time.perf_counter()
-    for _, t, g, c, _ in pairs:
+    decided, verdicts, secs = [], [], defaultdict(float)
+    for cat, t, g, c, _ in pairs:
+        t0 = time.perf_counter()
         m = _ANSWER.search(c)
         answer = m.group(1) if m else ""
         if t == "choice":
@@ -143,7 +146,8 @@ def run_math_verify(pairs):
             pg, pp = parse(f"${g}$"), parse(f"${answer}$")
         decided.append(bool(pg) and bool(pp))
         verdicts.append(bool(pg) and bool(pp) and verify(pg, pp))
-    return verdicts, decided, time.perf_counter() - t0
+        secs[cat] += time.perf_counter() - t0
+    return verdicts, decided, secs
 
 
 def main() -> None:
@@ -162,9 +166,14 @@ def main() -> None:
     mv, mv_decided, mv_s = run_math_verify(pairs)
 
     labels = [p[4] for p in pairs]
+    cats = sorted(mix)
+    print(f"{'':12s} {'all':>16s} " + " ".join(f"{c:>10s}" for c in cats) + "   (pairs/s)")
     for name, verdicts, secs in (("foveal", fov, fov_s), ("math-verify", mv, mv_s)):
         acc = sum(v == y for v, y in zip(verdicts, labels)) / len(pairs)
-        print(f"{name:12s} {len(pairs) / secs:10.0f} pairs/s  ({secs:6.2f} s)  accuracy vs labels {acc:.4f}")
+        total = sum(secs.values())
+        print(f"{name:12s} {len(pairs) / total:8.0f} ({total:5.1f} s) "
+              + " ".join(f"{mix[c] / secs[c]:10.0f}" for c in cats) + f"   accuracy vs labels {acc:.4f}")
+    fov_s, mv_s = sum(fov_s.values()), sum(mv_s.values())
     both = [i for i in range(len(pairs)) if mv_decided[i]]
     agree = sum(fov[i] == mv[i] for i in both)
     print(f"agreement where both decide: {agree}/{len(both)} = {agree / max(1, len(both)):.4f} "
