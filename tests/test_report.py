@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from foveal.errors import FovealError
 from foveal.eval import metrics as M
 from foveal.eval.harness import thumbnail_b64
-from foveal.eval.report import build_report, load_run
+from foveal.eval.report import build_report, load_run, timeline
 from foveal.io import append_jsonl, atomic_write_json
 
 
@@ -106,6 +106,13 @@ def test_cli_report_and_its_bad_input(runs, tmp_path):
     r = subprocess.run([sys.executable, "-m", "foveal.cli", "report", str(tmp_path / "missing")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "is not a directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_training_stages_are_laid_end_to_end():
+    rows = [{"stage": "sft", "step": s, "loss": 1.0} for s in (1, 2, 3)] + \
+           [{"stage": "rl", "step": s, "reward/mean": 0.5} for s in (1, 2)]
+    assert timeline(rows) == ([1, 2, 3, 4, 5], [(1, "sft"), (4, "rl")])
+    assert timeline([{"step": 0}, {"step": 1}]) == ([0, 1], [])
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,7 +13,8 @@ A run directory holds:
 Resuming: rerunning into the same directory skips every id already in samples.jsonl. A kill
 can at worst tear the last line of samples.jsonl; that torn tail is cut off before the next
 append, so no problem is lost or written twice. The settings that change results (K,
-sampling, twin, shuffles) must match the run's config.json, or the harness refuses.
+sampling, twin, shuffles, and model/data/backend where recorded) must match the run's
+config.json, or the harness refuses. A larger `--limit` extends a run.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from foveal.sample import Sample
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
 MAX_THUMBS = 4  # frames kept per sample (video tasks have up to 16)
-RESULT_KEYS = ("k", "sampling", "twin", "shuffles")  # a resumed run must agree on these
+RESULT_KEYS = ("k", "sampling", "twin", "shuffles")  # a resumed run must agree on these (and on model,
+# data and backend when both runs name them)
 
 
 @dataclass
@@ -183,7 +185,8 @@ def check_config(out: Path, config: dict[str, Any]) -> None:
     if not path.exists():
         return
     old = json.loads(path.read_text())
-    diff = [f"{k}: run has {old.get(k)!r}, now {config[k]!r}" for k in RESULT_KEYS if old.get(k) != config[k]]
+    keys = [*RESULT_KEYS, *(k for k in ("model", "data", "backend") if k in old and k in config)]
+    diff = [f"{k}: run has {old.get(k)!r}, now {config[k]!r}" for k in keys if old.get(k) != config[k]]
     if diff:
         raise FovealError(f"{out} holds an eval with other settings ({'; '.join(diff)}); "
                           f"use the same settings to resume it or another --out")

@@ -29,7 +29,7 @@ from foveal.io import atomic_write_text, read_jsonl
 PALETTE = ("#3b6fb6", "#e07b39", "#3a9a5b", "#c8434b", "#7d5ba6", "#8c6d46", "#d16ba5", "#5f6b7a")
 TRAIN_FIRST = ("reward/mean", "accuracy", "format_rate", "completion_len", "kl", "entropy", "loss", "clip_frac",
                "grad_norm", "lr", "filtered_frac", "samples_per_s")
-TRAIN_SKIP = {"step", "epoch", "time", "wall", "elapsed"}
+TRAIN_SKIP = {"step", "epoch", "time", "wall", "elapsed", "stage"}
 
 
 @dataclass
@@ -246,8 +246,28 @@ def plot_lengths(runs: list[Run]) -> Plot | None:
     return png(fig)
 
 
+def timeline(rows: list[dict[str, Any]]) -> tuple[list[float], list[tuple[float, str]]]:
+    """An x value per log row, with stages (`stage`: sft, rl, ...) laid end to end so their steps
+    do not overlap, and the (x, name) where each stage starts."""
+    xs: list[float] = []
+    starts: list[tuple[float, str]] = []
+    offset, last, stage = 0.0, -1.0, object()
+    for i, r in enumerate(rows):
+        step = r.get("step", i)
+        step = step if isinstance(step, (int, float)) else i
+        if r.get("stage") != stage:
+            stage = r.get("stage")
+            offset = last + 1 - step if xs else 0.0
+            if stage is not None:
+                starts.append((offset + step, str(stage)))
+        xs.append(offset + step)
+        last = xs[-1]
+    return xs, starts
+
+
 def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
-    """Every numeric key of train.jsonl against step, one panel per key, one colour per run."""
+    """Every numeric key of train.jsonl against the step, one panel per key, one colour per run;
+    the stages of a run (SFT then RL) follow each other on the x axis, split by a dotted line."""
     keys: list[str] = []
     for _, rows in logs:
         for r in rows:
@@ -260,7 +280,8 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
     fig, axes = grid(len(keys), ncols=4, w=3.1, h=2.3)
     for ax, key in zip(axes, keys):
         for ci, (name, rows) in enumerate(logs):
-            pts = [(r.get("step", i), r[key]) for i, r in enumerate(rows)
+            xs_all, starts = timeline(rows)
+            pts = [(x, r[key]) for x, r in zip(xs_all, rows)
                    if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
             if not pts:
                 continue
@@ -273,6 +294,12 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
                 ax.plot(xs, sm, color=color, lw=1.6, label=name)
             else:
                 ax.plot(xs, ys, color=color, lw=1.6, marker="o", ms=2.5, label=name)
+            for x, _ in starts[1:]:
+                ax.axvline(x, color="#9aa3ad", ls=":", lw=1)
+            if len(starts) > 1:
+                for x, stage in starts:
+                    ax.annotate(stage, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                                textcoords="offset points", fontsize=7.5, color="#5b6570")
         ax.set_title(key)
         ax.set_xlabel("step")
         if key == "lr":
