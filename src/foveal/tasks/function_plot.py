@@ -143,7 +143,8 @@ class FunctionPlot(Task):
         eqs = " and ".join(formula(c) for c in curves)
         twin = f"On a coordinate plane (x and y from -{R} to {R}) the graph{'s' * (len(curves) > 1)} of {eqs} " \
                f"{'are' if len(curves) > 1 else 'is'} drawn. {q_text}"
-        meta = {"curves": curves, "R": R, "size": cfg["size"], "question": q, "ask": q_text, "font_px": D.MIN_FONT_PX}
+        meta = {"curves": curves, "R": R, "size": cfg["size"], "question": q, "ask": q_text, "font_px": D.MIN_FONT_PX,
+                "x": x0 if q == "value" else None}
         return self.sample(seed, level, prompt=self.image_prompt(f"The plot shows {'two graphs' if len(curves) > 1 else 'a graph'} on a grid. {q_text}"),
                            images=(render(meta, True),), answer=str(answer), answer_type="number", text_twin=twin,
                            solution=f"{sol} Answer: {answer}.", meta=meta)
