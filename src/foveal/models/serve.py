@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from foveal.errors import FovealError
@@ -113,6 +113,8 @@ def decode_data_url(url: str, where: str) -> Image.Image:
         return image.convert("RGB")
     except (binascii.Error, ValueError):
         raise ClientError(f"{where}: image data is not valid base64", param=where) from None
+    except UnidentifiedImageError:
+        raise ClientError(f"{where}: cannot decode image: the bytes are not a PNG, JPEG or other image PIL reads", param=where) from None
     except Exception as e:  # PIL raises several types for corrupt or oversized images
         raise ClientError(f"{where}: cannot decode image: {e}", param=where) from None
 
