@@ -49,7 +49,7 @@ class VLLMBackend:
     model_path: a model directory vLLM can load (e.g. one written by `Policy.save` or `foveal model tiny`).
     system_prompt: system message before each Sample (None: none), as in the hf backend.
     engine_kw: passed to `vllm.LLM` (e.g. gpu_memory_utilization, max_model_len, tensor_parallel_size,
-        dtype, enforce_eager); `limit_mm_per_prompt` defaults to 8 images per prompt.
+        dtype, enforce_eager); for a VLM `limit_mm_per_prompt` defaults to 8 images per prompt.
     """
 
     def __init__(self, model_path: str | os.PathLike, system_prompt: str | None = R1_SYSTEM_PROMPT, **engine_kw: Any) -> None:
@@ -68,7 +68,8 @@ class VLLMBackend:
         processor = AutoProcessor.from_pretrained(self.model_path)
         # A Policy without a model: only its chat formatting is used, so vLLM sees what hf sees.
         self.formatter = Policy(model=None, processor=processor, name=self.model_path, system_prompt=system_prompt)
-        engine_kw.setdefault("limit_mm_per_prompt", {"image": 8} if self.formatter.is_vlm else {"image": 0})
+        if self.formatter.is_vlm:
+            engine_kw.setdefault("limit_mm_per_prompt", {"image": 8})
         engine_kw.setdefault("seed", 0)
         self._vllm = vllm
         self.llm = vllm.LLM(model=self.model_path, **engine_kw)
