@@ -1,0 +1,256 @@
+"""Spatial, planning and grounding families: each answer re-derived independently of the generator."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+
+import numpy as np
+import pytest
+from _gym_checks import cases, check_contract, letter_of
+
+from foveal.tasks import get
+from foveal.tasks.draw import COLORS, MIN_FONT_PX
+
+SPATIAL = ["maze", "transit_route", "mental_rotation", "block_count", "cube_net", "symmetry", "locate", "gui_click"]
+
+
+def test_families_registered_with_levels_and_docs():
+    for name in SPATIAL:
+        t = get(name)
+        assert len(t.levels) >= 5 and t.tags and t.description and t.modality == "image"
+        knobs = {k for cfg in t.levels.values() for k in cfg}
+        doc = type(t).__doc__
+        assert all(k in doc for k in knobs if k not in ("questions", "question")), (name, knobs)
+
+
+def bfs(grid: list[str], src: tuple[int, int]) -> dict:
+    dist, todo = {src: 0}, deque([src])
+    while todo:
+        r, c = todo.popleft()
+        for n in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+            if 0 <= n[0] < len(grid) and 0 <= n[1] < len(grid[0]) and grid[n[0]][n[1]] != "#" and n not in dist:
+                dist[n] = dist[(r, c)] + 1
+                todo.append(n)
+    return dist
+
+
+def solve_maze(s):
+    g, m = s.meta["grid"], s.meta
+    start = next((r, c) for r, row in enumerate(g) for c, ch in enumerate(row) if ch == "S")
+    goal = next((r, c) for r, row in enumerate(g) for c, ch in enumerate(row) if ch == "G")
+    assert [start, goal] == [tuple(m["start"]), tuple(m["goal"])]
+    dist = bfs(g, goal)
+    if m["question"] == "exists":
+        return "A" if start in dist else "B"
+    if m["question"] == "length":
+        return str(dist[start])
+    names = {(-1, 0): "up", (1, 0): "down", (0, -1): "left", (0, 1): "right"}
+    best = [names[d] for d in names if dist.get((start[0] + d[0], start[1] + d[1])) == dist[start] - 1]
+    assert len(best) == 1, "next move must be unique"
+    return letter_of(s, list(s.choices).index(best[0]))
+
+
+def check_maze_pixels(s):
+    m, im = s.meta, np.asarray(s.images[0])
+    assert m["cell"] >= 7
+    for (r, c), col in ((m["start"], COLORS["green"]), (m["goal"], COLORS["red"])):
+        y, x = 4 + r * m["cell"] + m["cell"] // 2, 4 + c * m["cell"] + m["cell"] // 2
+        assert tuple(im[y, x]) == col
+
+
+def solve_transit(s):
+    lines, a, b = s.meta["lines"], s.meta["from"], s.meta["to"]
+    q = s.meta["question"]
+    if q == "line":
+        serving = [i for i, ln in enumerate(lines) if a in ln and b in ln]
+        assert len(serving) == 1
+        return letter_of(s, serving[0])
+    if q == "stops":
+        adj = {}
+        for ln in lines:
+            for u, v in zip(ln, ln[1:]):
+                adj.setdefault(u, []).append(v)
+                adj.setdefault(v, []).append(u)
+        dist, todo = {a: 0}, deque([a])
+        while todo:
+            u = todo.popleft()
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    todo.append(v)
+        return str(dist[b])
+    # changes = shortest path in the graph whose nodes are lines (linked when they share a station)
+    src = [i for i, ln in enumerate(lines) if a in ln]
+    dist, todo = {i: 0 for i in src}, deque(src)
+    while todo:
+        i = todo.popleft()
+        for j, ln in enumerate(lines):
+            if j not in dist and set(ln) & set(lines[i]):
+                dist[j] = dist[i] + 1
+                todo.append(j)
+    return str(min(dist[i] for i, ln in enumerate(lines) if b in ln and i in dist))
+
+
+def as_array(cells) -> np.ndarray:
+    cells = [tuple(c) for c in cells]
+    a = np.zeros((max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1), dtype=bool)
+    for r, c in cells:
+        a[r, c] = True
+    return a
+
+
+def solve_rotation(s):
+    ref, *cands = (as_array(c) for c in s.meta["shapes"])
+    rots = [np.rot90(ref, k) for k in range(4)]
+    is_rot = [any(r.shape == c.shape and (r == c).all() for r in rots) for c in cands]
+    mirrors = [np.rot90(np.fliplr(ref), k) for k in range(4)]
+    assert all(ok or any(m.shape == c.shape and (m == c).all() for m in mirrors) for ok, c in zip(is_rot, cands))
+    if len(cands) == 1:
+        return "A" if is_rot[0] else "B"
+    assert sum(is_rot) == 1
+    return letter_of(s, is_rot.index(True))
+
+
+def solve_blocks(s):
+    h = np.array(s.meta["heights"])
+    assert (np.diff(h, axis=0) <= 0).all() and (np.diff(h, axis=1) <= 0).all(), "tops must all be visible"
+    assert s.meta["a"] >= 10
+    total = int(h.sum())
+    return str(total if s.meta["question"] == "total" else h.size * s.meta["hmax"] - total)
+
+
+EAST = np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]])   # roll toward +column: the +x face goes down
+SOUTH = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]])  # roll toward +row: the +y face goes down
+
+
+def fold_normals(grid: list[str]) -> dict[str, tuple]:
+    """Label -> cube-frame normal of the face lying on that square, by composing 3-D rotations."""
+    squares = {(r, c): ch for r, row in enumerate(grid) for c, ch in enumerate(row) if ch != "."}
+    first = min(squares)
+    orient = {first: np.eye(3, dtype=int)}
+    todo = deque([first])
+    while todo:
+        r, c = todo.popleft()
+        for (dr, dc), rot in (((0, 1), EAST), ((0, -1), EAST.T), ((1, 0), SOUTH), ((-1, 0), SOUTH.T)):
+            n = (r + dr, c + dc)
+            if n in squares and n not in orient:
+                orient[n] = rot @ orient[(r, c)]
+                todo.append(n)
+    return {squares[p]: tuple(o.T @ np.array([0, 0, -1])) for p, o in orient.items()}
+
+
+def solve_cube_net(s):
+    normals = fold_normals(s.meta["grid"])
+    valid = len(set(normals.values())) == 6
+    q = s.meta["question"]
+    if q == "valid":
+        return "A" if valid else "B"
+    assert valid
+    opposite = lambda a, b: normals[a] == tuple(-np.array(normals[b]))  # noqa: E731
+    good = []
+    for i, ch in enumerate(s.choices):
+        nums = re.findall(r"\d", ch)
+        if q == "opposite":
+            x = re.search(r"opposite face (\d)", s.prompt).group(1)
+            good += [i] if opposite(x, nums[0]) else []
+        else:
+            good += [i] if opposite(*nums) else []
+    assert len(good) == 1
+    return letter_of(s, good[0])
+
+
+KEYS = {".": (255, 255, 255), "R": COLORS["red"], "B": COLORS["blue"], "G": COLORS["green"], "Y": COLORS["yellow"]}
+
+
+def solve_symmetry(s):
+    m, im = s.meta, np.asarray(s.images[0])
+    n, cell, b = len(m["grid"]), m["cell"], m["border"]
+    inv = {v: k for k, v in KEYS.items()}
+    g = np.array([[inv[tuple(im[b + r * cell + cell // 2, b + c * cell + cell // 2])] for c in range(n)] for r in range(n)])
+    assert ["".join(row) for row in g] == m["grid"]
+    lines = [(g == np.fliplr(g)).all(), (g == np.flipud(g)).all(), (g == g.T).all(), (g == np.rot90(g, 2).T).all()]
+    if m["question"] == "count":
+        return str(sum(lines))
+    v, h = lines[0], lines[1]
+    return "C" if v and h else "A" if v else "B" if h else "D"
+
+
+def iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
+    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
+    return ix / (area(a) + area(b) - ix)
+
+
+def check_locate(s):
+    """The answer box matches the target's pixels; the description picks out exactly one object."""
+    box = [int(v) for v in re.findall(r"\d+", s.answer)]
+    objs, t = s.meta["objects"], s.meta["objects"][s.meta["target"]]
+    im = np.asarray(s.images[0])
+    mask = (im == COLORS[t["color"]]).all(-1)
+    win = np.zeros_like(mask)
+    r = t["r"] + 3
+    win[max(0, t["y"] - r):t["y"] + r + 1, max(0, t["x"] - r):t["x"] + r + 1] = True
+    ys, xs = np.nonzero(mask & win)
+    assert iou(box, [xs.min(), ys.min(), xs.max(), ys.max()]) >= 0.95
+    assert min(o["r"] for o in objs) >= 6
+    desc = re.search(r"Locate (.*?)\. Give", s.prompt).group(1)
+    words = desc.split()
+    extreme = {"leftmost": ("x", min), "rightmost": ("x", max), "topmost": ("y", min), "bottommost": ("y", max)}
+    if words[1] in extreme:
+        group = [o for o in objs if o["color"] == words[2] and o["shape"] == words[3]]
+        axis, f = extreme[words[1]]
+        assert f(group, key=lambda o: o[axis]) is t
+    else:
+        match = [o for o in objs if all(w in (o["color"], o["shape"], o["size"], "the", "object") for w in words)]
+        assert match == [t]
+
+
+def check_gui(s):
+    from foveal.tasks.gui_click import BTN_EDGE, INTENTS  # the goal -> caption table is the task's vocabulary
+
+    m = s.meta
+    want = [e for e in m["elements"] if e["window"] == m["window"] and e["caption"] == INTENTS[m["goal"]]]
+    assert len(want) == 1
+    if m["mode"] == "choice":
+        return letter_of(s, want[0]["number"] - 1)
+    box = [int(v) for v in re.findall(r"\d+", s.answer)]
+    im = np.asarray(s.images[0])
+    x1, y1, x2, y2 = box
+    edge = np.concatenate([im[y1, x1:x2 + 1], im[y2, x1:x2 + 1], im[y1:y2 + 1, x1], im[y1:y2 + 1, x2]])
+    assert (edge == BTN_EDGE).all(), "the answer box is exactly a drawn button's border"
+    assert (im[y1 - 1, x1:x2 + 1] != BTN_EDGE).any(axis=-1).all()
+    assert box == want[0]["box"]
+    return s.answer
+
+
+SOLVERS = {"maze": solve_maze, "transit_route": solve_transit, "mental_rotation": solve_rotation,
+           "block_count": solve_blocks, "cube_net": solve_cube_net, "symmetry": solve_symmetry,
+           "gui_click": check_gui}
+
+
+@pytest.mark.parametrize("name,level,seed", cases(SPATIAL))
+def test_family(name, level, seed):
+    s = check_contract(name, level, seed)
+    if name == "locate":
+        check_locate(s)
+    else:
+        assert SOLVERS[name](s) == s.answer
+    if name == "maze":
+        check_maze_pixels(s)
+
+
+def test_answers_vary_and_labels_are_legible():
+    assert len({get("maze").generate(k, 3).answer for k in range(30)}) >= 3
+    assert {get("cube_net").generate(k, 4).answer for k in range(30)} == {"A", "B"}
+    assert len({get("gui_click").generate(k, 3).answer for k in range(20)}) >= 5
+    from foveal.tasks import gui_click, transit_route
+
+    assert gui_click.FONT >= MIN_FONT_PX and transit_route.TransitRoute.SPACING >= 24
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SPATIAL)
+def test_family_sweep(name):
+    for level, seed in [(lv, s) for lv in get(name).levels for s in range(3, 60)]:
+        test_family(name, level, seed)
