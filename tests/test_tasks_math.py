@@ -1,0 +1,172 @@
+"""Visual-math families: every answer recomputed from the figure's geometry recorded in `meta`.
+
+Clock times come back from the hand angles, angles from the points' pixel coordinates, areas from
+the polygon by the shoelace formula, fractions from the pieces, plot answers from the curves'
+coefficients, table answers from the table, Venn answers from the region counts, number-line
+values from the marker's pixel position. None of these use the generator's answer bookkeeping.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from itertools import product
+
+import pytest
+
+from foveal import tasks
+from foveal.sample import IMAGE_TOKEN, png_bytes
+from foveal.tasks import draw as D
+
+MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_lookup", "venn", "number_line")
+SEEDS = range(12)
+
+
+def clock_answer(m) -> str:
+    minute = m["minute_angle"] / 6
+    assert minute == int(minute)
+    hour = int(m["hour_angle"] // 30)
+    assert m["hour_angle"] - 30 * hour == pytest.approx(minute * 0.5)  # the hour hand agrees with the minutes
+    total = hour * 60 + int(minute) + m["later"]
+    h, mm = divmod(total % 720, 60)
+    return f"{h or 12}:{mm:02d}"
+
+
+def angle_answer(m) -> str:
+    a, v, b = (m["points"][k] for k in m["target"])
+    t = abs(math.degrees(math.atan2(a[1] - v[1], a[0] - v[0]) - math.atan2(b[1] - v[1], b[0] - v[0]))) % 360
+    return str(round(min(t, 360 - t)))
+
+
+def area_answer(m) -> str:
+    if m["figure"] == "squares":
+        cells = {tuple(c) for c in m["cells"]}
+        assert len(cells) == len(m["cells"])
+        return str(len(cells))
+    p = m["poly"]
+    twice = abs(sum(p[i][0] * p[(i + 1) % len(p)][1] - p[(i + 1) % len(p)][0] * p[i][1] for i in range(len(p))))
+    a = Fraction(twice).limit_denominator() / 2
+    return str(a.numerator) if a.denominator == 1 else str(float(a))
+
+
+def fraction_answer(m) -> Fraction:
+    return Fraction(sum(s for _, s in m["pieces"]), sum(a for a, _ in m["pieces"]))
+
+
+def plot_answer(m) -> int:
+    curves, q = m["curves"], m["question"]
+    if q == "value":
+        _, a, b = curves[0]
+        return a * m["x"] + b
+    if q == "slope":
+        return curves[0][1]
+    if q == "root":
+        _, a, b = curves[0]
+        assert b % a == 0
+        return -b // a
+    if q == "vertex":
+        return curves[0][3]
+    if q == "meet":
+        (_, a1, b1), (_, a2, b2) = curves
+        assert (b2 - b1) % (a1 - a2) == 0
+        return (b2 - b1) // (a1 - a2)
+    (_, a, b), (_, s, h, k) = curves
+    # count integer-free: sample the difference finely and count sign changes (no tangencies are generated)
+    xs = [-40 + i / 100 for i in range(8001)]
+    diff = [a * x + b - (s * (x - h) ** 2 + k) for x in xs]
+    return sum((diff[i] > 0) != (diff[i + 1] > 0) for i in range(len(diff) - 1))
+
+
+def table_answer(m, choices) -> str:
+    t, q = m["table"], m["query"]
+    if q[0] == "cell":
+        return str(t[q[1]][q[2]])
+    if q[0] == "row_sum":
+        return str(sum(t[q[1]]))
+    if q[0] == "diff":
+        return str(t[q[1]][q[3]] - t[q[2]][q[3]])
+    if q[0] == "argmax":
+        col = [row[q[1]] for row in t]
+        assert col.count(max(col)) == 1
+        return "ABCDEFGH"[col.index(max(col))]
+    return str(sum(row[q[1]] > row[q[2]] for row in t))
+
+
+VENN = {
+    "A": lambda a, b, c: a, "only A": lambda a, b, c: a and not b, "A and B": lambda a, b, c: a and b,
+    "A or B": lambda a, b, c: a or b, "neither": lambda a, b, c: not a and not b,
+    "exactly one": lambda a, b, c: a + b + c == 1, "exactly two": lambda a, b, c: a + b + c == 2,
+    "A and B not C": lambda a, b, c: a and b and not c, "total": lambda a, b, c: a or b or c,
+}
+
+
+def venn_answer(m) -> str:
+    k = m["sets"]
+    total = 0
+    for bits in product((0, 1), repeat=k):
+        key = "".join(map(str, bits))
+        a, b, c = (*bits, 0) if k == 2 else bits
+        if VENN[m["query"]](a, b, c):
+            total += m["regions"][key]
+    return str(total)
+
+
+def number_line_answer(m) -> str:
+    if m["ruler"]:
+        v = (m["bar"][1] - m["bar"][0]) / m["scale"]
+    else:
+        v = m["v0"] + (m["arrow"] - m["x0"]) / m["scale"]
+    v = round(v, 1)
+    return str(int(v)) if v == int(v) else f"{v:.1f}"
+
+
+def check(name: str, s) -> None:
+    m = s.meta
+    if name == "clock":
+        assert s.answer == clock_answer(m)
+    elif name == "angle":
+        assert s.answer == angle_answer(m)
+    elif name == "area":
+        assert s.answer == area_answer(m)
+    elif name == "fraction_shaded":
+        f = fraction_answer(m)
+        assert 0 < f < 1
+        assert s.answer == (f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator))
+    elif name == "function_plot":
+        assert s.answer == str(plot_answer(m))
+    elif name == "table_lookup":
+        assert s.answer == table_answer(m, s.choices)
+    elif name == "venn":
+        assert s.answer == venn_answer(m)
+    else:
+        assert s.answer == number_line_answer(m)
+
+
+@pytest.mark.parametrize("name", MATH)
+def test_answer_recomputed_from_figure(name):
+    task = tasks.get(name)
+    for level in task.levels:
+        for seed in SEEDS:
+            check(name, task.generate(seed, level))
+
+
+@pytest.mark.parametrize("name", MATH)
+def test_forms_determinism_and_legibility(name):
+    task = tasks.get(name)
+    assert len(task.levels) >= 5 and task.tags and "knobs" in task.__doc__
+    assert set(task.tags) <= {"counting", "spatial", "arithmetic", "logic", "temporal", "grounding", "planning",
+                              "perception"}
+    for level in task.levels:
+        a, b = task.generate(3, level), task.generate(3, level)
+        assert a.prompt == b.prompt and a.answer == b.answer and a.text_twin == b.text_twin
+        assert [png_bytes(i) for i in a.images] == [png_bytes(i) for i in b.images]
+        assert a.prompt.count(IMAGE_TOKEN) == 1 == len(a.images)
+        assert a.meta["font_px"] >= D.MIN_FONT_PX
+        t = task.generate(3, level, "text")
+        assert IMAGE_TOKEN not in t.prompt and t.images == () and t.answer == a.answer
+        assert a.solution.endswith(f"{a.answer}.")
+        if a.answer_type == "choice":
+            assert a.choices and a.answer in "ABCDEFGH"[:len(a.choices)]
+        m = task.generate(3, level, "mixed")
+        assert m.form == "mixed" and m.answer == a.answer and m.prompt != a.prompt
+        assert png_bytes(m.images[0]) != png_bytes(a.images[0])
