@@ -1,0 +1,77 @@
+"""Export formats (hf, jsonl, verl): exact round trips, the layouts other tools read, atomicity."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from foveal.errors import FovealError
+from foveal.tasks.export import load_samples, write_dataset
+from foveal.tasks.generate import generate_samples
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return list(generate_samples("count,spatial,chart,sudoku,jigsaw,motion", 3, "1,4,6", 2,
+                                 forms="image,text,mixed"))
+
+
+@pytest.mark.parametrize("fmt", ["hf", "jsonl", "verl"])
+def test_round_trip_is_exact(tmp_path, samples, fmt):
+    out = tmp_path / fmt
+    m = write_dataset(iter(samples), out, fmt, {"tasks": ["count"], "seed": 2})
+    assert m["count"] == len(samples) and m["format"] == fmt and m["version"]
+    assert json.loads((out / "manifest.json").read_text()) == m
+    back = load_samples(out)
+    assert [s.to_record() for s in back] == [s.to_record() for s in samples]  # images as PNG bytes too
+    assert all(a.images[i].tobytes() == b.images[i].tobytes()
+               for a, b in zip(samples, back) for i in range(len(a.images)))
+
+
+def test_hf_layout_loads_with_datasets(tmp_path, samples):
+    import datasets
+
+    write_dataset(iter(samples), tmp_path / "ds", "hf", {})
+    ds = datasets.load_from_disk(str(tmp_path / "ds"))
+    assert len(ds) == len(samples) and isinstance(ds.features["images"], datasets.List)
+    assert isinstance(ds.features["images"].feature, datasets.Image)
+    row = ds[0]
+    assert row["id"] == samples[0].id and row["images"][0].size == samples[0].images[0].size
+    assert pq.read_table(tmp_path / "ds" / "data.parquet").num_rows == len(samples)
+
+
+def test_verl_layout(tmp_path, samples):
+    write_dataset(iter(samples), tmp_path / "v", "verl", {})
+    rows = pq.read_table(tmp_path / "v" / "train.parquet").to_pylist()
+    r, s = rows[0], samples[0]
+    assert set(r) == {"data_source", "prompt", "images", "ability", "reward_model", "extra_info"}
+    assert r["data_source"] == "foveal/count" and r["reward_model"] == {"style": "rule", "ground_truth": s.answer}
+    assert r["prompt"][0]["role"] == "user" and r["prompt"][0]["content"].startswith(s.prompt)
+    assert r["prompt"][0]["content"].count("<image>") == len(r["images"]) == len(s.images)
+    assert r["images"][0]["bytes"][:4] == b"\x89PNG"
+    assert r["extra_info"]["index"] == 0 and r["extra_info"]["answer_type"] == s.answer_type
+    assert [x["extra_info"]["index"] for x in rows] == list(range(len(rows)))
+
+
+def test_not_a_dataset_names_the_path(tmp_path):
+    with pytest.raises(FovealError, match=str(tmp_path)):
+        load_samples(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"format": "csv"}')
+    with pytest.raises(FovealError, match="format"):
+        load_samples(tmp_path)
+    with pytest.raises(FovealError, match="not a directory"):
+        load_samples(tmp_path / "missing")
+
+
+def test_failed_write_leaves_nothing(tmp_path, samples):
+    def broken():
+        yield from samples[:3]
+        raise RuntimeError("generator died")
+
+    for fmt in ("hf", "jsonl", "verl"):
+        with pytest.raises(RuntimeError):
+            write_dataset(broken(), tmp_path / fmt, fmt, {})
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FovealError, match="no samples"):
+        write_dataset(iter([]), tmp_path / "empty", "jsonl", {})
+    assert list(tmp_path.iterdir()) == []
