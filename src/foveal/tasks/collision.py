@@ -92,6 +92,7 @@ class Collision(Task):
             balls.append({"color": c, "row": r, "cols": [x0 + v * t for t in range(F)]})
         target = balls[n_chain - 1]
         others = [b for b in balls if b is not target]
+        rng.shuffle(others)
         choices = tuple(f"the {b['color']} ball" for b in others) + ("nothing: it started moving on its own",)
         start = next(t for t in range(1, F) if target["cols"][t] != target["cols"][t - 1])
         if own:

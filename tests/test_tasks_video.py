@@ -1,0 +1,196 @@
+"""Video (multi-frame) families: answers re-derived from the frames' pixels or from per-frame positions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _gym_checks import cases, check_contract, letter_of
+
+from foveal.tasks import get
+from foveal.tasks.draw import COLORS
+
+VIDEO = ["event_order", "event_count", "occlusion", "speed_compare", "trajectory", "scene_change", "collision",
+         "action_recognition"]
+
+
+def test_families_are_video_with_documented_knobs():
+    for name in VIDEO:
+        t = get(name)
+        assert t.modality == "video" and "temporal" in t.tags and len(t.levels) >= 5
+        doc = type(t).__doc__
+        assert all(k in doc for cfg in t.levels.values() for k in cfg if k not in ("size",)), name
+        frames = [cfg["frames"] for cfg in t.levels.values()]
+        assert frames == sorted(frames) and frames[0] <= 4, "few frames at low levels, more at high"
+
+
+def frames_of(s) -> list[np.ndarray]:
+    return [np.asarray(im).astype(int) for im in s.images]
+
+
+def cell_crop(a: np.ndarray, c: int, r: int, cell: float) -> np.ndarray:
+    return a[int(r * cell) + 2:int((r + 1) * cell) - 1, int(c * cell) + 2:int((c + 1) * cell) - 1]
+
+
+def solve_event_order(s):
+    fr, m = frames_of(s), s.meta
+    cell = m["size"] / m["g"]
+    when = []
+    for idx in m["listed"]:
+        c, r = m["objects"][idx]["cell"]
+        ts = [t for t in range(1, len(fr)) if (cell_crop(fr[t], c, r, cell) != cell_crop(fr[t - 1], c, r, cell)).any()]
+        assert len(ts) == 1, "each event object changes exactly once"
+        when.append(ts[0])
+    assert len(set(when)) == len(when)
+    return " ".join(str(i + 1) for i in sorted(range(len(when)), key=lambda i: when[i]))
+
+
+def solve_event_count(s):
+    fr, m = frames_of(s), s.meta
+    x, y = m["centers"][m["target"]]
+    lit = [tuple(f[y, x]) == COLORS[m["colors"][m["target"]]] for f in fr]
+    return str(sum(1 for a, b in zip(lit, lit[1:]) if not a and b))
+
+
+def solve_occlusion(s):
+    m, fr = s.meta, frames_of(s)
+    w0, w1 = m["wall"]
+    last = len(fr) - 1
+    end = [b["x0"] + b["v"] * last for b in m["balls"]]
+    behind = [i for i, x in enumerate(end) if w0 <= x <= w1]
+    assert len(behind) == 1
+    color = COLORS[m["balls"][behind[0]]["color"]]
+    seen = [(f == color).all(-1).any() for f in fr]
+    assert not seen[-1] and sum(seen) >= 2, "hidden at the end, visible in at least two frames"
+    return letter_of(s, behind[0])
+
+
+def solve_speed(s):
+    fr, m = frames_of(s), s.meta
+    speeds = []
+    for b in m["balls"]:
+        cents = []
+        for f in fr:
+            ys, xs = np.nonzero((f == COLORS[b["color"]]).all(-1))
+            cents.append((xs.mean(), ys.mean()))
+        steps = [np.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(cents, cents[1:])]
+        speeds.append(float(np.mean(steps)))
+    order = np.argsort(speeds)
+    gaps = np.diff(np.sort(speeds))
+    assert gaps.min() >= 1.5
+    return letter_of(s, int(order[-1] if m["ask"] == "fastest" else order[0]))
+
+
+def step(x, v, g):
+    x += v
+    if x < 0:
+        return -x, -v
+    if x > g - 1:
+        return 2 * (g - 1) - x, -v
+    return x, v
+
+
+def solve_trajectory(s):
+    m, fr = s.meta, frames_of(s)
+    g, cell = m["g"], m["size"] / m["g"]
+    path = []
+    for f in fr:
+        ys, xs = np.nonzero((f == COLORS["red"]).all(-1))
+        path.append((int(xs.mean() // cell), int(ys.mean() // cell)))
+    kind, T = m["motion"]["kind"], len(fr) - 1 + m["ahead"]
+    preds = set()
+    for vx in range(-2, 3):
+        for vy in range(-3, 3):
+            x, y, ux, uy, sim = *path[0], vx, vy, [path[0]]
+            for t in range(T):
+                if kind == "bounce":
+                    (x, ux), (y, uy) = step(x, ux, g), step(y, uy, g)
+                elif kind == "gravity":
+                    x, y = x + ux, y + uy + t
+                else:
+                    x, y = x + ux, y + uy
+                sim.append((x, y))
+            if sim[: len(path)] == path:
+                preds.add(sim[T])
+    assert len(preds) == 1
+    cands = [tuple(c) for c in m["candidates"]]
+    return letter_of(s, cands.index(preds.pop()))
+
+
+def solve_scene_change(s):
+    fr = frames_of(s)
+    changed = [t + 1 for t in range(1, len(fr)) if (fr[t] != fr[t - 1]).any()]
+    return str(changed[0]) if s.meta["question"] == "first" else str(len(changed))
+
+
+def solve_collision(s):
+    balls, m = s.meta["balls"], s.meta
+    F = m["frames"]
+
+    def started_by(i):
+        """(frame the ball first moves, the ball resting against it on the trailing side just before)."""
+        b = balls[i]
+        t = next((t for t in range(1, F) if b["cols"][t] != b["cols"][t - 1]), None)
+        if t is None or t == 1 and b["cols"][0] != b["cols"][1]:
+            return t, None
+        d = b["cols"][t] - b["cols"][t - 1]
+        hit = [j for j, o in enumerate(balls) if j != i and o["row"] == b["row"] and o["cols"][t - 1] == b["cols"][t - 1] - d]
+        return t, (hit[0] if hit else None)
+
+    target = m["target"]
+    _, cause = started_by(target)
+    if cause is None:
+        return letter_of(s, len(s.choices) - 1)
+    if m["ask"] == "origin":
+        while started_by(cause)[1] is not None:
+            cause = started_by(cause)[1]
+    return letter_of(s, list(s.choices).index(f"the {balls[cause]['color']} ball"))
+
+
+def classify(poses: list[dict]) -> str:
+    dx = [p["dx"] for p in poses]
+    if dx[-1] > dx[0]:
+        return "walking right"
+    if dx[-1] < dx[0]:
+        return "walking left"
+    if any(p["lift"] > 0 for p in poses):
+        return "jumping"
+    if any(p["squat"] > 0 for p in poses):
+        return "squatting"
+    rights, lefts = [p["right"] for p in poses], [p["left"] for p in poses]
+    if len(set(lefts)) > 1 and lefts == sorted(lefts) and rights == lefts:
+        return "raising both arms"
+    if len(set(rights)) > 1:
+        return "waving"
+    return "standing still"
+
+
+def solve_action(s):
+    fig = s.meta["figures"][s.meta["target"]]
+    return letter_of(s, list(s.choices).index(classify(fig["poses"])))
+
+
+SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "occlusion": solve_occlusion,
+           "speed_compare": solve_speed, "trajectory": solve_trajectory, "scene_change": solve_scene_change,
+           "collision": solve_collision, "action_recognition": solve_action}
+
+
+@pytest.mark.parametrize("name,level,seed", cases(VIDEO))
+def test_family(name, level, seed):
+    s = check_contract(name, level, seed)
+    assert s.prompt.count("<image>") == len(s.images) >= 3
+    assert s.text_twin.count("Frame ") >= len(s.images), "the twin describes every frame"
+    assert SOLVERS[name](s) == s.answer
+
+
+def test_answers_vary():
+    for name, level in (("event_order", 3), ("event_count", 4), ("occlusion", 3), ("speed_compare", 3),
+                        ("trajectory", 2), ("scene_change", 4), ("collision", 3), ("action_recognition", 2)):
+        assert len({get(name).generate(k, level).answer for k in range(30)}) >= 3, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VIDEO)
+def test_family_sweep(name):
+    for level in get(name).levels:
+        for seed in range(3, 60):
+            test_family(name, level, seed)
