@@ -8,14 +8,20 @@ from global state.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import random
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from PIL import Image
 
 from foveal.errors import FovealError
 from foveal.sample import FORMS, IMAGE_TOKEN, Sample
 
 MODALITIES = ("image", "video", "text")
+# False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
+_DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
 
 
 @runtime_checkable
@@ -76,12 +82,22 @@ class Task:
             raise FovealError(f"task {self.name!r} has no {form} form (forms: {', '.join(self.forms)})")
         if not isinstance(seed, int) or seed < 0:
             raise FovealError(f"seed must be a non-negative integer, got {seed!r}")
-        sample = self.make(task_rng(self.name, seed, level), dict(self.levels[level]), seed, level)
+        token = _DRAWING.set(form != "text")
+        try:
+            sample = self.make(task_rng(self.name, seed, level), dict(self.levels[level]), seed, level)
+        finally:
+            _DRAWING.reset(token)
         if form == "text":
             return sample.as_text()
         if form == "mixed":
             return self.mixed(sample)
         return sample
+
+    @staticmethod
+    def picture(render: Callable[..., Image.Image], *args: Any, **kwargs: Any) -> Image.Image:
+        """`render(*args, **kwargs)`, or a 1×1 placeholder while a text-form sample is built (its images
+        are dropped), so families that draw through `picture` make text forms without rendering."""
+        return render(*args, **kwargs) if _DRAWING.get() else Image.new("RGB", (1, 1), (255, 255, 255))
 
     def check_level(self, level: int) -> None:
         if level not in self.levels:
