@@ -81,10 +81,11 @@ class Collision(Task):
         else:
             raise RuntimeError(f"collision level {level}: no chain fits {g} cells in {F} frames")
         n_chain = len(starts)
-        colors = rng.sample(BALL_COLORS, n_chain + cfg["distractors"])
+        n_distract = cfg["distractors"] + (cfg["chain"] if own else 0)  # same number of options either way
+        colors = rng.sample(BALL_COLORS, n_chain + n_distract)
         balls = [{"color": colors[i], "row": row, "cols": [p[i] for p in path]} for i in range(n_chain)]
         far_rows = [r for r in range(g) if abs(r - row) >= 2]
-        for c, r in zip(colors[n_chain:], rng.sample(far_rows, min(len(far_rows), cfg["distractors"]))):
+        for c, r in zip(colors[n_chain:], rng.sample(far_rows, min(len(far_rows), n_distract))):
             for _ in range(50):
                 x0, v = rng.randrange(g), rng.choice((0, 1, -1))
                 if all(0 <= x0 + v * t < g for t in range(F)):
