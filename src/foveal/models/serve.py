@@ -161,13 +161,14 @@ def create_app(target: Any, model_name: str = "foveal", api_key: str | None = No
     if isinstance(target, Policy):
         from foveal.rollout.hf import HFBackend
 
-        backend, tokenizer = HFBackend(target), target.tokenizer
+        backend, policy = HFBackend(target), target
     elif callable(getattr(target, "generate", None)):
-        backend = target
-        tokenizer = getattr(getattr(target, "policy", None), "tokenizer", None)
+        backend, policy = target, getattr(target, "policy", None)
     else:
         raise FovealError(f"serve: expected a Policy or a rollout backend, got {type(target).__name__}")
 
+    tokenizer = getattr(policy, "tokenizer", None)
+    context = getattr(policy, "context_length", None)
     app = FastAPI(title="foveal", docs_url=None, redoc_url=None, openapi_url=None)
     lock = threading.Lock()
     created = int(time.time())
@@ -210,10 +211,14 @@ def create_app(target: Any, model_name: str = "foveal", api_key: str | None = No
                               status=404, param="model", code="model_not_found")
         messages = to_policy_messages(req.messages)
         stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
+        max_new_tokens = req.max_completion_tokens or req.max_tokens or DEFAULT_MAX_TOKENS
+        if context is not None and max_new_tokens > context:
+            raise ClientError(f"max_tokens: {max_new_tokens} is more than the model's context of {context} tokens",
+                              param="max_tokens")
         sampling = Sampling(
             temperature=req.temperature,
             top_p=req.top_p,
-            max_new_tokens=req.max_completion_tokens or req.max_tokens or DEFAULT_MAX_TOKENS,
+            max_new_tokens=max_new_tokens,
             stop=stop,
             seed=req.seed if req.seed is not None else secrets.randbits(31),
         )
