@@ -146,11 +146,21 @@ def to_policy_messages(messages: list[ChatMessage]) -> list[dict]:
     return out
 
 
+def require_server_packages() -> None:
+    """FovealError with the install command when fastapi or uvicorn is missing."""
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise FovealError(f"foveal serve needs {' and '.join(missing)}: pip install 'foveal[serve]'")
+
+
 def create_app(target: Any, model_name: str = "foveal", api_key: str | None = None):
     """The FastAPI app serving `target` (a `Policy`, run through the hf backend, or any rollout Backend).
 
     api_key: when given, every /v1 request must carry `Authorization: Bearer <api_key>`.
     """
+    require_server_packages()
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -313,6 +323,7 @@ def serve(
 
     model_name: the name clients send as `model` (default: `model_dir` as given, like vLLM).
     """
+    require_server_packages()
     import uvicorn
 
     from foveal.models.load import load_policy
