@@ -6,8 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from _gym_checks import cases, check_contract, letter_of
 
+from _gym_checks import cases, check_contract, letter_of
 from foveal.tasks import get
 
 ABSTRACT = ["raven", "odd_one_out", "pattern", "spot_difference"]
@@ -66,7 +66,7 @@ def solve_pattern(s):
     want = {}
     for attr in panels[0]:
         seq = [p[attr] for p in panels]
-        diffs = {b - a for a, b in zip(seq, seq[1:])}
+        diffs = {b - a for a, b in zip(seq, seq[1:], strict=False)}
         periods = [p for p in range(1, len(seq) // 2 + 1) if seq[p:] == seq[:-p]]
         if attr == "count" and len(diffs) == 1:
             want[attr] = seq[-1] + diffs.pop()

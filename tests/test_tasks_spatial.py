@@ -7,8 +7,8 @@ from collections import deque
 
 import numpy as np
 import pytest
-from _gym_checks import cases, check_contract, letter_of
 
+from _gym_checks import cases, check_contract, letter_of
 from foveal.tasks import get
 from foveal.tasks.draw import COLORS, MIN_FONT_PX
 
@@ -69,7 +69,7 @@ def solve_transit(s):
     if q == "stops":
         adj = {}
         for ln in lines:
-            for u, v in zip(ln, ln[1:]):
+            for u, v in zip(ln, ln[1:], strict=False):
                 adj.setdefault(u, []).append(v)
                 adj.setdefault(v, []).append(u)
         dist, todo = {a: 0}, deque([a])
@@ -105,7 +105,7 @@ def solve_rotation(s):
     rots = [np.rot90(ref, k) for k in range(4)]
     is_rot = [any(r.shape == c.shape and (r == c).all() for r in rots) for c in cands]
     mirrors = [np.rot90(np.fliplr(ref), k) for k in range(4)]
-    assert all(ok or any(m.shape == c.shape and (m == c).all() for m in mirrors) for ok, c in zip(is_rot, cands))
+    assert all(ok or any(m.shape == c.shape and (m == c).all() for m in mirrors) for ok, c in zip(is_rot, cands, strict=False))
     if len(cands) == 1:
         return "A" if is_rot[0] else "B"
     assert sum(is_rot) == 1

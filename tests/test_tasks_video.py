@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _gym_checks import cases, check_contract, letter_of
 
+from _gym_checks import cases, check_contract, letter_of
 from foveal.tasks import get
 from foveal.tasks.draw import COLORS
 
@@ -48,7 +48,7 @@ def solve_event_count(s):
     fr, m = frames_of(s), s.meta
     x, y = m["centers"][m["target"]]
     lit = [tuple(f[y, x]) == COLORS[m["colors"][m["target"]]] for f in fr]
-    return str(sum(1 for a, b in zip(lit, lit[1:]) if not a and b))
+    return str(sum(1 for a, b in zip(lit, lit[1:], strict=False) if not a and b))
 
 
 def solve_occlusion(s):
@@ -72,7 +72,7 @@ def solve_speed(s):
         for f in fr:
             ys, xs = np.nonzero((f == COLORS[b["color"]]).all(-1))
             cents.append((xs.mean(), ys.mean()))
-        steps = [np.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(cents, cents[1:])]
+        steps = [np.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(cents, cents[1:], strict=False)]
         speeds.append(float(np.mean(steps)))
     order = np.argsort(speeds)
     gaps = np.diff(np.sort(speeds))

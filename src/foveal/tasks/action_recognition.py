@@ -10,8 +10,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import frames_text
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters
 
 ACTIONS = ("walking right", "walking left", "jumping", "squatting", "waving", "standing still", "raising both arms")
@@ -98,7 +98,7 @@ class ActionRecognition(Task):
         F, n = cfg["frames"], cfg["figures"]
         acts = rng.sample(ACTIONS[: cfg["actions"]], n)
         colors = rng.sample(FIG_COLORS, n)
-        figs = [{"color": c, "action": a, "poses": poses(a, F)} for c, a in zip(colors, acts)]
+        figs = [{"color": c, "action": a, "poses": poses(a, F)} for c, a in zip(colors, acts, strict=False)]
         k = rng.randrange(n)
         fig = figs[k]
         options = [fig["action"]] + rng.sample([a for a in ACTIONS[: cfg["actions"]] if a != fig["action"]], cfg["options"] - 1)
@@ -110,14 +110,15 @@ class ActionRecognition(Task):
         sol = (f"Frame by frame {who} is: " + " → ".join(f"({state(p)})" for p in fig["poses"])
                + f". That is {fig['action']}. Answer: {answer}.")
         width = max(96, n * BAND)
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img = canvas(width, HEIGHT)
             d = ImageDraw.Draw(img)
             d.line([(0, GROUND + 1), (width, GROUND + 1)], fill=(120, 120, 120), width=2)
             for i, f in enumerate(figs):
                 draw_figure(d, width / n * (i + 0.5), f["poses"][t], COLORS[f["color"]])
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="choice", choices=tuple(options),
                            text_twin=f"A short video has {F} frames showing stick figures standing on the ground. {frames_text(descs)}\n{q}",

@@ -78,7 +78,7 @@ class BlockCount(Task):
         twin = (f"Unit cubes are stacked in columns on a {n}×{n} floor grid, with no gaps under any cube. "
                 f"The column heights, row by row from the back row to the front, each row left to right, are: {heights}.\n{q}")
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows a stack of unit cubes in isometric view. {rule}\n{q}"),
-                           images=(self.render(h, hmax, cfg["a"]),), answer=answer, answer_type="number", text_twin=twin,
+                           images=(self.picture(self.render, h, hmax, cfg["a"]),), answer=answer, answer_type="number", text_twin=twin,
                            solution=sol, meta={"heights": h, "hmax": hmax, "question": cfg["question"], "a": cfg["a"]})
 
     @staticmethod

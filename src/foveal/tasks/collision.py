@@ -7,8 +7,8 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
 BALL_COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "brown")
@@ -85,7 +85,7 @@ class Collision(Task):
         colors = rng.sample(BALL_COLORS, n_chain + n_distract)
         balls = [{"color": colors[i], "row": row, "cols": [p[i] for p in path]} for i in range(n_chain)]
         far_rows = [r for r in range(g) if abs(r - row) >= 2]
-        for c, r in zip(colors[n_chain:], rng.sample(far_rows, min(len(far_rows), n_distract))):
+        for c, r in zip(colors[n_chain:], rng.sample(far_rows, min(len(far_rows), n_distract)), strict=False):
             for _ in range(50):
                 x0, v = rng.randrange(g), rng.choice((0, 1, -1))
                 if all(0 <= x0 + v * t < g for t in range(F)):
@@ -111,12 +111,13 @@ class Collision(Task):
              f"Which ball started the chain of events that set the {target['color']} ball moving?")
         q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
         descs = [", ".join(f"{b['color']} ball at {at(b['cols'][t], b['row'])}" for b in balls) for t in range(F)]
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img, dr, cell = grid_frame(cfg["size"], g)
             for b in balls:
                 put(dr, "circle", b["color"], b["cols"][t], b["row"], cell, scale=0.45)
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         rule = "Balls roll one cell per frame; a ball that rolls up against a resting ball stops and pushes it on."
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order. {rule}\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="choice", choices=choices,

@@ -98,7 +98,7 @@ class CubeNet(Task):
             cells = orient(CROSS, rng) if cfg["shapes"] == "cross" else hexomino(rng)
             if (fold(cells) is not None) == want_net:
                 break
-        labels = dict(zip(cells, map(str, rng.sample(range(1, 7), 6))))
+        labels = dict(zip(cells, map(str, rng.sample(range(1, 7), 6)), strict=False))
         faces = fold(cells)
         opp = {}
         if faces:
@@ -131,7 +131,7 @@ class CubeNet(Task):
         art = "\n".join("".join(labels.get((r, c), ".") for c in range(cols)) for r in range(rows))
         twin = f"Six squares numbered 1 to 6 are joined along their edges as in this grid ('.' is empty):\n{art}\n{ask}"
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows six numbered squares joined along their edges.\n{ask}"),
-                           images=(self.render(labels, cfg["cell"]),), answer=answer, answer_type="choice", choices=choices,
+                           images=(self.picture(self.render, labels, cfg["cell"]),), answer=answer, answer_type="choice", choices=choices,
                            text_twin=twin, solution=sol, meta={"grid": art.split("\n"), "question": question, "cell": cfg["cell"]})
 
     @staticmethod

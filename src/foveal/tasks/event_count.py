@@ -9,8 +9,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import frames_text
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas
 
 LAMP_COLORS = ("red", "blue", "green", "yellow", "purple")
@@ -19,7 +19,7 @@ OFF = (70, 70, 70)
 
 def switch_ons(states: list[bool]) -> int:
     """Number of off→on transitions between consecutive frames (the first frame is not an event)."""
-    return sum(1 for a, b in zip(states, states[1:]) if not a and b)
+    return sum(1 for a, b in zip(states, states[1:], strict=False) if not a and b)
 
 
 @register
@@ -68,15 +68,16 @@ class EventCount(Task):
         width, height = max(64, row), self.LAMP + 4 * self.PAD
         x0 = (width - row) // 2 + self.PAD
         centers = [[x0 + i * (self.LAMP + self.PAD) + self.LAMP // 2, height // 2] for i in range(n)]
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img = canvas(width, height)
             d = ImageDraw.Draw(img)
             for i, c in enumerate(colors):
                 x, y = centers[i][0] - self.LAMP // 2, centers[i][1] - self.LAMP // 2
                 box = [x, y, x + self.LAMP, y + self.LAMP]
                 d.ellipse(box, fill=COLORS[c] if states[i][t] else OFF, outline=COLORS[c], width=3)
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         intro = f"These are the {F} frames of a short video, in order. Each shows a row of lamps ({', '.join(colors)} from left to right)."
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{q}", F), images=tuple(frames), answer=answer,
                            answer_type="number", text_twin=f"A short video has {F} frames showing lamps. {frames_text(descs)}\n{q}",

@@ -7,8 +7,8 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks.base import Task
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
 PCOLORS = ("red", "blue", "green", "yellow", "purple", "orange")
@@ -62,9 +62,9 @@ class EventOrder(Task):
         combos = rng.sample([(c, s) for c in PCOLORS for s in SHAPES], n)
         cells = rng.sample([(c, r) for c in range(g) for r in range(g)], n)
         times = sorted(rng.sample(range(1, F), k))
-        objs = [{"color": col, "shape": sh, "cell": list(cell)} for (col, sh), cell in zip(combos, cells)]
+        objs = [{"color": col, "shape": sh, "cell": list(cell)} for (col, sh), cell in zip(combos, cells, strict=False)]
         used = set(combos)
-        for o, t in zip(objs[:k], rng.sample(times, k)):
+        for o, t in zip(objs[:k], rng.sample(times, k), strict=False):
             o["event"], o["t"] = rng.choice(("appears", "disappears", "turns")), t
             if o["event"] == "turns":
                 o["new_color"] = rng.choice([c for c in PCOLORS if (c, o["shape"]) not in used])
@@ -81,14 +81,15 @@ class EventOrder(Task):
             descs.append(", ".join(seen) if seen else "nothing")
         sol = ("Comparing consecutive frames: " + "; ".join(f"{event_text(o)} in frame {o['t'] + 1}" for o in chrono)
                + f". So the order is {answer}. Answer: {answer}.")
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
             for o in objs:
                 vis, col = state(o, t)
                 if vis:
                     put(d, o["shape"], col, *o["cell"], cell)
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="sequence",
                            text_twin=f"A short video has {F} frames. {grid_note(g)} {frames_text(descs)}\n{q}", solution=sol,

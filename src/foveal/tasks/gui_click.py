@@ -9,8 +9,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._glyphs import label
+from foveal.tasks.base import Task
 from foveal.tasks.draw import canvas, choice_block, letters
 from foveal.tasks.locate import BOX_RULE
 
@@ -103,7 +103,8 @@ class GuiClick(Task):
         listing = " ".join(f"Window '{t}' has: " + "; ".join(say(e) for e in elements if e["window"] == t) + "." for t in titles)
         sol = (f"To {goal} the right button is '{caption}'{where}; it is "
                + (f"element {target['number']}. Answer: {answer}." if choices else f"at {answer}. Answer: {answer}."))
-        img = self.render(elements, titles, width, height, win_h, cfg, rng)
+        bars = [[rng.randint(60, width - 3 * GAP - 24) for _ in range(cfg["clutter"])] for _ in titles]
+        img = self.picture(self.render, elements, titles, width, height, win_h, cfg["answer"], bars)
         return self.sample(seed, level, prompt=self.image_prompt(f"The image is a screenshot. {screen}\n{ask}"),
                            images=(img,), answer=answer, answer_type="choice" if choices else "box", choices=choices,
                            text_twin=f"A {width}×{height}-pixel screen shows windows with buttons. {listing}\n{ask}", solution=sol,
@@ -111,7 +112,7 @@ class GuiClick(Task):
                                  "width": width, "height": height})
 
     @staticmethod
-    def render(elements, titles, width, height, win_h, cfg, rng):
+    def render(elements, titles, width, height, win_h, mode, bars):
         img = canvas(width, height, (205, 210, 220))
         d = ImageDraw.Draw(img)
         for w, t in enumerate(titles):
@@ -119,14 +120,14 @@ class GuiClick(Task):
             d.rectangle([GAP, y, width - GAP - 1, y + win_h - 1], fill=(250, 250, 250), outline=(120, 120, 130))
             d.rectangle([GAP, y, width - GAP - 1, y + TITLE_H - 1], fill=TITLE_FILL)
             label(img, (GAP + 6, y + TITLE_H / 2), t, size=FONT, fill=(255, 255, 255), anchor="lm")
-            for k in range(cfg["clutter"]):
+            for k, length in enumerate(bars[w]):
                 yy = y + TITLE_H + GAP + k * 10 + 3
-                d.rectangle([GAP + 8, yy, GAP + 8 + rng.randint(60, width - 3 * GAP - 24), yy + 3], fill=(200, 200, 200))
+                d.rectangle([GAP + 8, yy, GAP + 8 + length, yy + 3], fill=(200, 200, 200))
         for e in elements:
             x1, y1, x2, y2 = e["box"]
             d.rectangle([x1, y1, x2, y2], fill=BTN_FILL, outline=BTN_EDGE)
             label(img, ((x1 + x2) / 2, (y1 + y2) / 2 + 1), e["caption"], size=FONT)
-            if cfg["answer"] == "choice":
+            if mode == "choice":
                 d.rectangle([x1 - 4, y1 - 4, x1 + 7, y1 + 7], fill=(200, 30, 30))
                 label(img, (x1 + 2, y1 + 2), str(e["number"]), size=10, fill=(255, 255, 255))
         return img

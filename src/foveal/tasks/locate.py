@@ -71,7 +71,7 @@ class Locate(Task):
         listing = "; ".join(f"a {phrase(o, True)} with box {shape_box(o['shape'], o['x'], o['y'], o['r'])}" for o in objs)
         sol = f"{text_[0].upper() + text_[1:]} is centred near ({target['x']}, {target['y']}) with radius about {target['r']} px, so its box is {answer}. Answer: {answer}."
         return self.sample(seed, level, prompt=self.image_prompt(f"The image is {size}×{size} pixels.\n{q}"),
-                           images=(self.render(objs, size),), answer=answer, answer_type="box",
+                           images=(self.picture(self.render, objs, size),), answer=answer, answer_type="box",
                            text_twin=f"A {size}×{size}-pixel image shows {len(objs)} objects: {listing}.\n{q}", solution=sol,
                            meta={"objects": objs, "target": objs.index(target), "size": size, "box": box})
 

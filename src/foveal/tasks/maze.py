@@ -8,8 +8,8 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._spatial import MOVES, bfs, cells_image, rc
+from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
 WALL, FLOOR, START, GOAL = (30, 30, 30), (255, 255, 255), (40, 160, 60), (220, 40, 40)
@@ -109,7 +109,7 @@ class Maze(Task):
             sol = (f"The goal is {dist[start]} moves away; only moving {firsts[0]} brings the start one move closer "
                    f"({dist[start] - 1} moves left). Answer: {answer}.")
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
-        img = self.render(grid, cfg["cell"], marks=True)
+        img = self.picture(self.render, grid, cfg["cell"], marks=True)
         prompt = self.image_prompt(f"The picture is a maze: dark cells are walls, white cells are floor, the green cell is the start and the red cell is the goal. {rules}\n{ask}")
         twin = (f"A maze is a {n}×{n} grid, given row by row from the top: '#' is a wall, '.' is floor, "
                 f"'S' is the start and 'G' is the goal.\n" + "\n".join(grid) + f"\n{where} {rules}\n{ask}")

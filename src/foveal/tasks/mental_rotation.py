@@ -98,9 +98,9 @@ class MentalRotation(Task):
             names.append("right shape")
         is_rot = [c in rots for c in cands]
         ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
-        img = self.render([ref] + cands, ["ref"] + (["?"] if n == 1 else letters(n)), cfg["panel"])
+        img = self.picture(self.render, [ref] + cands, ["ref"] + (["?"] if n == 1 else letters(n)), cfg["panel"])
         twin = ("Shapes are drawn on a grid, '#' a filled square and '.' empty.\n"
-                + "\n".join(f"{nm.capitalize()}:\n{ascii_art(c)}" for nm, c in zip(names, [ref] + cands)) + f"\n{ask}")
+                + "\n".join(f"{nm.capitalize()}:\n{ascii_art(c)}" for nm, c in zip(names, [ref] + cands, strict=False)) + f"\n{ask}")
         if n == 1:
             sol = ("Turning the reference by quarter turns reproduces the right shape exactly, so it is the same shape rotated. Answer: A."
                    if is_rot[0] else "No quarter turn of the reference matches the right shape, but a turn of its mirror image does, so it is a mirror image. Answer: B.")
@@ -115,7 +115,7 @@ class MentalRotation(Task):
     def render(shapes: list[Cells], labels: list[str], panel: int):
         img = canvas(panel * len(shapes), panel + 16)
         d = ImageDraw.Draw(img)
-        for i, (cells, lab) in enumerate(zip(shapes, labels)):
+        for i, (cells, lab) in enumerate(zip(shapes, labels, strict=False)):
             rows, cols = max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1
             cell = min(14, (panel - 10) // max(rows, cols))
             x0 = i * panel + (panel - cols * cell) // 2

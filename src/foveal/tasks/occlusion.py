@@ -5,12 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from PIL import ImageDraw
-
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
 BALL_COLORS = ("red", "blue", "green", "yellow", "purple", "orange")
@@ -63,7 +61,7 @@ class Occlusion(Task):
         rows = rng.sample(range(g), n)
         k = rng.randrange(n)
         balls = []
-        for i, (c, r) in enumerate(zip(colors, rows)):
+        for i, (c, r) in enumerate(zip(colors, rows, strict=False)):
             while True:  # each ball on its own: hidden at the end iff it is ball k, visible in >= 2 frames
                 v = rng.choice(cfg["speeds"]) * rng.choice((1, -1))
                 x_end = rng.randint(wall[0], wall[1]) if i == k else rng.randint(-2 * g, 3 * g)
@@ -83,14 +81,15 @@ class Occlusion(Task):
         sol = (f"The {b['color']} ball moves {abs(b['v'])} column{'s' if abs(b['v']) > 1 else ''} per frame to the "
                f"{'right' if b['v'] > 0 else 'left'}; last seen at column {column(b, last_seen) + 1} in frame {last_seen + 1}, it must be at "
                f"column {column(b, F - 1) + 1} in frame {F}, inside the wall (columns {wall[0] + 1}-{wall[1] + 1}). Answer: {answer}.")
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
             for bb in balls:
                 if 0 <= column(bb, t) < g:
                     put(d, "circle", bb["color"], column(bb, t), bb["row"], cell, scale=0.4)
             d.rectangle([round(wall[0] * cell), 0, round((wall[1] + 1) * cell), cfg["size"] - 1], fill=WALL)
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         wall_txt = f"A grey wall covers columns {wall[0] + 1} to {wall[1] + 1} in every row; a ball behind it cannot be seen."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Balls roll at constant speeds; the grey band is a wall that hides balls behind it.\n{q}", F),

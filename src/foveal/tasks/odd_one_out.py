@@ -10,8 +10,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._glyphs import label
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, letters, polygon_points
 
 VALUES = {
@@ -74,10 +74,10 @@ class OddOneOut(Task):
         answer = letters(k)[odd]
         label = {"shape": "shape", "color": "colour", "size": "size", "fill": "fill (solid or hollow)"}[rule]
         q = "Which item is the odd one out: the only one that does not share a property all the other items have?"
-        listing = "\n".join(f"{L}. {describe(i)}" for L, i in zip(letters(k), items))
+        listing = "\n".join(f"{L}. {describe(i)}" for L, i in zip(letters(k), items, strict=False))
         sol = f"All items but {answer} have the {label} {v}; item {answer} is {w}. Answer: {answer}."
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows {k} items labelled {letters(k)[0]}-{letters(k)[-1]}.\n{q} Answer with the letter."),
-                           images=(self.render(items),), answer=answer, answer_type="choice",
+                           images=(self.picture(self.render, items),), answer=answer, answer_type="choice",
                            choices=tuple(describe(i) for i in items),
                            text_twin=f"There are {k} items:\n{listing}\n{q} Answer with the letter.", solution=sol,
                            meta={"items": items, "rule": rule})

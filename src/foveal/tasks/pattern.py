@@ -9,8 +9,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._glyphs import label
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, letters, shape
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "hexagon")
@@ -29,7 +29,7 @@ def next_periodic(seq: list) -> Any:
 def next_arithmetic(seq: list[int]) -> int | None:
     """The next value when consecutive values differ by a constant step, else None."""
     d = seq[1] - seq[0]
-    return seq[-1] + d if all(b - a == d for a, b in zip(seq, seq[1:])) else None
+    return seq[-1] + d if all(b - a == d for a, b in zip(seq, seq[1:], strict=False)) else None
 
 
 def words(p: dict[str, int]) -> str:
@@ -93,12 +93,12 @@ class Pattern(Task):
         answer = letters(len(cands))[cands.index(correct)]
         seq = "; ".join(f"panel {i + 1}: {words(p)}" for i, p in enumerate(panels[:-1]))
         q = f"Which candidate comes next, as panel {m + 1}?"
-        listing = "\n".join(f"{L}. {words(p)}" for L, p in zip(letters(len(cands)), cands))
+        listing = "\n".join(f"{L}. {words(p)}" for L, p in zip(letters(len(cands)), cands, strict=False))
         rule = "Shapes and colours repeat in a cycle and the number of shapes changes by a constant step."
         sol = (f"Continuing each cycle and the count step, panel {m + 1} holds {words(correct)}. Answer: {answer}.")
         return self.sample(seed, level, prompt=self.image_prompt(
             f"The top row shows {m} panels of a sequence and a '?' panel; candidates {letters(len(cands))[0]}-{letters(len(cands))[-1]} are below. {rule}\n{q} Answer with the letter."),
-            images=(self.render(panels[:-1], cands),), answer=answer, answer_type="choice",
+            images=(self.picture(self.render, panels[:-1], cands),), answer=answer, answer_type="choice",
             choices=tuple(words(p) for p in cands),
             text_twin=f"A sequence of panels: {seq}. {rule}\n{q}\n{listing}\nAnswer with the letter.", solution=sol,
             meta={"panels": panels[:-1], "candidates": cands})

@@ -117,7 +117,7 @@ class Raven(Task):
         return self.sample(seed, level, prompt=self.image_prompt(
             f"The picture shows a 3×3 matrix of panels with the last one missing, and candidate panels {n[0]}-{n[-1]} below it. "
             f"{rules}\n{q} Answer with the letter of the candidate."),
-            images=(self.render(panels, cands),), answer=answer, answer_type="choice", choices=choices,
+            images=(self.picture(self.render, panels, cands),), answer=answer, answer_type="choice", choices=choices,
             text_twin=f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\n{rules}\n{ask}", solution=sol,
             meta={"table": table, "candidates": cands, "active": sorted(active)})
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks.base import Task
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond")
 PCOLORS = ("red", "blue", "green", "yellow", "purple", "orange")
@@ -87,12 +87,13 @@ class SceneChange(Task):
             sol = (f"Comparing each frame with the previous one: {what}. That is {answer} changed frame{'s' if len(changes) != 1 else ''}. Answer: {answer}."
                    if changes else "Every frame is identical to the one before it. Answer: 0.")
         descs = [", ".join(f"{o['color']} {o['shape']} at {at(*c)}" for c, o in sorted(s.items())) for s in scenes]
-        frames = []
-        for s in scenes:
+        def frame(s):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
             for (c, r), o in s.items():
                 put(d, o["shape"], o["color"], c, r, cell)
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, s) for s in scenes]
         enc = [[[c, r, o["shape"], o["color"]] for (c, r), o in sorted(s.items())] for s in scenes]
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="number",

@@ -10,8 +10,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._video import frames_text
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters, shape
 
 BALL_COLORS = ("red", "blue", "green", "yellow", "purple", "orange")
@@ -55,7 +55,7 @@ class SpeedCompare(Task):
         ladder = [2 + i * (cfg["gap"] + 1) for i in range(int((vmax - 2) // (cfg["gap"] + 1)) + 1)]
         while True:
             balls = []
-            for c, target in zip(rng.sample(BALL_COLORS, n), rng.sample(ladder, n)):
+            for c, target in zip(rng.sample(BALL_COLORS, n), rng.sample(ladder, n), strict=False):
                 for _ in range(50):  # a direction and start whose path fits and stays clear of the others
                     ang = rng.uniform(0, 2 * math.pi) if cfg["diagonal"] else rng.choice((0, 0.5, 1, 1.5)) * math.pi
                     vx, vy = round(target * math.cos(ang)), round(target * math.sin(ang))
@@ -68,7 +68,7 @@ class SpeedCompare(Task):
                         balls.append(b)
                         break
             speeds = sorted(math.hypot(b["vx"], b["vy"]) for b in balls)
-            if len(balls) == n and all(b - a >= cfg["gap"] for a, b in zip(speeds, speeds[1:])):
+            if len(balls) == n and all(b - a >= cfg["gap"] for a, b in zip(speeds, speeds[1:], strict=False)):
                 break
         ask = rng.choice(cfg["ask"])
         speed = {b["color"]: math.hypot(b["vx"], b["vy"]) for b in balls}
@@ -79,14 +79,15 @@ class SpeedCompare(Task):
         descs = [", ".join(f"{b['color']} ball at ({pos(b, t)[0]}, {pos(b, t)[1]})" for b in balls) for t in range(F)]
         sol = ("Per frame the balls move " + ", ".join(f"{b['color']} {speed[b['color']]:.1f} px" for b in balls)
                + f", so the {pick['color']} ball is {ask}. Answer: {answer}.")
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img = canvas(S)
             d = ImageDraw.Draw(img)
             d.rectangle([0, 0, S - 1, S - 1], outline=(120, 120, 120))
             for b in balls:
                 shape(d, "circle", *pos(b, t), R, COLORS[b["color"]])
-            frames.append(img)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order; the frames are equally spaced in time.\n{q}", F),
             images=tuple(frames), answer=answer, answer_type="choice", choices=choices,

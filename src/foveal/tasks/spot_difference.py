@@ -79,7 +79,7 @@ class SpotDifference(Task):
         size = cfg["size"]
         prompt = self.image_prompt("The two pictures show the same scene, but the second may differ from the first.\n" + q, 2)
         enc = lambda s: [[r, c, o["shape"], o["color"], o["size"]] for (r, c), o in sorted(s.items())]  # noqa: E731
-        return self.sample(seed, level, prompt=prompt, images=(self.render(first, g, size), self.render(second, g, size)),
+        return self.sample(seed, level, prompt=prompt, images=(self.picture(self.render, first, g, size), self.picture(self.render, second, g, size)),
                            answer=answer, answer_type="number", text_twin=twin, solution=sol,
                            meta={"g": g, "size": size, "first": enc(first), "second": enc(second),
                                  "first_text": listing(first), "question": q})

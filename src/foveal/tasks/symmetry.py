@@ -9,8 +9,8 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._spatial import cells_image
+from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, choice_block
 
 PALETTE = {".": (255, 255, 255), "R": COLORS["red"], "B": COLORS["blue"], "G": COLORS["green"], "Y": COLORS["yellow"]}
@@ -90,12 +90,18 @@ class Symmetry(Task):
                    f"so {answer}. Answer: {answer}.")
         legend = ", ".join(f"'{k}' {NAMES[k]}" for k in keys)
         twin = f"A {n}×{n} pattern of coloured cells, row by row from the top ({legend}):\n" + "\n".join(rows) + f"\n{q}"
-        img = cells_image([[PALETTE[k] for k in row] for row in rows], cfg["cell"], border=6)
-        d = ImageDraw.Draw(img)
         cell = cfg["cell"]
-        for i in range(n + 1):
-            d.line([(6 + i * cell, 6), (6 + i * cell, 6 + n * cell)], fill=(160, 160, 160))
-            d.line([(6, 6 + i * cell), (6 + n * cell, 6 + i * cell)], fill=(160, 160, 160))
+        img = self.picture(self.render, rows, cell)
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows a {n}×{n} pattern of coloured cells.\n{q}"),
                            images=(img,), answer=answer, answer_type="choice" if choices else "number", choices=choices,
                            text_twin=twin, solution=sol, meta={"grid": rows, "question": cfg["question"], "cell": cell, "border": 6})
+
+    @staticmethod
+    def render(rows: list[str], cell: int):
+        n = len(rows)
+        img = cells_image([[PALETTE[k] for k in row] for row in rows], cell, border=6)
+        d = ImageDraw.Draw(img)
+        for i in range(n + 1):
+            d.line([(6 + i * cell, 6), (6 + i * cell, 6 + n * cell)], fill=(160, 160, 160))
+            d.line([(6, 6 + i * cell), (6 + n * cell, 6 + i * cell)], fill=(160, 160, 160))
+        return img

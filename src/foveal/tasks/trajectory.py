@@ -7,9 +7,9 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.base import Task
 from foveal.tasks._glyphs import label
 from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
 RULES = {
@@ -90,14 +90,15 @@ class Trajectory(Task):
         steps = [(path[t + 1][0] - path[t][0], path[t + 1][1] - path[t][1]) for t in range(F - 1)]
         sol = (f"Between frames the ball steps by {', '.join(f'({dx:+d}, {dy:+d})' for dx, dy in steps)} (columns, rows). "
                f"Continuing the same rule for {k} more frame{'s' if k > 1 else ''} puts it at {at(*target)}. Answer: {answer}.")
-        frames = []
-        for t in range(F):
+        def frame(t):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
-            for L, (c, r) in zip(letters(4), cands):
+            for L, (c, r) in zip(letters(4), cands, strict=False):
                 label(img, ((c + 0.5) * cell, (r + 0.5) * cell), L, size=11, fill=(150, 150, 150))
             put(d, "circle", "red", *path[t], cell, scale=0.4)
-            frames.append(img)
-        marks = "; ".join(f"cell {L} is {at(*p)}" for L, p in zip(letters(4), cands))
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
+        marks = "; ".join(f"cell {L} is {at(*p)}" for L, p in zip(letters(4), cands, strict=False))
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Four grid cells are marked A-D in grey. {RULES[kind]}\n{q}", F),
             images=tuple(frames), answer=answer, answer_type="choice", choices=choices,

@@ -31,7 +31,7 @@ def route_lines(rng: random.Random, grid: int, n_lines: int, length: int) -> lis
             if not nxt:
                 return None
             walk.append(rng.choice(nxt))
-        used |= {frozenset(p) for p in zip(walk, walk[1:])}
+        used |= {frozenset(p) for p in zip(walk, walk[1:], strict=False)}
         lines.append(walk)
     return lines
 
@@ -40,7 +40,7 @@ def fewest_stops(lines: list[list[str]], a: str, b: str) -> int | None:
     """Edges on the shortest ride from a to b (consecutive stations of a line are one stop apart)."""
     adj: dict[str, set[str]] = {}
     for ln in lines:
-        for u, v in zip(ln, ln[1:]):
+        for u, v in zip(ln, ln[1:], strict=False):
             adj.setdefault(u, set()).add(v)
             adj.setdefault(v, set()).add(u)
     dist, todo = {a: 0}, deque([a])
@@ -107,7 +107,7 @@ class TransitRoute(Task):
             if walks is None or len({p for w in walks for p in w}) > 26:
                 continue
             points = sorted({p for w in walks for p in w})
-            names = dict(zip(points, rng.sample(letters(26), len(points))))
+            names = dict(zip(points, rng.sample(letters(26), len(points)), strict=False))
             lines = [[names[p] for p in w] for w in walks]
             stations = sorted(names.values())
             a, b = rng.sample(stations, 2)
@@ -135,8 +135,8 @@ class TransitRoute(Task):
             sol = (f"{a} and {b} lie on a common line, so no change is needed. Answer: 0." if answer == "0" else
                    f"No single line links {a} and {b}; the best route switches lines {answer} time(s) at interchange stations. Answer: {answer}.")
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
-        lines_txt = [f"The {c} line runs through stations {', '.join(ln)} in this order." for c, ln in zip(colors, lines)]
-        img = self.render(cfg["grid"], walks, names, colors)
+        lines_txt = [f"The {c} line runs through stations {', '.join(ln)} in this order." for c, ln in zip(colors, lines, strict=False)]
+        img = self.picture(self.render, cfg["grid"], walks, names, colors)
         intro = "The picture is a transit map: each coloured line runs through the lettered stations on it; a station on several lines is an interchange."
         twin = "A transit network has these lines:\n" + "\n".join(lines_txt) + f"\nA station on several lines is an interchange.\n{ask}"
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{ask}"), images=(img,), answer=answer,
@@ -149,7 +149,7 @@ class TransitRoute(Task):
         img = canvas(2 * m + sp * (grid - 1))
         d = ImageDraw.Draw(img)
         xy = lambda p: (m + p[0] * sp, m + p[1] * sp)  # noqa: E731
-        for w, c in zip(walks, colors):
+        for w, c in zip(walks, colors, strict=False):
             d.line([xy(p) for p in w], fill=COLORS[c], width=4)
         for p, nm in names.items():
             x, y = xy(p)
