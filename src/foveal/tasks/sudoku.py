@@ -29,9 +29,15 @@ def units(n: int) -> tuple[tuple[int, ...], ...]:
     return tuple((i // n, i % n, (i // n) // br * (n // bc) + (i % n) // bc) for i in range(n * n))
 
 
-def solve(grid: list[int], n: int, limit: int = 2) -> list[list[int]]:
-    """Up to `limit` solutions of `grid` (0 = empty), by bitmask search with most-constrained-cell first."""
+def solve(grid: list[int], n: int, limit: int = 2, exclude: tuple[int, int] | None = None) -> list[list[int]]:
+    """Up to `limit` solutions of `grid` (0 = empty), by bitmask search with most-constrained-cell first.
+
+    `exclude=(i, v)` forbids digit v in empty cell i (used to ask "is there another solution?").
+    """
     full = (1 << n) - 1
+    ban = [0] * (n * n)
+    if exclude is not None:
+        ban[exclude[0]] = 1 << (exclude[1] - 1)
     cells = units(n)
     rows, cols, boxes = [0] * n, [0] * n, [0] * n
     for i, v in enumerate(grid):
@@ -54,7 +60,7 @@ def solve(grid: list[int], n: int, limit: int = 2) -> list[list[int]]:
         best, best_mask, best_n = k, 0, n + 1  # most constrained remaining cell -> position k
         for j in range(k, len(empty)):
             r, c, b = cells[empty[j]]
-            mask = full & ~(rows[r] | cols[c] | boxes[b])
+            mask = full & ~(rows[r] | cols[c] | boxes[b] | ban[empty[j]])
             cnt = mask.bit_count()
             if cnt < best_n:
                 best, best_mask, best_n = j, mask, cnt
@@ -125,11 +131,9 @@ def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[
         if candidates(grid, n, i) == 1 << (v - 1):  # still forced by its peers: trivially unique
             filled -= 1
             continue
-        grid[i] = v  # unique iff no solution has another digit here
-        others = [w for w in range(1, n + 1) if w != v and candidates(grid, n, i) >> (w - 1) & 1]
-        if any(solve(grid[:i] + [w] + grid[i + 1:], n, limit=1) for w in others):
+        if solve(grid, n, limit=1, exclude=(i, v)):  # unique iff no solution has another digit here
+            grid[i] = v
             continue
-        grid[i] = 0
         filled -= 1
     return grid
 
