@@ -113,6 +113,8 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     local = Path(path)
+    if not local.exists() and (local.is_absolute() or path.startswith(".") or path.count("/") > 1):
+        raise FovealError(f"model directory {path} does not exist")
     if local.exists():
         if not local.is_dir():
             raise FovealError(f"model path {path} is a file, not a model directory")
@@ -122,7 +124,12 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
                 "(expected a transformers save_pretrained directory: config.json, *.safetensors, tokenizer files)"
             )
     try:
-        config = AutoConfig.from_pretrained(path)
+        try:  # a hub id already in the local cache loads without network
+            config = AutoConfig.from_pretrained(path, local_files_only=not local.exists())
+        except OSError:
+            if local.exists() or _offline():
+                raise
+            config = AutoConfig.from_pretrained(path)
     except OSError as e:
         if local.exists():
             raise FovealError(f"cannot read the model config in {path}: {e}") from None
@@ -147,6 +154,12 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     model.eval()
     _check_match(path, model, processor, is_vlm)
     return model, processor
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def _check_match(path: str, model: Any, processor: Any, is_vlm: bool) -> None:

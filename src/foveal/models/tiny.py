@@ -9,7 +9,7 @@ Architecture (defaults, ~1 M parameters): a 64-wide, 2-block vision tower on 8 p
 16 rotary frequency pairs of a 32-dim head). The sizes were chosen by measurement (FACTS.md):
 this model learns "how many circles" from scratch to ~90% in about 3 minutes on 2 cores.
 
-The tokenizer is byte-level BPE trained on the gym's own text (`foveal.models.tokenizer`),
+The tokenizer is a byte-level BPE trained on the gym's own text (`foveal.models.tokenizer`),
 the processor is the real `Qwen2VLProcessor` with the image processor sized so that images
 of 32-80 px give 4-25 visual tokens. Everything is deterministic for a given `seed`.
 """
@@ -29,7 +29,6 @@ TINY_NAME = "tiny"
 class TinySize:
     """The knobs of the tiny VLM. `head_dim = text_hidden / text_heads` must be 32 for `mrope_section`."""
 
-    vocab_size: int = 1024  # upper bound; the BPE stops earlier if the gym's text is exhausted
     text_hidden: int = 128
     text_layers: int = 4
     text_heads: int = 4
@@ -61,9 +60,9 @@ def tiny_processor(size: TinySize = TinySize()):
     """The `Qwen2VLProcessor` (tokenizer + image + video processors) of the tiny VLM."""
     from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
-    from foveal.models.tokenizer import build_tokenizer
+    from foveal.models.tokenizer import tiny_tokenizer
 
-    tokenizer = build_tokenizer(size.vocab_size)
+    tokenizer = tiny_tokenizer()
     pixels = {"min_pixels": size.min_pixels, "max_pixels": size.max_pixels}
     common = {"patch_size": size.patch_size, "merge_size": size.merge_size, "temporal_patch_size": 2}
     image_processor = Qwen2VLImageProcessor(**pixels, **common)

@@ -12,13 +12,22 @@ How an answer is tokenised decides whether a tiny model can learn it (see FACTS.
   `<think>`, `</think>`, `<answer>`, `</answer>` are *not* "special" in the HF sense so that
   `decode(..., skip_special_tokens=True)` keeps them in the text a verifier reads.
 
-The result is deterministic: the same gym code and `vocab_size` give the same vocabulary.
+The vocabulary ships with foveal (`tiny_tokenizer.json`, trained by `python -m
+foveal.models.tokenizer` from the gym as it was then), so the tiny VLM never depends on
+which families exist or how fast they generate; training is deterministic for a given corpus.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from foveal.io import atomic_write_text
+
 from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, R1_SYSTEM_PROMPT, THINK_CLOSE, THINK_OPEN
 
+VOCAB_SIZE = 1024
+VOCAB_FILE = Path(__file__).with_name("tiny_tokenizer.json")
 PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD = "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"
 SPECIAL_TOKENS = (PAD, IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD)
@@ -69,35 +78,38 @@ SEED_TEXT = "\n".join(
 )
 
 
-def gym_corpus(seeds: int = 24) -> list[str]:
-    """Text of every registered task: prompts (image and text form), choices and R1 targets.
+def gym_corpus(seeds: int = 16, image_seeds: int = 4) -> list[str]:
+    """Text of every registered task: text twins, choices and R1 targets of `seeds` samples per
+    level (text form, no drawing), and image-form prompts of `image_seeds` samples per level.
 
-    `seeds` samples per task and level; deterministic because the gym is.
+    A family that fails to generate is skipped with a warning on stderr.
     """
+    import sys
+
     from foveal import tasks
     from foveal.prompts import r1_target
 
     lines: list[str] = []
     for task in tasks.all_tasks():
-        for level in sorted(task.levels):
-            for seed in range(seeds):
-                s = task.generate(seed, level)
-                lines += [s.prompt.replace("<image>", " "), s.text_twin, r1_target(s)]
-                lines += list(s.choices or ())
+        try:
+            for level in sorted(task.levels):
+                for seed in range(seeds):
+                    s = task.generate(seed, level, form="text")
+                    lines += [s.prompt, r1_target(s), *(s.choices or ())]
+                for seed in range(image_seeds):
+                    lines.append(task.generate(seed, level).prompt.replace("<image>", " "))
+        except Exception as e:  # a family under construction must not block the vocabulary
+            print(f"skipping task {task.name}: {type(e).__name__}: {e}", file=sys.stderr)
     return lines
 
 
-def build_tokenizer(vocab_size: int = 1024, corpus: list[str] | None = None):
-    """A `PreTrainedTokenizerFast` (byte-level BPE) with the chat template and the atomic tokens.
+def train_tokenizer(corpus: list[str], vocab_size: int = VOCAB_SIZE):
+    """Train the byte-level BPE on `corpus`: a `tokenizers.Tokenizer` with the atomic tokens added.
 
     vocab_size: total size including the 256 byte symbols and the 11 added tokens.
-    corpus: training text; default `SEED_TEXT` plus `gym_corpus()`.
     """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
-    if corpus is None:
-        corpus = SEED_TEXT.splitlines() + gym_corpus()
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
@@ -115,8 +127,20 @@ def build_tokenizer(vocab_size: int = 1024, corpus: list[str] | None = None):
     )
     tok.train_from_iterator(corpus, trainer=trainer)
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in R1_TOKENS])
+    return tok
+
+
+def tiny_tokenizer(path: str | os.PathLike = VOCAB_FILE):
+    """The tiny VLM's `PreTrainedTokenizerFast`: the shipped BPE (`tiny_tokenizer.json`) + chat template.
+
+    Shipped rather than trained at build time so that a model built today and one built after a
+    new gym family lands share one vocabulary; regenerate with `python -m foveal.models.tokenizer`.
+    """
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
+        tokenizer_object=Tokenizer.from_file(str(path)),
         eos_token=IM_END,
         pad_token=PAD,
         padding_side="left",
@@ -125,3 +149,14 @@ def build_tokenizer(vocab_size: int = 1024, corpus: list[str] | None = None):
     )
     fast.chat_template = CHAT_TEMPLATE
     return fast
+
+
+def main() -> None:
+    """Retrain the shipped vocabulary from `SEED_TEXT` and the current gym."""
+    tok = train_tokenizer(SEED_TEXT.splitlines() + gym_corpus())
+    atomic_write_text(VOCAB_FILE, tok.to_str(pretty=True))
+    print(f"wrote {VOCAB_FILE}: {tok.get_vocab_size()} tokens")
+
+
+if __name__ == "__main__":
+    main()
