@@ -241,7 +241,7 @@ class GridPuzzle(Task):
             sol = f"{note} The unique solution is:\n{answer_grid}"
         meta = {**meta, "rules": rules, "ask_text": ask, "solution_grid": answer_grid}
         return self.sample(
-            seed, level, prompt=self.image_prompt(f"{rules}\n{ask}"), images=(self.render(meta, ()),),
+            seed, level, prompt=self.image_prompt(f"{rules}\n{ask}"), images=(self.picture(self.render, meta, ()),),
             answer=answer, answer_type=answer_type,
             text_twin=f"{rules}\n{board_text}\n{ask}", solution=sol, meta=meta)
 

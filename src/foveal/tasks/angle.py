@@ -17,6 +17,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
 
 Point = tuple[float, float]
@@ -187,7 +188,7 @@ class Angle(Task):
         meta = {"figure": fig, "points": {k: list(v) for k, v in pts.items()}, "segments": [list(s) for s in segs],
                 "labels": [[t, v] for t, v in labels], "target": target, "size": size, "font_px": fs,
                 "question": q, **extra}
-        return self.sample(seed, level, prompt=prompt, images=(render(meta, ()),), answer=str(answer),
+        return self.sample(seed, level, prompt=prompt, images=(self.picture(render, meta, ()),), answer=str(answer),
                            answer_type="number", text_twin=twin, solution=f"{sol} Answer: {answer}.", meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:
@@ -229,7 +230,7 @@ def render(meta: dict[str, Any], hide) -> Any:
         a = start + gap / 2
         xy = (x + 13 * math.cos(a), y + 13 * math.sin(a))
         d.rectangle(d.textbbox(xy, k, font=D.font(fs), anchor="mm"), fill=(255, 255, 255))
-        D.text(d, xy, k, size=fs, fill=(30, 60, 200))
+        label(im, xy, k, size=fs, fill=(30, 60, 200))
     return im
 
 

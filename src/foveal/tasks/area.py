@@ -16,6 +16,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 FILL, EDGE, LABEL = (190, 215, 250), (30, 60, 160), (20, 20, 20)
@@ -154,7 +155,7 @@ class Area(Task):
         where = {"squares": "Each grid square is 1 unit by 1 unit.",
                  "lattice": "The axes are marked in units.",
                  }.get(fig, "Lengths are labelled in units; the figure is drawn to scale.")
-        return self.sample(seed, level, prompt=self.image_prompt(f"{where} {q}"), images=(render(meta, None),),
+        return self.sample(seed, level, prompt=self.image_prompt(f"{where} {q}"), images=(self.picture(render, meta, None),),
                            answer=answer, answer_type="number", text_twin=f"{facts} {q}",
                            solution=f"{sol} Answer: {answer}.", meta={**meta, "where": where})
 
@@ -206,8 +207,8 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
             d.line([(x, org[1]), (x, org[1] - span * s)], fill=(200, 200, 200))
             d.line([(org[0], y), (org[0] + span * s, y)], fill=(200, 200, 200))
             if hide != "scale" and k % (2 * step) == 0:
-                D.text(d, (x, org[1] + 10), str(k), size=fs)
-                D.text(d, (org[0] - 12, y), str(k), size=fs)
+                label(im, (x, org[1] + 10), str(k), size=fs)
+                label(im, (org[0] - 12, y), str(k), size=fs)
         pts = [(org[0] + x * s, org[1] - y * s) for x, y in poly]
         d.polygon(pts, fill=FILL, outline=EDGE, width=2)
         for x, y in pts:
@@ -227,13 +228,13 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
         L = (nx * nx + ny * ny) ** 0.5 or 1.0
         if (mx + nx / L - cx) ** 2 + (my + ny / L - cy) ** 2 < (mx - cx) ** 2 + (my - cy) ** 2:
             nx, ny = -nx, -ny
-        D.text(d, (mx + nx / L * 13, my + ny / L * 13), "?" if k == hide else str(v), size=fs, fill=LABEL)
+        label(im, (mx + nx / L * 13, my + ny / L * 13), "?" if k == hide else str(v), size=fs, fill=LABEL)
     if fig == "house":
         (xa, ya), (xb, yb) = pts[4], pts[2]
         apex = pts[3]
         d.line([(xa, ya), (xb, yb)], fill=EDGE, width=1)
         d.line([(apex[0], apex[1]), (apex[0], ya)], fill=(120, 120, 120), width=1)
-        D.text(d, (apex[0] + 10, (apex[1] + ya) / 2), str(meta["roof"]), size=fs, fill=LABEL)
+        label(im, (apex[0] + 10, (apex[1] + ya) / 2), str(meta["roof"]), size=fs, fill=LABEL)
     if fig == "triangle":
         x, y = pts[0]
         d.line([(x + 10, y), (x + 10, y - 10), (x, y - 10)], fill=EDGE, width=1)

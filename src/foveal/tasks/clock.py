@@ -17,6 +17,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
 
 ROMAN = ("XII", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI")
@@ -47,8 +48,8 @@ def render(size: int, hour_angle: float | None, minute_angle: float, dial: str, 
     if dial != "none":
         for k in range(12):
             a = math.radians(k * 30)
-            label = ROMAN[k] if dial == "roman" else str(k or 12)
-            D.text(d, (c + R * 0.7 * math.sin(a), c - R * 0.7 * math.cos(a)), label, size=fs)
+            mark = ROMAN[k] if dial == "roman" else str(k or 12)
+            label(im, (c + R * 0.7 * math.sin(a), c - R * 0.7 * math.cos(a)), mark, size=fs)
     for ang, length, width, color in ((hour_angle, 0.5, 6, (20, 20, 20)), (minute_angle, 0.82, 3, (200, 30, 30))):
         if ang is None:
             continue
@@ -109,7 +110,7 @@ class Clock(Task):
                 f"the 12 o'clock direction. {q}")
         return self.sample(seed, level, prompt=self.image_prompt(f"The short black hand is the hour hand, the long "
                                                                  f"red hand the minute hand. {q}"),
-                           images=(render(cfg["size"], ha, ma, cfg["dial"], cfg["minute_ticks"]),),
+                           images=(self.picture(render, cfg["size"], ha, ma, cfg["dial"], cfg["minute_ticks"]),),
                            answer=answer, answer_type="text", text_twin=twin, solution=sol,
                            meta={"hour_angle": ha, "minute_angle": ma, "later": add, "size": cfg["size"],
                                  "dial": cfg["dial"], "minute_ticks": cfg["minute_ticks"], "question": q,

@@ -17,6 +17,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import PAD
 from foveal.tasks.base import Task
 
@@ -178,7 +179,7 @@ class ConnectFour(Task):
                  f"vertically or diagonally wins.")
         twin = f"{intro} The board, top row first ('R' red, 'Y' yellow, '.' empty):\n" + "\n".join(b) + f"\n{ask}{tail}"
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{ask}{tail}"),
-                           images=(render(b, cfg["cell"], False),), answer=answer,
+                           images=(self.picture(render, b, cfg["cell"], False),), answer=answer,
                            answer_type="choice" if choices else "number", choices=choices, text_twin=twin,
                            solution=sol, meta={"board": b, "question": q, "cell": cfg["cell"], "ask": ask + tail,
                                                "intro": intro})
@@ -213,7 +214,7 @@ def render(b: list[str], cell: int, hide_bottom: bool) -> Any:
     d.rectangle([PAD, y0, PAD + cols * cell, y0 + rows * cell], fill=(40, 80, 200))
     rr = cell * 0.4
     for c in range(cols):
-        D.text(d, (PAD + (c + 0.5) * cell, PAD + top / 2), str(c + 1), size=max(D.MIN_FONT_PX, int(cell * 0.45)))
+        label(im, (PAD + (c + 0.5) * cell, PAD + top / 2), str(c + 1), size=max(D.MIN_FONT_PX, int(cell * 0.45)))
         for r in range(rows):
             v = "." if hide_bottom and r == rows - 1 else b[r][c]
             x, y = PAD + (c + 0.5) * cell, y0 + (r + 0.5) * cell

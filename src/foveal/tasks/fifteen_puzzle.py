@@ -17,6 +17,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import PAD, grid_text
 from foveal.tasks.base import Task
 
@@ -132,7 +133,7 @@ class FifteenPuzzle(Task):
         twin = (f"{intro} The board, row by row ('0' is the gap):\n"
                 f"{grid_text([s[r * n:(r + 1) * n] for r in range(n)])}\n{ask}")
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{ask}"),
-                           images=(render(s, n, cfg["cell"], False),), answer=answer, answer_type=answer_type,
+                           images=(self.picture(render, s, n, cfg["cell"], False),), answer=answer, answer_type=answer_type,
                            text_twin=twin, solution=sol,
                            meta={"n": n, "board": list(s), "cell": cfg["cell"], "moves": k, "ask": ask,
                                  "intro": intro})
@@ -158,5 +159,5 @@ def render(s: tuple[int, ...], n: int, cell: int, hide_top: bool) -> Any:
             d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(200, 200, 200))
         elif v:
             d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(250, 230, 180), outline=(120, 90, 40), width=2)
-            D.text(d, (x + cell / 2, y + cell / 2), str(v), size=int(cell * 0.5))
+            label(im, (x + cell / 2, y + cell / 2), str(v), size=int(cell * 0.5))
     return im

@@ -94,7 +94,7 @@ class FractionShaded(Task):
             f", which reduces to {answer}." if answer != f"{shaded}/{total}" else ", already in lowest terms.")
         meta.update(pieces=pieces, question=q, font_px=D.MIN_FONT_PX)
         return self.sample(seed, level, prompt=self.image_prompt(f"The parts of each shape are equal. {q}"),
-                           images=(render(meta, ()),), answer=answer, answer_type="math",
+                           images=(self.picture(render, meta, ()),), answer=answer, answer_type="math",
                            text_twin=f"{facts} {q}", solution=f"{sol} Answer: {answer}.", meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:

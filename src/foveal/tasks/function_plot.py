@@ -16,6 +16,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
 
 COLORS = ((30, 80, 220), (220, 60, 40))
@@ -146,7 +147,7 @@ class FunctionPlot(Task):
         meta = {"curves": curves, "R": R, "size": cfg["size"], "question": q, "ask": q_text, "font_px": D.MIN_FONT_PX,
                 "x": x0 if q == "value" else None}
         return self.sample(seed, level, prompt=self.image_prompt(f"The plot shows {'two graphs' if len(curves) > 1 else 'a graph'} on a grid. {q_text}"),
-                           images=(render(meta, True),), answer=str(answer), answer_type="number", text_twin=twin,
+                           images=(self.picture(render, meta, True),), answer=str(answer), answer_type="number", text_twin=twin,
                            solution=f"{sol} Answer: {answer}.", meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:
@@ -173,8 +174,8 @@ def render(meta: dict[str, Any], numbers: bool) -> Any:
     if numbers:
         for k in range(-R + 1, R):
             if k and k % 2 == 0:
-                D.text(d, (X(k), Y(0) + 8), str(k), size=meta["font_px"], fill=(60, 60, 60))
-                D.text(d, (X(0) - 9, Y(k)), str(k), size=meta["font_px"], fill=(60, 60, 60))
+                label(im, (X(k), Y(0) + 8), str(k), size=meta["font_px"], fill=(60, 60, 60))
+                label(im, (X(0) - 9, Y(k)), str(k), size=meta["font_px"], fill=(60, 60, 60))
     d.rectangle([X(-R), Y(R), X(R), Y(-R)], outline=(60, 60, 60))
     for curve, color in zip(meta["curves"], COLORS, strict=False):
         pts = []

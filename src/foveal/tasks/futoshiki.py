@@ -14,6 +14,7 @@ from PIL import ImageDraw
 
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import PAD, GridPuzzle, chunk, font_px, grid_text, latin_square, third
 
 
@@ -162,7 +163,7 @@ class Futoshiki(GridPuzzle):
             x, y = PAD + c * step, PAD + r * step
             d.rectangle([x, y, x + cell, y + cell], outline=(0, 0, 0), width=2)
             if v:
-                D.text(d, (x + cell / 2, y + cell / 2), str(v), size=font_px(cell))
+                label(im, (x + cell / 2, y + cell / 2), str(v), size=font_px(cell))
         hidden = {tuple(h) for h in hide}
         s = gap * 0.3
         for a, b in meta["ineqs"]:

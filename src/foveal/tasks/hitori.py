@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import (
     GridPuzzle,
     board,
@@ -166,7 +166,7 @@ class Hitori(GridPuzzle):
                 rr = cell * 0.38
                 d.ellipse([x - rr, y - rr, x + rr, y + rr], outline=(30, 60, 200), width=2)
             if i not in told:
-                D.text(d, (x, y), str(v), size=fs)
+                label(im, (x, y), str(v), size=fs)
         return im
 
     def split(self, meta, rng):

@@ -13,8 +13,8 @@ from functools import cache
 from itertools import combinations
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import (
     GridPuzzle,
     board,
@@ -111,19 +111,19 @@ class Kakurasu(GridPuzzle):
         im, d, x0, y0 = board(n, n, cell, left=m, top=m, right=m, bottom=m)
         fs, gs = font_px(cell, 0.55), font_px(cell, 0.45)
         for i in range(n):
-            D.text(d, (x0 + (i + 0.5) * cell, y0 - m / 2), str(i + 1), size=gs, fill=(90, 90, 90))
-            D.text(d, (x0 - m / 2, y0 + (i + 0.5) * cell), str(i + 1), size=gs, fill=(90, 90, 90))
+            label(im, (x0 + (i + 0.5) * cell, y0 - m / 2), str(i + 1), size=gs, fill=(90, 90, 90))
+            label(im, (x0 - m / 2, y0 + (i + 0.5) * cell), str(i + 1), size=gs, fill=(90, 90, 90))
             if "rows" not in hide:
-                D.text(d, (x0 + n * cell + m / 2, y0 + (i + 0.5) * cell), str(meta["rows"][i]), size=fs,
+                label(im, (x0 + n * cell + m / 2, y0 + (i + 0.5) * cell), str(meta["rows"][i]), size=fs,
                        fill=(30, 60, 200))
-            D.text(d, (x0 + (i + 0.5) * cell, y0 + n * cell + m / 2), str(meta["cols"][i]), size=fs,
+            label(im, (x0 + (i + 0.5) * cell, y0 + n * cell + m / 2), str(meta["cols"][i]), size=fs,
                    fill=(30, 60, 200))
         for k, v in meta["givens"].items():
             r, c = divmod(int(k), n)
             if v:
                 fill_cell(d, x0, y0, cell, r, c, (150, 150, 150))
             else:
-                D.text(d, centre(x0, y0, cell, r, c), "x", size=fs)
+                label(im, centre(x0, y0, cell, r, c), "x", size=fs)
         return im
 
     def split(self, meta, rng):

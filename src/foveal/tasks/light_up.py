@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import (
     GridPuzzle,
     board,
@@ -189,7 +189,7 @@ class LightUp(GridPuzzle):
             fill_cell(d, x0, y0, cell, *divmod(b, n), color=(25, 25, 25))
             if str(b) in meta["numbers"]:
                 s = "?" if b in told else str(meta["numbers"][str(b)])
-                D.text(d, centre(x0, y0, cell, *divmod(b, n)), s, size=fs, fill=(255, 255, 255))
+                label(im, centre(x0, y0, cell, *divmod(b, n)), s, size=fs, fill=(255, 255, 255))
         for k, v in meta["givens"].items():
             x, y = centre(x0, y0, cell, *divmod(int(k), n))
             if v:

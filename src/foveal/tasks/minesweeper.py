@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, fill_cell, font_px, grid_text
 
 NUMBER_COLORS = {1: (30, 60, 220), 2: (20, 130, 40), 3: (210, 30, 30), 4: (20, 20, 130), 5: (130, 20, 20),
@@ -145,9 +145,9 @@ class Minesweeper(GridPuzzle):
                 d.line([(x0 + c * cell + 2, y0 + (r + 1) * cell - 2), (x0 + c * cell + 2, y0 + r * cell + 2),
                         (x0 + (c + 1) * cell - 2, y0 + r * cell + 2)], fill=(225, 225, 225), width=2)
             elif i in told:
-                D.text(d, centre(x0, y0, cell, r, c), "?", size=fs, fill=(120, 120, 120))
+                label(im, centre(x0, y0, cell, r, c), "?", size=fs, fill=(120, 120, 120))
             elif shown[i]:
-                D.text(d, centre(x0, y0, cell, r, c), str(shown[i]), size=fs, fill=NUMBER_COLORS[shown[i]])
+                label(im, centre(x0, y0, cell, r, c), str(shown[i]), size=fs, fill=NUMBER_COLORS[shown[i]])
         return im
 
     def split(self, meta, rng):

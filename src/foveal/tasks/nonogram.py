@@ -12,8 +12,8 @@ import random
 from functools import cache
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import (
     GridPuzzle,
     board,
@@ -140,16 +140,16 @@ class Nonogram(GridPuzzle):
             if "rows" not in hide:
                 clue = meta["rows"][i]
                 for k, v in enumerate(clue):
-                    D.text(d, (x0 - 4 - (len(clue) - k - 0.5) * step, y0 + (i + 0.5) * cell), str(v), size=fs)
+                    label(im, (x0 - 4 - (len(clue) - k - 0.5) * step, y0 + (i + 0.5) * cell), str(v), size=fs)
             clue = meta["cols"][i]
             for k, v in enumerate(clue):
-                D.text(d, (x0 + (i + 0.5) * cell, y0 - 4 - (len(clue) - k - 0.5) * step), str(v), size=fs)
+                label(im, (x0 + (i + 0.5) * cell, y0 - 4 - (len(clue) - k - 0.5) * step), str(v), size=fs)
         for k, v in meta["givens"].items():
             r, c = divmod(int(k), n)
             if v:
                 fill_cell(d, x0, y0, cell, r, c, (150, 150, 150))
             else:
-                D.text(d, centre(x0, y0, cell, r, c), "x", size=fs)
+                label(im, centre(x0, y0, cell, r, c), "x", size=fs)
         return im
 
     def split(self, meta, rng):

@@ -15,6 +15,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
 
 
@@ -83,7 +84,7 @@ class NumberLine(Task):
         answer = num(value)
         meta = {"x0": margin, "v0": v0, "scale": scale, "step": step, "ticks": n, "label_every": cfg["label_every"],
                 "ruler": cfg["ruler"], "width": cfg["width"], "font_px": 12, "ask": q, **meta_pts}
-        return self.sample(seed, level, prompt=self.image_prompt(q), images=(render(meta, True),), answer=answer,
+        return self.sample(seed, level, prompt=self.image_prompt(q), images=(self.picture(render, meta, True),), answer=answer,
                            answer_type="number", text_twin=f"{twin_fact} {q}", solution=f"{sol} Answer: {answer}.",
                            meta=meta)
 
@@ -118,11 +119,11 @@ def render(meta: dict[str, Any], numbers: bool) -> Any:
             length = 14 if k % 10 == 0 else 9 if k % 5 == 0 else 5
             d.line([(x, y - 26), (x, y - 26 + length)], fill=(20, 20, 20), width=1)
             if numbers and k % 10 == 0:
-                D.text(d, (x, y - 4), num(v0 + k * step), size=fs)
+                label(im, (x, y - 4), num(v0 + k * step), size=fs)
         else:
             d.line([(x, y - (8 if major else 5)), (x, y + (8 if major else 5))], fill=(20, 20, 20), width=2 if major else 1)
             if numbers and major:
-                D.text(d, (x, y + 18), num(v0 + k * step), size=fs)
+                label(im, (x, y + 18), num(v0 + k * step), size=fs)
     if not ruler:
         ax = meta["arrow"]
         d.line([(ax, 8), (ax, y - 12)], fill=(210, 30, 30), width=3)

@@ -13,8 +13,8 @@ from functools import cache
 from itertools import permutations
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import (
     GridPuzzle,
     board,
@@ -162,10 +162,10 @@ class Skyscrapers(GridPuzzle):
                      "left": (x0 - cell / 2, y0 + (k + 0.5) * cell), "right": (x0 + (n + 0.5) * cell, y0 + (k + 0.5) * cell)}
             for side, xy in spots.items():
                 if cl[side][k] and side not in hide:
-                    D.text(d, xy, str(cl[side][k]), size=fs, fill=blue)
+                    label(im, xy, str(cl[side][k]), size=fs, fill=blue)
         for i, v in enumerate(meta["puzzle"]):
             if v:
-                D.text(d, centre(x0, y0, cell, *divmod(i, n)), str(v), size=fs)
+                label(im, centre(x0, y0, cell, *divmod(i, n)), str(v), size=fs)
         return im
 
     def split(self, meta, rng):

@@ -14,6 +14,7 @@ from typing import Any
 
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, font_px, grid_text, reveal_until_unique
 
 LETTERS = "ABCDEFGHIJ"
@@ -203,14 +204,14 @@ class StarBattle(GridPuzzle):
         if plain:  # mixed form: label the drawn cells with their region letters
             for i, k in enumerate(region):
                 if i not in plain:
-                    D.text(d, centre(x0, y0, cell, *divmod(i, n)), LETTERS[k], size=font_px(cell, 0.4),
+                    label(im, centre(x0, y0, cell, *divmod(i, n)), LETTERS[k], size=font_px(cell, 0.4),
                            fill=(110, 110, 110))
         for k, v in meta["givens"].items():
             x, y = centre(x0, y0, cell, *divmod(int(k), n))
             if v:
                 D.shape(d, "star", x, y, cell * 0.38, (235, 180, 0), outline=(0, 0, 0))
             else:
-                D.text(d, (x, y), "x", size=font_px(cell, 0.5))
+                label(im, (x, y), "x", size=font_px(cell, 0.5))
         return im
 
     def split(self, meta, rng):

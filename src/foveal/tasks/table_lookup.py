@@ -15,6 +15,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 NAMES = ("Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana")
@@ -124,7 +125,7 @@ class TableLookup(Task):
                 + "\n".join(f"{rows[i]} | " + " | ".join(map(str, table[i])) for i in range(nr)) + f"\n{q}{tail}")
         meta = {"table": table, "rows": rows, "cols": cols, "query": query, "cell": cfg["size"],
                 "font_px": max(D.MIN_FONT_PX, int(cfg["size"] * 0.55)), "ask": q + tail, "head": head}
-        return self.sample(seed, level, prompt=self.image_prompt(f"{head}\n{q}{tail}"), images=(render(meta, ()),),
+        return self.sample(seed, level, prompt=self.image_prompt(f"{head}\n{q}{tail}"), images=(self.picture(render, meta, ()),),
                            answer=answer, answer_type="choice" if choices else "number", choices=choices,
                            text_twin=twin, solution=f"{sol} Answer: {answer}.", meta=meta)
 
@@ -151,14 +152,14 @@ def render(meta: dict[str, Any], hide) -> Any:
     d.rectangle([x0, y0, x0 + (nc + 1) * w, y0 + h], fill=(225, 232, 245))
     d.rectangle([x0, y0, x0 + w, y0 + (nr + 1) * h], fill=(225, 232, 245))
     hidden = set(hide)
-    D.text(d, (x0 + w / 2, y0 + h / 2), "person", size=fs, fill=(90, 90, 90))
+    label(im, (x0 + w / 2, y0 + h / 2), "person", size=fs, fill=(90, 90, 90))
     for c, name in enumerate(cols):
-        D.text(d, (x0 + (c + 1.5) * w, y0 + h / 2), name, size=fs)
+        label(im, (x0 + (c + 1.5) * w, y0 + h / 2), name, size=fs)
     for r, name in enumerate(rows):
-        D.text(d, (x0 + w / 2, y0 + (r + 1.5) * h), name, size=fs)
+        label(im, (x0 + w / 2, y0 + (r + 1.5) * h), name, size=fs)
         for c in range(nc):
             s = "?" if r * nc + c in hidden else str(table[r][c])
-            D.text(d, (x0 + (c + 1.5) * w, y0 + (r + 1.5) * h), s, size=fs)
+            label(im, (x0 + (c + 1.5) * w, y0 + (r + 1.5) * h), s, size=fs)
     for r in range(nr + 2):
         d.line([(x0, y0 + r * h), (x0 + (nc + 1) * w, y0 + r * h)], fill=(120, 120, 120))
     for c in range(nc + 2):

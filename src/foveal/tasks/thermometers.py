@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, font_px, grid_text, reveal_until_unique
 
 
@@ -192,12 +192,12 @@ class Thermometers(GridPuzzle):
             if v:
                 d.ellipse([x - cell * 0.14, y - cell * 0.14, x + cell * 0.14, y + cell * 0.14], fill=(220, 30, 30))
             else:
-                D.text(d, (x, y), "x", size=fs)
+                label(im, (x, y), "x", size=fs)
         for i in range(n):
             if "rows" not in hide:
-                D.text(d, (x0 + n * cell + m / 2, y0 + (i + 0.5) * cell), str(meta["rows"][i]), size=fs,
+                label(im, (x0 + n * cell + m / 2, y0 + (i + 0.5) * cell), str(meta["rows"][i]), size=fs,
                        fill=(30, 60, 200))
-            D.text(d, (x0 + (i + 0.5) * cell, y0 + n * cell + m / 2), str(meta["cols"][i]), size=fs,
+            label(im, (x0 + (i + 0.5) * cell, y0 + n * cell + m / 2), str(meta["cols"][i]), size=fs,
                    fill=(30, 60, 200))
         return im
 

@@ -18,6 +18,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks._puzzle import PAD
 from foveal.tasks.base import Task, task_rng
 
@@ -166,7 +167,7 @@ class TicTacToe(Task):
         intro = "A tic-tac-toe board (X moves first; cells are numbered 1-9 row by row from the top left)."
         twin = f"{intro} The board, row by row ('.' = empty):\n{rows(b)}\n{ask}{tail}"
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro} Empty cells show their number.\n{ask}{tail}"),
-                           images=(render(b, cfg["cell"], ()),), answer=answer,
+                           images=(self.picture(render, b, cfg["cell"], ()),), answer=answer,
                            answer_type="choice" if choices else "number", choices=choices, text_twin=twin,
                            solution=sol, meta={"board": b, "question": q, "cell": cfg["cell"], "ask": ask + tail,
                                                "intro": intro})
@@ -212,5 +213,5 @@ def render(b: str, cell: int, hide) -> Any:
         elif v == "O":
             d.ellipse([x - s, y - s, x + s, y + s], outline=(30, 60, 210), width=5)
         else:
-            D.text(d, (x, y), str(i + 1), size=max(D.MIN_FONT_PX, cell // 4), fill=(160, 160, 160))
+            label(im, (x, y), str(i + 1), size=max(D.MIN_FONT_PX, cell // 4), fill=(160, 160, 160))
     return im

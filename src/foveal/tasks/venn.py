@@ -17,6 +17,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 TOPICS = (("play football", "play chess", "play piano"), ("like tea", "like coffee", "like juice"),
@@ -96,7 +97,7 @@ class Venn(Task):
         head = ("The Venn diagram shows how many people " + " / ".join(names)
                 + (" (the number inside the box but outside the circles counts people in none of the groups)." if cfg["outside"] else "."))
         meta["head"] = head
-        return self.sample(seed, level, prompt=self.image_prompt(f"{head}\n{q}"), images=(render(meta, None),),
+        return self.sample(seed, level, prompt=self.image_prompt(f"{head}\n{q}"), images=(self.picture(render, meta, None),),
                            answer=str(answer), answer_type="number", text_twin=f"{facts}\n{q}",
                            solution=f"{sol} Answer: {answer}.", meta=meta)
 
@@ -140,9 +141,9 @@ def render(meta: dict[str, Any], hide: str | None) -> Any:
     # circle names: above the top circles, below the third
     for i, ((x, y), col) in enumerate(zip(cs, RING, strict=False)):
         if i < 2:
-            D.text(d, (x + (-1 if i == 0 else 1) * r * 0.35, y - r - 9), names[i], size=fs - 2, fill=col)
+            label(im, (x + (-1 if i == 0 else 1) * r * 0.35, y - r - 9), names[i], size=fs - 2, fill=col)
         else:
-            D.text(d, (x + r * 0.9, y + r + 6), names[i], size=fs - 2, fill=col)
+            label(im, (x + r * 0.9, y + r + 6), names[i], size=fs - 2, fill=col)
     # region label positions
     if k == 2:
         (x1, y1), (x2, _) = cs
@@ -158,5 +159,5 @@ def render(meta: dict[str, Any], hide: str | None) -> Any:
         if "1" not in key and not meta["outside"]:
             continue
         s = "?" if key == hide else str(v)
-        D.text(d, spots[key], s, size=fs, fill=(20, 20, 20), anchor="mm" if "1" in key else "lm")
+        label(im, spots[key], s, size=fs, fill=(20, 20, 20), anchor="mm" if "1" in key else "lm")
     return im
