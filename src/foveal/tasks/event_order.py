@@ -65,9 +65,10 @@ class EventOrder(Task):
         objs = [{"color": col, "shape": sh, "cell": list(cell)} for (col, sh), cell in zip(combos, cells, strict=False)]
         used = set(combos)
         for o, t in zip(objs[:k], rng.sample(times, k), strict=False):
-            o["event"], o["t"] = rng.choice(("appears", "disappears", "turns")), t
+            free = [c for c in PCOLORS if (c, o["shape"]) not in used]  # a new colour must not copy another object
+            o["event"], o["t"] = rng.choice(("appears", "disappears", "turns") if free else ("appears", "disappears")), t
             if o["event"] == "turns":
-                o["new_color"] = rng.choice([c for c in PCOLORS if (c, o["shape"]) not in used])
+                o["new_color"] = rng.choice(free)
                 used.add((o["new_color"], o["shape"]))
         events = objs[:k]
         listed = rng.sample(events, k)
