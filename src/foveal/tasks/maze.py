@@ -107,7 +107,7 @@ class Maze(Task):
             choices = tuple(DIRS)
             answer = letters(4)[DIRS.index(firsts[0])]
             sol = (f"The goal is {dist[start]} moves away; only moving {firsts[0]} brings the start one move closer "
-                   f"({dist[start] - 1} moves left). Answer: {answer}.")
+                   f"({dist[start] - 1} move{'' if dist[start] == 2 else 's'} left). Answer: {answer}.")
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
         img = self.picture(self.render, grid, cfg["cell"], marks=True)
         prompt = self.image_prompt(f"The picture is a maze: dark cells are walls, white cells are floor, the green cell is the start and the red cell is the goal. {rules}\n{ask}")
