@@ -122,6 +122,7 @@ def gen(
     manifest = {"tasks": list(p.tasks), "n": p.n, "levels": list(p.levels), "seed": p.seed,
                 "forms": list(p.forms), "shard": f"{p.shard[0]}/{p.shard[1]}" if p.shard else None}
     t0 = time.perf_counter()
+    stream = iter_plan(p, workers)
     with Progress(TextColumn("[bold]gen[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=c) as bar:
         job = bar.add_task(fmt, total=p.count, rate="")
@@ -131,7 +132,7 @@ def gen(
             bar.update(job, advance=1, rate=f"{done / max(time.perf_counter() - t0, 1e-9):.0f}/s")
 
         try:
-            written = write_dataset(iter_plan(p, workers), out, fmt, manifest, overwrite=overwrite,
+            written = write_dataset(stream, out, fmt, manifest, overwrite=overwrite,
                                     on_sample=tick)
         except OSError as e:
             raise FovealError(f"--out {out}: writing failed ({e})") from e

@@ -125,12 +125,13 @@ def iter_plan(p: Plan, workers: int = 1, chunksize: int = 8) -> Iterator[Sample]
         raise FovealError(f"--workers must be a positive integer, got {workers!r}")
     if workers == 1 or len(p.jobs) <= chunksize:
         return (s for job in p.jobs for s in run_job(job))
-    return _pooled(p, workers, chunksize)
-
-
-def _pooled(p: Plan, workers: int, chunksize: int) -> Iterator[Sample]:
+    # the pool starts here, before the caller starts threads (e.g. a progress bar) that fork would copy
     method = "fork" if sys.platform.startswith("linux") else "spawn"  # fork: no re-import of __main__
-    with mp.get_context(method).Pool(workers) as pool:
+    return _drain(mp.get_context(method).Pool(workers), p, chunksize)
+
+
+def _drain(pool, p: Plan, chunksize: int) -> Iterator[Sample]:
+    with pool:
         for samples in pool.imap(run_job, p.jobs, chunksize=chunksize):
             yield from samples
 
