@@ -320,3 +320,20 @@ def test_motion_mixed_shows_second_half_of_frames():
     assert len(m.images) == s.meta["frames"] - half
     assert [png_bytes(i) for i in m.images] == [png_bytes(i) for i in s.images[half:]]
     assert f"Frame {half}:" in m.prompt and f"Frame {half + 1}:" not in m.prompt
+
+
+@pytest.mark.parametrize("name,level", cases())
+def test_legible_at_default_resolution(name, level):
+    """Objects at least 7 px in radius and inside the picture; cells, pieces and bar slots big enough."""
+    t, cfg = tasks.get(name), tasks.get(name).levels[level]
+    for seed in range(3):
+        s = t.generate(seed, level)
+        w, h = s.images[0].size
+        for o in s.meta.get("objects", []):
+            assert o["r"] >= 7 and o["r"] <= o["x"] + 1 and o["x"] + o["r"] <= w + 1 and o["r"] <= o["y"] + 1
+        if name == "sudoku":
+            assert int(cfg["cell"] * 0.62) >= 1.5 * D.MIN_FONT_PX  # digit size used by sudoku.render
+        if name == "jigsaw":
+            assert cfg["piece"] >= 32
+        if name == "chart":
+            assert (w - 36) / cfg["categories"] >= 20 and h >= 100
