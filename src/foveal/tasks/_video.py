@@ -7,8 +7,11 @@ twin can state every position exactly as (column, row), 1-based from the top-lef
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PIL import Image, ImageDraw
 
+from foveal.sample import IMAGE_TOKEN, Sample
 from foveal.tasks.draw import COLORS, canvas, shape
 
 GRID_LINE = (232, 232, 232)
@@ -43,3 +46,17 @@ def put(d: ImageDraw.ImageDraw, kind: str, color: str, c: float, r: float, cell:
 def frames_text(descriptions: list[str]) -> str:
     """'Frame 1: …. Frame 2: ….' from one description per frame."""
     return " ".join(f"Frame {t + 1}: {s}." for t, s in enumerate(descriptions))
+
+
+def mixed_video(sample: Sample) -> Sample:
+    """The mixed form of a video sample: the first half of the frames told in words, the rest shown.
+
+    Needs `meta["frame_texts"]` (one description per frame, as in the twin), `meta["context"]`
+    (what the words rely on: grid convention, rules) and `meta["question_text"]` (the question block).
+    """
+    m, frames = sample.meta, len(sample.images)
+    half = frames // 2
+    prompt = (" ".join([IMAGE_TOKEN] * (frames - half))
+              + f"\nA short video has {frames} frames. {m['context']} Frames 1-{half} are described in words: "
+              f"{frames_text(m['frame_texts'][:half])} The images show frames {half + 1}-{frames}.\n{m['question_text']}")
+    return replace(sample, id=f"{sample.id}/mixed", prompt=prompt, images=sample.images[half:], form="mixed")

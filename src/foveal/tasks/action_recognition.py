@@ -10,7 +10,7 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import frames_text
+from foveal.tasks._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters
 
@@ -86,6 +86,7 @@ class ActionRecognition(Task):
     modality = "video"
     description = "Video: recognise a stick figure's action (walk, jump, squat, wave, ...)"
     tags = ("temporal", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 3, "figures": 1, "actions": 4, "options": 4},
         2: {"frames": 4, "figures": 1, "actions": 6, "options": 4},
@@ -119,7 +120,12 @@ class ActionRecognition(Task):
             return img
 
         frames = [self.picture(frame, t) for t in range(F)]
+        context = "The frames show stick figures standing on the ground."
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="choice", choices=tuple(options),
-                           text_twin=f"A short video has {F} frames showing stick figures standing on the ground. {frames_text(descs)}\n{q}",
-                           solution=sol, meta={"figures": figs, "target": k, "frames": F})
+                           text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "figures": figs, "target": k, "frames": F})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -7,7 +7,7 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
@@ -52,6 +52,7 @@ class Collision(Task):
     modality = "video"
     description = "Video: cause and effect, which ball's collision made the target ball move"
     tags = ("temporal", "logic")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 4, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.0, "ask": ("cause",), "size": 96},
         2: {"frames": 5, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.25, "ask": ("cause",), "size": 96},
@@ -119,7 +120,12 @@ class Collision(Task):
 
         frames = [self.picture(frame, t) for t in range(F)]
         rule = "Balls roll one cell per frame; a ball that rolls up against a resting ball stops and pushes it on."
+        context = f"{grid_note(g)} {rule}"
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order. {rule}\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
-                           text_twin=f"A short video has {F} frames. {grid_note(g)} {rule} {frames_text(descs)}\n{q}", solution=sol,
-                           meta={"balls": balls, "target": balls.index(target), "ask": ask, "own": own, "g": g, "frames": F})
+                           text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}", solution=sol,
+                           meta={"frame_texts": descs, "context": context, "question_text": q, "balls": balls, "target": balls.index(target), "ask": ask, "own": own, "g": g, "frames": F})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

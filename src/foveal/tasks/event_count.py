@@ -9,7 +9,7 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import frames_text
+from foveal.tasks._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas
 
@@ -37,6 +37,7 @@ class EventCount(Task):
     modality = "video"
     description = "Video: count how many times a lamp switches on"
     tags = ("temporal", "counting")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 4, "lamps": 1, "p_toggle": 0.5},
         2: {"frames": 6, "lamps": 2, "p_toggle": 0.5},
@@ -79,6 +80,11 @@ class EventCount(Task):
 
         frames = [self.picture(frame, t) for t in range(F)]
         intro = f"These are the {F} frames of a short video, in order. Each shows a row of lamps ({', '.join(colors)} from left to right)."
+        context = f"Each frame shows a row of lamps ({', '.join(colors)} from left to right)."
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{q}", F), images=tuple(frames), answer=answer,
-                           answer_type="number", text_twin=f"A short video has {F} frames showing lamps. {frames_text(descs)}\n{q}",
-                           solution=sol, meta={"colors": colors, "states": states, "target": k, "centers": centers})
+                           answer_type="number", text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "colors": colors, "states": states, "target": k, "centers": centers})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

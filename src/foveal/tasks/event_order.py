@@ -7,7 +7,7 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
@@ -48,6 +48,7 @@ class EventOrder(Task):
     modality = "video"
     description = "Video: order the listed events (appear / disappear / change colour) in time"
     tags = ("temporal", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 3, "events": 2, "static": 1, "g": 4, "size": 96},
         2: {"frames": 4, "events": 3, "static": 1, "g": 4, "size": 96},
@@ -91,7 +92,12 @@ class EventOrder(Task):
             return img
 
         frames = [self.picture(frame, t) for t in range(F)]
+        context = grid_note(g)
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="sequence",
-                           text_twin=f"A short video has {F} frames. {grid_note(g)} {frames_text(descs)}\n{q}", solution=sol,
-                           meta={"objects": objs, "listed": [objs.index(o) for o in listed], "g": g, "frames": F, "size": cfg["size"]})
+                           text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}", solution=sol,
+                           meta={"frame_texts": descs, "context": context, "question_text": q, "objects": objs, "listed": [objs.index(o) for o in listed], "g": g, "frames": F, "size": cfg["size"]})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -7,7 +7,7 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
@@ -45,6 +45,7 @@ class Occlusion(Task):
     modality = "video"
     description = "Video: object permanence, which ball is hidden behind the wall at the end"
     tags = ("temporal", "spatial")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 3, "balls": 2, "g": 6, "wall": 2, "speeds": (1,), "size": 96},
         2: {"frames": 4, "balls": 2, "g": 6, "wall": 2, "speeds": (1,), "size": 96},
@@ -91,8 +92,13 @@ class Occlusion(Task):
 
         frames = [self.picture(frame, t) for t in range(F)]
         wall_txt = f"A grey wall covers columns {wall[0] + 1} to {wall[1] + 1} in every row; a ball behind it cannot be seen."
+        context = f"{grid_note(g)} {wall_txt} Balls roll at constant speeds."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Balls roll at constant speeds; the grey band is a wall that hides balls behind it.\n{q}", F),
             images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
-            text_twin=f"A short video has {F} frames. {grid_note(g)} {wall_txt} Balls roll at constant speeds. {frames_text(descs)}\n{q}",
-            solution=sol, meta={"balls": balls, "wall": list(wall), "g": g, "frames": F, "size": cfg["size"]})
+            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+            solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "balls": balls, "wall": list(wall), "g": g, "frames": F, "size": cfg["size"]})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -7,7 +7,7 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond")
@@ -33,6 +33,7 @@ class SceneChange(Task):
     modality = "video"
     description = "Video: find the frame where a still scene changes, or count the changes"
     tags = ("temporal", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 3, "objects": 3, "question": "first", "kinds": ("appears", "disappears"), "g": 4, "size": 96},
         2: {"frames": 5, "objects": 4, "question": "first", "kinds": ("appears", "disappears", "recolour"), "g": 5, "size": 100},
@@ -95,7 +96,12 @@ class SceneChange(Task):
 
         frames = [self.picture(frame, s) for s in scenes]
         enc = [[[c, r, o["shape"], o["color"]] for (c, r), o in sorted(s.items())] for s in scenes]
+        context = grid_note(g)
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="number",
-                           text_twin=f"A short video has {F} frames. {grid_note(g)} {frames_text(descs)}\n{q}", solution=sol,
-                           meta={"scenes": enc, "question": cfg["question"], "g": g})
+                           text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}", solution=sol,
+                           meta={"frame_texts": descs, "context": context, "question_text": q, "scenes": enc, "question": cfg["question"], "g": g})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -10,7 +10,7 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._video import frames_text
+from foveal.tasks._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters, shape
 
@@ -40,6 +40,7 @@ class SpeedCompare(Task):
     modality = "video"
     description = "Video: which ball moves fastest or slowest"
     tags = ("temporal", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"frames": 3, "balls": 2, "diagonal": False, "ask": ("fastest",), "gap": 6, "size": 112},
         2: {"frames": 3, "balls": 3, "diagonal": False, "ask": ("fastest", "slowest"), "gap": 4, "size": 112},
@@ -88,9 +89,14 @@ class SpeedCompare(Task):
             return img
 
         frames = [self.picture(frame, t) for t in range(F)]
+        context = (f"The frames are equally spaced in time and {S}×{S} pixels; positions are ball centres (x, y) in pixels, "
+                   "x from the left and y from the top.")
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order; the frames are equally spaced in time.\n{q}", F),
             images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
-            text_twin=(f"A short video has {F} equally spaced frames of {S}×{S} pixels; positions are ball centres (x, y) in "
-                       f"pixels, x from the left and y from the top. {frames_text(descs)}\n{q}"),
-            solution=sol, meta={"balls": balls, "ask": ask, "frames": F, "size": S, "radius": R})
+            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+            solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "balls": balls, "ask": ask, "frames": F, "size": S, "radius": R})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -8,7 +8,7 @@ from typing import Any
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks._video import at, frames_text, grid_frame, grid_note, put
+from foveal.tasks._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
@@ -53,6 +53,7 @@ class Trajectory(Task):
     modality = "video"
     description = "Video: extrapolate a ball's path (straight, bouncing, or falling) to a future frame"
     tags = ("temporal", "spatial", "planning")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"model": "linear", "frames": 3, "ahead": 1, "g": 7, "size": 112},
         2: {"model": "linear", "frames": 3, "ahead": 2, "g": 8, "size": 112},
@@ -99,8 +100,13 @@ class Trajectory(Task):
 
         frames = [self.picture(frame, t) for t in range(F)]
         marks = "; ".join(f"cell {L} is {at(*p)}" for L, p in zip(letters(4), cands, strict=False))
+        context = f"{grid_note(g)} {RULES[kind]} Marked cells: {marks}."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Four grid cells are marked A-D in grey. {RULES[kind]}\n{q}", F),
             images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
-            text_twin=f"A short video has {F} frames. {grid_note(g)} {RULES[kind]} Marked cells: {marks}. {frames_text(descs)}\n{q}",
-            solution=sol, meta={"motion": m, "g": g, "frames": F, "ahead": k, "candidates": [list(p) for p in cands], "size": cfg["size"]})
+            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+            solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "motion": m, "g": g, "frames": F, "ahead": k, "candidates": [list(p) for p in cands], "size": cfg["size"]})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)
