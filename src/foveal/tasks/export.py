@@ -71,7 +71,7 @@ def _verl_row(s: Sample, index: int) -> dict[str, Any]:
     return {
         "data_source": f"foveal/{s.task}",
         "prompt": [{"role": "user", "content": f"{s.prompt}\n{R1_SYSTEM_PROMPT}"}],
-        "images": [{"bytes": png_bytes(im), "path": None} for im in s.images],
+        "images": [{"bytes": png_bytes(im), "path": None} for im in s.images] or None,  # None: text-only row
         "ability": s.tags[0] if s.tags else "reasoning",
         "reward_model": {"style": "rule", "ground_truth": s.answer},
         "extra_info": {"split": "train", "index": index, "id": s.id, "task": s.task, "answer": s.answer,
