@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from PIL import ImageDraw
@@ -63,6 +64,7 @@ class MentalRotation(Task):
     name = "mental_rotation"
     description = "Mental rotation: rotated copy or mirror image of a polyomino"
     tags = ("spatial",)
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"cells": 4, "candidates": 1, "panel": 64},
         2: {"cells": 5, "candidates": 1, "panel": 64},
@@ -85,7 +87,7 @@ class MentalRotation(Task):
             cands = [rotate(ref, rng.randrange(1, 4)) if same else rotate(mirror(ref), rng.randrange(4))]
             answer = "A" if same else "B"
             choices = ("the same shape, rotated", "a mirror image")
-            q = "Is the shape on the right the reference shape (left) rotated in the plane, or its mirror image?"
+            q = "Is the shape marked '?' the reference shape rotated in the plane, or its mirror image?"
         else:
             cands = rng.sample(sorted(mirrors, key=sorted), n - 1)
             pos = rng.randrange(n)
@@ -95,7 +97,7 @@ class MentalRotation(Task):
             q = "Which candidate is the reference shape rotated in the plane (not mirrored)?"
         names = ["reference"] + ([] if n == 1 else [f"candidate {x}" for x in letters(n)])
         if n == 1:
-            names.append("right shape")
+            names.append("shape marked '?'")
         is_rot = [c in rots for c in cands]
         ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
         img = self.picture(self.render, [ref] + cands, ["ref"] + (["?"] if n == 1 else letters(n)), cfg["panel"])
@@ -127,3 +129,17 @@ class MentalRotation(Task):
             if i:
                 d.line([(i * panel, 16), (i * panel, panel + 16)], fill=(170, 170, 170))
         return img
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The reference shape spelled out as a grid in words; only the other shape(s) drawn."""
+        m = sample.meta
+        ref, *cands = m["shapes"]
+        n = m["candidates"]
+        labels = ["?"] if n == 1 else letters(n)
+        img = self.render(cands, labels, m["panel"])
+        art = ascii_art(frozenset(map(tuple, ref)))
+        what = "the shape in the picture" if n == 1 else "the candidate shapes in the picture"
+        ask = sample.prompt.split("\n", 2)[2]
+        prompt = self.image_prompt(f"The reference shape, drawn on a grid ('#' a filled square, '.' empty):\n{art}\n"
+                                   f"Compare it with {what}.\n{ask}")
+        return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
