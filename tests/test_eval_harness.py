@@ -20,7 +20,7 @@ from foveal.io import read_jsonl
 from foveal.rollout.base import Completion, Group, Sampling
 
 SMALL = {"text_layers": 2, "vision_depth": 1}
-FAST = Sampling(temperature=1.0, max_new_tokens=8, seed=3)
+FAST = Sampling(temperature=1.0, max_new_tokens=8, stop=("</answer>",), seed=3)
 
 
 @pytest.fixture(scope="module")

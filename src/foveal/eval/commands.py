@@ -25,6 +25,7 @@ def eval_command(
     batch_size: int = typer.Option(8, "--batch-size", help="Problems per generation batch (and per append to samples.jsonl)."),
     limit: int = typer.Option(None, "--limit", help="Evaluate only the first N problems of the data."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    stop: list[str] = typer.Option(["</answer>"], "--stop", help="Stop string (repeatable); --stop '' for none."),
     base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
     layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
 ) -> None:
@@ -45,7 +46,8 @@ def eval_command(
         raise FovealError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
     console = Console()
     samples = load_data(data, layout=layout, limit=limit)
-    sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+    sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                        stop=tuple(s for s in stop if s), seed=seed)
     with console.status(f"loading {model} ({backend})"):
         engine = make_backend(backend, model, batch_size * k, base_url, out)
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "

@@ -27,7 +27,7 @@ from foveal.eval import metrics as M
 from foveal.io import atomic_write_text, read_jsonl
 
 PALETTE = ("#3b6fb6", "#e07b39", "#3a9a5b", "#c8434b", "#7d5ba6", "#8c6d46", "#d16ba5", "#5f6b7a")
-TRAIN_FIRST = ("reward/mean", "accuracy", "format_rate", "completion_len", "kl", "entropy", "loss", "clip_frac",
+TRAIN_FIRST = ("reward_mean", "reward/mean", "accuracy", "format_rate", "completion_len", "kl", "entropy", "loss", "clip_frac",
                "grad_norm", "lr", "filtered_frac", "samples_per_s")
 TRAIN_SKIP = {"step", "epoch", "time", "wall", "elapsed", "stage"}
 
@@ -211,7 +211,7 @@ def plot_pass_at_k(runs: list[Run]) -> Plot | None:
     ax.set_ylim(-0.03, 1.03)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("k (samples per problem)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     fig.tight_layout()
     return png(fig)
 
@@ -237,9 +237,7 @@ def plot_lengths(runs: list[Run]) -> Plot | None:
         m = run.metrics["overall"].get("mean_tokens")
         if m is not None:
             ax.axvline(m, color="#39424e", ls="--", lw=1)
-            ax.annotate(f"mean {m:.0f}", (m, ax.get_ylim()[1] * 0.92), xytext=(4, 0), textcoords="offset points",
-                        fontsize=8, color="#39424e")
-        ax.set_title(run.name)
+        ax.set_title(run.name + (f"  (mean {m:.0f} tokens, dashed)" if m is not None else ""))
         ax.set_xlabel("completion tokens")
         ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
@@ -267,7 +265,8 @@ def timeline(rows: list[dict[str, Any]]) -> tuple[list[float], list[tuple[float,
 
 def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
     """Every numeric key of train.jsonl against the step, one panel per key, one colour per run;
-    the stages of a run (SFT then RL) follow each other on the x axis, split by a dotted line."""
+    the stages of a run (SFT then RL) follow each other on the x axis, split by a dotted line.
+    A key `X…std` beside `X…mean` (reward_std, reward/accuracy/std) is the shaded ±1 std band."""
     keys: list[str] = []
     for _, rows in logs:
         for r in rows:
@@ -276,6 +275,8 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
                     keys.append(k)
     if not keys:
         return None
+    bands = {k: std for k in keys if k.endswith("mean") and (std := k[:-4] + "std") in keys}
+    keys = [k for k in keys if k not in bands.values()]  # a std is drawn as the band around its mean
     keys = [k for k in TRAIN_FIRST if k in keys] + sorted(k for k in keys if k not in TRAIN_FIRST)
     fig, axes = grid(len(keys), ncols=4, w=3.1, h=2.3)
     for ax, key in zip(axes, keys):
@@ -287,6 +288,13 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
                 continue
             xs, ys = zip(*pts)
             color = PALETTE[ci % len(PALETTE)]
+            if key in bands:
+                band = [(x, r[key], r.get(bands[key])) for x, r in zip(xs_all, rows)
+                        if isinstance(r.get(key), (int, float)) and isinstance(r.get(bands[key]), (int, float))]
+                if band:
+                    bx, bm, bs = zip(*band)
+                    ax.fill_between(bx, [m - d for m, d in zip(bm, bs)], [m + d for m, d in zip(bm, bs)],
+                                    color=color, alpha=0.08, lw=0)
             if len(ys) > 20:  # raw in a light line, a moving average on top
                 ax.plot(xs, ys, color=color, alpha=0.25, lw=0.8)
                 w = max(2, len(ys) // 20)
