@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from foveal.sample import IMAGE_TOKEN, SKILLS, png_bytes
@@ -26,6 +27,7 @@ def check_contract(name: str, level: int, seed: int):
     assert s.text_twin and IMAGE_TOKEN not in s.text_twin
     assert s.solution.endswith(f"{s.answer}.") or s.solution.endswith(f"The answer is {s.answer}.")
     assert set(s.tags) <= set(SKILLS) and s.tags
+    assert json.loads(json.dumps(s.to_record(with_images=False)))["meta"] == json.loads(json.dumps(s.meta))
     if task.modality == "video":
         assert len(s.images) >= 3
     if s.answer_type == "choice":

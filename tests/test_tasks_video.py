@@ -180,6 +180,10 @@ def test_family(name, level, seed):
     assert s.prompt.count("<image>") == len(s.images) >= 3
     assert s.text_twin.count("Frame ") >= len(s.images), "the twin describes every frame"
     assert SOLVERS[name](s) == s.answer
+    m = s.meta
+    if "g" in m and "size" in m:
+        assert m["size"] / m["g"] >= 12, "grid cells (and the objects in them) stay legible"
+    assert max(im.width for im in s.images) <= 192, "frames stay small"
 
 
 def test_answers_vary():
