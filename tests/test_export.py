@@ -25,7 +25,7 @@ def test_round_trip_is_exact(tmp_path, samples, fmt):
     back = load_samples(out)
     assert [s.to_record() for s in back] == [s.to_record() for s in samples]  # images as PNG bytes too
     assert all(a.images[i].tobytes() == b.images[i].tobytes()
-               for a, b in zip(samples, back) for i in range(len(a.images)))
+               for a, b in zip(samples, back, strict=True) for i in range(len(a.images)))
 
 
 def test_hf_layout_loads_with_datasets(tmp_path, samples):

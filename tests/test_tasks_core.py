@@ -64,10 +64,10 @@ def test_deterministic_and_forms(name, level):
 def test_same_bytes_in_a_fresh_process():
     here = {f"{n}/{lv}": digest(tasks.get(n).generate(11, lv)) for n in FAMILIES for lv in (1, 5)}
     code = ("import hashlib, json\nfrom foveal import tasks\nfrom foveal.sample import png_bytes\n"
-            "out = {}\nfor n in %r:\n  for lv in (1, 5):\n    s = tasks.get(n).generate(11, lv)\n"
+            f"out = {{}}\nfor n in {FAMILIES!r}:\n  for lv in (1, 5):\n    s = tasks.get(n).generate(11, lv)\n"
             "    h = hashlib.sha256(f'{s.id}|{s.prompt}|{s.answer}|{s.text_twin}'.encode())\n"
             "    [h.update(png_bytes(i)) for i in s.images]\n    out[f'{n}/{lv}'] = h.hexdigest()\n"
-            "print(json.dumps(out))" % (FAMILIES,))
+            "print(json.dumps(out))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     import json
 
@@ -307,7 +307,7 @@ def test_motion_answer_from_described_frames(level):
                     first.setdefault(key, t)
             order = [f"{c} {sh}" for (c, sh) in sorted(first, key=first.get)]
             assert choice_text(s) in (order[0], ", ".join(order))
-        for f, im in zip(frames, s.images):  # each described object is drawn where the twin says
+        for f, im in zip(frames, s.images, strict=True):  # each described object is drawn where the twin says
             for (c, sh), (x, y) in f.items():
                 alone = all(abs(x - x2) + abs(y - y2) > 40 for k2, (x2, y2) in f.items() if k2 != (c, sh))
                 assert not alone or im.getpixel((x, y)) == D.COLORS[c]

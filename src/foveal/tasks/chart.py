@@ -96,13 +96,13 @@ def render(meta: dict[str, Any]):
     slot = (x1 - x0) / n
     colour = D.COLORS[meta["color"]]
     centres = [x0 + slot * (i + 0.5) for i in range(n)]
-    for cx, (k, v) in zip(centres, values.items()):
+    for cx, (k, v) in zip(centres, values.items(), strict=True):
         D.text(d, (cx, y1 + 9), k, size=10)
         if meta["kind"] == "bar":
             half = slot * 0.3
             d.rectangle([cx - half, py(v), cx + half, y1], fill=colour, outline=(30, 30, 30))
     if meta["kind"] == "line":
-        pts = [(cx, py(v)) for cx, v in zip(centres, values.values())]
+        pts = [(cx, py(v)) for cx, v in zip(centres, values.values(), strict=True)]
         d.line(pts, fill=colour, width=2)
         for x, y in pts:
             d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour, outline=(30, 30, 30))

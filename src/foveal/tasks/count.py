@@ -14,8 +14,8 @@ from typing import Any
 from PIL import ImageDraw
 
 from foveal.sample import Sample
-from foveal.tasks import register
 from foveal.tasks import draw as D
+from foveal.tasks import register
 from foveal.tasks.base import Task, task_rng
 
 
@@ -102,7 +102,7 @@ class Count(Task):
         lo, hi = cfg["radius"]
         pts = D.scatter(rng, len(kinds), cfg["size"], cfg["size"], hi, gap=3)
         objects = []
-        for k, (x, y) in zip(kinds, pts):
+        for k, (x, y) in zip(kinds, pts, strict=True):
             obj = {"color": k.get("color", colors[0]), "shape": k.get("shape", shapes[0]),
                    "x": round(x, 1), "y": round(y, 1), "r": rng.randint(lo, hi)}
             objects.append(obj)

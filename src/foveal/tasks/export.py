@@ -38,7 +38,8 @@ SAMPLE_KEYS = ("id", "task", "level", "seed", "prompt", "answer", "answer_type",
 
 
 def _features(verl: bool):
-    from datasets import Features, Image as HFImage, List, Value
+    from datasets import Features, List, Value
+    from datasets import Image as HFImage
 
     if verl:
         extra = {k: Value("string") for k in ("id", "task", "answer", "answer_type", "question", "text_twin",

@@ -28,7 +28,7 @@ GAP, HEADER = 4, 14  # pixels between pieces; label strip above each piece
 def corner_colour(corners: list[list[int]], u: float, v: float) -> tuple[int, int, int]:
     """The gradient's colour at relative position (u, v) in [0, 1]²: bilinear in the four corners."""
     w = ((1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v)
-    return tuple(math.floor(sum(wi * c[ch] for wi, c in zip(w, corners)) + 0.5) for ch in range(3))
+    return tuple(math.floor(sum(wi * c[ch] for wi, c in zip(w, corners, strict=True)) + 0.5) for ch in range(3))
 
 
 def source(meta: dict[str, Any]) -> Image.Image:
@@ -111,7 +111,7 @@ class Jigsaw(Task):
         while True:  # distinct corners, so every grid point of the gradient has its own colour
             corners = [[rng.randint(20, 235) for _ in range(3)] for _ in range(4)]
             grid = {corner_colour(corners, gx / k, gy / k) for gx in range(k + 1) for gy in range(k + 1)}
-            far = all(sum(abs(a - b) for a, b in zip(p, q)) >= 120
+            far = all(sum(abs(a - b) for a, b in zip(p, q, strict=True)) >= 120
                       for i, p in enumerate(corners) for q in corners[i + 1:])
             if far and len(grid) == (k + 1) ** 2:
                 break

@@ -93,7 +93,7 @@ class Motion(Task):
         span = max(1, 2 * r + 4)  # start points: scatter in the region every path stays inside
         objects = []
         starts = D.scatter(rng, n, size, size, span / 2, gap=2) if step == 0 else None
-        for k, ((colour, shape_), h) in enumerate(zip(rng.sample(combos, n), heading)):
+        for k, ((colour, shape_), h) in enumerate(zip(rng.sample(combos, n), heading, strict=True)):
             dx, dy = DIRECTIONS[h]
             norm = math.hypot(dx, dy) if step else 1
             vx, vy = round(step * dx / norm, 2), round(step * dy / norm, 2)
@@ -105,7 +105,7 @@ class Motion(Task):
                 y = rng.uniform(r + 1 - min(0, travel_y), size - r - 1 - max(0, travel_y))
             objects.append({"color": colour, "shape": shape_, "x": round(x, 1), "y": round(y, 1), "r": r,
                             "velocity": [vx, vy], "heading": h, "appear": 0})
-        for o, a in zip(objects, rng.sample(appear, n)):
+        for o, a in zip(objects, rng.sample(appear, n), strict=True):
             o["appear"] = a
         if kind == "direction":
             target = objects[rng.randrange(n)]

@@ -85,7 +85,7 @@ class Spatial(Task):
         while True:
             pts = D.scatter(rng, n, size, size, r, gap=3)
             objects = [{"color": c, "shape": s, "x": round(x, 1), "y": round(y, 1), "r": r}
-                       for (c, s), (x, y) in zip(rng.sample(combos, n), pts)]
+                       for (c, s), (x, y) in zip(rng.sample(combos, n), pts, strict=True)]
             pairs = [(i, j) for i in range(n) for j in range(n)
                      if i != j and relation(objects[i], objects[j], cfg["ratio"])]
             if pairs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from PIL import ImageDraw
@@ -22,7 +22,7 @@ from foveal.tasks.base import Task, task_rng
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # grid size -> (box rows, box cols)
 
 
-@lru_cache(maxsize=None)
+@cache
 def units(n: int) -> tuple[tuple[int, ...], ...]:
     """For each cell index, the (row, col, box) unit numbers it belongs to."""
     br, bc = BOXES[n]
@@ -102,11 +102,11 @@ def full_grid(rng: random.Random, n: int) -> list[int]:
     return [digits[base(r, c)] for r in rows for c in cols]
 
 
-@lru_cache(maxsize=None)
+@cache
 def peers(n: int) -> tuple[tuple[int, ...], ...]:
     """For each cell index, the other cells sharing its row, column or box."""
     u = units(n)
-    return tuple(tuple(j for j in range(n * n) if j != i and any(a == b for a, b in zip(u[i], u[j])))
+    return tuple(tuple(j for j in range(n * n) if j != i and any(a == b for a, b in zip(u[i], u[j], strict=True)))
                  for i in range(n * n))
 
 
