@@ -26,7 +26,9 @@ from foveal.sample import Sample, b64_image
 def completion_body(request: dict) -> dict:
     """A valid chat.completion echoing the last user text, `n` choices, with logprobs."""
     content = request["messages"][-1]["content"]
-    text = content if isinstance(content, str) else " ".join(p["text"] for p in content if p["type"] == "text")
+    text = (
+        content if isinstance(content, str) else " ".join(p["text"] for p in content if p["type"] == "text")
+    )
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -60,7 +62,9 @@ class Scripted:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with outer.lock:
                     step = outer.script[min(len(outer.bodies), len(outer.script) - 1)]
-                    outer.bodies.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+                    outer.bodies.append(
+                        {"path": self.path, "auth": self.headers.get("Authorization"), **body}
+                    )
                     outer.in_flight += 1
                     outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 time.sleep(outer.delay)
@@ -104,9 +108,15 @@ def image_sample(seed: int = 0) -> Sample:
     red = Image.new("RGB", (16, 16), (255, 0, 0))
     blue = Image.new("RGB", (8, 8), (0, 0, 255))
     return Sample(
-        id=f"toy/L1/s{seed}", task="toy", level=1, seed=seed,
-        prompt=f"First <image> then <image> which is red? ({seed})", images=(red, blue),
-        answer="A", answer_type="choice", choices=("first", "second"),
+        id=f"toy/L1/s{seed}",
+        task="toy",
+        level=1,
+        seed=seed,
+        prompt=f"First <image> then <image> which is red? ({seed})",
+        images=(red, blue),
+        answer="A",
+        answer_type="choice",
+        choices=("first", "second"),
         text_twin="A red square, then a blue square. Which is red?",
     )
 
@@ -138,11 +148,21 @@ def test_sample_messages_interleave_images_in_prompt_order():
 def test_request_body_carries_sampling(scripted):
     srv = scripted()
     b = backend(srv.url, logprobs=True, extra_body={"top_k": 5})
-    groups = b.generate([image_sample()], n=3, sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=12, stop=("</answer>",), seed=11))
+    groups = b.generate(
+        [image_sample()],
+        n=3,
+        sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=12, stop=("</answer>",), seed=11),
+    )
     sent = srv.bodies[0]
     assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer sk-test"
-    assert (sent["model"], sent["n"], sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"]) == (
-        "toy-model", 3, 0.7, 0.9, 12, 11)
+    assert (
+        sent["model"],
+        sent["n"],
+        sent["temperature"],
+        sent["top_p"],
+        sent["max_tokens"],
+        sent["seed"],
+    ) == ("toy-model", 3, 0.7, 0.9, 12, 11)
     assert sent["stop"] == ["</answer>"] and sent["logprobs"] is True and sent["top_k"] == 5
     (g,) = groups
     assert g.prompt_id == "toy/L1/s0" and len(g.completions) == 3
@@ -154,7 +174,9 @@ def test_request_body_carries_sampling(scripted):
 def test_ready_messages_with_pil_images_become_data_urls(scripted):
     srv = scripted()
     im = Image.new("RGB", (4, 4), (0, 255, 0))
-    msgs = [{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": "colour?"}]}]
+    msgs = [
+        {"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": "colour?"}]}
+    ]
     (g,) = backend(srv.url).generate([msgs], n=1, sampling=Sampling())
     part = srv.bodies[0]["messages"][0]["content"][0]
     assert part["type"] == "image_url" and part["image_url"]["url"].startswith("data:image/png;base64,")
@@ -163,7 +185,13 @@ def test_ready_messages_with_pil_images_become_data_urls(scripted):
 
 # -- retries and errors -------------------------------------------------------------------
 def test_retries_429_and_503_then_succeeds(scripted):
-    srv = scripted([(429, {"Retry-After": "0"}, {"error": {"message": "slow down"}}), (503, {}, {"detail": "busy"}), None])
+    srv = scripted(
+        [
+            (429, {"Retry-After": "0"}, {"error": {"message": "slow down"}}),
+            (503, {}, {"detail": "busy"}),
+            None,
+        ]
+    )
     b = backend(srv.url)
     (g,) = b.generate([image_sample()], n=2, sampling=Sampling())
     assert len(srv.bodies) == 3 and b.requests_sent == 3
@@ -236,7 +264,9 @@ def test_cache_makes_a_rerun_free(scripted, tmp_path):
     again = backend(srv.url, cache_dir=tmp_path / "cache")
     second = again.generate(samples, 2, Sampling(seed=1))
     assert len(srv.bodies) == 5 and again.requests_sent == 0
-    assert [[c.text for c in g.completions] for g in second] == [[c.text for c in g.completions] for g in first]
+    assert [[c.text for c in g.completions] for g in second] == [
+        [c.text for c in g.completions] for g in first
+    ]
     again.generate(samples[:1], 2, Sampling(seed=2))  # another seed is another request
     assert len(srv.bodies) == 6
 

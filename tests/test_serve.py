@@ -71,7 +71,7 @@ def test_openai_backend_round_trip_matches_in_process_generation(server, policy)
     assert [c.token_ids for c in g.completions] == [c.token_ids for c in ref.completions]
     assert [c.text for c in g.completions] == [c.text for c in ref.completions]
     assert [c.finish_reason for c in g.completions] == [c.finish_reason for c in ref.completions]
-    for c, r in zip(g.completions, ref.completions):
+    for c, r in zip(g.completions, ref.completions, strict=True):
         assert len(c.logprobs) == len(c.token_ids) > 0
         assert c.logprobs == pytest.approx(r.logprobs, abs=1e-5)
         assert c.text == policy.tokenizer.decode(c.token_ids, skip_special_tokens=True)
@@ -83,10 +83,13 @@ def test_official_openai_client(server, policy):
     assert [m.id for m in client.models.list()] == ["tiny"]
     sample = count_sample(1)
     messages = [
-        {"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": data_url(sample.images[0])}},
-            {"type": "text", "text": "How many circles?"},
-        ]}
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": data_url(sample.images[0])}},
+                {"type": "text", "text": "How many circles?"},
+            ],
+        }
     ]
     kw = dict(model="tiny", messages=messages, n=2, max_tokens=8, seed=5, temperature=1.0, logprobs=True)
     r = client.chat.completions.create(**kw)
@@ -103,7 +106,9 @@ def test_official_openai_client(server, policy):
     with pytest.raises(openai.NotFoundError, match="does not exist"):
         client.chat.completions.create(**{**kw, "model": "gpt-nothing"})
     with pytest.raises(openai.BadRequestError, match="content"):
-        client.chat.completions.create(**{**kw, "messages": [{"role": "user", "content": [{"type": "audio"}]}]})
+        client.chat.completions.create(
+            **{**kw, "messages": [{"role": "user", "content": [{"type": "audio"}]}]}
+        )
 
 
 def test_cache_hit_on_rerun_makes_no_request(server, tmp_path):
@@ -116,7 +121,9 @@ def test_cache_hit_on_rerun_makes_no_request(server, tmp_path):
     rerun = OpenAIBackend(url, "tiny", cache_dir=tmp_path)
     second = rerun.generate(samples, 2, sampling)
     assert len(hits) == before + 3 and rerun.requests_sent == 0
-    assert [[c.token_ids for c in g.completions] for g in second] == [[c.token_ids for c in g.completions] for g in first]
+    assert [[c.token_ids for c in g.completions] for g in second] == [
+        [c.token_ids for c in g.completions] for g in first
+    ]
 
 
 def test_client_errors_are_openai_style_400s(server):
@@ -127,9 +134,21 @@ def test_client_errors_are_openai_style_400s(server):
         (post(json={"model": "tiny"}), 400, "messages"),
         (post(json={"messages": []}), 400, "messages"),
         (post(content=b"{not json", headers={"content-type": "application/json"}), 400, "not valid JSON"),
-        (post(json=user([{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}])), 400, "cannot decode image"),
-        (post(json=user([{"type": "image_url", "image_url": {"url": "data:image/png;base64,%%%"}}])), 400, "not valid base64"),
-        (post(json=user([{"type": "image_url", "image_url": {"url": "http://example.com/a.png"}}])), 400, "not a base64 data URL"),
+        (
+            post(json=user([{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}])),
+            400,
+            "cannot decode image",
+        ),
+        (
+            post(json=user([{"type": "image_url", "image_url": {"url": "data:image/png;base64,%%%"}}])),
+            400,
+            "not valid base64",
+        ),
+        (
+            post(json=user([{"type": "image_url", "image_url": {"url": "http://example.com/a.png"}}])),
+            400,
+            "not a base64 data URL",
+        ),
         (post(json={**user("hi"), "n": 0}), 400, "n:"),
         (post(json={**user("hi"), "stream": True}), 400, "streaming"),
         (post(json={**user("two " * 3000)}), 400, "longer than"),
@@ -148,10 +167,16 @@ def test_client_errors_are_openai_style_400s(server):
 def test_api_key_and_unknown_model_errors_through_the_backend(policy):
     with running(create_app(policy, "tiny", api_key="s3cret")) as url:
         with pytest.raises(FovealError, match="API key"):
-            OpenAIBackend(url, "tiny", api_key="wrong").generate([count_sample()], 1, Sampling(max_new_tokens=2))
+            OpenAIBackend(url, "tiny", api_key="wrong").generate(
+                [count_sample()], 1, Sampling(max_new_tokens=2)
+            )
         with pytest.raises(FovealError, match=r"404.*'nope' does not exist"):
-            OpenAIBackend(url, "nope", api_key="s3cret").generate([count_sample()], 1, Sampling(max_new_tokens=2))
-        (g,) = OpenAIBackend(url, "tiny", api_key="s3cret").generate([count_sample()], 1, Sampling(max_new_tokens=2))
+            OpenAIBackend(url, "nope", api_key="s3cret").generate(
+                [count_sample()], 1, Sampling(max_new_tokens=2)
+            )
+        (g,) = OpenAIBackend(url, "tiny", api_key="s3cret").generate(
+            [count_sample()], 1, Sampling(max_new_tokens=2)
+        )
         assert len(g.completions[0].token_ids) >= 1
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=url, api_key="wrong", max_retries=0).models.list()
@@ -164,8 +189,12 @@ def test_foveal_serve_command(model_dir):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     exe = os.path.join(os.path.dirname(sys.executable), "foveal")
-    proc = subprocess.Popen([exe, "serve", str(model_dir), "--port", str(port), "--name", "tiny"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [exe, "serve", str(model_dir), "--port", str(port), "--name", "tiny"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + 60
@@ -179,8 +208,20 @@ def test_foveal_serve_command(model_dir):
                 time.sleep(0.2)
         assert [m["id"] for m in models["data"]] == ["tiny"]
         png = base64.b64encode(b"not a png").decode()
-        r = httpx.post(f"{url}/chat/completions", json={"messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}}]}]}, timeout=30)
+        r = httpx.post(
+            f"{url}/chat/completions",
+            json={
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}}
+                        ],
+                    }
+                ]
+            },
+            timeout=30,
+        )
         assert r.status_code == 400 and "cannot decode image" in r.json()["error"]["message"]
         (g,) = OpenAIBackend(url, "tiny").generate([count_sample()], 2, Sampling(max_new_tokens=4))
         assert len(g.completions) == 2

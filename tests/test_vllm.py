@@ -48,7 +48,7 @@ def teacher_forced(model_dir, groups, samples):
 
     policy = load_policy(model_dir, device="cuda", dtype="float32")
     out = []
-    for g, s in zip(groups, samples):
+    for g, s in zip(groups, samples, strict=True):
         ids = [c.token_ids for c in g.completions]
         batch = policy.encode_pairs([s] * len(ids), ids)
         logp, _ = policy.token_logprobs(batch)
@@ -63,7 +63,9 @@ def test_vllm_generates_with_images_logprobs_and_weight_reload(tiny_dirs):
     from foveal.rollout.vllm import VLLMBackend
 
     samples = [tasks.get("count").generate(s, 1) for s in range(4)]
-    backend = VLLMBackend(tiny_dirs[0], gpu_memory_utilization=0.15, max_model_len=1024, enforce_eager=True, dtype="float32")
+    backend = VLLMBackend(
+        tiny_dirs[0], gpu_memory_utilization=0.15, max_model_len=1024, enforce_eager=True, dtype="float32"
+    )
     sampling = Sampling(temperature=1.0, max_new_tokens=16, seed=0)
     groups = backend.generate(samples, n=4, sampling=sampling)
     assert [g.prompt_id for g in groups] == [s.id for s in samples]
@@ -74,11 +76,13 @@ def test_vllm_generates_with_images_logprobs_and_weight_reload(tiny_dirs):
             assert 0 < len(c.token_ids) == len(c.logprobs) and c.finish_reason in ("stop", "length")
     # the same seed gives the same samples
     again = backend.generate(samples, n=4, sampling=sampling)
-    assert [[c.token_ids for c in g.completions] for g in again] == [[c.token_ids for c in g.completions] for g in groups]
+    assert [[c.token_ids for c in g.completions] for g in again] == [
+        [c.token_ids for c in g.completions] for g in groups
+    ]
 
     ref0 = teacher_forced(tiny_dirs[0], groups, samples)
-    for g, ref in zip(groups, ref0):
-        for c, r in zip(g.completions, ref):
+    for g, ref in zip(groups, ref0, strict=True):
+        for c, r in zip(g.completions, ref, strict=True):
             assert c.logprobs == pytest.approx(r, abs=2e-3)
 
     # weight sync: seed-1 weights in memory -> log-probs follow the new weights
@@ -86,11 +90,13 @@ def test_vllm_generates_with_images_logprobs_and_weight_reload(tiny_dirs):
     assert backend.load_weights(new) > 0
     swapped = backend.generate(samples, n=4, sampling=sampling)
     ref1 = teacher_forced(tiny_dirs[1], swapped, samples)
-    for g, ref in zip(swapped, ref1):
-        for c, r in zip(g.completions, ref):
+    for g, ref in zip(swapped, ref1, strict=True):
+        for c, r in zip(g.completions, ref, strict=True):
             assert c.logprobs == pytest.approx(r, abs=2e-3)
     old_under_new = teacher_forced(tiny_dirs[1], groups, samples)
     assert any(
         abs(a - b) > 1e-2
-        for g, ref in zip(groups, old_under_new) for c, r in zip(g.completions, ref) for a, b in zip(c.logprobs, r)
+        for g, ref in zip(groups, old_under_new, strict=True)
+        for c, r in zip(g.completions, ref, strict=True)
+        for a, b in zip(c.logprobs, r, strict=True)
     ), "seed 0 and seed 1 weights score alike, so the reload check above would prove nothing"

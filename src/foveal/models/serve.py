@@ -78,7 +78,9 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def error_body(message: str, param: str | None = None, code: str | None = None, kind: str = "invalid_request_error"):
+def error_body(
+    message: str, param: str | None = None, code: str | None = None, kind: str = "invalid_request_error"
+):
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
@@ -90,7 +92,9 @@ def validation_error_body(errors: list[dict]) -> dict:
         detail = (err.get("ctx") or {}).get("error", "")
         return error_body(f"request body is not valid JSON: {detail}".rstrip(": "))
     if not loc:
-        return error_body("request body must be a JSON object with 'messages' (send Content-Type: application/json)")
+        return error_body(
+            "request body must be a JSON object with 'messages' (send Content-Type: application/json)"
+        )
     param = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc).lstrip(".")
     return error_body(f"{param}: {err.get('msg', 'invalid value')}", param)
 
@@ -114,7 +118,10 @@ def decode_data_url(url: str, where: str) -> Image.Image:
     except (binascii.Error, ValueError):
         raise ClientError(f"{where}: image data is not valid base64", param=where) from None
     except UnidentifiedImageError:
-        raise ClientError(f"{where}: cannot decode image: the bytes are not a PNG, JPEG or other image PIL reads", param=where) from None
+        raise ClientError(
+            f"{where}: cannot decode image: the bytes are not a PNG, JPEG or other image PIL reads",
+            param=where,
+        ) from None
     except Exception as e:  # PIL raises several types for corrupt or oversized images
         raise ClientError(f"{where}: cannot decode image: {e}", param=where) from None
 
@@ -140,7 +147,10 @@ def to_policy_messages(messages: list[ChatMessage]) -> list[dict]:
                     url = url.get("url") if isinstance(url, dict) else url
                     parts.append({"type": "image", "image": decode_data_url(url, where)})
                 else:
-                    raise ClientError(f"{where}: unsupported content part type {kind!r} (expected 'text' or 'image_url')", param=where)
+                    raise ClientError(
+                        f"{where}: unsupported content part type {kind!r} (expected 'text' or 'image_url')",
+                        param=where,
+                    )
             content = parts
         out.append({"role": "system" if m.role == "developer" else m.role, "content": content})
     return out
@@ -193,38 +203,56 @@ def create_app(target: Any, model_name: str = "foveal", api_key: str | None = No
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException):
-        return JSONResponse(error_body(f"{request.method} {request.url.path}: {e.detail}"), status_code=e.status_code)
+        return JSONResponse(
+            error_body(f"{request.method} {request.url.path}: {e.detail}"), status_code=e.status_code
+        )
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, e: Exception):
         log.exception("generation failed")
-        return JSONResponse(error_body(f"internal error: {type(e).__name__}: {e}", kind="server_error"), status_code=500)
+        return JSONResponse(
+            error_body(f"internal error: {type(e).__name__}: {e}", kind="server_error"), status_code=500
+        )
 
     @app.middleware("http")
     async def _auth(request: Request, call_next):
         if api_key is not None and request.url.path.startswith("/v1"):
             if request.headers.get("authorization", "") != f"Bearer {api_key}":
-                body = error_body("Incorrect or missing API key (send 'Authorization: Bearer <key>')", code="invalid_api_key")
+                body = error_body(
+                    "Incorrect or missing API key (send 'Authorization: Bearer <key>')",
+                    code="invalid_api_key",
+                )
                 return JSONResponse(body, status_code=401)
         return await call_next(request)
 
     @app.get("/v1/models")
     def models() -> dict:
-        return {"object": "list", "data": [{"id": model_name, "object": "model", "created": created, "owned_by": "foveal"}]}
+        return {
+            "object": "list",
+            "data": [{"id": model_name, "object": "model", "created": created, "owned_by": "foveal"}],
+        }
 
     @app.post("/v1/chat/completions")
     def chat_completions(req: ChatRequest) -> dict:
         if req.stream:
-            raise ClientError("stream: streaming is not supported by foveal serve; send stream=false", param="stream")
+            raise ClientError(
+                "stream: streaming is not supported by foveal serve; send stream=false", param="stream"
+            )
         if req.model is not None and req.model != model_name:
-            raise ClientError(f"The model {req.model!r} does not exist; this server serves {model_name!r}",
-                              status=404, param="model", code="model_not_found")
+            raise ClientError(
+                f"The model {req.model!r} does not exist; this server serves {model_name!r}",
+                status=404,
+                param="model",
+                code="model_not_found",
+            )
         messages = to_policy_messages(req.messages)
         stop = (req.stop,) if isinstance(req.stop, str) else tuple(req.stop or ())
         max_new_tokens = req.max_completion_tokens or req.max_tokens or DEFAULT_MAX_TOKENS
         if context is not None and max_new_tokens > context:
-            raise ClientError(f"max_tokens: {max_new_tokens} is more than the model's context of {context} tokens",
-                              param="max_tokens")
+            raise ClientError(
+                f"max_tokens: {max_new_tokens} is more than the model's context of {context} tokens",
+                param="max_tokens",
+            )
         sampling = Sampling(
             temperature=req.temperature,
             top_p=req.top_p,
@@ -258,7 +286,7 @@ def chat_response(group, model_name: str, logprobs: bool, tokenizer=None) -> dic
             choice["logprobs"] = {
                 "content": [
                     {"token": tok, "logprob": lp, "bytes": list(tok.encode("utf-8")), "top_logprobs": []}
-                    for tok, lp in zip(tokens, c.logprobs)
+                    for tok, lp in zip(tokens, c.logprobs, strict=True)
                 ]
             }
         choices.append(choice)

@@ -23,7 +23,9 @@ from foveal.io import atomic_write_json
 
 def request_key(url: str, body: dict[str, Any]) -> str:
     """sha256 hex digest of `{"url": url, "body": body}` as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps({"url": url, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        {"url": url, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -46,7 +46,9 @@ def data_url(image: Image.Image) -> str:
     return f"data:image/png;base64,{png_b64(image)}"
 
 
-def sample_messages(sample: Sample, system_prompt: str | None = R1_SYSTEM_PROMPT, text_only: bool = False) -> list[dict]:
+def sample_messages(
+    sample: Sample, system_prompt: str | None = R1_SYSTEM_PROMPT, text_only: bool = False
+) -> list[dict]:
     """OpenAI chat messages for a Sample: optional system message, then the user turn.
 
     The user content is the prompt split at each `<image>` into text and `image_url` parts, in
@@ -174,7 +176,7 @@ class OpenAIBackend:
         else:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies))) as pool:
                 responses = list(pool.map(self.complete, bodies))
-        return [self._group(p, i, r, n) for i, (p, r) in enumerate(zip(prompts, responses))]
+        return [self._group(p, i, r, n) for i, (p, r) in enumerate(zip(prompts, responses, strict=True))]
 
     def request_body(self, prompt: Prompt, n: int, sampling: Sampling) -> dict[str, Any]:
         """The JSON body of the chat-completions request for one prompt."""
@@ -234,7 +236,9 @@ class OpenAIBackend:
                     try:
                         data = r.json()
                     except ValueError:
-                        raise FovealError(f"{where} answered 200 with a body that is not JSON: {r.text[:200]!r}") from None
+                        raise FovealError(
+                            f"{where} answered 200 with a body that is not JSON: {r.text[:200]!r}"
+                        ) from None
                     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
                         raise FovealError(f"{where} answered 200 without a 'choices' list: {r.text[:200]!r}")
                     return data

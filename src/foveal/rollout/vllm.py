@@ -52,7 +52,9 @@ class VLLMBackend:
         dtype, enforce_eager); for a VLM `limit_mm_per_prompt` defaults to 8 images per prompt.
     """
 
-    def __init__(self, model_path: str | os.PathLike, system_prompt: str | None = R1_SYSTEM_PROMPT, **engine_kw: Any) -> None:
+    def __init__(
+        self, model_path: str | os.PathLike, system_prompt: str | None = R1_SYSTEM_PROMPT, **engine_kw: Any
+    ) -> None:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         try:
             import vllm
@@ -67,7 +69,9 @@ class VLLMBackend:
             raise FovealError(f"vllm backend: {self.model_path} is not a model directory")
         processor = AutoProcessor.from_pretrained(self.model_path)
         # A Policy without a model: only its chat formatting is used, so vLLM sees what hf sees.
-        self.formatter = Policy(model=None, processor=processor, name=self.model_path, system_prompt=system_prompt)
+        self.formatter = Policy(
+            model=None, processor=processor, name=self.model_path, system_prompt=system_prompt
+        )
         if self.formatter.is_vlm:
             engine_kw.setdefault("limit_mm_per_prompt", {"image": 8})
         engine_kw.setdefault("seed", 0)
@@ -105,7 +109,7 @@ class VLLMBackend:
                 completions=[_completion(c) for c in out.outputs],
                 prompt_token_ids=list(out.prompt_token_ids or []),
             )
-            for i, (p, out) in enumerate(zip(prompts, outputs))
+            for i, (p, out) in enumerate(zip(prompts, outputs, strict=True))
         ]
 
     def load_weights(self, state_dict: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> int:
@@ -125,7 +129,7 @@ def _completion(output: Any) -> Completion:
     ids = list(output.token_ids)
     logprobs = None
     if output.logprobs is not None:
-        logprobs = [float(step[t].logprob) for step, t in zip(output.logprobs, ids)]
+        logprobs = [float(step[t].logprob) for step, t in zip(output.logprobs, ids, strict=True)]
     return Completion(
         text=output.text,
         token_ids=ids,
