@@ -24,6 +24,8 @@ INTENTS = {
     "reload the content": "Refresh", "give others access": "Share", "undo the last action": "Undo",
     "create a new item": "Add", "close the window": "Close", "change the text": "Edit",
 }
+# captions a goal could be read as, kept off the screen together with the goal's own caption
+CONFUSABLE = {"Cancel": {"Close"}, "Close": {"Cancel"}, "OK": {"Save"}, "Save": {"OK"}}
 TITLES = ("Editor", "Mail", "Files", "Printer", "Account", "Photos", "Notes", "Music")
 BTN_W, BTN_H, GAP, TITLE_H = 64, 22, 6, 18
 BTN_FILL, BTN_EDGE, TITLE_FILL, FONT = (232, 232, 236), (90, 90, 110), (50, 80, 150), 11
@@ -66,7 +68,7 @@ class GuiClick(Task):
         caption = INTENTS[goal]
         titles = rng.sample(TITLES, nw)
         target_win = rng.randrange(nw)
-        others = sorted(set(INTENTS.values()) - {caption})
+        others = sorted(set(INTENTS.values()) - {caption} - CONFUSABLE.get(caption, set()))
         elements = []
         for w in range(nw):
             caps = rng.sample(others, nb - 1)
