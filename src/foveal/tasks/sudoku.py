@@ -151,12 +151,20 @@ def glyph(ch: str, size: int) -> tuple[Image.Image, int, int]:
     return mask, left, top
 
 
+PAD = 6  # margin around the board, pixels
+
+
+@cache
+def board(n: int, cell: int) -> Image.Image:
+    """The empty board: thin cell lines and bold box lines (drawn once per size, then copied)."""
+    im = D.canvas(n * cell + 2 * PAD)
+    D.grid_lines(ImageDraw.Draw(im), PAD, PAD, cell, n, n, width=1, bold_every=BOXES[n])
+    return im
+
+
 def render(grid: list[int], n: int, cell: int):
-    """The board: thin cell lines, bold box lines, the given digits centred in their cells."""
-    br, bc = BOXES[n]
-    pad = 6
-    im = D.canvas(n * cell + 2 * pad)
-    D.grid_lines(ImageDraw.Draw(im), pad, pad, cell, n, n, width=1, bold_every=(br, bc))
+    """The board with the given digits centred in their cells."""
+    pad, im = PAD, board(n, cell).copy()
     for i, v in enumerate(grid):
         if v:  # pasting cached glyph masks is ~4x faster than drawing text each time
             r, c = divmod(i, n)
