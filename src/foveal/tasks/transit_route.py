@@ -23,14 +23,19 @@ def route_lines(rng: random.Random, grid: int, n_lines: int, length: int) -> lis
     used: set[frozenset] = set()
     lines = []
     for _ in range(n_lines):
-        walk = [(rng.randrange(grid), rng.randrange(grid))]
-        while len(walk) < length:
-            x, y = walk[-1]
-            nxt = [(x + dx, y + dy) for dx, dy in STEPS if 0 <= x + dx < grid and 0 <= y + dy < grid
-                   and (x + dx, y + dy) not in walk and frozenset({(x, y), (x + dx, y + dy)}) not in used]
-            if not nxt:
-                return None
-            walk.append(rng.choice(nxt))
+        for _attempt in range(20):  # a walk that runs into a dead end is redrawn on its own
+            walk = [(rng.randrange(grid), rng.randrange(grid))]
+            while len(walk) < length:
+                x, y = walk[-1]
+                nxt = [(x + dx, y + dy) for dx, dy in STEPS if 0 <= x + dx < grid and 0 <= y + dy < grid
+                       and (x + dx, y + dy) not in walk and frozenset({(x, y), (x + dx, y + dy)}) not in used]
+                if not nxt:
+                    break
+                walk.append(rng.choice(nxt))
+            if len(walk) == length:
+                break
+        else:
+            return None
         used |= {frozenset(p) for p in zip(walk, walk[1:], strict=False)}
         lines.append(walk)
     return lines
