@@ -88,11 +88,11 @@ class Motion(Task):
         dirs = list(DIRECTIONS)[: cfg["directions"]]
         kind = rng.choice(cfg["questions"])
         combos = [(c, s) for c in rng.sample(list(D.COLORS), 5) for s in D.SHAPES[:3]]
-        heading = rng.sample(dirs, n) if kind == "direction" else [rng.choice(dirs) for _ in range(n)]  # distinct
+        # direction question: every object has its own heading, so the named one's is unambiguous
+        heading = rng.sample(dirs, n) if kind == "direction" else [rng.choice(dirs) for _ in range(n)]
         appear = [0] * n if kind == "direction" else sorted(rng.sample(range(frames - 1), n))
-        span = max(1, 2 * r + 4)  # start points: scatter in the region every path stays inside
         objects = []
-        starts = D.scatter(rng, n, size, size, span / 2, gap=2) if step == 0 else None
+        starts = D.scatter(rng, n, size, size, r + 2, gap=2) if step == 0 else None  # static objects
         for k, ((colour, shape_), h) in enumerate(zip(rng.sample(combos, n), heading, strict=True)):
             dx, dy = DIRECTIONS[h]
             norm = math.hypot(dx, dy) if step else 1
