@@ -103,8 +103,8 @@ class Count(Task):
         pts = D.scatter(rng, len(kinds), cfg["size"], cfg["size"], hi, gap=3)
         objects = []
         for k, (x, y) in zip(kinds, pts, strict=True):
-            obj = {"color": k.get("color", colors[0]), "shape": k.get("shape", shapes[0]),
-                   "x": round(x, 1), "y": round(y, 1), "r": rng.randint(lo, hi)}
+            obj = {"color": k.get("color") or rng.choice(colors), "shape": k.get("shape") or rng.choice(shapes),
+                   "x": round(x, 1), "y": round(y, 1), "r": rng.randint(lo, hi)}  # unqueried attribute: random
             objects.append(obj)
         answer = sum(matches(o, query) for o in objects)
         what = describe(query)
