@@ -67,10 +67,22 @@ def solve(n: int, black: set[int], numbers: dict[int, int], givens: dict[int, in
         for j in see[i]:
             lit[j] += d
 
-    def numbers_ok() -> bool:
-        for b, v in numbers.items():
-            have = sum(bulb[j] for j in adj[b])
-            room = sum(1 for j in adj[b] if not bulb[j] and not lit[j] and not banned[j])
+    near: dict[int, list[int]] = {}  # white cell -> numbered black cells beside it
+    for b, cells in adj.items():
+        for j in cells:
+            near.setdefault(j, []).append(b)
+
+    def numbers_ok(changed=None) -> bool:
+        """The numbers beside the `changed` cells (all numbers if None) are neither exceeded nor out of reach."""
+        todo = numbers if changed is None else {b for j in changed for b in near.get(j, ())}
+        for b in todo:
+            v = numbers[b]
+            have = room = 0
+            for j in adj[b]:
+                if bulb[j]:
+                    have += 1
+                elif not lit[j] and not banned[j]:
+                    room += 1
             if have > v or have + room < v:
                 return False
         return True
@@ -92,7 +104,7 @@ def solve(n: int, black: set[int], numbers: dict[int, int], givens: dict[int, in
         tried = []
         for j in best:
             place(j, 1)
-            if numbers_ok():
+            if numbers_ok((j, *see[j])):
                 rec()
             place(j, -1)
             banned[j] += 1  # later branches: j is not a bulb
