@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from PIL import ImageDraw
@@ -53,6 +54,7 @@ class Pattern(Task):
     name = "pattern"
     description = "Continue a sequence of panels (cycles of shape/colour, count progressions)"
     tags = ("logic", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"shown": 4, "active": ("count",), "max_period": 2, "steps": (1,), "choices": 4},
         2: {"shown": 4, "active": ("shape",), "max_period": 2, "steps": (1,), "choices": 4},
@@ -101,7 +103,7 @@ class Pattern(Task):
             images=(self.picture(self.render, panels[:-1], cands),), answer=answer, answer_type="choice",
             choices=tuple(words(p) for p in cands),
             text_twin=f"A sequence of panels: {seq}. {rule}\n{q}\n{listing}\nAnswer with the letter.", solution=sol,
-            meta={"panels": panels[:-1], "candidates": cands})
+            meta={"panels": panels[:-1], "candidates": cands, "question_text": f"{rule}\n{q} Answer with the letter."})
 
     @staticmethod
     def render(panels: list[dict[str, int]], cands: list[dict[str, int]]):
@@ -132,3 +134,15 @@ class Pattern(Task):
             label(img, (x + PANEL / 2, y + 8), letters(len(cands))[i], size=12)
             panel(p, x, y + 16)
         return img
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first panels told in words; the last two shown panels, the '?' and the candidates drawn."""
+        m = sample.meta
+        panels, k = m["panels"], len(m["panels"]) - 2
+        said = "; ".join(f"panel {i + 1}: {words(p)}" for i, p in enumerate(panels[:k]))
+        img = self.render(panels[k:], m["candidates"])
+        n = letters(len(m["candidates"]))
+        prompt = self.image_prompt(
+            f"A sequence of panels begins: {said}. The picture shows panels {k + 1} and {k + 2}, then a '?' panel, "
+            f"with candidates {n[0]}-{n[-1]} below. {m['question_text']}")
+        return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from PIL import ImageDraw
@@ -80,6 +81,7 @@ class Raven(Task):
     name = "raven"
     description = "Raven-style 3×3 matrix completion (choose the missing panel)"
     tags = ("logic", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"attrs": 1, "choices": 4},
         2: {"attrs": 2, "choices": 4},
@@ -119,15 +121,17 @@ class Raven(Task):
             f"{rules}\n{q} Answer with the letter of the candidate."),
             images=(self.picture(self.render, panels, cands),), answer=answer, answer_type="choice", choices=choices,
             text_twin=f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\n{rules}\n{ask}", solution=sol,
-            meta={"table": table, "candidates": cands, "active": sorted(active)})
+            meta={"table": table, "candidates": cands, "active": sorted(active), "rows_text": grid.split("\n"),
+                  "question_text": f"{rules}\n{q} Answer with the letter of the candidate."})
 
     @staticmethod
-    def render(panels, cands):
+    def render(panels, cands, rows=(0, 1, 2)):
+        """The matrix rows `rows` (the '?' in place of the last panel) above the lettered candidates."""
         per_row = 4
         cand_rows = (len(cands) + per_row - 1) // per_row
         gap = 4
         w = per_row * (PANEL + gap) + gap
-        h = 3 * (PANEL + gap) + gap + 6 + cand_rows * (PANEL + 16 + gap)
+        h = len(rows) * (PANEL + gap) + gap + 6 + cand_rows * (PANEL + 16 + gap)
         img = canvas(w, h)
         d = ImageDraw.Draw(img)
         x0 = (w - 3 * (PANEL + gap)) // 2
@@ -140,13 +144,25 @@ class Raven(Task):
             for cx, cy in LAYOUT[p["count"] + 1]:
                 shape(d, SHAPES[p["shape"]], x + cx, y + cy, RADIUS[SIZES[p["size"]]], COLORS[PCOLORS[p["color"]]])
 
-        for r in range(3):
+        for k, r in enumerate(rows):
             for c in range(3):
-                panel(panels[r][c] if (r, c) != (2, 2) else None, x0 + c * (PANEL + gap), gap + r * (PANEL + gap))
-        y0 = 3 * (PANEL + gap) + gap + 6
+                panel(panels[r][c] if (r, c) != (2, 2) else None, x0 + c * (PANEL + gap), gap + k * (PANEL + gap))
+        y0 = len(rows) * (PANEL + gap) + gap + 6
         d.line([(0, y0 - 4), (w, y0 - 4)], fill=(150, 150, 150))
         for i, p in enumerate(cands):
             x, y = gap + (i % per_row) * (PANEL + gap), y0 + (i // per_row) * (PANEL + 16 + gap)
             text(d, (x + PANEL / 2, y + 7), letters(len(cands))[i], size=12)
             panel(p, x, y + 14)
         return img
+
+    def mixed(self, sample: Sample) -> Sample:
+        """Rows 1 and 2 told in words; row 3 (with the '?') and the candidates drawn."""
+        m = sample.meta
+        panels = [[{a: m["table"][a][r][c] for a in ATTRS} for c in range(3)] for r in range(3)]
+        img = self.render(panels, m["candidates"], rows=(2,))
+        n = letters(len(m["candidates"]))
+        prompt = self.image_prompt(
+            f"A 3×3 matrix of panels has these first two rows:\n{m['rows_text'][0]}\n{m['rows_text'][1]}\n"
+            f"The picture shows its third row, whose last panel is missing ('?'), and candidate panels {n[0]}-{n[-1]}. "
+            f"{m['question_text']}")
+        return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
