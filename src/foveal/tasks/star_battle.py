@@ -28,8 +28,14 @@ def solve(n: int, region: list[int], givens: dict[int, int], limit: int = 2) -> 
     banned = {i for i, v in givens.items() if v == 0}
     out: list[list[int]] = []
     cols: list[int] = []
+    last = {}  # region -> its lowest row
+    for i, k in enumerate(region):
+        last[k] = i // n
+    closed = [sum(1 << k for k, lr in last.items() if lr < r) for r in range(n + 1)]  # regions ending above row r
 
     def rec(r: int, used_c: int, used_reg: int) -> None:
+        if used_reg & closed[r] != closed[r]:
+            return  # a region lying wholly above this row has no star
         if r == n:
             g = [0] * (n * n)
             for rr, c in enumerate(cols):
