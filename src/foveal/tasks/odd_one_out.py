@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from PIL import ImageDraw
@@ -49,6 +50,7 @@ class OddOneOut(Task):
     name = "odd_one_out"
     description = "Odd one out among lettered items that share a property"
     tags = ("logic", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"items": 4, "rule_attrs": 2, "distractors": 0},
         2: {"items": 5, "rule_attrs": 2, "distractors": 1},
@@ -80,10 +82,11 @@ class OddOneOut(Task):
                            images=(self.picture(self.render, items),), answer=answer, answer_type="choice",
                            choices=tuple(describe(i) for i in items),
                            text_twin=f"There are {k} items:\n{listing}\n{q} Answer with the letter.", solution=sol,
-                           meta={"items": items, "rule": rule})
+                           meta={"items": items, "rule": rule, "question_text": f"{q} Answer with the letter."})
 
     @staticmethod
-    def render(items: list[dict[str, str]]):
+    def render(items: list[dict[str, str]], first: int = 0):
+        """The items in a grid, lettered from letter number `first` on."""
         k = len(items)
         cols = k if k <= 5 else (k + 1) // 2
         rows = (k + cols - 1) // cols
@@ -91,7 +94,7 @@ class OddOneOut(Task):
         d = ImageDraw.Draw(img)
         for i, it in enumerate(items):
             x, y = 4 + (i % cols) * CELL + CELL / 2, 4 + (i // cols) * (CELL + 14)
-            label(img, (x, y + 6), letters(k)[i], size=12)
+            label(img, (x, y + 6), letters(first + k)[first + i], size=12)
             r = 16 if it["size"] == "large" else 9
             col = COLORS[it["color"]]
             cy = y + 14 + CELL / 2 - 2
@@ -101,3 +104,14 @@ class OddOneOut(Task):
             else:
                 d.polygon(polygon_points(it["shape"], x, cy, r), fill=fill, outline=col, width=3)
         return img
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the items described in words, the rest drawn."""
+        items = sample.meta["items"]
+        k, half = len(items), len(items) // 2
+        names = letters(k)
+        said = "; ".join(f"{L}. {describe(i)}" for L, i in zip(names[:half], items[:half], strict=True))
+        img = self.render(items[half:], first=half)
+        prompt = self.image_prompt(f"There are {k} items. Items {names[0]}-{names[half - 1]} are: {said}. "
+                                   f"The picture shows items {names[half]}-{names[-1]}.\n{sample.meta['question_text']}")
+        return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
