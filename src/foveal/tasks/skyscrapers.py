@@ -46,6 +46,13 @@ def perms(n: int) -> tuple[tuple[tuple[int, ...], int, int, int], ...]:
                  for p in permutations(range(1, n + 1)))
 
 
+@cache
+def with_clues(n: int, a: int, b: int) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """(line, value mask) of every permutation seeing `a` buildings from its start and `b` from its end
+    (0 = no clue)."""
+    return tuple((p, m) for p, va, vb, m in perms(n) if (not a or va == a) and (not b or vb == b))
+
+
 def solve(n: int, clues: dict[str, list[int]], givens: dict[int, int], limit: int = 2) -> list[list[int]]:
     """Up to `limit` flat solutions for edge `clues` (0 = none) and `givens` {flat index: height}.
 
@@ -58,9 +65,11 @@ def solve(n: int, clues: dict[str, list[int]], givens: dict[int, int], limit: in
     def lines(a: list[int], b: list[int], pos) -> list[list[tuple[tuple[int, ...], int]]]:
         out = []
         for k in range(n):
-            fixed = [(j, v) for j in range(n) if (v := givens.get(pos(k, j)))]
-            out.append([(p, m) for p, va, vb, m in perms(n) if (not a[k] or va == a[k])
-                        and (not b[k] or vb == b[k]) and all(p[j] == v for j, v in fixed)])
+            req = 0  # value-mask bits the givens of this line demand
+            for j in range(n):
+                if v := givens.get(pos(k, j)):
+                    req |= 1 << (j * n + v - 1)
+            out.append([(p, m) for p, m in with_clues(n, a[k], b[k]) if m & req == req])
         return out
 
     row_opts = lines(left, right, lambda r, c: r * n + c)
