@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from PIL import ImageDraw
@@ -51,6 +52,7 @@ class Symmetry(Task):
     name = "symmetry"
     description = "Mirror symmetry of a coloured grid pattern: which lines / how many"
     tags = ("spatial", "perception")
+    forms = ("image", "text", "mixed")
     levels = {
         1: {"n": 4, "colors": 1, "question": "vh", "near_miss": 0.0, "cell": 20},
         2: {"n": 5, "colors": 2, "question": "vh", "near_miss": 0.3, "cell": 18},
@@ -94,14 +96,28 @@ class Symmetry(Task):
         img = self.picture(self.render, rows, cell)
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows a {n}×{n} pattern of coloured cells.\n{q}"),
                            images=(img,), answer=answer, answer_type="choice" if choices else "number", choices=choices,
-                           text_twin=twin, solution=sol, meta={"grid": rows, "question": cfg["question"], "cell": cell, "border": 6})
+                           text_twin=twin, solution=sol, meta={"grid": rows, "question": cfg["question"], "cell": cell, "border": 6,
+                                                         "legend": legend, "question_text": q})
 
     @staticmethod
     def render(rows: list[str], cell: int):
-        n = len(rows)
+        """The rows as coloured cells (any number of rows of equal length) with grey grid lines."""
+        n, w = len(rows), len(rows[0])
         img = cells_image([[PALETTE[k] for k in row] for row in rows], cell, border=6)
         d = ImageDraw.Draw(img)
-        for i in range(n + 1):
+        for i in range(w + 1):
             d.line([(6 + i * cell, 6), (6 + i * cell, 6 + n * cell)], fill=(160, 160, 160))
-            d.line([(6, 6 + i * cell), (6 + n * cell, 6 + i * cell)], fill=(160, 160, 160))
+        for i in range(n + 1):
+            d.line([(6, 6 + i * cell), (6 + w * cell, 6 + i * cell)], fill=(160, 160, 160))
         return img
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The top half of the rows written out, the bottom half drawn."""
+        m = sample.meta
+        rows, n = m["grid"], len(m["grid"])
+        half = n // 2
+        img = self.render(rows[half:], m["cell"])
+        prompt = self.image_prompt(
+            f"A {n}×{n} pattern of coloured cells has these top {half} rows ({m['legend']}):\n" + "\n".join(rows[:half])
+            + f"\nThe picture shows its bottom {n - half} rows.\n{m['question_text']}")
+        return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
