@@ -44,7 +44,13 @@ def _integer(rng: random.Random):
     forms = [str(value), f"{value}.0", f"{value:,}" if abs(value) >= 1000 else str(value), f"{value} items"]
     if not right and rng.random() < 0.2:
         forms = [str(-n)] if n else ["1"]
-    return "integer", "number", str(n), _completion(rng.choice(forms)), right or (n == 0 and forms == [str(-n)])
+    return (
+        "integer",
+        "number",
+        str(n),
+        _completion(rng.choice(forms)),
+        right or (n == 0 and forms == [str(-n)]),
+    )
 
 
 def _fraction(rng: random.Random):
@@ -55,8 +61,11 @@ def _fraction(rng: random.Random):
     right = rng.random() < 0.6
     v = f if right else f + rng.choice([Fraction(1, f.denominator), Fraction(1), -2 * f])
     k = rng.randint(2, 4)
-    forms = [f"{v.numerator}/{v.denominator}", f"\\frac{{{v.numerator}}}{{{v.denominator}}}",
-             f"\\frac{{{v.numerator * k}}}{{{v.denominator * k}}}"]
+    forms = [
+        f"{v.numerator}/{v.denominator}",
+        f"\\frac{{{v.numerator}}}{{{v.denominator}}}",
+        f"\\frac{{{v.numerator * k}}}{{{v.denominator * k}}}",
+    ]
     d = v.denominator
     while d % 2 == 0:
         d //= 2
@@ -80,7 +89,11 @@ def _latex(rng: random.Random):
     a, b = rng.randint(1, 9), rng.randint(1, 9)
     kinds = [
         (f"(x+{a})^2", f"x^2+{2 * a}x+{a * a}", f"x^2+{2 * a}x+{a * a + 1}"),
-        (f"\\frac{{\\sqrt{{{a * a * b}}}}}{{{b}}}", f"\\frac{{{a}\\sqrt{{{b}}}}}{{{b}}}", f"\\frac{{{a + 1}\\sqrt{{{b}}}}}{{{b}}}"),
+        (
+            f"\\frac{{\\sqrt{{{a * a * b}}}}}{{{b}}}",
+            f"\\frac{{{a}\\sqrt{{{b}}}}}{{{b}}}",
+            f"\\frac{{{a + 1}\\sqrt{{{b}}}}}{{{b}}}",
+        ),
         (f"{a}\\pi", f"\\pi \\cdot {a}", f"{a + 1}\\pi"),
         (f"x^{{{a}}} \\cdot x^{{{b}}}", f"x^{{{a + b}}}", f"x^{{{a + b + 1}}}"),
         (f"\\sqrt{{{a * a}}}", f"{a}", f"{a + 1}"),
@@ -113,7 +126,7 @@ MIX = [(_integer, 0.30), (_fraction, 0.20), (_choice, 0.25), (_latex, 0.10), (_j
 
 def corpus(n: int, seed: int) -> list[tuple[str, str, str, str, bool]]:
     rng = random.Random(seed)
-    makers, weights = zip(*MIX)
+    makers, weights = zip(*MIX, strict=True)
     return [rng.choices(makers, weights)[0](rng) for _ in range(n)]
 
 
@@ -159,8 +172,10 @@ def main() -> None:
 
     pairs = corpus(args.n, args.seed)
     mix = Counter(p[0] for p in pairs)
-    print(f"corpus: {len(pairs)} pairs, {sum(p[4] for p in pairs)} right by construction; "
-          + ", ".join(f"{k} {v}" for k, v in sorted(mix.items())))
+    print(
+        f"corpus: {len(pairs)} pairs, {sum(p[4] for p in pairs)} right by construction; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(mix.items()))
+    )
 
     fov, fov_s = run_foveal(pairs)
     mv, mv_decided, mv_s = run_math_verify(pairs)
@@ -169,28 +184,38 @@ def main() -> None:
     cats = sorted(mix)
     print(f"{'':12s} {'all':>16s} " + " ".join(f"{c:>10s}" for c in cats) + "   (pairs/s)")
     for name, verdicts, secs in (("foveal", fov, fov_s), ("math-verify", mv, mv_s)):
-        acc = sum(v == y for v, y in zip(verdicts, labels)) / len(pairs)
+        acc = sum(v == y for v, y in zip(verdicts, labels, strict=True)) / len(pairs)
         total = sum(secs.values())
-        print(f"{name:12s} {len(pairs) / total:8.0f} ({total:5.1f} s) "
-              + " ".join(f"{mix[c] / secs[c]:10.0f}" for c in cats) + f"   accuracy vs labels {acc:.4f}")
+        print(
+            f"{name:12s} {len(pairs) / total:8.0f} ({total:5.1f} s) "
+            + " ".join(f"{mix[c] / secs[c]:10.0f}" for c in cats)
+            + f"   accuracy vs labels {acc:.4f}"
+        )
     fov_s, mv_s = sum(fov_s.values()), sum(mv_s.values())
     both = [i for i in range(len(pairs)) if mv_decided[i]]
     agree = sum(fov[i] == mv[i] for i in both)
-    print(f"agreement where both decide: {agree}/{len(both)} = {agree / max(1, len(both)):.4f} "
-          f"(math-verify undecided on {len(pairs) - len(both)})")
+    print(
+        f"agreement where both decide: {agree}/{len(both)} = {agree / max(1, len(both)):.4f} "
+        f"(math-verify undecided on {len(pairs) - len(both)})"
+    )
     print(f"speed ratio foveal / math-verify: {mv_s / fov_s:.1f}x")
 
     cases = defaultdict(list)
-    for i, (cat, t, g, c, y) in enumerate(pairs):
+    for i, (cat, _t, g, c, y) in enumerate(pairs):
         if fov[i] != mv[i]:
             key = "foveal wrong, math-verify right" if mv[i] else "foveal right, math-verify wrong"
             cases[(key, cat)].append((g, _ANSWER.search(c).group(1), y))
     for (key, cat), items in sorted(cases.items()):
         fov_correct = sum((key.startswith("foveal right")) == y for _, _, y in items)
-        print(f"  {key:34s} {cat:9s} {len(items):5d}  (foveal matches the label on {fov_correct}); "
-              f"e.g. " + "; ".join(f"gold {g!r} answer {a!r}" for g, a, _ in items[:2]))
-    bad = sum(len(v) for (key, cat), v in cases.items()
-              if key.startswith("foveal wrong") and cat in ("integer", "fraction", "choice"))
+        print(
+            f"  {key:34s} {cat:9s} {len(items):5d}  (foveal matches the label on {fov_correct}); "
+            f"e.g. " + "; ".join(f"gold {g!r} answer {a!r}" for g, a, _ in items[:2])
+        )
+    bad = sum(
+        len(v)
+        for (key, cat), v in cases.items()
+        if key.startswith("foveal wrong") and cat in ("integer", "fraction", "choice")
+    )
     print(f"foveal wrong where math-verify right on number/fraction/choice: {bad}")
 
 

@@ -40,6 +40,7 @@ def _wrong(sample) -> str:
     raise AssertionError(f"no wrong-answer maker for answer type {t!r} (task {sample.task})")
 
 
+@pytest.mark.timeout(300)  # a family that hangs fails here instead of stopping the suite
 @pytest.mark.parametrize("name", tasks.names())
 def test_every_task_level_is_scored_with_its_answer_type(name):
     task = tasks.get(name)

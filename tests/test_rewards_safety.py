@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from foveal.rewards import score, verify
-from foveal.rewards import limits
+from foveal.rewards import limits, score, verify
 
 HOSTILE = [
     "1" * 1_000_000,
@@ -103,7 +102,12 @@ def test_math_verify_in_threads():
 
 
 def test_extraction_is_linear_on_hostile_completions():
-    for completion in ["\\boxed{" * 200_000, "\\boxed{1}" + "\\boxed{" * 200_000, "<answer>" * 200_000, "{" * 1_000_000]:
+    for completion in [
+        "\\boxed{" * 200_000,
+        "\\boxed{1}" + "\\boxed{" * 200_000,
+        "<answer>" * 200_000,
+        "{" * 1_000_000,
+    ]:
         t0 = time.monotonic()
         score(completion, "1", "number")
         assert time.monotonic() - t0 < 1.0
@@ -111,4 +115,6 @@ def test_extraction_is_linear_on_hostile_completions():
 
 def test_screen_refuses_numbers_too_large_to_build():
     assert limits.too_costly("10^{10^{10}}") and limits.too_costly("2^{99999}") and limits.too_costly("1000!")
-    assert not limits.too_costly("e^{x^2}") and not limits.too_costly("2^{100}") and not limits.too_costly("20!")
+    assert (
+        not limits.too_costly("e^{x^2}") and not limits.too_costly("2^{100}") and not limits.too_costly("20!")
+    )

@@ -85,7 +85,9 @@ def _text(completion: Any) -> str:
 
 
 @_configurable
-def accuracy(completions: list[str], samples: list[Any], *, threshold: float = BOX_IOU_THRESHOLD) -> list[float]:
+def accuracy(
+    completions: list[str], samples: list[Any], *, threshold: float = BOX_IOU_THRESHOLD
+) -> list[float]:
     """1.0 when the completion's final answer verifies against the sample's answer, else 0.0.
 
     The answer is read by `extract_answer` and checked by `verify` with the sample's
@@ -96,7 +98,7 @@ def accuracy(completions: list[str], samples: list[Any], *, threshold: float = B
         1.0
         if verify(extract_answer(_text(c)), s.answer, s.answer_type, choices=s.choices, threshold=threshold)
         else 0.0
-        for c, s in zip(completions, samples)
+        for c, s in zip(completions, samples, strict=True)
     ]
 
 
@@ -124,7 +126,9 @@ def dapo_overlong_penalty(length: int, max_len: int, cache_len: int) -> float:
     (`cache_len = 0` gives a hard -1 beyond `max_len`). Yu et al., DAPO (2025), eq. 13.
     """
     if max_len <= 0 or not 0 <= cache_len <= max_len:
-        raise ValueError(f"dapo_overlong_penalty: need max_len > 0 and 0 <= cache_len <= max_len, got {max_len}, {cache_len}")
+        raise ValueError(
+            f"dapo_overlong_penalty: need max_len > 0 and 0 <= cache_len <= max_len, got {max_len}, {cache_len}"
+        )
     free = max_len - cache_len
     if length <= free:
         return 0.0
@@ -170,7 +174,7 @@ def length(
     if lengths is not None and len(lengths) != len(completions):
         raise ValueError(f"length: {len(lengths)} lengths for {len(completions)} completions")
     out = []
-    for i, (c, s) in enumerate(zip(completions, samples)):
+    for i, (c, s) in enumerate(zip(completions, samples, strict=True)):
         n = int(lengths[i]) if lengths is not None else len(_text(c))
         r = dapo_overlong_penalty(n, max_len, cache) if max_len is not None else 0.0
         if target_len is not None:
@@ -199,7 +203,7 @@ def consistency(completions: list[str], samples: list[Any]) -> list[float]:
     is not checked here: combine with `accuracy`.
     """
     out = []
-    for c, s in zip(completions, samples):
+    for c, s in zip(completions, samples, strict=True):
         think = extract_think(_text(c))
         concl = reasoning_conclusion(think) if think else None
         out.append(1.0 if _agree(concl, extract_answer(_text(c)), s) else 0.0)
@@ -214,7 +218,7 @@ def iou_reward(completions: list[str], samples: list[Any]) -> list[float]:
     `accuracy`, so one reward serves a mixed batch.
     """
     out = []
-    for c, s in zip(completions, samples):
+    for c, s in zip(completions, samples, strict=True):
         answer = extract_answer(_text(c))
         if s.answer_type != "box":
             out.append(1.0 if verify(answer, s.answer, s.answer_type, choices=s.choices) else 0.0)
@@ -226,7 +230,10 @@ def iou_reward(completions: list[str], samples: list[Any]) -> list[float]:
 
 # ---------------------------------------------------------------- calling, combining, naming
 
-def call_reward(fn: RewardFn, completions: Sequence[str], samples: Sequence[Any], **context: Any) -> list[float]:
+
+def call_reward(
+    fn: RewardFn, completions: Sequence[str], samples: Sequence[Any], **context: Any
+) -> list[float]:
     """`fn(completions, samples, **context)`, passing only the context keywords `fn` accepts."""
     try:
         params = inspect.signature(fn).parameters

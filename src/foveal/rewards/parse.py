@@ -50,6 +50,7 @@ def normalise(text: str) -> str:
 
 # ---------------------------------------------------------------- numbers
 
+
 @dataclass(frozen=True)
 class Number:
     """An exactly parsed number. `decimals`: digits after the point when written as a decimal."""
@@ -236,6 +237,7 @@ def normalise_text(text: str) -> str:
 
 # ---------------------------------------------------------------- sequences and grids
 
+
 def _cell(token: str) -> str:
     """A canonical cell/item: integers without leading zeros or `+`, other text case-folded."""
     t = token.strip().strip("\"'`").strip()
@@ -307,9 +309,7 @@ def parse_grid(text: str) -> tuple[tuple[str, ...], ...] | None:
     return tuple(rows) if rows else None
 
 
-def fit_grid_shape(
-    grid: tuple[tuple[str, ...], ...], shape: tuple[int, int]
-) -> tuple[tuple[str, ...], ...]:
+def fit_grid_shape(grid: tuple[tuple[str, ...], ...], shape: tuple[int, int]) -> tuple[tuple[str, ...], ...]:
     """Read a one-line grid in the gold's (rows, cols) shape when that is unambiguous.
 
     `1234 3412 2143 4321` (one token per row) or `1 2 3 4 3 4 1 2 ...` (all cells in

@@ -77,7 +77,9 @@ def verify(
     pred = _as_text(prediction)
     cap = limits.MAX_STRUCTURED_CHARS if answer_type in ("grid", "sequence") else limits.MAX_ANSWER_CHARS
     if len(pred) > cap:
-        limits.warn_once("size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong")
+        limits.warn_once(
+            "size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong"
+        )
         return False
     pred = clean_answer(pred)
     try:
@@ -240,13 +242,16 @@ def _symbolic(pred: str, gold: str, timeout: float) -> bool:
             _MATH_CACHE.move_to_end(key)
             hit = _MATH_CACHE[key]
             if hit is None:
-                raise BadGoldError(f"gold answer {gold!r} is not a valid 'math' answer (math-verify parses nothing)")
+                raise BadGoldError(
+                    f"gold answer {gold!r} is not a valid 'math' answer (math-verify parses nothing)"
+                )
             return hit
     try:
         reply = limits.POOL.call({"gold": gold, "pred": pred}, timeout)
     except limits.WorkerTimeout:
         limits.warn_once(
-            "timeout", f"foveal.rewards: math comparison exceeded {timeout:g} s; counted wrong (worker restarted)"
+            "timeout",
+            f"foveal.rewards: math comparison exceeded {timeout:g} s; counted wrong (worker restarted)",
         )
         reply = {"ok": False}  # cached below: the same pair is not retried in this process
     result = None if reply.get("bad_gold") else bool(reply.get("ok"))
