@@ -10,6 +10,7 @@ unique; if not, cells are revealed (circled = unshaded, grey = shaded) until it 
 from __future__ import annotations
 
 import random
+from functools import cache
 from typing import Any
 
 from foveal.tasks import register
@@ -27,9 +28,10 @@ from foveal.tasks._puzzle import (
 )
 
 
-def sides(n: int, i: int) -> list[int]:
+@cache
+def sides(n: int, i: int) -> tuple[int, ...]:
     r, c = divmod(i, n)
-    return [j for j, ok in ((i - n, r > 0), (i + n, r < n - 1), (i - 1, c > 0), (i + 1, c < n - 1)) if ok]
+    return tuple(j for j, ok in ((i - n, r > 0), (i + n, r < n - 1), (i - 1, c > 0), (i + 1, c < n - 1)) if ok)
 
 
 def connected(n: int, shaded: list[int]) -> bool:
@@ -56,8 +58,8 @@ def repeated(n: int, nums: list[int]) -> list[int]:
 
 def solve(n: int, nums: list[int], givens: dict[int, int], limit: int = 2) -> list[list[int]]:
     """Up to `limit` flat 0/1 shadings (1 = shaded). Only repeated cells are decided, in reading order:
-    a shaded cell may not touch a shaded one; an unshaded one may not repeat an unshaded number of its
-    row or column; connectivity is checked on complete shadings."""
+    a shaded cell may not touch a shaded one nor cut the cells not shaded so far apart; an unshaded one
+    may not repeat an unshaded number of its row or column."""
     cand = repeated(n, nums)
     state = [0] * (n * n)  # 1 shaded, 0 unshaded (cells not in cand stay unshaded)
     decided = [i not in set(cand) for i in range(n * n)]
@@ -75,6 +77,11 @@ def solve(n: int, nums: list[int], givens: dict[int, int], limit: int = 2) -> li
                 continue
             if v:
                 if any(state[j] for j in sides(n, i) if decided[j]):
+                    continue
+                state[i] = 1
+                cut = not connected(n, state)  # undecided cells count as unshaded here
+                state[i] = 0
+                if cut:
                     continue
             elif any(decided[j] and not state[j] and nums[j] == nums[i] and j != i
                      for j in [*range(r * n, r * n + n), *range(c, n * n, n)]):
