@@ -66,6 +66,9 @@ def solve(n: int, therms: list[list[int]], rows: list[int], cols: list[int], giv
         for j in cells:
             cap_r[j // n] += 1
             cap_c[j % n] += 1
+    # fill levels the givens allow: at least past the last given filled cell, at most up to the first given empty one
+    lo = [max((k + 1 for k, j in enumerate(t) if givens.get(j) == 1), default=0) for t in therms]
+    hi = [min((k for k, j in enumerate(t) if givens.get(j) == 0), default=len(t)) for t in therms]
     sum_r, sum_c = [0] * n, [0] * n
     levels = [0] * len(therms)
     out: list[list[int]] = []
@@ -86,8 +89,10 @@ def solve(n: int, therms: list[list[int]], rows: list[int], cols: list[int], giv
                 sum_c[j % n] += 1
                 if sum_r[j // n] > rows[j // n] or sum_c[j % n] > cols[j % n]:
                     break
-            if any(givens.get(j, 1) == 0 for j in cells[:k]) or any(givens.get(j, 0) == 1 for j in cells[k:]):
+            if k < lo[t]:
                 continue
+            if k > hi[t]:
+                break
             if all(sum_r[j // n] + cap_r[j // n] >= rows[j // n] and sum_c[j % n] + cap_c[j % n] >= cols[j % n]
                    for j in cells):
                 levels[t] = k
