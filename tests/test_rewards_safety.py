@@ -113,6 +113,24 @@ def test_extraction_is_linear_on_hostile_completions():
         assert time.monotonic() - t0 < 1.0
 
 
+def test_pool_is_bounded_and_survives_many_threads():
+    pool = limits.WorkerPool(max_workers=2)
+    try:
+        out: list[bool] = []
+        threads = [
+            threading.Thread(target=lambda: out.append(pool.call({"gold": "(x+1)^2", "pred": "x^2+2x+1"}, 30)["ok"]))
+            for _ in range(6)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert out == [True] * 6
+        assert pool._live <= 2
+    finally:
+        pool.close()
+
+
 def test_screen_refuses_numbers_too_large_to_build():
     assert limits.too_costly("10^{10^{10}}") and limits.too_costly("2^{99999}") and limits.too_costly("1000!")
     assert (

@@ -1,8 +1,8 @@
 """The child process behind `foveal.rewards.limits.WorkerPool`: math-verify on request.
 
 Reads one JSON object per line on stdin, `{"gold": str, "pred": str}`, and answers one
-per line on stdout: `{"ok": bool}` or `{"bad_gold": true}` when the gold answer parses to
-nothing. It prints `ready` once SymPy and math-verify are imported and warmed up. It
+per line on stdout: `{"ok": bool}`, or `{"bad_gold": true}` when the gold answer parses
+to nothing (anything else that prints goes to stderr, which the parent discards). It prints `ready` once SymPy and math-verify are imported and warmed up. It
 runs math-verify with its signal timeouts off: the parent enforces the deadline by
 killing this process. Its address space is capped so a runaway SymPy computation ends
 in MemoryError rather than swapping the machine.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from functools import lru_cache
 
@@ -43,6 +44,9 @@ def _limit_memory() -> None:
 
 
 def main() -> None:
+    out = os.fdopen(os.dup(1), "wb")  # the protocol channel; stray prints go to stderr (discarded)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     _limit_memory()
     logging.disable(logging.CRITICAL)
     import math_verify.grader
@@ -62,7 +66,6 @@ def main() -> None:
 
     for gold, pred in WARM_UP:  # SymPy is slow the first time each kind of comparison runs
         verify(parse_gold(gold), parse(as_latex(pred), config, parsing_timeout=None), timeout_seconds=None)
-    out = sys.stdout.buffer
     out.write(b"ready\n")
     out.flush()
     for line in sys.stdin.buffer:

@@ -51,6 +51,8 @@ MAX_EXPONENT_DIGITS = 4
 MATH_TIMEOUT_S = 0.8
 """Default deadline for one symbolic comparison, in seconds (the rest of the 1 s budget
 covers the kill and the fast checks around it)."""
+MAX_WORKERS = max(2, min(8, os.cpu_count() or 2))
+"""Most math-verify worker processes alive at once (each holds SymPy, ~70 MB)."""
 WORKER_START_TIMEOUT_S = 60.0
 """How long to wait for a worker process to import SymPy and report ready."""
 
@@ -210,41 +212,64 @@ class _Worker:
 
 
 class WorkerPool:
-    """Idle workers shared by all threads; a thread takes one, uses it, puts it back.
+    """Workers shared by all threads; a thread takes an idle one, uses it, puts it back.
 
-    A spare worker is kept starting whenever none is idle, and a worker that misses its
-    deadline is killed and replaced at once (`Popen` returns immediately; the child
+    At most `max_workers` processes live at once (threads beyond that wait for one to
+    come back). A spare is kept starting whenever none is idle, and a worker that misses
+    its deadline is killed and replaced at once (`Popen` returns immediately; the child
     imports SymPy in the background), so after a kill the next call finds a warm one.
-    The pool holds one more worker than the number of threads verifying at once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_workers: int = MAX_WORKERS) -> None:
+        self.max_workers = max(1, max_workers)
         self._idle: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._live = 0
+        self._cond = threading.Condition()
         self._pid = os.getpid()
 
+    def _spawn(self) -> _Worker:
+        """A new worker, counted as live (call with the lock held)."""
+        self._live += 1
+        return _Worker()
+
     def _take(self) -> _Worker:
-        with self._lock:
+        with self._cond:
             if self._pid != os.getpid():  # forked: the parent's workers are not ours
-                self._idle, self._pid = [], os.getpid()
-            self._idle = [w for w in self._idle if w.proc.poll() is None]
-            ready = [w for w in self._idle if w.poll_ready()]
-            worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
-            if worker is not None:
+                self._idle, self._live, self._pid = [], 0, os.getpid()
+            while True:
+                for w in [w for w in self._idle if w.proc.poll() is not None]:
+                    self._idle.remove(w)
+                    self._live -= 1
+                if self._idle or self._live < self.max_workers:
+                    break
+                self._cond.wait()
+            if self._idle:
+                ready = [w for w in self._idle if w.poll_ready()]
+                worker = ready[-1] if ready else self._idle[0]
                 self._idle.remove(worker)
-        if worker is None:
-            worker = _Worker()
+            else:
+                worker = self._spawn()
         if not worker.wait_ready():
             worker.kill()
+            with self._cond:
+                self._live -= 1
+                self._cond.notify()
             raise RuntimeError("foveal.rewards: the math-verify worker process failed to start")
-        with self._lock:
-            if not self._idle:  # keep a spare starting, so a kill never leaves us cold
-                self._idle.append(_Worker())
+        with self._cond:
+            if not self._idle and self._live < self.max_workers:  # a spare, so a kill never leaves us cold
+                self._idle.append(self._spawn())
         return worker
 
     def _give(self, worker: _Worker) -> None:
-        with self._lock:
+        with self._cond:
             self._idle.append(worker)
+            self._cond.notify()
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._cond:
+            self._idle.append(_Worker())  # one out, one in: the live count is unchanged
+            self._cond.notify()
 
     def call(self, request: dict, timeout: float):
         """Send `request` to a worker; its reply, or WorkerTimeout after `timeout` seconds."""
@@ -252,12 +277,10 @@ class WorkerPool:
         try:
             reply = worker.call(request, timeout)
         except WorkerTimeout:
-            worker.kill()
-            self._give(_Worker())
+            self._replace(worker)
             raise
         except (OSError, ValueError):  # broken pipe, garbled reply: the worker died
-            worker.kill()
-            self._give(_Worker())
+            self._replace(worker)
             raise WorkerTimeout from None
         self._give(worker)
         return reply
@@ -265,13 +288,14 @@ class WorkerPool:
     def warm(self, n: int = 1) -> None:
         """Have `n` workers started and ready now (optional: the first symbolic comparison
         would start one). `n = 2` also readies the spare that replaces a killed worker."""
-        taken = [self._take() for _ in range(n)]
+        taken = [self._take() for _ in range(min(n, self.max_workers))]
         for w in taken:
             self._give(w)
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             idle, self._idle = self._idle, []
+            self._live -= len(idle)
         for w in idle:
             w.kill()
 
