@@ -2,10 +2,11 @@
 
 Reads one JSON object per line on stdin, `{"gold": str, "pred": str}`, and answers one
 per line on stdout: `{"ok": bool}`, or `{"bad_gold": true}` when the gold answer parses
-to nothing (anything else that prints goes to stderr, which the parent discards). It prints `ready` once SymPy and math-verify are imported and warmed up. It
-runs math-verify with its signal timeouts off: the parent enforces the deadline by
-killing this process. Its address space is capped so a runaway SymPy computation ends
-in MemoryError rather than swapping the machine.
+to nothing (anything else that prints goes to stderr, which the parent discards). It
+prints `ready` once SymPy and math-verify are imported and warmed up. It runs
+math-verify with its signal timeouts off: the parent enforces the deadline by killing
+this process. Its address space is capped so a runaway SymPy computation ends in
+MemoryError rather than swapping the machine.
 """
 
 from __future__ import annotations
