@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from foveal.io import read_jsonl
 from foveal.rollout.base import Completion, Group, Sampling
 
 SMALL = {"text_layers": 2, "vision_depth": 1}
+FIX = Path(__file__).parent / "fixtures" / "benchmarks"
 FAST = Sampling(temperature=1.0, max_new_tokens=8, stop=("</answer>",), seed=3)
 
 
@@ -147,3 +149,21 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tiny, backend, tmp_pa
     assert sorted(r["id"] for r in after) == sorted(s.id for s in samples)  # none lost, none twice
     assert after[:len(before)] == before  # what the killed run wrote is kept as it was
     assert json.loads((run / "metrics.json").read_text())["overall"]["n"] == len(samples)
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--backend", "tgi"], "--backend 'tgi': expected one of hf, vllm, openai"),
+    (["--data", "/nonexistent/data"], "--data /nonexistent/data: no such file or directory"),
+    (["--k", "0"], "--k must be at least 1"),
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--backend", "openai"], "--backend openai needs --base-url"),
+    (["--twin", "video"], "twin must be one of image, text, both"),
+])
+def test_cli_eval_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
+    base = {"--model": "tiny", "--data": str(FIX / "generic" / "data.jsonl"), "--out": str(tmp_path / "run")}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = v
+    cmd = [sys.executable, "-m", "foveal.cli", "eval", *[x for kv in base.items() for x in kv]]
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 2, r.stderr
+    assert msg in r.stderr and "Traceback" not in r.stderr

@@ -36,6 +36,10 @@ def eval_command(
     from foveal.eval.harness import evaluate
     from foveal.rollout import Sampling
 
+    from foveal.eval.harness import TWINS
+
+    if twin not in TWINS:
+        raise FovealError(f"--twin {twin!r}: twin must be one of {', '.join(TWINS)}")
     if backend not in BACKENDS:
         raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if limit is not None and limit < 1:
