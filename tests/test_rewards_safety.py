@@ -113,6 +113,25 @@ def test_extraction_is_linear_on_hostile_completions():
         assert time.monotonic() - t0 < 1.0
 
 
+def _verify_in_child(queue):
+    queue.put((verify("x^2+2x+1", "(x+1)^2", "math"), verify("x+2", "x+1", "math")))
+
+
+@pytest.mark.slow  # starts a fresh worker inside the child: ~10 s on the shared machine
+def test_math_verify_inside_a_daemonic_process():
+    """Data-loader workers are daemonic: `multiprocessing` children are refused there, subprocesses are not."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_verify_in_child, args=(queue,), daemon=True)
+    child.start()
+    try:
+        assert queue.get(timeout=120) == (True, False)
+    finally:
+        child.join(10)
+
+
 def test_pool_is_bounded_and_survives_many_threads():
     pool = limits.WorkerPool(max_workers=2)
     try:
