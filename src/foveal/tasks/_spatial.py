@@ -6,26 +6,9 @@ top-left, 0-based in code and 1-based in every prompt ("row 1, column 1" is the 
 
 from __future__ import annotations
 
-from collections import deque
-
 from PIL import Image
 
 MOVES = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
-
-
-def bfs(open_cells: list[list[bool]], src: tuple[int, int]) -> dict[tuple[int, int], int]:
-    """Breadth-first distances (4-neighbour moves) from `src` to every reachable open cell."""
-    rows, cols = len(open_cells), len(open_cells[0])
-    dist = {src: 0}
-    todo = deque([src])
-    while todo:
-        r, c = todo.popleft()
-        for dr, dc in MOVES.values():
-            n = (r + dr, c + dc)
-            if 0 <= n[0] < rows and 0 <= n[1] < cols and open_cells[n[0]][n[1]] and n not in dist:
-                dist[n] = dist[(r, c)] + 1
-                todo.append(n)
-    return dist
 
 
 def cells_image(colors: list[list[tuple[int, int, int]]], cell: int, border: int = 0,

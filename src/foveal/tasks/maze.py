@@ -3,39 +3,77 @@
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import replace
+from functools import cache
+from itertools import compress
 from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks._spatial import MOVES, bfs, cells_image, rc
+from foveal.tasks._spatial import MOVES, cells_image, rc
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
 
 WALL, FLOOR, START, GOAL = (30, 30, 30), (255, 255, 255), (40, 160, 60), (220, 40, 40)
+CELL_CHARS = bytes.maketrans(b"\x00\x01", b"#.")
 DIRS = list(MOVES)  # up, down, left, right: the fixed option order of "next" questions
 
 
-def carve(rng: random.Random, n: int, loops: float) -> list[list[bool]]:
-    """An n×n (n odd) block maze: depth-first carving, then a `loops` fraction of inner walls opened."""
-    open_ = [[False] * n for _ in range(n)]
-    stack = [(1, 1)]
-    open_[1][1] = True
+@cache
+def layout(n: int) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, tuple[tuple[int, int], ...]]]:
+    """(room cells, inner wall cells, links) of an n×n block maze, as flat indices r*n + c.
+
+    Rooms sit at odd (row, column); a wall cell between two rooms has one odd and one even
+    coordinate; links[room] lists (wall between, neighbouring room) pairs.
+    """
+    rooms = tuple(r * n + c for r in range(1, n - 1, 2) for c in range(1, n - 1, 2))
+    walls = tuple(r * n + c for r in range(1, n - 1) for c in range(1, n - 1) if r % 2 != c % 2)
+    links = {}
+    for i in rooms:
+        r, c = divmod(i, n)
+        links[i] = tuple((i + dr * n + dc, i + 2 * (dr * n + dc)) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
+                         if 0 < r + 2 * dr < n - 1 and 0 < c + 2 * dc < n - 1)
+    return rooms, walls, links
+
+
+def carve(rng: random.Random, n: int, loops: float) -> list[bool]:
+    """An n×n (n odd) block maze as a flat open/wall list: depth-first carving from the top-left
+    room, then a `loops` fraction of the inner walls opened (alternative routes)."""
+    rooms, walls, links = layout(n)
+    open_ = [False] * (n * n)
+    open_[rooms[0]] = True
+    stack = [rooms[0]]
     while stack:
-        r, c = stack[-1]
-        nbrs = [(r + 2 * dr, c + 2 * dc, dr, dc) for dr, dc in MOVES.values()
-                if 0 < r + 2 * dr < n - 1 and 0 < c + 2 * dc < n - 1 and not open_[r + 2 * dr][c + 2 * dc]]
+        nbrs = [link for link in links[stack[-1]] if not open_[link[1]]]
         if not nbrs:
             stack.pop()
             continue
-        r2, c2, dr, dc = rng.choice(nbrs)
-        open_[r + dr][c + dc] = open_[r2][c2] = True
-        stack.append((r2, c2))
-    inner = [(r, c) for r in range(1, n - 1) for c in range(1, n - 1)
-             if not open_[r][c] and (r % 2) != (c % 2)]
-    for r, c in rng.sample(inner, int(loops * len(inner))):
-        open_[r][c] = True
+        wall, room = nbrs[rng.randrange(len(nbrs))] if len(nbrs) > 1 else nbrs[0]
+        open_[wall] = open_[room] = True
+        stack.append(room)
+    closed = [w for w in walls if not open_[w]]
+    for w in rng.sample(closed, int(loops * len(closed))):
+        open_[w] = True
     return open_
+
+
+def bfs(open_: list[bool], n: int, src: int) -> list[int]:
+    """Moves from `src` to every cell (-1 if unreachable), 4-neighbour steps on the flat grid.
+
+    Cells on the outer ring are always walls, so neighbours of a floor cell never wrap a row.
+    """
+    dist = [-1] * (n * n)
+    dist[src] = 0
+    todo = deque([src])
+    while todo:
+        i = todo.popleft()
+        nd = dist[i] + 1
+        for j in (i - n, i + n, i - 1, i + 1):
+            if open_[j] and dist[j] < 0:
+                dist[j] = nd
+                todo.append(j)
+    return dist
 
 
 @register
@@ -67,47 +105,49 @@ class Maze(Task):
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         n, question = cfg["size"], rng.choice(cfg["questions"])
+        step = {"up": -n, "down": n, "left": -1, "right": 1}
         while True:
             open_ = carve(rng, n, cfg["loops"])
-            floor = [(r, c) for r in range(n) for c in range(n) if open_[r][c]]
+            floor = list(compress(range(n * n), open_))
             start, goal = rng.sample(floor, 2)
-            dist = bfs(open_, goal)
-            if dist.get(start, 0) < 2:
+            dist = bfs(open_, n, goal)
+            if dist[start] < 2:
                 continue
             if question == "exists" and rng.random() < 0.5:
-                while start in dist:  # wall off route cells until the goal is unreachable
-                    route = [p for p in floor if p not in (start, goal) and open_[p[0]][p[1]]
-                             and p in dist and dist[p] < dist[start]]
-                    r, c = rng.choice(route)
-                    open_[r][c] = False
-                    dist = bfs(open_, goal)
+                while dist[start] >= 0:  # wall off route cells until the goal is unreachable
+                    route = [i for i in floor if i != start and open_[i] and 0 < dist[i] < dist[start]]
+                    open_[rng.choice(route)] = False
+                    dist = bfs(open_, n, goal)
             if question == "next":
-                firsts = [d for d, (dr, dc) in MOVES.items()
-                          if dist.get((start[0] + dr, start[1] + dc)) == dist[start] - 1]
+                firsts = [d for d in DIRS if dist[start + step[d]] == dist[start] - 1]
                 if len(firsts) != 1:
                     continue
             break
-        grid = ["".join("S" if (r, c) == start else "G" if (r, c) == goal else "." if open_[r][c] else "#"
-                        for c in range(n)) for r in range(n)]
+        flat = bytearray(bytes(open_).translate(CELL_CHARS))  # 1 -> '.', 0 -> '#'
+        flat[start], flat[goal] = ord("S"), ord("G")
+        text = flat.decode()
+        grid = [text[r * n:(r + 1) * n] for r in range(n)]
+        moves = dist[start]
+        start, goal = divmod(start, n), divmod(goal, n)
         where = f"The start is at {rc(*start)} and the goal at {rc(*goal)} (rows counted from the top, columns from the left, starting at 1)."
         rules = "Moves go one cell up, down, left or right, never into a wall."
         choices = None
         if question == "exists":
-            reachable = start in dist
+            reachable = moves >= 0
             q = "Can the goal be reached from the start?"
             choices, answer = ("yes", "no"), "A" if reachable else "B"
-            sol = (f"Searching outward from the start reaches the goal in {dist[start]} moves, so yes. Answer: A."
+            sol = (f"Searching outward from the start reaches the goal in {moves} moves, so yes. Answer: A."
                    if reachable else "Searching outward from the start, every reachable cell is exhausted without meeting the goal, so no. Answer: B.")
         elif question == "length":
             q = "What is the smallest number of moves from the start to the goal?"
-            answer = str(dist[start])
+            answer = str(moves)
             sol = f"A breadth-first search from the start reaches the goal after {answer} moves at the earliest. Answer: {answer}."
         else:
             q = "What is the first move of a shortest path from the start to the goal?"
             choices = tuple(DIRS)
             answer = letters(4)[DIRS.index(firsts[0])]
-            sol = (f"The goal is {dist[start]} moves away; only moving {firsts[0]} brings the start one move closer "
-                   f"({dist[start] - 1} move{'' if dist[start] == 2 else 's'} left). Answer: {answer}.")
+            sol = (f"The goal is {moves} moves away; only moving {firsts[0]} brings the start one move closer "
+                   f"({moves - 1} move{'' if moves == 2 else 's'} left). Answer: {answer}.")
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
         img = self.picture(self.render, grid, cfg["cell"], marks=True)
         prompt = self.image_prompt(f"The picture is a maze: dark cells are walls, white cells are floor, the green cell is the start and the red cell is the goal. {rules}\n{ask}")
