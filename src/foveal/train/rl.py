@@ -49,6 +49,19 @@ class Rollouts:
     rounds: int  # generation rounds (1 + refills)
 
 
+@dataclass
+class Prepared:
+    """A step's batch ready for the update: micro-batches, advantages, frozen log-probs, counts."""
+
+    mbs: list  # [(slice, encoded pair batch, loss mask [b, Tc])]
+    rewards: torch.Tensor  # [N], after a KL reward penalty if any
+    advantages: torch.Tensor  # [N]
+    old: list[torch.Tensor] | None  # per micro-batch old log-probs (None: logp.detach())
+    ref: list[torch.Tensor] | None  # per micro-batch reference log-probs (beta > 0)
+    num_seqs: float  # sequences in the whole step (all processes / world)
+    num_tokens: float  # loss tokens in the whole step (all processes / world)
+
+
 def load_rewards(specs) -> list[tuple[str, float, object]]:
     """[(name, weight, fn)] from the recipe's reward specs, through `foveal.rewards.get_reward`."""
     from foveal.rewards import get_reward
@@ -132,10 +145,8 @@ class RLStage:
             groups = self.backend.generate(prompts, G, sampling)
             rounds += 1
             for sample, group in zip(prompts, groups):
-                texts = [c.text for c in group.completions]
-                lengths = [len(c.token_ids) for c in group.completions]
-                total, per_fn = score(self.reward_fns, texts, [sample] * G, lengths)
-                item = (sample, group.completions, total, per_fn)
+                item = self.score_group(sample, group)
+                total = item[2]
                 generated += 1
                 if cfg.dynamic_sampling and bool((total == total[0]).all()):
                     dropped.append(item)
@@ -145,6 +156,18 @@ class RLStage:
                 break
         filtered = len(dropped)
         kept += dropped[: want - len(kept)]  # out of refill rounds: top up (their advantages are 0)
+        return self.assemble(kept, generated, filtered, rounds)
+
+    def score_group(self, sample: Sample, group) -> tuple:
+        """(sample, completions, total reward [G], {reward name: [G]}) for one prompt's group."""
+        texts = [c.text for c in group.completions]
+        lengths = [len(c.token_ids) for c in group.completions]
+        total, per_fn = score(self.reward_fns, texts, [sample] * len(texts), lengths)
+        return (sample, group.completions, total, per_fn)
+
+    def assemble(self, kept: list[tuple], generated: int, filtered: int, rounds: int) -> Rollouts:
+        """Flatten scored groups into `Rollouts` (group id = position in `kept`)."""
+        s = self.s
         samples, ids, texts, lps, trunc, gids, totals = [], [], [], [], [], [], []
         per_fn: dict[str, list] = {name: [] for name, _, _ in self.reward_fns}
         for g, (sample, comps, total, fn_scores) in enumerate(kept):
@@ -193,6 +216,7 @@ class RLStage:
     def frozen_logprobs(self, mbs, model) -> list[torch.Tensor]:
         """Per micro-batch log-probs under `model` (the reference, or the policy before the update)."""
         out = []
+        model.eval()
         for _, batch, _ in mbs:
             logp, _ = self.s.logprobs(batch, self.s.cfg.sampling.temperature, model=model)
             out.append(logp.detach())
@@ -210,54 +234,63 @@ class RLStage:
             out.append(t)
         return out
 
-    def step(self, step: int) -> dict:
+    def prepare(self, ro: Rollouts) -> Prepared:
+        """Everything the update needs and that does not change across the mu passes."""
         cfg, s = self.cfg, self.s
-        t0 = time.perf_counter()
-        ro = self.rollout(step)
-        t_gen = time.perf_counter() - t0
         mbs = self.micro_batches(ro)
         rewards = ro.rewards
         ref = None
         if cfg.beta > 0:
             ref = self.frozen_logprobs(mbs, self.ref_model)
         if cfg.beta > 0 and cfg.kl_mode == "reward":
-            s.model.eval()
             cur = self.frozen_logprobs(mbs, s.model)
-            penalty = torch.cat([algos.kl_reward_penalty(torch.zeros(len(c)), c, r, m, cfg.beta, cfg.kl).cpu() for c, r, (_, _, m) in zip(cur, ref, mbs)])
-            rewards = rewards + penalty
+            penalty = [algos.kl_reward_penalty(torch.zeros(len(c)), c, r, m, cfg.beta, cfg.kl).cpu() for c, r, (_, _, m) in zip(cur, ref, mbs)]
+            rewards = rewards + torch.cat(penalty)
         adv = self.advantage(rewards, ro.group_ids, **({"scale": cfg.scale_rewards} if cfg.advantage == "grpo" else {}))
         old = None
         if cfg.old_logprobs == "backend":
             old = self.backend_old_logprobs(ro, mbs)
         elif cfg.mu > 1 or cfg.old_logprobs == "recompute":
-            s.model.eval()
             old = self.frozen_logprobs(mbs, s.model)
         num_seqs = s.global_sum(len(ro.samples)) / s.world
         num_tokens = s.global_sum(sum(float(m.sum()) for _, _, m in mbs)) / s.world
-        stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0, "grad_norm": 0.0}
+        return Prepared(mbs, rewards, adv, old, ref, num_seqs, num_tokens)
+
+    def backward_pass(self, b: Prepared, stats: dict, weight: float = 1.0) -> None:
+        """One pass over the micro-batches: loss, backward (gradients accumulate; no optimizer step)."""
+        cfg, s = self.cfg, self.s
         s.model.train()
+        for k, (sl, batch, mask) in enumerate(b.mbs):
+            with s.sync(last=k == len(b.mbs) - 1):
+                logp, entropy = s.logprobs(batch, s.cfg.sampling.temperature)
+                a = b.advantages[sl].to(logp.device, logp.dtype)
+                old_lp = b.old[k] if b.old is not None else logp.detach()
+                per_tok, clipped = self.policy_loss(logp, old_lp, a, mask, cfg.clip_low, cfg.clip_high)
+                if b.ref is not None:
+                    kl = self.kl(logp, b.ref[k])
+                    if cfg.kl_mode == "loss":
+                        per_tok = per_tok + cfg.beta * kl
+                    stats["kl"] += weight * float((kl.detach() * mask).sum()) / b.num_tokens
+                loss = self.aggregate(per_tok, mask, num_seqs=b.num_seqs, num_tokens=b.num_tokens, max_len=s.cfg.sampling.max_new_tokens)
+                if cfg.entropy_coef:
+                    loss = loss - cfg.entropy_coef * (entropy * mask).sum() / b.num_tokens
+                s.accelerator.backward(loss)
+            stats["loss"] += weight * loss.item()
+            stats["clipped"] += weight * float((clipped.float() * mask).sum()) / b.num_tokens
+            stats["entropy"] += weight * float((entropy.detach() * mask).sum()) / b.num_tokens
+
+    def step(self, step: int) -> dict:
+        cfg, s = self.cfg, self.s
+        t0 = time.perf_counter()
+        ro = self.rollout(step)
+        t_gen = time.perf_counter() - t0
+        prepared = self.prepare(ro)
+        stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0, "grad_norm": 0.0}
         for _ in range(cfg.mu):
-            for k, (sl, batch, mask) in enumerate(mbs):
-                with s.sync(last=k == len(mbs) - 1):
-                    logp, entropy = s.logprobs(batch, s.cfg.sampling.temperature)
-                    a = adv[sl].to(logp.device, logp.dtype)
-                    old_lp = old[k] if old is not None else logp.detach()
-                    per_tok, clipped = self.policy_loss(logp, old_lp, a, mask, cfg.clip_low, cfg.clip_high)
-                    if ref is not None:
-                        kl = self.kl(logp, ref[k])
-                        if cfg.kl_mode == "loss":
-                            per_tok = per_tok + cfg.beta * kl
-                        stats["kl"] += float((kl.detach() * mask).sum()) / num_tokens / cfg.mu
-                    loss = self.aggregate(per_tok, mask, num_seqs=num_seqs, num_tokens=num_tokens, max_len=s.cfg.sampling.max_new_tokens)
-                    if cfg.entropy_coef:
-                        loss = loss - cfg.entropy_coef * (entropy * mask).sum() / num_tokens
-                    s.accelerator.backward(loss)
-                stats["loss"] += loss.item() / cfg.mu
-                stats["clipped"] += float((clipped.float() * mask).sum()) / num_tokens / cfg.mu
-                stats["entropy"] += float((entropy.detach() * mask).sum()) / num_tokens / cfg.mu
+            self.backward_pass(prepared, stats, weight=1 / cfg.mu)
             stats["grad_norm"] += s.clip_and_step(self.optimizer, self.scheduler, cfg.optim.max_grad_norm) / cfg.mu
         dt = time.perf_counter() - t0
-        return self.log_row(ro, rewards, stats, dt, t_gen)
+        return self.log_row(ro, prepared.rewards, stats, dt, t_gen)
 
     def log_row(self, ro: Rollouts, rewards: torch.Tensor, stats: dict, dt: float, t_gen: float) -> dict:
         s = self.s
