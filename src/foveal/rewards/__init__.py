@@ -22,7 +22,7 @@ from foveal.rewards.functions import (
     combine,
     consistency,
     dapo_overlong_penalty,
-    format,
+    format,  # noqa: F401 - public name, kept out of __all__
     format_reward,
     get_reward,
     iou_reward,
@@ -45,8 +45,7 @@ __all__ = [
     "dapo_overlong_penalty",
     "extract_answer",
     "extract_think",
-    "format",
-    "format_reward",
+    "format_reward",  # also importable as `format`; left out of `*` so it never shadows the builtin
     "get_reward",
     "iou",
     "iou_reward",
