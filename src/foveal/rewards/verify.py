@@ -74,15 +74,15 @@ def verify(
     gold_value = _gold(clean_answer(_as_text(gold)), answer_type, choices_t)
     if prediction is None:
         return False
-    pred = _as_text(prediction)
-    cap = limits.MAX_STRUCTURED_CHARS if answer_type in ("grid", "sequence") else limits.MAX_ANSWER_CHARS
-    if len(pred) > cap:
-        limits.warn_once(
-            "size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong"
-        )
-        return False
-    pred = clean_answer(pred)
     try:
+        pred = _as_text(prediction)
+        cap = limits.MAX_STRUCTURED_CHARS if answer_type in ("grid", "sequence") else limits.MAX_ANSWER_CHARS
+        if len(pred) > cap:
+            limits.warn_once(
+                "size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong"
+            )
+            return False
+        pred = clean_answer(pred)
         if answer_type == "math":
             return _verify_math(pred, gold_value, timeout)
         return _MATCHERS[answer_type](pred, gold_value, choices_t, threshold)
