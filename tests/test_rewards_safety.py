@@ -150,6 +150,18 @@ def test_pool_is_bounded_and_survives_many_threads():
         pool.close()
 
 
+def test_reward_functions_on_hostile_completions():
+    from foveal.rewards import accuracy, consistency, format_reward, iou_reward, target_sample
+
+    samples = [target_sample("5", "number"), target_sample("[0,0,1,1]", "box")]
+    for think in ["so is " * 5_000, ("the answer is " + "z" * 199 + " ") * 100, "\\boxed{" * 50_000]:
+        completions = [f"<think>{think}</think><answer>{think}</answer>"] * 2
+        for fn in (accuracy, consistency, format_reward, iou_reward):
+            t0 = time.monotonic()
+            assert fn(completions, samples) == [0.0, 0.0] or fn is format_reward
+            assert time.monotonic() - t0 < 1.0, fn.__name__
+
+
 def test_screen_refuses_numbers_too_large_to_build():
     assert limits.too_costly("10^{10^{10}}") and limits.too_costly("2^{99999}") and limits.too_costly("1000!")
     assert (
