@@ -9,7 +9,20 @@ from foveal.rewards import accuracy, format_reward, to_trl
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 
-WORDS = ["<pad>", "<eos>", "<unk>", "what", "is", "two", "plus", "?", "<think>", "</think>", "<answer>", "</answer>"]
+WORDS = [
+    "<pad>",
+    "<eos>",
+    "<unk>",
+    "what",
+    "is",
+    "two",
+    "plus",
+    "?",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+]
 WORDS += [str(i) for i in range(10)]
 
 
@@ -20,7 +33,9 @@ def _tiny_lm(path):
     vocab = {w: i for i, w in enumerate(WORDS)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>"
+    )
     fast.save_pretrained(path)
     torch.manual_seed(0)
     config = Qwen2Config(
