@@ -263,31 +263,37 @@ def timeline(rows: list[dict[str, Any]]) -> tuple[list[float], list[tuple[float,
     return xs, starts
 
 
-def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
-    """Every numeric key of train.jsonl against the step, one panel per key, one colour per run;
-    the stages of a run (SFT then RL) follow each other on the x axis, split by a dotted line.
-    A key `X…std` beside `X…mean` (reward_std, reward/accuracy/std) is the shaded ±1 std band."""
-    keys: list[str] = []
+def plot_training(logs: list[tuple[str, list[dict[str, Any]]]], colors: dict[str, str] | None = None) -> Plot | None:
+    """Every numeric key of train.jsonl against the step, one panel per key, one colour per run
+    (`colors[name]` where given, so a log and its eval share a colour); the stages of a run
+    (SFT then RL) follow each other on the x axis, split by a dotted line. A key `X…std`
+    beside `X…mean` (reward_std, reward/accuracy/std) is the shaded ±1 std band. Keys that
+    never change (a flag that stayed 0) are left out."""
+    values: dict[str, set[float]] = {}
     for _, rows in logs:
         for r in rows:
             for k, v in r.items():
-                if k not in keys and k not in TRAIN_SKIP and isinstance(v, (int, float)) and not isinstance(v, bool):
-                    keys.append(k)
+                if k not in TRAIN_SKIP and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    values.setdefault(k, set()).add(v)
+    keys = [k for k, vs in values.items() if len(vs) > 1]
     if not keys:
         return None
+    colors = dict(colors or {})
+    for name, _ in logs:
+        colors.setdefault(name, PALETTE[len(colors) % len(PALETTE)])
     bands = {k: std for k in keys if k.endswith("mean") and (std := k[:-4] + "std") in keys}
     keys = [k for k in keys if k not in bands.values()]  # a std is drawn as the band around its mean
     keys = [k for k in TRAIN_FIRST if k in keys] + sorted(k for k in keys if k not in TRAIN_FIRST)
     fig, axes = grid(len(keys), ncols=4, w=3.1, h=2.3)
     for ax, key in zip(axes, keys):
-        for ci, (name, rows) in enumerate(logs):
+        for name, rows in logs:
             xs_all, starts = timeline(rows)
             pts = [(x, r[key]) for x, r in zip(xs_all, rows)
                    if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            color = PALETTE[ci % len(PALETTE)]
+            color = colors[name]
             if key in bands:
                 band = [(x, r[key], r.get(bands[key])) for x, r in zip(xs_all, rows)
                         if isinstance(r.get(key), (int, float)) and isinstance(r.get(bands[key]), (int, float))]
@@ -312,9 +318,11 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
         ax.set_xlabel("step")
         if key == "lr":
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
-    if len(logs) > 1:
-        axes[0].legend(fontsize=8)
     fig.tight_layout()
+    if len(logs) > 1:
+        handles = {lab: h for ax in axes for h, lab in zip(*ax.get_legend_handles_labels())}
+        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=len(handles))
     return png(fig)
 
 
@@ -419,7 +427,7 @@ def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], 
                "gap": plot_modality_gap(evals) if evals else None,
                "passk": plot_pass_at_k(evals) if evals else None,
                "lengths": plot_lengths(evals) if evals else None,
-               "train": plot_training(train_logs) if train_logs else None},
+               "train": plot_training(train_logs, colors) if train_logs else None},
         train_names=[n for n, _ in train_logs],
         examples=[(r.name, pick_examples(r, examples)) for r in evals],
         escape=html.escape,
