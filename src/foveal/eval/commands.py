@@ -33,10 +33,8 @@ def eval_command(
     from rich.console import Console
 
     from foveal.eval.benchmarks import load_data
-    from foveal.eval.harness import evaluate
+    from foveal.eval.harness import TWINS, check_resumable, evaluate, run_config
     from foveal.rollout import Sampling
-
-    from foveal.eval.harness import TWINS
 
     if twin not in TWINS:
         raise FovealError(f"--twin {twin!r}: twin must be one of {', '.join(TWINS)}")
@@ -52,12 +50,14 @@ def eval_command(
     samples = load_data(data, layout=layout, limit=limit)
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
+    meta = {"model": model, "data": str(data), "backend": backend, "limit": limit}
+    check_resumable(out, run_config(k, sampling, twin, shuffles, meta))  # before the slow model load
     with console.status(f"loading {model} ({backend})"):
         engine = make_backend(backend, model, batch_size * k, base_url, out)
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
                   f"(K={k}, T={temperature}, twin={twin}) -> {out}")
     result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
-                      shuffles=shuffles, meta={"model": model, "data": str(data), "backend": backend, "limit": limit})
+                      shuffles=shuffles, meta=meta)
     print_summary(console, result.metrics)
     console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
                   f"view with: foveal report {out} --out {out / 'report.html'}")

@@ -179,8 +179,19 @@ def git_rev() -> str | None:
     return r.stdout.strip() or None
 
 
-def check_config(out: Path, config: dict[str, Any]) -> None:
-    """Refuse to resume a run whose result-changing settings differ from this call's."""
+def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings config.json records (as JSON reads them back: tuples become lists)."""
+    cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles}
+    cfg["sampling"]["stop"] = list(cfg["sampling"]["stop"])
+    return cfg
+
+
+def check_resumable(out: str | os.PathLike, config: dict[str, Any]) -> None:
+    """Refuse to resume run `out` if its result-changing settings differ from `config`
+    (K, sampling, twin, shuffles; model, data and backend where both name them)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FovealError(f"--out {out} exists and is not a directory")
     path = out / "config.json"
     if not path.exists():
         return
@@ -220,18 +231,13 @@ def evaluate(
         raise FovealError(f"batch_size must be at least 1, got {batch_size}")
     sampling = sampling or Sampling()
     items = expand(samples, twin, shuffles, sampling.seed)
-    config = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
-              "batch_size": batch_size, "n_problems": len(items)}
-    # JSON turns tuples into lists; compare what will be read back
-    config["sampling"]["stop"] = list(config["sampling"]["stop"])
+    config = {**run_config(k, sampling, twin, shuffles, meta), "batch_size": batch_size, "n_problems": len(items)}
     rows: list[dict[str, Any]] = []
     jsonl = None
     if out is not None:
         out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise FovealError(f"--out {out} exists and is not a directory")
+        check_resumable(out, config)
         out.mkdir(parents=True, exist_ok=True)
-        check_config(out, config)
         jsonl = out / "samples.jsonl"
         repair_tail(jsonl)
         wanted = {s.id for s in items}
