@@ -1,13 +1,15 @@
 """Core types: Sample invariants, atomic writes, the CLI's error convention."""
 
 import json
+import os
+import stat
 import subprocess
 import sys
 
 import pytest
 from PIL import Image
 
-from foveal.io import append_jsonl, atomic_dir, atomic_write_json, read_jsonl
+from foveal.io import append_jsonl, atomic_dir, atomic_write_bytes, atomic_write_json, read_jsonl
 from foveal.sample import Sample
 
 
@@ -48,6 +50,20 @@ def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
             (d / "half.txt").write_text("x")
             raise RuntimeError("boom")
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_atomic_writes_respect_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        f = atomic_write_bytes(tmp_path / "a.bin", b"x")
+        with atomic_dir(tmp_path / "d") as d:
+            (d / "k").write_text("y")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~umask
+    assert f.read_bytes() == b"x" and (tmp_path / "d" / "k").read_text() == "y"
 
 
 def test_jsonl_reader_drops_torn_last_line(tmp_path):

@@ -16,8 +16,26 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux (thread-safe), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same directory, then rename."""
+    """Write `data` to `path` through a temp file in the same directory, then rename.
+
+    The file gets mode 0o666 & ~umask, as a plain `open(path, "wb")` would (mkstemp's temp
+    file starts at 0o600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,6 +43,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -79,7 +98,8 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Build a directory under a temporary name and rename it to `path` on success.
 
-    On any exception the temporary directory is removed and `path` is untouched.
+    On any exception the temporary directory is removed and `path` is untouched. The
+    directory gets mode 0o777 & ~umask, like `os.mkdir`.
     With `overwrite`, an existing `path` is replaced only after the new one is complete.
     """
     path = Path(path)
@@ -90,6 +110,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would make it (mkdtemp makes 0o700)
         yield tmp
         if path.exists():
             old = path.with_name(f".{path.name}.old")
