@@ -337,3 +337,15 @@ def test_legible_at_default_resolution(name, level):
             assert cfg["piece"] >= 32
         if name == "chart":
             assert (w - 36) / cfg["categories"] >= 20 and h >= 100
+
+
+def test_a_broken_family_module_fails_loudly_naming_its_file(tmp_path):
+    (tmp_path / "brokenfam.py").write_text("import foveal.no_such_module\n")
+    code = ("import sys\nfrom foveal import tasks\n"
+            f"tasks.__path__.append({str(tmp_path)!r})\n"
+            "try:\n    tasks.names()\nexcept ImportError as e:\n"
+            "    print(type(e).__name__, '|', e, '|', type(e.__cause__).__name__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kind, msg, cause = (p.strip() for p in r.stdout.split("|"))
+    assert kind == "FamilyImportError" and cause == "ModuleNotFoundError"
+    assert str(tmp_path / "brokenfam.py") in msg and "foveal.no_such_module" in msg

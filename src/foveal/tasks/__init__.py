@@ -34,14 +34,24 @@ def register(cls: type[Task]) -> type[Task]:
     return cls
 
 
+class FamilyImportError(ImportError):
+    """A family module failed to import; the message names its file and the original error."""
+
+
 def _load() -> None:
+    """Import every family module once; a module that fails raises FamilyImportError (chained)."""
     global _loaded
     if _loaded:
         return
     for mod in pkgutil.iter_modules(__path__):
         if mod.name.startswith("_") or mod.name in _INFRA:
             continue
-        importlib.import_module(f"{__name__}.{mod.name}")
+        try:
+            importlib.import_module(f"{__name__}.{mod.name}")
+        except Exception as e:
+            spec = mod.module_finder.find_spec(mod.name)  # type: ignore[call-arg]
+            where = spec.origin if spec and spec.origin else f"{mod.module_finder.path}/{mod.name}"  # type: ignore[union-attr]
+            raise FamilyImportError(f"gym family module {where} failed to import: {type(e).__name__}: {e}") from e
     _loaded = True
 
 
