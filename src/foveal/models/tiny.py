@@ -75,15 +75,11 @@ def tiny_processor(size: TinySize = TinySize()):
     )
 
 
-def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
-    """A randomly initialised `Qwen2VLForConditionalGeneration` whose special ids match `tokenizer`."""
-    import torch
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
-
+def _text_config(tokenizer, size: TinySize) -> dict:
+    """The decoder's config fields shared by the tiny VLM and the tiny LM."""
     from foveal.models import tokenizer as tk
 
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tk.SPECIAL_TOKENS}
-    text_config = {
+    return {
         "vocab_size": len(tokenizer),
         "hidden_size": size.text_hidden,
         "intermediate_size": size.text_intermediate,
@@ -91,12 +87,33 @@ def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
         "num_attention_heads": size.text_heads,
         "num_key_value_heads": size.text_heads,
         "max_position_embeddings": size.max_position_embeddings,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": size.mrope_section},
         "bos_token_id": None,
-        "eos_token_id": ids[tk.IM_END],
-        "pad_token_id": ids[tk.PAD],
+        "eos_token_id": tokenizer.convert_tokens_to_ids(tk.IM_END),
+        "pad_token_id": tokenizer.convert_tokens_to_ids(tk.PAD),
         "tie_word_embeddings": True,
     }
+
+
+def _init(model_cls, config, seed: int):
+    """`model_cls(config)` initialised under `seed` without disturbing the caller's global RNG."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = model_cls(config)
+    gen = model.generation_config
+    gen.eos_token_id, gen.pad_token_id, gen.bos_token_id = config.eos_token_id, config.pad_token_id, None
+    return model.eval()
+
+
+def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
+    """A randomly initialised `Qwen2VLForConditionalGeneration` whose special ids match `tokenizer`."""
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    from foveal.models import tokenizer as tk
+
+    text_config = _text_config(tokenizer, size)
+    text_config["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": size.mrope_section}
     vision_config = {
         "depth": size.vision_depth,
         "embed_dim": size.vision_embed,
@@ -107,6 +124,7 @@ def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
         "spatial_merge_size": size.merge_size,
         "temporal_patch_size": 2,
     }
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in tk.SPECIAL_TOKENS}
     config = Qwen2VLConfig(
         text_config=text_config,
         vision_config=vision_config,
@@ -115,35 +133,52 @@ def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
         vision_start_token_id=ids[tk.VISION_START],
         vision_end_token_id=ids[tk.VISION_END],
         tie_word_embeddings=True,
-        eos_token_id=ids[tk.IM_END],
-        pad_token_id=ids[tk.PAD],
+        eos_token_id=text_config["eos_token_id"],
+        pad_token_id=text_config["pad_token_id"],
     )
-    devices = []  # fork_rng on CPU only: the build must not disturb the caller's global RNG
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        model = Qwen2VLForConditionalGeneration(config)
-    model.generation_config.eos_token_id = ids[tk.IM_END]
-    model.generation_config.pad_token_id = ids[tk.PAD]
-    model.generation_config.bos_token_id = None
-    model.eval()
-    return model
+    return _init(Qwen2VLForConditionalGeneration, config, seed)
+
+
+def _size(size: dict) -> TinySize:
+    try:
+        return TinySize(**size)
+    except TypeError as e:
+        raise FovealError(f"tiny model: {e} (known sizes: {', '.join(asdict(TinySize()))})") from None
+
+
+def _finish(policy, out_dir, overwrite: bool):
+    if out_dir is not None:
+        policy.save(out_dir, overwrite=overwrite)
+        policy.name = str(out_dir)
+    return policy
 
 
 def build_tiny_vlm(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False, **size):
     """Build the tiny VLM as a `Policy`; with `out_dir`, also save it there atomically.
 
-    size: overrides of `TinySize` fields (e.g. `text_layers=2` for tests).
+    size: overrides of `TinySize` fields (e.g. `text_layers=1` for tests).
     """
     from foveal.models.policy import Policy
 
-    try:
-        tiny_size = TinySize(**size)
-    except TypeError as e:
-        raise FovealError(f"tiny VLM: {e} (known sizes: {', '.join(asdict(TinySize()))})") from None
+    tiny_size = _size(size)
     processor = tiny_processor(tiny_size)
     model = tiny_model(processor.tokenizer, tiny_size, seed)
-    policy = Policy(model=model, processor=processor, name=TINY_NAME)
-    if out_dir is not None:
-        policy.save(out_dir, overwrite=overwrite)
-        policy.name = str(out_dir)
-    return policy
+    return _finish(Policy(model=model, processor=processor, name=TINY_NAME), out_dir, overwrite)
+
+
+def build_tiny_lm(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False, **size):
+    """The text-only twin of the tiny VLM: the same decoder (`Qwen2ForCausalLM`) and tokenizer, no vision.
+
+    A same-size baseline for the text form of the gym's problems (the modality gap), and the
+    smallest real causal LM for tests. Loads with `AutoModelForCausalLM`.
+    """
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from foveal.models.policy import Policy
+    from foveal.models.tokenizer import tiny_tokenizer
+
+    tiny_size = _size(size)
+    tokenizer = tiny_tokenizer()
+    config = Qwen2Config(**_text_config(tokenizer, tiny_size), rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    model = _init(Qwen2ForCausalLM, config, seed)
+    return _finish(Policy(model=model, processor=tokenizer, name="tiny-lm"), out_dir, overwrite)
