@@ -22,6 +22,7 @@ from foveal.sample import FORMS, IMAGE_TOKEN, Sample
 MODALITIES = ("image", "video", "text")
 # False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
+_PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
 
 
 @runtime_checkable
@@ -97,7 +98,7 @@ class Task:
     def picture(render: Callable[..., Image.Image], *args: Any, **kwargs: Any) -> Image.Image:
         """`render(*args, **kwargs)`, or a 1×1 placeholder while a text-form sample is built (its images
         are dropped), so families that draw through `picture` make text forms without rendering."""
-        return render(*args, **kwargs) if _DRAWING.get() else Image.new("RGB", (1, 1), (255, 255, 255))
+        return render(*args, **kwargs) if _DRAWING.get() else _PLACEHOLDER
 
     def check_level(self, level: int) -> None:
         if level not in self.levels:

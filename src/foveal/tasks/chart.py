@@ -169,7 +169,7 @@ class Chart(Task):
         q = wording(question)
         twin = f"A {chart} chart shows these values: {', '.join(f'{k} = {v}' for k, v in values.items())}. {q}"
         return self.sample(
-            seed, level, prompt=self.image_prompt(q), images=(render(meta),), answer=str(answer),
+            seed, level, prompt=self.image_prompt(q), images=(self.picture(render, meta),), answer=str(answer),
             answer_type="number", text_twin=twin,
             solution=f"{working(question, values, answer)} The answer is {answer}.", meta=meta,
         )

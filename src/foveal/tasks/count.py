@@ -114,7 +114,7 @@ class Count(Task):
         rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
         solution = f"I count {answer} {describe(query, answer)}{rest}. The answer is {answer}."
         return self.sample(
-            seed, level, prompt=self.image_prompt(question), images=(render(cfg["size"], objects),),
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(render, cfg["size"], objects),),
             answer=str(answer), answer_type="number", text_twin=twin, solution=solution,
             meta={"size": cfg["size"], "query": query, "objects": objects},
         )

@@ -136,7 +136,7 @@ class Jigsaw(Task):
                 f"belongs there: {k * k} numbers separated by spaces.")
         solution = (f"Matching the colours and shapes that continue across piece edges puts piece "
                     f"{answer.split()[0]} at the top-left and gives the order {answer}. The answer is {answer}.")
-        return self.sample(seed, level, prompt=self.image_prompt(self.question(k)), images=(render(meta),),
+        return self.sample(seed, level, prompt=self.image_prompt(self.question(k)), images=(self.picture(render, meta),),
                            answer=answer, answer_type="sequence", text_twin=twin, solution=solution, meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:

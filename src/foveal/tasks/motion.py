@@ -141,7 +141,7 @@ class Motion(Task):
                 f"downwards). {scene} {full_q}")
         return self.sample(
             seed, level, prompt=self.image_prompt(f"{intro} {full_q}", frames),
-            images=tuple(frame(size, objects, t) for t in range(frames)), answer=letter, answer_type="choice",
+            images=tuple(self.picture(frame, size, objects, t) for t in range(frames)), answer=letter, answer_type="choice",
             choices=tuple(choices), text_twin=twin, solution=f"{why} The answer is {letter}.",
             meta={"size": size, "frames": frames, "question": kind, "ask": full_q, "objects": objects},
         )

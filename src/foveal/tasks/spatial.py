@@ -105,7 +105,7 @@ class Spatial(Task):
         # recites them teaches a model to invent numbers (measured: the tiny VLM stayed at chance).
         solution = f"{name(a).capitalize()} is {PHRASES[rel]} {name(b)}. The answer is {letter}."
         return self.sample(
-            seed, level, prompt=self.image_prompt(question), images=(render(size, objects),), answer=letter,
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(render, size, objects),), answer=letter,
             answer_type="choice", choices=tuple(choices), text_twin=twin, solution=solution,
             meta={"size": size, "objects": objects, "a": i, "b": j, "relation": rel, "ratio": cfg["ratio"]},
         )

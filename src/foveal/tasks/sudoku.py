@@ -220,7 +220,7 @@ class Sudoku(Task):
                 f"cell" if first is not None else "Trying candidates and eliminating contradictions")
         twin = f"{self.rules(n)}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
         return self.sample(
-            seed, level, prompt=self.image_prompt(self.rules(n)), images=(render(puzzle, n, cfg["cell"]),),
+            seed, level, prompt=self.image_prompt(self.rules(n)), images=(self.picture(render, puzzle, n, cfg["cell"]),),
             answer=answer, answer_type="grid", text_twin=twin,
             solution=f"Using the row, column and box rules, {hint} gives the unique solution:\n{answer}",
             meta={"n": n, "cell": cfg["cell"], "puzzle": puzzle, "givens": sum(map(bool, puzzle))},
