@@ -95,7 +95,7 @@ def thumbnail_b64(image: Image.Image, px: int = THUMB_PX) -> str:
     im = image.convert("RGB")
     im.thumbnail((px, px), Image.Resampling.LANCZOS if max(im.size) > px else Image.Resampling.NEAREST)
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=True)
+    im.save(buf, format="PNG", compress_level=6)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
