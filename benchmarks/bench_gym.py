@@ -4,8 +4,9 @@ For each family it cycles through the levels (seed i at level 1 + i mod L) and m
     image form: `generate(seed, level)` plus PNG encoding of every image (`png_bytes`),
     text form:  `generate(seed, level, form="text")`,
 each for `--budget` seconds. For the puzzle types reasoning-gym also generates (sudoku, mini
-sudoku, futoshiki, kakurasu, maze) it times reasoning-gym's generator at matching sizes in the
-same process and prints foveal / reasoning-gym ratios (goal: text form >= 10x).
+sudoku, futoshiki, kakurasu, maze; triangle angles) it times reasoning-gym's generator at matching sizes in the
+same process and prints foveal / reasoning-gym ratios (goal: text form >= 10x); `angle`'s
+triangle level is set against reasoning-gym's `simple_geometry` (third angle of a triangle).
 
     .venv/bin/python benchmarks/bench_gym.py                 # all families, 1 s each
     .venv/bin/python benchmarks/bench_gym.py --budget 0.3 --families sudoku,futoshiki --out gym.json
@@ -29,6 +30,7 @@ SHARED = (
     ("futoshiki", 6, "futoshiki", {"min_board_size": 7, "max_board_size": 7}, "7x7"),
     ("kakurasu", 3, "kakurasu", {"min_rows": 5, "max_rows": 5, "min_cols": 5, "max_cols": 5}, "5x5"),
     ("maze", 3, "maze", {"min_grid_size": 9, "max_grid_size": 9}, "9x9"),
+    ("angle", 3, "simple_geometry", {"min_sides": 3, "max_sides": 3}, "triangle's third angle"),
 )
 
 
