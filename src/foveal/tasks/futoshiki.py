@@ -40,9 +40,12 @@ def solve(n: int, grid: list[int], ineqs: list[tuple[int, int]], limit: int = 2)
             return []
     empty = [i for i, v in enumerate(g) if not v]
     out: list[list[int]] = []
+    # a cell with a chain of k smaller cells below it is at least k + 1; with k larger above it, at most n - k
+    below, above = chain(lower), chain(upper)
+    static = [full & ~((1 << below[i]) - 1) & ((1 << (n - above[i])) - 1) for i in range(n * n)]
 
     def cand(i: int) -> int:
-        m = full & ~(rows[i // n] | cols[i % n])
+        m = static[i] & ~(rows[i // n] | cols[i % n])
         for j in lower[i]:
             m &= ~((1 << g[j]) - 1) if g[j] else ~1
         for j in upper[i]:
@@ -81,6 +84,18 @@ def solve(n: int, grid: list[int], ineqs: list[tuple[int, int]], limit: int = 2)
 
     search(0)
     return out
+
+
+def chain(nxt: list[list[int]]) -> list[int]:
+    """For each cell, the length of the longest chain following `nxt` (the inequality graph has no cycles)."""
+    memo: dict[int, int] = {}
+
+    def depth(i: int) -> int:
+        if i not in memo:
+            memo[i] = max((1 + depth(j) for j in nxt[i]), default=0)
+        return memo[i]
+
+    return [depth(i) for i in range(len(nxt))]
 
 
 def carve(rng: random.Random, n: int, solution: list[int], ineqs: list[tuple[int, int]], givens: int) -> list[int]:
