@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from functools import cache
+from functools import cache, reduce
+from operator import and_
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -91,7 +92,11 @@ def solve(grid: list[int], n: int, limit: int = 2, exclude: tuple[int, int] | No
 
 
 def full_grid(rng: random.Random, n: int) -> list[int]:
-    """A random complete grid: the base pattern with shuffled digits, rows in bands, bands, cols, stacks."""
+    """A random complete grid. 4x4: one of all 288, uniformly. Larger: the base pattern with shuffled
+    digits, rows within bands, bands, columns within stacks and stacks."""
+    if n == 4:
+        grids = all_grids4()
+        return list(grids[rng.randrange(len(grids))])
     br, bc = BOXES[n]
     base = lambda r, c: (bc * (r % br) + r // br + c) % n  # noqa: E731
     bands = rng.sample(range(n // br), n // br)
@@ -100,6 +105,24 @@ def full_grid(rng: random.Random, n: int) -> list[int]:
     cols = [s * bc + c for s in stacks for c in rng.sample(range(bc), bc)]
     digits = rng.sample(range(1, n + 1), n)
     return [digits[base(r, c)] for r in rows for c in cols]
+
+
+@cache
+def all_grids4() -> tuple[tuple[int, ...], ...]:
+    """Every complete 4x4 Sudoku (there are 288), in the solver's order."""
+    return tuple(map(tuple, solve([0] * 16, 4, limit=1000)))
+
+
+@cache
+def holders4() -> tuple[int, ...]:
+    """holders4()[5 * i + v]: bitset over `all_grids4()` of the grids with digit v in cell i;
+    index 0 (no cell has digit 0 given) holds every grid, the neutral element of AND."""
+    out = [0] * 80
+    for k, g in enumerate(all_grids4()):
+        for i, v in enumerate(g):
+            out[5 * i + v] |= 1 << k
+    out[0] = (1 << len(all_grids4())) - 1
+    return tuple(out)
 
 
 @cache
@@ -120,10 +143,31 @@ def candidates(grid: list[int], n: int, i: int) -> int:
 
 
 def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[int]:
-    """Remove cells in random order while the solution stays unique, down to `givens` filled cells."""
+    """Remove cells in random order while the solution stays unique, down to `givens` filled cells.
+
+    The order is the cells sorted by one uniform draw each. 4x4 checks uniqueness exactly against
+    all 288 grids (the givens' holder bitsets AND to the solution's bit alone); larger grids ask the
+    solver whether any solution has another digit in the removed cell.
+    """
     grid = list(solution)
     filled = n * n
-    for i in rng.sample(range(n * n), n * n):
+    draw = rng.random
+    order = sorted(range(n * n), key=lambda _: draw())
+    if n == 4:
+        holder = holders4().__getitem__
+        keys = [5 * i + v for i, v in enumerate(grid)]
+        for i in order:
+            if filled <= givens:
+                break
+            key, keys[i] = keys[i], 0  # key 0: a removed cell, which every grid fits
+            left = reduce(and_, map(holder, keys))  # the grids that fit the remaining givens
+            if left & (left - 1):  # another grid fits them too: keep the cell
+                keys[i] = key
+            else:
+                grid[i] = 0
+                filled -= 1
+        return grid
+    for i in order:
         if filled <= givens:
             break
         v = grid[i]
@@ -138,8 +182,13 @@ def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[
     return grid
 
 
+DIGITS = bytes.maketrans(bytes(range(10)), b".123456789")  # cell value -> its character
+
+
 def rows_text(grid: list[int], n: int, blank: str = ".") -> str:
-    return "\n".join("".join(str(v) if v else blank for v in grid[r * n:(r + 1) * n]) for r in range(n))
+    """The grid as n lines of n characters, `blank` for empty cells."""
+    flat = bytes(grid).translate(DIGITS).decode().replace(".", blank)
+    return "\n".join([flat[r * n:(r + 1) * n] for r in range(n)])
 
 
 @cache
@@ -203,7 +252,9 @@ class Sudoku(Task):
         6: dict(n=9, givens=26, cell=28),
     }
 
-    def rules(self, n: int) -> str:
+    @staticmethod
+    @cache
+    def rules(n: int) -> str:
         br, bc = BOXES[n]
         return (f"Fill the empty cells of this {n}x{n} Sudoku so that every row, every column and every "
                 f"{br}x{bc} box contains each digit 1-{n} exactly once. Answer with the completed grid, one "
@@ -218,9 +269,10 @@ class Sudoku(Task):
                      None)
         hint = (f"r{first // n + 1}c{first % n + 1} can only be {solution[first]}, and continuing cell by "
                 f"cell" if first is not None else "Trying candidates and eliminating contradictions")
-        twin = f"{self.rules(n)}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
+        rules = self.rules(n)
+        twin = f"{rules}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
         return self.sample(
-            seed, level, prompt=self.image_prompt(self.rules(n)), images=(self.picture(render, puzzle, n, cfg["cell"]),),
+            seed, level, prompt=self.image_prompt(rules), images=(self.picture(render, puzzle, n, cfg["cell"]),),
             answer=answer, answer_type="grid", text_twin=twin,
             solution=f"Using the row, column and box rules, {hint} gives the unique solution:\n{answer}",
             meta={"n": n, "cell": cfg["cell"], "puzzle": puzzle, "givens": sum(map(bool, puzzle))},
