@@ -54,14 +54,44 @@ def wins_at(b: list[str], r: int, c: int) -> bool:
     return False
 
 
+# Bitboards for the searches: column c, row r (0 = bottom) is bit c·(rows+1) + r; the extra bit on
+# top of each column keeps shifted lines from wrapping into the next column.
+def bits(b: list[str], p: str) -> tuple[int, int]:
+    """(pieces of `p`, all pieces) of board `b` as bitboards."""
+    rows = len(b)
+    mine = every = 0
+    for r in range(rows):
+        for c, v in enumerate(b[r]):
+            if v != ".":
+                bit = 1 << (c * (rows + 1) + rows - 1 - r)
+                every |= bit
+                if v == p:
+                    mine |= bit
+    return mine, every
+
+
+def four(x: int, rows: int) -> bool:
+    """Whether bitboard x holds four in a row: vertical, horizontal or either diagonal."""
+    for s in (1, rows + 1, rows, rows + 2):
+        y = x & (x >> s)
+        if y & (y >> 2 * s):
+            return True
+    return False
+
+
+def move_bit(every: int, c: int, rows: int) -> int:
+    """The bit a piece dropped in column c lands on, or 0 if the column is full."""
+    bottom = 1 << (c * (rows + 1))
+    column = ((1 << rows) - 1) << (c * (rows + 1))
+    landed = (every + bottom) & column & ~every
+    return landed
+
+
 def winning_cols(b: list[str], p: str) -> list[int]:
     """Columns where `p` dropping a piece makes four in a row."""
-    out = []
-    for c in range(len(b[0])):
-        res = drop(b, c, p)
-        if res and wins_at(res[0], res[1], c):
-            out.append(c)
-    return out
+    rows = len(b)
+    mine, every = bits(b, p)
+    return [c for c in range(len(b[0])) if (m := move_bit(every, c, rows)) and four(mine | m, rows)]
 
 
 def has_winner(b: list[str]) -> str | None:
@@ -75,16 +105,27 @@ def has_winner(b: list[str]) -> str | None:
 def forced_two(b: list[str], p: str) -> list[int]:
     """Columns c where, after `p` plays c (not winning at once), every reply by the opponent (none of which
     wins) leaves `p` an immediate win: a forced win in two of `p`'s moves."""
-    q = "Y" if p == "R" else "R"
+    rows, cols = len(b), len(b[0])
+    mine, every = bits(b, p)
+    theirs = every & ~mine
     out = []
-    for c in range(len(b[0])):
-        res = drop(b, c, p)
-        if not res or wins_at(res[0], res[1], c):
+    for c in range(cols):
+        m = move_bit(every, c, rows)
+        if not m or four(mine | m, rows):
             continue
-        b1 = res[0]
-        replies = [drop(b1, d, q) for d in range(len(b[0]))]
-        replies = [(x, d) for d, x in enumerate(replies) if x]
-        if replies and all(not wins_at(x[0], x[1], d) and winning_cols(x[0], p) for x, d in replies):
+        me1, all1 = mine | m, every | m
+        ok, replied = True, False
+        for d in range(cols):
+            r = move_bit(all1, d, rows)
+            if not r:
+                continue
+            replied = True
+            all2 = all1 | r
+            if four(theirs | r, rows) or not any(
+                    (w := move_bit(all2, e, rows)) and four(me1 | w, rows) for e in range(cols)):
+                ok = False
+                break
+        if ok and replied:
             out.append(c)
     return out
 
