@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from functools import cache, reduce
-from operator import and_
+from functools import cache
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -114,15 +113,25 @@ def all_grids4() -> tuple[tuple[int, ...], ...]:
 
 
 @cache
-def holders4() -> tuple[int, ...]:
-    """holders4()[5 * i + v]: bitset over `all_grids4()` of the grids with digit v in cell i;
-    index 0 (no cell has digit 0 given) holds every grid, the neutral element of AND."""
-    out = [0] * 80
-    for k, g in enumerate(all_grids4()):
-        for i, v in enumerate(g):
-            out[5 * i + v] |= 1 << k
-    out[0] = (1 << len(all_grids4())) - 1
-    return tuple(out)
+def unavoidable4(grid: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """For each cell i, the minimal unavoidable sets of a complete 4x4 `grid` that contain i.
+
+    An unavoidable set (a 16-bit cell mask) is where some other complete grid differs from
+    `grid`; givens make `grid` the unique solution iff they hit every minimal such set. The sets
+    depend only on the pattern, so the grid is first relabelled to have first row 1 2 3 4
+    (12 patterns, each computed once).
+    """
+    relabel = {v: k + 1 for k, v in enumerate(grid[:4])}
+    canon = tuple(relabel[v] for v in grid)
+    if canon != grid:
+        return unavoidable4(canon)
+    diffs = sorted({sum(1 << i for i, (a, b) in enumerate(zip(grid, other, strict=True)) if a != b)
+                    for other in all_grids4()} - {0}, key=int.bit_count)
+    minimal: list[int] = []
+    for d in diffs:
+        if not any(m & d == m for m in minimal):
+            minimal.append(d)
+    return tuple(tuple(m for m in minimal if m >> i & 1) for i in range(16))
 
 
 @cache
@@ -145,26 +154,22 @@ def candidates(grid: list[int], n: int, i: int) -> int:
 def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[int]:
     """Remove cells in random order while the solution stays unique, down to `givens` filled cells.
 
-    The order is the cells sorted by one uniform draw each. 4x4 checks uniqueness exactly against
-    all 288 grids (the givens' holder bitsets AND to the solution's bit alone); larger grids ask the
-    solver whether any solution has another digit in the removed cell.
+    The order is the cells sorted by one uniform draw each. 4x4 checks that the remaining givens
+    hit every minimal unavoidable set (`unavoidable4`); larger grids ask the solver whether any
+    solution has another digit in the removed cell.
     """
     grid = list(solution)
     filled = n * n
     draw = rng.random
     order = sorted(range(n * n), key=lambda _: draw())
     if n == 4:
-        holder = holders4().__getitem__
-        keys = [5 * i + v for i, v in enumerate(grid)]
+        sets, kept = unavoidable4(tuple(solution)), (1 << 16) - 1  # kept: mask of the given cells
         for i in order:
             if filled <= givens:
                 break
-            key, keys[i] = keys[i], 0  # key 0: a removed cell, which every grid fits
-            left = reduce(and_, map(holder, keys))  # the grids that fit the remaining givens
-            if left & (left - 1):  # another grid fits them too: keep the cell
-                keys[i] = key
-            else:
-                grid[i] = 0
+            rest = kept & ~(1 << i)
+            if all(d & rest for d in sets[i]):  # the other givens still hit every set through cell i
+                kept, grid[i] = rest, 0
                 filled -= 1
         return grid
     for i in order:
