@@ -142,8 +142,8 @@ def test_lora_wrap_and_merge_give_the_same_logits(tiny_dir, tmp_path):
         merged = lora_policy.merge_lora().model(**batch).logits
         reloaded = load_policy(tmp_path / "merged").model(**batch).logits
     assert not torch.allclose(wrapped, base, atol=1e-3)
-    assert torch.allclose(wrapped, merged, atol=1e-5)
-    assert torch.allclose(wrapped, reloaded, atol=1e-5)
+    assert torch.allclose(wrapped, merged, atol=1e-4)  # fp32 rounding of W + BA: ~1e-5 on logits ~1
+    assert torch.allclose(wrapped, reloaded, atol=1e-4)
 
 
 def test_cli_model_tiny(tmp_path, capsys):
