@@ -67,6 +67,39 @@ def forced(n: int, givens: dict[int, int], i: int, w: int) -> bool:
     return False
 
 
+def deduce(n: int, givens: dict[int, int], target: int) -> bool:
+    """Whether line-by-line deduction from `givens` fixes cell `target`: each row and column keeps the
+    valid lines agreeing with its known cells, and cells on which all of them agree become known,
+    until nothing changes. Sound (only forced values are found), so a fixed target stays unique."""
+    known = dict(givens)
+    idx = [[r * n + k for k in range(n)] for r in range(n)] + [[k * n + c for k in range(n)] for c in range(n)]
+    changed = True
+    while changed and target not in known:
+        changed = False
+        for line in idx:
+            km = kv = 0
+            for k, j in enumerate(line):
+                if j in known:
+                    km |= 1 << k
+                    kv |= known[j] << k
+            if km == (1 << n) - 1:
+                continue
+            ones, zeros = (1 << n) - 1, (1 << n) - 1
+            found = False
+            for m in lines(n):
+                if m & km == kv:
+                    ones &= m
+                    zeros &= ~m
+                    found = True
+            if not found:
+                return False
+            for k, j in enumerate(line):
+                if j not in known and (ones >> k & 1 or zeros >> k & 1):
+                    known[j] = ones >> k & 1
+                    changed = True
+    return target in known
+
+
 @register
 class Binairo(GridPuzzle):
     """Binairo (Takuzu): complete a grid of black (1) and white (0) circles.
@@ -101,7 +134,8 @@ class Binairo(GridPuzzle):
             if len(givens) <= cfg["givens"]:
                 break
             v = givens.pop(i)  # unique iff no solution has the other colour here
-            if not forced(n, givens, i, 1 - v) and solve(n, {**givens, i: 1 - v}, limit=1):
+            if not forced(n, givens, i, 1 - v) and not deduce(n, givens, i) and \
+                    solve(n, {**givens, i: 1 - v}, limit=1):
                 givens[i] = v
         rules = (f"Binairo on a {n}x{n} grid: put a black or a white circle in every empty cell so that every row "
                  f"and every column has {n // 2} black and {n // 2} white circles, no three circles of the same "
