@@ -74,7 +74,7 @@ def make_backend(name: str, model: str, batch_size: int, base_url: str | None, o
     if base_url:
         raise FovealError(f"--base-url is only used with --backend openai, not {name}")
     if name == "vllm":
-        return get_backend("vllm", model=model)
+        return get_backend("vllm", model_path=model)
     from foveal.models import load_policy
 
     return get_backend("hf", policy=load_policy(model), batch_size=batch_size)
