@@ -66,6 +66,7 @@ def test_report_is_self_contained_and_has_every_section(runs, tmp_path):
         assert needle in page, needle
     assert page.count("data:image/png;base64,") >= 5 + 4  # plots + example thumbnails
     assert "http://" not in page and "https://" not in page and "<script" not in page  # views offline
+    assert "&lt;think&gt;I look.&lt;/think&gt;" in page  # model output is escaped, never markup
     # the headline numbers are the ones metrics.summarize gives for the same rows
     acc = load_run(runs[1]).metrics["overall"]["accuracy"]
     assert f"{acc * 100:.1f}%" in page
@@ -106,6 +107,16 @@ def test_cli_report_and_its_bad_input(runs, tmp_path):
     r = subprocess.run([sys.executable, "-m", "foveal.cli", "report", str(tmp_path / "missing")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "is not a directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_training_log_alone(runs, tmp_path):
+    page = build_report([runs[1].parent / "grpo"], tmp_path / "t.html", names=["rl"]).read_text()
+    assert 'id="training"' in page and ">rl<" in page
+    run = tmp_path / "train-only"
+    run.mkdir()
+    append_jsonl(run / "train.jsonl", [{"stage": "sft", "step": i, "loss": 1 / (i + 1)} for i in range(5)])
+    page = build_report([run], tmp_path / "t2.html").read_text()
+    assert 'id="training"' in page and 'id="summary"' not in page and "1 training" in page
 
 
 def test_training_stages_are_laid_end_to_end():
