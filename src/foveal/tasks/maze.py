@@ -6,7 +6,7 @@ import random
 from collections import deque
 from dataclasses import replace
 from functools import cache
-from itertools import compress
+from itertools import compress, permutations
 from typing import Any
 
 from foveal.sample import Sample
@@ -37,31 +37,50 @@ def layout(n: int) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, tuple[tu
     return rooms, walls, links
 
 
-def carve(rng: random.Random, n: int, loops: float) -> list[bool]:
-    """An n×n (n odd) block maze as a flat open/wall list: depth-first carving from the top-left
-    room, then a `loops` fraction of the inner walls opened (alternative routes)."""
-    rooms, walls, links = layout(n)
-    open_ = [False] * (n * n)
-    open_[rooms[0]] = True
-    stack = [rooms[0]]
+@cache
+def orders(n: int) -> dict[int, list[tuple[tuple[int, int], ...]]]:
+    """Every ordering of each room's links (`layout`), to draw a room's visiting order in one step."""
+    rooms, _, links = layout(n)
+    return {room: list(permutations(links[room])) for room in rooms}
+
+
+def carve(rng: random.Random, n: int, loops: float) -> list[int]:
+    """An n×n (n odd) block maze as a flat open (1) / wall (0) list, by depth-first carving from
+    the top-left room, then a `loops` fraction of the remaining inner walls opened (alternative routes).
+
+    On entering a room the search draws a uniform ordering of its links and later resumes that
+    ordering at the next unvisited neighbour: the same law as drawing uniformly among the
+    unvisited neighbours at each step, with one draw per room.
+    """
+    rooms, walls, _ = layout(n)
+    perms = orders(n)
+    open_ = [0] * (n * n)
+    open_[rooms[0]] = 1
+    draw = rng.random
+    p = perms[rooms[0]]
+    stack = [iter(p[int(draw() * len(p))])]
     while stack:
-        nbrs = [link for link in links[stack[-1]] if not open_[link[1]]]
-        if not nbrs:
+        for wall, room in stack[-1]:
+            if not open_[room]:
+                open_[wall] = open_[room] = 1
+                p = perms[room]
+                stack.append(iter(p[int(draw() * len(p))]))
+                break
+        else:
             stack.pop()
-            continue
-        wall, room = nbrs[rng.randrange(len(nbrs))] if len(nbrs) > 1 else nbrs[0]
-        open_[wall] = open_[room] = True
-        stack.append(room)
-    closed = [w for w in walls if not open_[w]]
-    for w in rng.sample(closed, int(loops * len(closed))):
-        open_[w] = True
+    if loops:
+        closed = [w for w in walls if not open_[w]]
+        for w in rng.sample(closed, int(loops * len(closed))):
+            open_[w] = 1
     return open_
 
 
-def bfs(open_: list[bool], n: int, src: int) -> list[int]:
+def bfs(open_: list[int], n: int, src: int, stop: int = -1) -> list[int]:
     """Moves from `src` to every cell (-1 if unreachable), 4-neighbour steps on the flat grid.
 
-    Cells on the outer ring are always walls, so neighbours of a floor cell never wrap a row.
+    With `stop`, the search ends once that cell is reached: every cell nearer than it already
+    has its distance, farther ones may still read -1. Cells on the outer ring are always walls,
+    so neighbours of a floor cell never wrap a row.
     """
     dist = [-1] * (n * n)
     dist[src] = 0
@@ -72,6 +91,8 @@ def bfs(open_: list[bool], n: int, src: int) -> list[int]:
         for j in (i - n, i + n, i - 1, i + 1):
             if open_[j] and dist[j] < 0:
                 dist[j] = nd
+                if j == stop:
+                    return dist
                 todo.append(j)
     return dist
 
@@ -104,20 +125,22 @@ class Maze(Task):
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        n, question = cfg["size"], rng.choice(cfg["questions"])
+        n, question, draw = cfg["size"], rng.choice(cfg["questions"]), rng.random
         step = {"up": -n, "down": n, "left": -1, "right": 1}
         while True:
             open_ = carve(rng, n, cfg["loops"])
             floor = list(compress(range(n * n), open_))
-            start, goal = rng.sample(floor, 2)
-            dist = bfs(open_, n, goal)
+            k = int(draw() * len(floor))  # two distinct floor cells, uniformly
+            j = int(draw() * (len(floor) - 1))
+            start, goal = floor[k], floor[j + (j >= k)]
+            dist = bfs(open_, n, goal, start)
             if dist[start] < 2:
                 continue
             if question == "exists" and rng.random() < 0.5:
                 while dist[start] >= 0:  # wall off route cells until the goal is unreachable
                     route = [i for i in floor if i != start and open_[i] and 0 < dist[i] < dist[start]]
-                    open_[rng.choice(route)] = False
-                    dist = bfs(open_, n, goal)
+                    open_[rng.choice(route)] = 0
+                    dist = bfs(open_, n, goal, start)
             if question == "next":
                 firsts = [d for d in DIRS if dist[start + step[d]] == dist[start] - 1]
                 if len(firsts) != 1:
