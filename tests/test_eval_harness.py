@@ -16,7 +16,7 @@ from foveal import tasks
 from foveal.errors import FovealError
 from foveal.eval import metrics as M
 from foveal.eval.benchmarks import load_data
-from foveal.eval.harness import evaluate, expand
+from foveal.eval.harness import evaluate, expand, spread
 from foveal.io import read_jsonl
 from foveal.rollout.base import Completion, Group, Sampling
 
@@ -102,6 +102,10 @@ def test_metrics_of_a_known_eval(tmp_path):
     assert o["mean_tokens"] == pytest.approx(5 + 1.5)
     assert res.metrics["modality_gap"]["overall"]["gap"] == 0.0
     assert res.metrics["by_task_level"]["count"]["2"]["n"] == 8
+
+
+def test_spread_keeps_first_and_last_frames():
+    assert spread(16, 6) == [0, 3, 6, 9, 12, 15] and spread(4, 6) == [0, 1, 2, 3] and spread(0, 6) == []
 
 
 def test_expand_forms_and_bad_input():

@@ -43,7 +43,7 @@ from foveal.sample import Sample
 
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
-MAX_THUMBS = 4  # frames kept per sample (video tasks have up to 16)
+MAX_THUMBS = 6  # images kept per sample: video tasks have up to 16 frames, spread() picks evenly
 RESULT_KEYS = ("k", "sampling", "twin", "shuffles")  # a resumed run must agree on these (and on model,
 # data and backend when both runs name them)
 
@@ -99,6 +99,13 @@ def thumbnail_b64(image: Image.Image, px: int = THUMB_PX) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def spread(n: int, k: int) -> list[int]:
+    """`min(n, k)` indices from range(n), evenly spaced, first and last included."""
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
 def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     """One samples.jsonl row: the problem, its completions and every per-completion score.
 
@@ -135,7 +142,7 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
         "maj_answer": answers[maj] if maj is not None else None,
         "maj_score": scores[maj] if maj is not None else None,
         "agree": M.agreement(answers, same),
-        "thumbs": [thumbnail_b64(im) for im in sample.images[:MAX_THUMBS]],
+        "thumbs": [thumbnail_b64(sample.images[i]) for i in spread(len(sample.images), MAX_THUMBS)],
     }
     if sample.choices and maj is not None:  # which option *text* the vote picked (for shuffle consistency)
         picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices)
