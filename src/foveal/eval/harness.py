@@ -231,6 +231,9 @@ def evaluate(
     out: run directory (created; resumed if it already holds samples.jsonl); None keeps
         everything in memory.
     meta: extra fields for config.json (the CLI records model path, data path, backend).
+    progress: show a rich progress bar (samples/s, running accuracy); pass False inside
+        another rich live display, e.g. a training loop's.
+    Returns an `EvalResult`; metrics.json is written even when the run is interrupted.
     """
     if k < 1:
         raise FovealError(f"k must be at least 1, got {k}")
