@@ -151,10 +151,6 @@ def masks_to_grid(rows: Sequence[int], n_cols: int) -> list[list[int]]:
     return [[m >> c & 1 for c in range(n_cols)] for m in rows]
 
 
-def grid_to_masks(grid: Sequence[Sequence[int]]) -> list[int]:
-    return [sum(v << c for c, v in enumerate(row)) for row in grid]
-
-
 def reveal_until_unique(rng: random.Random, truth: Sequence[Any],
                         solve: Callable[[dict[int, Any]], list[Sequence[Any]]],
                         givens: dict[int, Any] | None = None) -> dict[int, Any]:
