@@ -202,6 +202,7 @@ def smollm2_dir() -> Path:
     gguf = next((g for g in ggufs if g.name == SMOLLM2_GGUF), ggufs[0])
     if importlib.util.find_spec("gguf") is None:
         raise FovealError("converting smollm2-135m needs the gguf package: pip install 'foveal[smollm]'")
+    import torch
     from rich.console import Console
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -209,7 +210,12 @@ def smollm2_dir() -> Path:
 
     Console(stderr=True).print(f"converting {gguf.name} to safetensors in {out} (once, ~30 s)")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # transformers dequantises GGUF to plain float32 tensors on load, but still tags the model as
+    # "quantized with gguf" and refuses to save it; nothing quantised remains, so drop the tag.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     with atomic_dir(out, overwrite=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
