@@ -106,9 +106,13 @@ class Sample:
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    """Deterministic PNG encoding (no timestamps or text chunks; fixed compression)."""
+    """Deterministic PNG encoding (no timestamps or text chunks; fixed compression).
+
+    zlib level 1: 2-3x faster than level 6 on the gym's flat-colour pictures, files ~1.4x larger
+    (still a few KB), same pixels.
+    """
     buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=False, compress_level=6)
+    image.save(buf, format="PNG", optimize=False, compress_level=1)
     return buf.getvalue()
 
 
