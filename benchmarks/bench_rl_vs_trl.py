@@ -4,12 +4,13 @@
 
 1. Parity. The embedded tiny VLM, P gym prompts (count, level 1), G completions per prompt sampled
    once and fed to both trainers (TRL through a `rollout_func` that returns them), rewards accuracy
-   + 0.5 format, GRPO settings (loss "grpo" = foveal's ppo_clip + seq-mean-token-mean, group-scaled
+   + 0.5 format + a distinct-characters score (so advantages are not all 0), the policy perturbed
+   away from its reference (so the KL term is not 0), GRPO settings (loss "grpo" = foveal's ppo_clip + seq-mean-token-mean, group-scaled
    advantages, beta 0.04 with the k3 estimator, epsilon 0.2, temperature 1). Prints the two losses
    and the largest absolute difference over every parameter's gradient; the goal is <= 1e-5.
 2. Speed. N full steps of each (generation, rewards, loss, backward, optimizer step), same sizes and
-   sampling, fresh models; prints each trainer's mean step time and the ratio foveal / TRL.
-   The goal is <= 0.7. Both run in this process, one after the other, on the same cores.
+   sampling, fresh models, interleaved step by step (TRL, foveal, TRL, ...) so that both meet the
+   same machine load; prints each trainer's mean step time and the ratio foveal / TRL (goal <= 0.7).
 """
 
 from __future__ import annotations
@@ -25,6 +26,22 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
+
+
+def distinct_chars(completions, samples):
+    """A reward that differs between completions of an untrained model (accuracy is 0 for all of them)."""
+    return [len(set(c)) / max(len(c), 1) for c in completions]
+
+
+REWARDS = [("accuracy", 1.0), ("format", 0.5), ("bench_distinct_chars", 1.0)]
+
+
+def perturb(model, scale: float = 0.02) -> None:
+    """Move the policy away from its reference (same noise for the same parameter names), so KL is not 0."""
+    with torch.no_grad():
+        for i, (_name, p) in enumerate(sorted(model.named_parameters())):
+            g = torch.Generator().manual_seed(i)
+            p.add_(scale * torch.randn(p.shape, generator=g, dtype=torch.float32).to(p.dtype))
 
 
 def trl_rows(samples, system_prompt: str):
@@ -46,7 +63,7 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
 
-    from foveal.rewards import accuracy, format_reward, to_trl
+    from foveal.rewards import get_reward, to_trl
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(model_dir)
@@ -62,7 +79,7 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
         epsilon=0.2,
         loss_type="grpo",
         scale_rewards="group",
-        reward_weights=[1.0, 0.5],
+        reward_weights=[w for _, w in REWARDS],
         learning_rate=1e-4,
         lr_scheduler_type="constant",
         warmup_steps=0,
@@ -80,7 +97,7 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
     )
     return GRPOTrainer(
         model=model,
-        reward_funcs=[to_trl(accuracy), to_trl(format_reward)],
+        reward_funcs=[to_trl(get_reward(name)) for name, _ in REWARDS],
         args=config,
         train_dataset=Dataset.from_list(rows * max(steps, 1) * 4),
         processing_class=processor,
@@ -98,7 +115,7 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int):
     cfg = config_from_dict({
         "model": {"path": str(model_dir)},
         "data": {"gym": {"tasks": ["count"], "levels": [1]}},
-        "rewards": [{"name": "accuracy", "weight": 1.0}, {"name": "format", "weight": 0.5}],
+        "rewards": [{"name": name, "weight": w} for name, w in REWARDS],
         "sampling": {"temperature": 1.0, "max_new_tokens": args.max_new},
         "rl": {"steps": steps, "prompts_per_step": args.prompts, "group_size": args.group,
                "micro_batch_size": args.prompts * args.group, "advantage": "grpo", "scale_rewards": "group",
@@ -122,8 +139,9 @@ def parity(model_dir: Path, args, tmp: Path) -> float:
     cfg, session = foveal_session(model_dir, args, tmp / "fov", steps=1)
     samples = [gym.get("count").generate(seed, 1, "image") for seed in range(args.prompts)]
     stage = RLStage(session, PromptSource(cfg.data), ref_model=copy.deepcopy(session.policy.model).eval())
+    perturb(session.policy.model)
     groups = stage.backend.generate(samples, args.group, Sampling(1.0, 1.0, args.max_new, seed=0))
-    ro = stage.assemble([stage.score_group(s, g) for s, g in zip(samples, groups)], len(samples), 0, 1)
+    ro = stage.assemble([stage.score_group(s, g) for s, g in zip(samples, groups, strict=False)], len(samples), 0, 1)
     prepared = stage.prepare(ro)
     stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0}
     stage.backward_pass(prepared, stats)
@@ -139,6 +157,7 @@ def parity(model_dir: Path, args, tmp: Path) -> float:
 
     rows = trl_rows(samples, session.policy.system_prompt)
     trainer = trl_trainer(model_dir, rows, args, tmp / "trl", steps=1, rollout_func=rollout_func)
+    perturb(trainer.model)
     trainer.model.train()
     trainer.current_gradient_accumulation_steps = 1
     inputs = [r for r in rows for _ in range(args.group)]
@@ -157,6 +176,7 @@ def parity(model_dir: Path, args, tmp: Path) -> float:
     loss_diff = abs(stats["loss"] - trl_loss.item())
     print(f"prompt token ids identical: {same_prompts}; completions: {len(fixed)} "
           f"({sum(map(len, fixed))} tokens); reward mean {ro.rewards.mean():.3f}")
+    print(f"KL (k3)     foveal {stats['kl']:.3e}  (policy perturbed away from the reference)")
     print(f"advantages  max |foveal - TRL| = {adv_diff:.2e}")
     print(f"loss        foveal {stats['loss']:.8f}  TRL {trl_loss.item():.8f}  |diff| = {loss_diff:.2e}")
     print(f"gradients   max |foveal - TRL| = {grad_diff:.2e} over {len(keys) - len(missing)} tensors "
@@ -165,6 +185,8 @@ def parity(model_dir: Path, args, tmp: Path) -> float:
 
 
 def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
+    """Mean step time of each trainer over `args.steps` steps, interleaved (TRL step k, then foveal step k)
+    so that both see the same machine load; one warm-up step of each is not timed."""
     import copy
 
     from transformers import TrainerCallback
@@ -173,35 +195,28 @@ def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
     from foveal.train.data import PromptSource
     from foveal.train.rl import RLStage
 
-    # foveal: N steps of the RL stage (rollout + update + optimizer step)
     torch.manual_seed(0)
-    cfg, session = foveal_session(model_dir, args, tmp / "fov_speed", steps=args.steps)
+    cfg, session = foveal_session(model_dir, args, tmp / "fov_speed", steps=args.steps + 1)
     stage = RLStage(session, PromptSource(cfg.data, seed=0), ref_model=copy.deepcopy(session.policy.model).eval())
-    stage.step(0)  # warm-up, not timed
-    t = []
-    for i in range(1, args.steps + 1):
-        t0 = time.perf_counter()
-        stage.step(i)
-        t.append(time.perf_counter() - t0)
-    fov = sum(t) / len(t)
-
-    # TRL: N+1 optimizer steps of GRPOTrainer.train(), the first not timed
     samples = [gym.get("count").generate(1_000_000 + i, 1, "image") for i in range(args.prompts * (args.steps + 2))]
     rows = trl_rows(samples, session.policy.system_prompt)
-    times: list[float] = []
+    trl_times: list[float] = []
+    fov_times: list[float] = []
 
-    class Timer(TrainerCallback):
+    class Interleave(TrainerCallback):
         def on_step_begin(self, a, state, control, **kw):
             self.t0 = time.perf_counter()
 
         def on_step_end(self, a, state, control, **kw):
-            times.append(time.perf_counter() - self.t0)
+            trl_times.append(time.perf_counter() - self.t0)
+            t0 = time.perf_counter()
+            stage.step(len(fov_times))
+            fov_times.append(time.perf_counter() - t0)
 
     trainer = trl_trainer(model_dir, rows, args, tmp / "trl_speed", steps=args.steps + 1)
-    trainer.add_callback(Timer())
+    trainer.add_callback(Interleave())
     trainer.train()
-    trl = sum(times[1:]) / len(times[1:])
-    return fov, trl
+    return sum(fov_times[1:]) / args.steps, sum(trl_times[1:]) / args.steps
 
 
 def main() -> None:
@@ -215,6 +230,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from foveal.models import build_tiny_vlm
+    from foveal.rewards import register_reward
+
+    register_reward("bench_distinct_chars")(distinct_chars)
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

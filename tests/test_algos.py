@@ -61,11 +61,12 @@ def test_ppo_clip_boundaries_are_asymmetric():
     logp = ratios.log()
     old = torch.zeros_like(logp)
     mask = torch.ones_like(logp)
-    pos, clip_pos = algos.POLICY_LOSSES["ppo_clip"](logp, old, T([1.0]), mask, lo, hi)
+    pos, clip_pos, rho = algos.POLICY_LOSSES["ppo_clip"](logp, old, T([1.0]), mask, lo, hi)
+    assert torch.allclose(rho, ratios)
     # A > 0: min(rho, clip(rho)) -> clipped above 1.28 only
     assert torch.allclose(pos, -T([[0.7, 0.8, 1.0, 1.28, 1.28]]), atol=1e-6)
     assert clip_pos.tolist() == [[False, False, False, False, True]]
-    neg, clip_neg = algos.POLICY_LOSSES["ppo_clip"](logp, old, T([-1.0]), mask, lo, hi)
+    neg, clip_neg, _ = algos.POLICY_LOSSES["ppo_clip"](logp, old, T([-1.0]), mask, lo, hi)
     # A < 0: -min(-rho, -clip(rho)) = max(rho, clip(rho)) -> clipped below 0.8 only
     assert torch.allclose(neg, T([[0.8, 0.8, 1.0, 1.28, 1.5]]), atol=1e-6)
     assert clip_neg.tolist() == [[True, False, False, False, False]]
@@ -73,7 +74,7 @@ def test_ppo_clip_boundaries_are_asymmetric():
 
 def test_ppo_clip_gradient_vanishes_where_clipped():
     logp = T([[math.log(1.5), math.log(1.1)]], requires_grad=True)
-    loss, _ = algos.ppo_clip_loss(logp, torch.zeros(1, 2), T([2.0]), torch.ones(1, 2))
+    loss = algos.ppo_clip_loss(logp, torch.zeros(1, 2), T([2.0]), torch.ones(1, 2)).loss
     loss.sum().backward()
     assert logp.grad[0, 0] == 0.0
     assert torch.allclose(logp.grad[0, 1], T(-2.0 * 1.1))  # d(-rho*A)/dlogp = -rho*A
@@ -82,10 +83,11 @@ def test_ppo_clip_gradient_vanishes_where_clipped():
 def test_gspo_uses_one_length_normalised_ratio_per_sequence():
     logp = T([[0.1, 0.3, 5.0]])  # last token is padding
     mask = T([[1.0, 1.0, 0.0]])
-    loss, clipped = algos.POLICY_LOSSES["gspo"](logp, torch.zeros_like(logp), T([1.0]), mask, 0.5, 0.5)
+    loss, clipped, ratio = algos.POLICY_LOSSES["gspo"](logp, torch.zeros_like(logp), T([1.0]), mask, 0.5, 0.5)
     s = math.exp(0.2)  # geometric mean ratio over the two real tokens
     assert torch.allclose(loss, torch.full((1, 3), -s), atol=1e-6)
-    loss, clipped = algos.gspo_loss(logp, torch.zeros_like(logp), T([1.0]), mask, 3e-4, 4e-4)
+    assert torch.allclose(ratio, torch.full((1, 3), s), atol=1e-6)
+    loss, clipped, _ = algos.gspo_loss(logp, torch.zeros_like(logp), T([1.0]), mask, 3e-4, 4e-4)
     assert torch.allclose(loss, torch.full((1, 3), -(1 + 4e-4)), atol=1e-6) and clipped.all()
 
 
@@ -95,6 +97,18 @@ def test_kl_estimators():
     assert torch.allclose(algos.KL["k2"](logp, ref), T([[0.5, 0.5]]))
     assert torch.allclose(algos.KL["k3"](logp, ref), T([[math.exp(-1) + 1 - 1, math.exp(1) - 1 - 1]]))
     assert torch.equal(algos.KL["k3"](logp, logp), torch.zeros(1, 2))
+
+
+def test_ratio_corrected_kl_keeps_value_and_adds_score_function_gradient():
+    logp = T([[-1.0]], requires_grad=True)
+    ref = T([[-2.0]])
+    kl = algos.KL["k3"](logp, ref)
+    ratio = torch.exp(logp - logp.detach())
+    corrected = algos.kl_with_ratio(kl, ratio)
+    assert torch.allclose(corrected, kl)
+    (g_plain,) = torch.autograd.grad(kl.sum(), logp, retain_graph=True)
+    (g_corr,) = torch.autograd.grad(corrected.sum(), logp)
+    assert torch.allclose(g_corr - g_plain, kl.detach())  # d(kl * rho)/dlogp = dkl/dlogp + kl
 
 
 def test_kl_as_reward_penalty_sums_over_real_tokens():

@@ -155,6 +155,9 @@ class RLConfig(Strict):
     beta: float = Field(0.0, ge=0, description="KL coefficient; 0 loads no reference model")
     kl: str = "k3"
     kl_mode: Literal["loss", "reward"] = "loss"
+    kl_ratio_correction: bool = Field(
+        True, description="multiply the KL loss term by the importance ratio (unbiased KL gradient; TRL's default)"
+    )
     entropy_coef: float = Field(0.0, ge=0, description="subtracts coef * mean token entropy from the loss")
     dynamic_sampling: bool = Field(False, description="DAPO: drop groups with equal rewards, refill with new prompts")
     max_refill_rounds: int = Field(4, ge=0, description="extra generation rounds dynamic sampling may spend per step")

@@ -26,12 +26,23 @@ A later algorithm (APO, GRPO-D, PAPO, EMA-GRPO, GRPO-CARE, ...) is one more `@re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
+
+class PolicyLoss(NamedTuple):
+    """What a policy loss returns, each [B, T]: the per-token loss, where the clip removed the
+    gradient, and the importance ratio used (token-level, or a sequence's ratio broadcast)."""
+
+    loss: Tensor
+    clipped: Tensor
+    ratio: Tensor
+
+
 ADVANTAGES: dict[str, Callable[..., Tensor]] = {}
-POLICY_LOSSES: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {}
+POLICY_LOSSES: dict[str, Callable[..., PolicyLoss]] = {}
 AGGREGATIONS: dict[str, Callable[..., Tensor]] = {}
 KL: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
 
@@ -55,7 +66,7 @@ def register_advantage(name: str):
 
 
 def register_policy_loss(name: str):
-    """Register `fn(logp, old_logp, advantages, mask, clip_low, clip_high) -> (loss [B,T], clipped [B,T])`."""
+    """Register `fn(logp, old_logp, advantages, mask, clip_low, clip_high) -> PolicyLoss` (each [B,T])."""
     return _register(POLICY_LOSSES, name)
 
 
@@ -147,12 +158,12 @@ def reinforce_advantages(rewards: Tensor, group_ids: Tensor) -> Tensor:
 # -- policy losses -------------------------------------------------------------------------
 
 
-def _clip_loss(ratio: Tensor, advantages: Tensor, clip_low: float, clip_high: float) -> tuple[Tensor, Tensor]:
+def _clip_loss(ratio: Tensor, advantages: Tensor, clip_low: float, clip_high: float) -> PolicyLoss:
     adv = advantages if advantages.dim() == ratio.dim() else advantages.unsqueeze(-1)
     clipped_ratio = ratio.clamp(1 - clip_low, 1 + clip_high)
     loss = -torch.min(ratio * adv, clipped_ratio * adv)
     clipped = ((ratio < 1 - clip_low) & (adv < 0)) | ((ratio > 1 + clip_high) & (adv > 0))
-    return loss, clipped
+    return PolicyLoss(loss, clipped, ratio)
 
 
 @register_policy_loss("ppo_clip")
@@ -162,8 +173,8 @@ def ppo_clip_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_
         rho_t = exp(logp_t - old_logp_t)
         L_t   = -min(rho_t * A, clip(rho_t, 1 - clip_low, 1 + clip_high) * A)
 
-    Returns (L [B,T], clipped [B,T]) where `clipped` marks tokens whose gradient the clip removed
-    (rho < 1 - clip_low with A < 0, or rho > 1 + clip_high with A > 0).
+    Returns PolicyLoss(L, clipped, rho), each [B,T]; `clipped` marks tokens whose gradient the clip
+    removed (rho < 1 - clip_low with A < 0, or rho > 1 + clip_high with A > 0).
     """
     return _clip_loss(torch.exp(logp - old_logp), advantages, clip_low, clip_high)
 
@@ -175,12 +186,12 @@ def gspo_loss(logp, old_logp, advantages, mask, clip_low: float = 3e-4, clip_hig
         s_i = exp( sum_t m_t (logp_t - old_logp_t) / sum_t m_t )
         L_i = -min(s_i * A_i, clip(s_i, 1 - clip_low, 1 + clip_high) * A_i), broadcast over the tokens
 
-    (GSPO's bounds are tiny, 3e-4 / 4e-4, because s_i is a geometric mean.) Returns [B,T] tensors.
+    (GSPO's bounds are tiny, 3e-4 / 4e-4, because s_i is a geometric mean.) Returns PolicyLoss of [B,T].
     """
     m = mask.to(logp.dtype)
     seq = ((logp - old_logp) * m).sum(-1, keepdim=True) / m.sum(-1, keepdim=True).clamp(min=1)
-    loss, clipped = _clip_loss(torch.exp(seq), advantages, clip_low, clip_high)
-    return loss.expand_as(logp), clipped.expand_as(logp)
+    out = _clip_loss(torch.exp(seq), advantages, clip_low, clip_high)
+    return PolicyLoss(*(t.expand_as(logp) for t in out))
 
 
 # -- KL estimators (Schulman's k1, k2, k3 of KL(pi || ref), per token) ---------------------
@@ -203,6 +214,15 @@ def kl_k3(logp: Tensor, ref_logp: Tensor) -> Tensor:
     """k3 = exp(log ref - log pi) - (log ref - log pi) - 1 (unbiased, low variance, >= 0; GRPO's and TRL's)."""
     d = ref_logp - logp
     return torch.exp(d) - d - 1
+
+
+def kl_with_ratio(kl: Tensor, ratio: Tensor) -> Tensor:
+    """KL_t * rho_t: the importance-corrected KL term (DeepSeek-V3.2; TRL's use_bias_correction_kl).
+
+    Its value equals KL_t on-policy (rho = 1), but its gradient gains KL_t * grad log pi, which makes
+    it an unbiased gradient of KL(pi || ref) for samples drawn from pi_old.
+    """
+    return kl * ratio
 
 
 def kl_reward_penalty(rewards: Tensor, logp: Tensor, ref_logp: Tensor, mask: Tensor, beta: float, kind: str = "k1") -> Tensor:

@@ -51,7 +51,7 @@ class PromptSource:
 
         gcfg = self.cfg.gym
         rng = random.Random(f"{self.seed}:draw:{k}")
-        names, weights = zip(*gcfg.tasks.items())
+        names, weights = zip(*gcfg.tasks.items(), strict=False)
         name = rng.choices(names, weights)[0]
         task = gym.get(name)
         level = rng.choice(gcfg.levels)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from foveal.errors import FovealError
-from foveal.rollout import Sampling, get_backend
+from foveal.rollout import Completion, Sampling, get_backend
 from foveal.sample import Sample
 from foveal.train import algos
 
@@ -144,7 +144,7 @@ class RLStage:
             sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=s.cfg.seed * 1_000_003 + step * 1_009 + rounds)
             groups = self.backend.generate(prompts, G, sampling)
             rounds += 1
-            for sample, group in zip(prompts, groups):
+            for sample, group in zip(prompts, groups, strict=False):
                 item = self.score_group(sample, group)
                 total = item[2]
                 generated += 1
@@ -159,11 +159,24 @@ class RLStage:
         return self.assemble(kept, generated, filtered, rounds)
 
     def score_group(self, sample: Sample, group) -> tuple:
-        """(sample, completions, total reward [G], {reward name: [G]}) for one prompt's group."""
-        texts = [c.text for c in group.completions]
-        lengths = [len(c.token_ids) for c in group.completions]
+        """(sample, completions, total reward [G], {reward name: [G]}) for one prompt's group.
+
+        Completions are first cut before any sampled image/video token (`cut_at_multimodal`), so the
+        rewards score exactly the tokens that will be trained on.
+        """
+        comps = [self.cut(c) for c in group.completions]
+        texts = [c.text for c in comps]
+        lengths = [len(c.token_ids) for c in comps]
         total, per_fn = score(self.reward_fns, texts, [sample] * len(texts), lengths)
-        return (sample, group.completions, total, per_fn)
+        return (sample, comps, total, per_fn)
+
+    def cut(self, c: Completion) -> Completion:
+        tokens, was_cut = cut_at_multimodal(list(c.token_ids), self.forbidden)
+        if not was_cut:
+            return c
+        text = self.s.policy.tokenizer.decode(tokens, skip_special_tokens=True)
+        logprobs = c.logprobs[: len(tokens)] if c.logprobs is not None else None
+        return Completion(text=text, token_ids=tokens, logprobs=logprobs, finish_reason="length")
 
     def assemble(self, kept: list[tuple], generated: int, filtered: int, rounds: int) -> Rollouts:
         """Flatten scored groups into `Rollouts` (group id = position in `kept`)."""
@@ -172,12 +185,11 @@ class RLStage:
         per_fn: dict[str, list] = {name: [] for name, _, _ in self.reward_fns}
         for g, (sample, comps, total, fn_scores) in enumerate(kept):
             for j, c in enumerate(comps):
-                tokens, cut = cut_at_multimodal(list(c.token_ids), self.forbidden)
                 samples.append(sample)
-                ids.append(tokens or [s.policy.tokenizer.eos_token_id])
+                ids.append(list(c.token_ids) or [s.policy.tokenizer.eos_token_id])
                 texts.append(c.text)
-                lps.append(c.logprobs[: len(tokens)] if c.logprobs is not None else None)
-                trunc.append(c.finish_reason == "length" or cut)
+                lps.append(c.logprobs)
+                trunc.append(c.finish_reason == "length")
                 gids.append(g)
                 totals.append(total[j])
                 for name in per_fn:
@@ -244,7 +256,7 @@ class RLStage:
             ref = self.frozen_logprobs(mbs, self.ref_model)
         if cfg.beta > 0 and cfg.kl_mode == "reward":
             cur = self.frozen_logprobs(mbs, s.model)
-            penalty = [algos.kl_reward_penalty(torch.zeros(len(c)), c, r, m, cfg.beta, cfg.kl).cpu() for c, r, (_, _, m) in zip(cur, ref, mbs)]
+            penalty = [algos.kl_reward_penalty(torch.zeros(len(c)), c, r, m, cfg.beta, cfg.kl).cpu() for c, r, (_, _, m) in zip(cur, ref, mbs, strict=False)]
             rewards = rewards + torch.cat(penalty)
         adv = self.advantage(rewards, ro.group_ids, **({"scale": cfg.scale_rewards} if cfg.advantage == "grpo" else {}))
         old = None
@@ -265,11 +277,11 @@ class RLStage:
                 logp, entropy = s.logprobs(batch, s.cfg.sampling.temperature)
                 a = b.advantages[sl].to(logp.device, logp.dtype)
                 old_lp = b.old[k] if b.old is not None else logp.detach()
-                per_tok, clipped = self.policy_loss(logp, old_lp, a, mask, cfg.clip_low, cfg.clip_high)
+                per_tok, clipped, ratio = self.policy_loss(logp, old_lp, a, mask, cfg.clip_low, cfg.clip_high)
                 if b.ref is not None:
                     kl = self.kl(logp, b.ref[k])
                     if cfg.kl_mode == "loss":
-                        per_tok = per_tok + cfg.beta * kl
+                        per_tok = per_tok + cfg.beta * (algos.kl_with_ratio(kl, ratio) if cfg.kl_ratio_correction else kl)
                     stats["kl"] += weight * float((kl.detach() * mask).sum()) / b.num_tokens
                 loss = self.aggregate(per_tok, mask, num_seqs=b.num_seqs, num_tokens=b.num_tokens, max_len=s.cfg.sampling.max_new_tokens)
                 if cfg.entropy_coef:

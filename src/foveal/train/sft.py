@@ -14,6 +14,7 @@ sample completions, keep the ones a reward function accepts, train on those).
 from __future__ import annotations
 
 import time
+
 import torch
 
 from foveal.prompts import r1_target
@@ -86,11 +87,11 @@ def rejection_sample(backend, samples: list[Sample], n: int, sampling: Sampling,
     """
     groups = backend.generate(samples, n, sampling)
     kept: list[tuple[Sample, list[int]]] = []
-    for sample, group in zip(samples, groups):
+    for sample, group in zip(samples, groups, strict=False):
         texts = [c.text for c in group.completions]
         scores = reward_fn(texts, [sample] * len(texts))
         seen: set[tuple[int, ...]] = set()
-        for comp, score in zip(group.completions, scores):
+        for comp, score in zip(group.completions, scores, strict=False):
             key = tuple(comp.token_ids)
             if score >= threshold and key not in seen:
                 seen.add(key)
