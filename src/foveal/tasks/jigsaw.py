@@ -27,8 +27,8 @@ GAP, HEADER = 4, 14  # pixels between pieces; label strip above each piece
 
 def corner_colour(corners: list[list[int]], u: float, v: float) -> tuple[int, int, int]:
     """The gradient's colour at relative position (u, v) in [0, 1]²: bilinear in the four corners."""
-    w = ((1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v)
-    return tuple(math.floor(sum(wi * c[ch] for wi, c in zip(w, corners, strict=True)) + 0.5) for ch in range(3))
+    w0, w1, w2, w3 = (1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v
+    return tuple(math.floor(w0 * a + w1 * b + w2 * c + w3 * d + 0.5) for a, b, c, d in zip(*corners, strict=True))
 
 
 def source(meta: dict[str, Any]) -> Image.Image:
@@ -110,10 +110,12 @@ class Jigsaw(Task):
         side = k * piece
         while True:  # distinct corners, so every grid point of the gradient has its own colour
             corners = [[rng.randint(20, 235) for _ in range(3)] for _ in range(4)]
-            grid = {corner_colour(corners, gx / k, gy / k) for gx in range(k + 1) for gy in range(k + 1)}
             far = all(sum(abs(a - b) for a, b in zip(p, q, strict=True)) >= 120
                       for i, p in enumerate(corners) for q in corners[i + 1:])
-            if far and len(grid) == (k + 1) ** 2:
+            if not far:
+                continue
+            at = [[corner_colour(corners, gx / k, gy / k) for gx in range(k + 1)] for gy in range(k + 1)]
+            if len({c for row in at for c in row}) == (k + 1) ** 2:
                 break
         shapes = [{"shape": rng.choice(D.SHAPES), "color": rng.choice(list(D.COLORS)),
                    "x": rng.randint(0, side), "y": rng.randint(0, side),
@@ -126,7 +128,7 @@ class Jigsaw(Task):
         pieces = []
         for slot, pos in enumerate(order):
             r, c = divmod(pos, k)
-            cs = [hexc(corner_colour(corners, (c + dx) / k, (r + dy) / k)) for dy in (0, 1) for dx in (0, 1)]
+            cs = [hexc(at[r + dy][c + dx]) for dy in (0, 1) for dx in (0, 1)]
             pieces.append(f"piece {slot}: {' '.join(cs)}")
         twin = (f"A picture with a smooth colour gradient was cut into a {k}x{k} grid of square pieces, which "
                 f"were shuffled and numbered 0-{k * k - 1}. The colours at each piece's corners (top-left, "
