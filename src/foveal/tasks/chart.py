@@ -15,6 +15,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 PALETTE = ("blue", "orange", "green", "purple", "red", "cyan")
@@ -90,14 +91,14 @@ def render(meta: dict[str, Any]):
         labelled = t % (step * label_every) == 0
         d.line([(x0, py(t)), (x1, py(t))], fill=(170, 170, 170) if labelled else (222, 222, 222))
         if labelled:
-            D.text(d, (x0 - 3, py(t)), str(t), size=10, anchor="rm")
+            label(im, (x0 - 3, py(t)), str(t), size=10, anchor="rm")
     d.line([(x0, y0), (x0, y1), (x1, y1)], fill=(0, 0, 0), width=1)
     n = len(values)
     slot = (x1 - x0) / n
     colour = D.COLORS[meta["color"]]
     centres = [x0 + slot * (i + 0.5) for i in range(n)]
     for cx, (k, v) in zip(centres, values.items(), strict=True):
-        D.text(d, (cx, y1 + 9), k, size=10)
+        label(im, (cx, y1 + 9), k, size=10)
         if meta["kind"] == "bar":
             half = slot * 0.3
             d.rectangle([cx - half, py(v), cx + half, y1], fill=colour, outline=(30, 30, 30))

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 GAP, HEADER = 4, 14  # pixels between pieces; label strip above each piece
@@ -56,10 +57,9 @@ def render(meta: dict[str, Any]) -> Image.Image:
     k, piece, order = meta["k"], meta["piece"], meta["order"]
     src = source(meta)
     im = D.canvas(k * piece + (k + 1) * GAP, k * (piece + HEADER) + (k + 1) * GAP, (235, 235, 235))
-    d = ImageDraw.Draw(im)
     for slot, pos in enumerate(order):
         x, y = slot_origin(k, piece, slot)
-        D.text(d, (x + piece / 2, y - HEADER / 2), str(slot), size=11)
+        label(im, (x + piece / 2, y - HEADER / 2), str(slot), size=11)
         r, c = divmod(pos, k)
         im.paste(src.crop((c * piece, r * piece, (c + 1) * piece, (r + 1) * piece)), (x, y))
     return im

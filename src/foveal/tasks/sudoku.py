@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # grid size -> (box rows, box cols)
@@ -196,15 +197,6 @@ def rows_text(grid: list[int], n: int, blank: str = ".") -> str:
     return "\n".join([flat[r * n:(r + 1) * n] for r in range(n)])
 
 
-@cache
-def glyph(ch: str, size: int) -> tuple[Image.Image, int, int]:
-    """`ch` rendered once as a mask, with its offset from the centre point (anchor "mm")."""
-    left, top, right, bottom = D.font(size).getbbox(ch, anchor="mm")
-    mask = Image.new("L", (right - left, bottom - top), 0)
-    ImageDraw.Draw(mask).text((-left, -top), ch, fill=255, font=D.font(size), anchor="mm")
-    return mask, left, top
-
-
 PAD = 6  # margin around the board, pixels
 
 
@@ -218,12 +210,11 @@ def board(n: int, cell: int) -> Image.Image:
 
 def render(grid: list[int], n: int, cell: int):
     """The board with the given digits centred in their cells."""
-    pad, im = PAD, board(n, cell).copy()
+    pad, im, size = PAD, board(n, cell).copy(), int(cell * 0.62)
     for i, v in enumerate(grid):
         if v:  # pasting cached glyph masks is ~4x faster than drawing text each time
             r, c = divmod(i, n)
-            mask, dx, dy = glyph(str(v), int(cell * 0.62))
-            im.paste((0, 0, 0), (pad + (2 * c + 1) * cell // 2 + dx, pad + (2 * r + 1) * cell // 2 + dy), mask)
+            label(im, (pad + (2 * c + 1) * cell // 2, pad + (2 * r + 1) * cell // 2), str(v), size)
     return im
 
 
