@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from foveal.errors import FovealError
-from foveal.models.policy import Policy
+from foveal.models.policy import Policy, quiet_transformers
 from foveal.prompts import R1_SYSTEM_PROMPT
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+NAMES = f'"tiny", "{SMOLLM2_NAME}"'
 # LoRA on the language model's projections (Qwen/Llama/Mistral names); a VLM's vision tower keeps its weights.
 DEFAULT_LORA = {
     "r": 8,
@@ -113,8 +114,10 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     local = Path(path)
-    if not local.exists() and (local.is_absolute() or path.startswith(".") or path.count("/") > 1):
-        raise FovealError(f"model directory {path} does not exist")
+    if not local.exists() and (local.is_absolute() or path.startswith(".") or path.count("/") != 1):
+        raise FovealError(
+            f"model directory {path} does not exist (expected a model directory, {NAMES}, or a hub id org/name)"
+        )
     if local.exists():
         if not local.is_dir():
             raise FovealError(f"model path {path} is a file, not a model directory")
@@ -147,7 +150,8 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     except (OSError, ValueError, TypeError) as e:
         raise FovealError(f"{path}: cannot load its {'processor' if is_vlm else 'tokenizer'}: {e}") from None
     try:
-        model = model_cls.from_pretrained(path, dtype=dtype)
+        with quiet_transformers():
+            model = model_cls.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError) as e:
         raise FovealError(f"{path}: cannot load the model weights: {e}") from None
     model.to(device)

@@ -21,6 +21,7 @@ frames) are passed as several images, in order.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 from dataclasses import dataclass, field
@@ -255,10 +256,24 @@ class Policy:
             import copy
 
             model = copy.deepcopy(model).merge_and_unload()
-        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp, quiet_transformers():
             model.save_pretrained(tmp)
             self.processor.save_pretrained(tmp)
         return Path(out_dir)
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Silence transformers' per-shard progress bars (foveal shows its own progress)."""
+    from transformers.utils import logging
+
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
 
 
 def completion_mask(batch: dict[str, Any]):
