@@ -160,3 +160,23 @@ def test_shuffled_copies_are_distinct_deterministic_and_capped():
     two = Sample(id="x", task="t", level=1, seed=0, prompt="Yes or no?\nA. yes\nB. no", images=(), answer="A",
                  answer_type="choice", choices=("yes", "no"))
     assert len(shuffled_copies(two, 5)) == 1
+
+
+def test_paired_difference_hand_computed():
+    a = [row("p1", scores=[0, 0]), row("p2", scores=[1, 0]), row("p3", scores=[1, 1]), row("only-a", scores=[1])]
+    b = [row("p1", scores=[1, 1]), row("p2", scores=[1, 1]), row("p3", scores=[1, 0]), row("only-b", scores=[0])]
+    p = M.paired_difference(a, b)
+    # d = [1, 0.5, -0.5]: mean 1/3, sd = sqrt(((2/3)^2 + (1/6)^2 + (5/6)^2) / 2) = sqrt(7/12)
+    half = M.Z95 * (7 / 12) ** 0.5 / 3 ** 0.5
+    assert p["n"] == 3 and p["delta"] == pytest.approx(1 / 3)
+    assert p["ci95"] == pytest.approx([1 / 3 - half, 1 / 3 + half]) and p["significant"] is False
+    same = [row(f"q{i}", scores=[1]) for i in range(30)]
+    worse = [row(f"q{i}", scores=[0 if i < 20 else 1]) for i in range(30)]
+    assert M.paired_difference(same, worse)["significant"] is True
+    assert M.paired_difference(a, [row("x")]) == {"n": 0}
+
+
+def test_by_tag_breakdown():
+    rows = [row("a", scores=[1], tags=["counting"]), row("b", scores=[0], tags=["counting", "spatial"])]
+    s = M.summarize(rows)
+    assert s["by_tag"]["counting"]["accuracy"] == 0.5 and s["by_tag"]["spatial"]["accuracy"] == 0.0

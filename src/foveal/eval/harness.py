@@ -134,7 +134,7 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     maj = M.majority_vote(answers, same)
     row: dict[str, Any] = {
         "id": sample.id, "base_id": base_id(sample), "task": sample.task, "level": sample.level, "form": sample.form,
-        "answer_type": sample.answer_type, "gold": sample.answer,
+        "tags": list(sample.tags), "answer_type": sample.answer_type, "gold": sample.answer,
         "choices": list(sample.choices) if sample.choices else None, "prompt": sample.prompt,
         "completions": texts, "answers": answers, "scores": scores, "formats": formats,
         "n_tokens": [len(c.token_ids) if c.token_ids else None for c in group.completions],

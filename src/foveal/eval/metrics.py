@@ -234,9 +234,31 @@ def option_consistency(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], z: float = Z95) -> dict[str, Any]:
+    """Accuracy of run `b` minus run `a` on the problems both evaluated (matched by id), with a
+    95% interval from the paired differences d_i = acc_b(i) − acc_a(i):
+
+        delta = mean(d),  half-width = z · sd(d) / sqrt(n)   (sd with n − 1)
+
+    Pairing removes the between-problem variance, so this interval is much tighter than
+    comparing two independent Wilson intervals. `significant` when it excludes 0.
+    """
+    acc_a = {r["id"]: mean(map(is_correct, r["scores"])) or 0.0 for r in a if not r.get("shuffle_of")}
+    d = [(mean(map(is_correct, r["scores"])) or 0.0) - acc_a[r["id"]] for r in b
+         if not r.get("shuffle_of") and r["id"] in acc_a]
+    n = len(d)
+    if n == 0:
+        return {"n": 0}
+    delta = sum(d) / n
+    sd = math.sqrt(sum((x - delta) ** 2 for x in d) / (n - 1)) if n > 1 else 0.0
+    half = z * sd / math.sqrt(n)
+    return {"n": n, "delta": delta, "ci95": [delta - half, delta + half],
+            "significant": n > 1 and (delta - half > 0 or delta + half < 0)}
+
+
 def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
-    """All metrics of an eval run: `core` overall and broken down by task, level, form,
-    task × level and task × form, plus the modality gap and option-shuffle consistency.
+    """All metrics of an eval run: `core` overall and broken down by task, level, form, skill
+    tag, task × level and task × form, plus the modality gap and option-shuffle consistency.
 
     Option-shuffled copies are left out of every accuracy figure except `shuffled`, so the
     headline numbers describe each question once per form.
@@ -247,6 +269,8 @@ def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -
         "by_task": {t: core(g, ks) for t, g in group_by(base, lambda r: r["task"]).items()},
         "by_level": {str(lv): core(g, ks) for lv, g in group_by(base, lambda r: r["level"]).items()},
         "by_form": {f: core(g, ks) for f, g in group_by(base, lambda r: r["form"]).items()},
+        "by_tag": {t: core([r for r in base if t in (r.get("tags") or ())], ks)
+                   for t in sorted({t for r in base for t in r.get("tags") or ()})},
         "by_task_level": {t: {str(lv): core(q, ks) for lv, q in group_by(g, lambda r: r["level"]).items()}
                           for t, g in group_by(base, lambda r: r["task"]).items()},
         "by_task_form": {t: {f: core(q, ks) for f, q in group_by(g, lambda r: r["form"]).items()}
