@@ -173,19 +173,51 @@ def carve(rng: random.Random, solution: list[int], n: int, givens: int) -> list[
                 kept, grid[i] = rest, 0
                 filled -= 1
         return grid
+    cells, members = units(n), unit_cells(n)
+    used = [0] * (3 * n)  # digit bitmasks of the filled cells: rows, then columns, then boxes
+    for i, v in enumerate(grid):
+        r, c, b = cells[i]
+        used[r] |= 1 << (v - 1)
+        used[n + c] |= 1 << (v - 1)
+        used[2 * n + b] |= 1 << (v - 1)
+
+    def takes(j: int, bit: int) -> bool:  # could empty cell j hold the digit `bit`, given the filled cells?
+        r, c, b = cells[j]
+        return not (used[r] | used[n + c] | used[2 * n + b]) & bit
+
     for i in order:
         if filled <= givens:
             break
-        v = grid[i]
+        v, bit = grid[i], 1 << (grid[i] - 1)
         grid[i] = 0
-        if candidates(grid, n, i) == 1 << (v - 1):  # still forced by its peers: trivially unique
+        r, c, b = cells[i]
+        used[r] ^= bit
+        used[n + c] ^= bit
+        used[2 * n + b] ^= bit
+        # still forced (only v fits cell i, or no other empty cell of one of its units takes v):
+        # unique without search; otherwise unique iff no solution has another digit here
+        if (candidates(grid, n, i) == bit
+                or any(not any(takes(j, bit) for j in members[u] if j != i and not grid[j])
+                       for u in (r, n + c, 2 * n + b))
+                or not solve(grid, n, limit=1, exclude=(i, v))):
             filled -= 1
             continue
-        if solve(grid, n, limit=1, exclude=(i, v)):  # unique iff no solution has another digit here
-            grid[i] = v
-            continue
-        filled -= 1
+        grid[i] = v
+        used[r] |= bit
+        used[n + c] |= bit
+        used[2 * n + b] |= bit
     return grid
+
+
+@cache
+def unit_cells(n: int) -> tuple[tuple[int, ...], ...]:
+    """The cells of each unit: rows 0..n-1, then columns n..2n-1, then boxes 2n..3n-1."""
+    out: list[list[int]] = [[] for _ in range(3 * n)]
+    for i, (r, c, b) in enumerate(units(n)):
+        out[r].append(i)
+        out[n + c].append(i)
+        out[2 * n + b].append(i)
+    return tuple(map(tuple, out))
 
 
 DIGITS = bytes.maketrans(bytes(range(10)), b".123456789")  # cell value -> its character
