@@ -59,6 +59,8 @@ class Spatial(Task):
         objects: how many objects are drawn (2 = only the two named ones).
         shapes, colors: how many shapes / colours the objects draw from; with more objects
             the distractors share a colour or a shape with the named ones.
+        palette: the colours are drawn from the first `palette` of `draw.COLORS` (level 1 always
+            uses red and green, so the names in the question map to fixed colours).
         ratio: the dominant-axis offset is at least `ratio` times the other axis's.
         shuffle: whether the order of the four options is shuffled.
 
@@ -71,17 +73,18 @@ class Spatial(Task):
     tags = ("spatial", "perception")
     forms = ("image", "text", "mixed")
     levels = {
-        1: dict(size=64, radius=9, objects=2, shapes=1, colors=4, ratio=2.0, shuffle=False),
-        2: dict(size=80, radius=9, objects=2, shapes=3, colors=4, ratio=2.0, shuffle=False),
-        3: dict(size=128, radius=10, objects=4, shapes=3, colors=5, ratio=1.5, shuffle=True),
-        4: dict(size=160, radius=10, objects=6, shapes=4, colors=6, ratio=1.5, shuffle=True),
-        5: dict(size=224, radius=10, objects=10, shapes=6, colors=8, ratio=1.3, shuffle=True),
-        6: dict(size=256, radius=9, objects=14, shapes=6, colors=10, ratio=1.2, shuffle=True),
+        1: dict(size=64, radius=9, objects=2, shapes=1, colors=2, palette=2, ratio=2.0, shuffle=False),
+        2: dict(size=80, radius=9, objects=2, shapes=3, colors=4, palette=10, ratio=2.0, shuffle=False),
+        3: dict(size=128, radius=10, objects=4, shapes=3, colors=5, palette=10, ratio=1.5, shuffle=True),
+        4: dict(size=160, radius=10, objects=6, shapes=4, colors=6, palette=10, ratio=1.5, shuffle=True),
+        5: dict(size=224, radius=10, objects=10, shapes=6, colors=8, palette=10, ratio=1.3, shuffle=True),
+        6: dict(size=256, radius=9, objects=14, shapes=6, colors=10, palette=10, ratio=1.2, shuffle=True),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         size, r, n = cfg["size"], cfg["radius"], cfg["objects"]
-        combos = [(c, s) for c in rng.sample(list(D.COLORS), cfg["colors"]) for s in D.SHAPES[: cfg["shapes"]]]
+        palette = list(D.COLORS)[: cfg["palette"]]
+        combos = [(c, s) for c in rng.sample(palette, cfg["colors"]) for s in D.SHAPES[: cfg["shapes"]]]
         while True:
             pts = D.scatter(rng, n, size, size, r, gap=3)
             objects = [{"color": c, "shape": s, "x": round(x, 1), "y": round(y, 1), "r": r}
