@@ -101,3 +101,14 @@ def test_bad_paths_and_files(tmp_path):
     bad.write_text(json.dumps([{**rec, "answer": "a", "image": "junk.png"}]))
     with pytest.raises(FovealError, match="field 'image': cannot decode image"):
         load_benchmark(bad)
+
+
+def test_mathvista_float_answers_are_rounded_to_their_precision():
+    from foveal.eval.harness import round_to, score_group
+    from foveal.rollout.base import Completion, Group
+
+    s = {x.id: x for x in load_benchmark(FIX / "mathvista" / "testmini.json")}["mathvista/3"]  # gold 19.63, 2 dp
+    said = ["19.6349", "19.63", "19.6", "19.630", "about 20"]
+    g = Group(s.id, [Completion(f"<think>pi r^2</think><answer>{a}</answer>") for a in said])
+    assert score_group(s, g)["scores"] == [1.0, 1.0, 0.0, 1.0, 0.0]
+    assert round_to("3.14159", 2) == "3.14" and round_to("x", 2) == "x" and round_to(None, 2) is None

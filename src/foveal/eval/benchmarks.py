@@ -10,7 +10,8 @@ means every such file in it and in its `data/` folder, in name order):
              (multi_choice | free_form), answer_type (integer | float | text | list), precision,
              unit, metadata. Choice questions get their options listed as `A. ...` lines and the
              gold option's letter as answer; integer/float → number, list → sequence, text → text.
-             `precision` is kept in meta (the verifier compares numbers exactly).
+             `precision` is kept in meta; the harness rounds float predictions to it before
+             comparing, as MathVista's scorer does.
   mathverse  MathVerse: sample_index, problem_index, problem_version, question, image, answer,
              question_type (multi-choice | free-form). Multi-choice answers are letters and the
              options are parsed from the question's `Choices:` lines; free-form → math. The

@@ -106,19 +106,34 @@ def spread(n: int, k: int) -> list[int]:
     return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
 
+def round_to(answer: str | None, digits: int) -> str | None:
+    """`answer` rounded to `digits` decimals when it is a plain decimal number, else unchanged."""
+    if answer is None:
+        return None
+    try:
+        return f"{round(float(answer.replace(',', '').strip()), digits):.{digits}f}"
+    except (ValueError, OverflowError):
+        return answer
+
+
 def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     """One samples.jsonl row: the problem, its completions and every per-completion score.
 
     Scores come from `foveal.rewards.score` (options may be named by text for choice
-    problems); maj@k clusters answers that `verify` says are equal, so `1/2` and `0.5`
-    vote together.
+    problems; a number problem with `meta["precision"]`, as MathVista's floats have, first
+    rounds the prediction to that many decimals); maj@k clusters answers that `verify` says
+    are equal, so `1/2` and `0.5` vote together.
     """
     from foveal.rewards import extract_answer, format_reward, score, verify
 
     texts = [c.text for c in group.completions]
     answers = [extract_answer(t) for t in texts]
+    precision = sample.meta.get("precision") if sample.answer_type == "number" else None
     try:
-        scores = [score(t, sample.answer, sample.answer_type, choices=sample.choices) for t in texts]
+        if precision is None:
+            scores = [score(t, sample.answer, sample.answer_type, choices=sample.choices) for t in texts]
+        else:  # MathVista's rule: a float prediction is rounded to the question's precision first
+            scores = [1.0 if verify(round_to(a, int(precision)), sample.answer, "number") else 0.0 for a in answers]
     except ValueError as e:  # a gold answer that does not parse: a dataset bug
         raise FovealError(f"sample {sample.id}: {e}") from None
     formats = [f >= 1.0 for f in format_reward(texts, [sample] * len(texts))]
