@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,11 +98,7 @@ def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     cut = tmp_path / "cut"
     train(config_from_dict(tree), out=cut)
     for p in list_checkpoints(cut)[1:]:
-        import shutil
-
         shutil.rmtree(p)
-    import shutil
-
     shutil.rmtree(cut / "rl")
     lines = (cut / "train.jsonl").read_text().splitlines()
     (cut / "train.jsonl").write_text("\n".join(lines[:2]) + '\n{"stage": "rl", "st')
@@ -110,6 +107,40 @@ def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["step"] for r in read_jsonl(cut / "train.jsonl")] == [1, 2, 3]
     assert read_jsonl(cut / "train.jsonl")[2]["reward_mean"] == read_jsonl(full / "train.jsonl")[2]["reward_mean"]
+
+
+def test_sft_from_a_dataset_dir_with_tensorboard(tiny_dir, tmp_path):
+    import foveal.tasks as gym
+    from foveal.tasks.export import write_dataset
+
+    data = tmp_path / "data"
+    write_dataset([gym.get("spatial").generate(seed, 1, "image") for seed in range(5)], data, "jsonl", {})
+    tree = _cfg(tiny_dir, sft={"steps": 2, "batch_size": 4, "micro_batch_size": 4}, log={"tensorboard": True})
+    tree["data"] = {"dataset": str(data)}
+    run = train(config_from_dict(tree), out=tmp_path / "run")
+    assert [r["tokens"] > 0 for r in read_jsonl(run / "train.jsonl")] == [True, True]
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["data"] == {"dataset": str(data), "size": 5, "drawn": 8}  # two epochs' worth of a 5-sample set
+
+
+def test_rejection_sampling_keeps_distinct_completions_that_pass(tiny_dir):
+    import foveal.tasks as gym
+    from foveal.models import load_policy
+    from foveal.rollout import Sampling, get_backend
+    from foveal.train.sft import rejection_sample
+
+    policy = load_policy(str(tiny_dir), dtype="float32", device="cpu")
+    samples = [gym.get("count").generate(seed, 1, "image") for seed in range(2)]
+    backend = get_backend("hf", policy=policy)
+
+    def long_enough(completions, samples):  # accepts roughly half of an untrained model's completions
+        return [1.0 if len(c) >= 20 else 0.0 for c in completions]
+
+    kept = rejection_sample(backend, samples, 6, Sampling(1.0, 1.0, 8, seed=0), long_enough)
+    groups = backend.generate(samples, 6, Sampling(1.0, 1.0, 8, seed=0))
+    want = {(g.prompt_id, tuple(c.token_ids)) for g in groups for c in g.completions if len(c.text) >= 20}
+    assert {(s.id, tuple(ids)) for s, ids in kept} == want and len(kept) == len(want)
 
 
 def _run(args, **kw):
