@@ -109,6 +109,19 @@ def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     assert read_jsonl(cut / "train.jsonl")[2]["reward_mean"] == read_jsonl(full / "train.jsonl")[2]["reward_mean"]
 
 
+def test_lora_with_gradient_checkpointing_trains_only_the_adapted_projections(tiny_dir, tmp_path):
+    tree = _cfg(
+        tiny_dir,
+        model={"lora": {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}, "gradient_checkpointing": True},
+        sft={"steps": 2, "batch_size": 2, "micro_batch_size": 2, "optim": {"lr": 1e-2, "warmup_steps": 0}},
+        rl={"steps": 1, "prompts_per_step": 2, "group_size": 2, "beta": 0.1, "optim": {"lr": 1e-2}},
+    )
+    run = train(config_from_dict(tree), out=tmp_path / "run")
+    base, tuned = _weights(tiny_dir), _weights(run / "rl")  # saved with the adapters merged
+    changed = {k for k in base if not torch.equal(base[k], tuned[k])}
+    assert changed and all(".q_proj." in k or ".v_proj." in k for k in changed)
+
+
 def test_sft_from_a_dataset_dir_with_tensorboard(tiny_dir, tmp_path):
     import foveal.tasks as gym
     from foveal.tasks.export import write_dataset
