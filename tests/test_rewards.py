@@ -453,3 +453,8 @@ def test_to_verl_signature():
     assert compute_score("count", "<answer>(b)</answer>", "B", extra_info={"answer_type": "choice"}) == 1.0
     assert compute_score(data_source="math", solution_str="\\boxed{\\frac{1}{2}}", ground_truth="0.5") == 1.0
     assert compute_score("count", "<answer>4</answer>", "3", {"answer_type": "number"}, extra_kw=1) == 0.0
+
+
+def test_answer_block_ends_at_its_first_closing_tag():
+    assert extract_answer("<answer>2</answer>lu 4</answer>") == "2"
+    assert extract_answer("<answer>1</answer> then <answer>3</answer>") == "3"

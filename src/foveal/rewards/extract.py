@@ -34,8 +34,9 @@ def extract_answer(completion: str) -> str | None:
     end = completion.rfind(ANSWER_CLOSE)
     if end >= 0:
         start = completion.rfind(ANSWER_OPEN, 0, end)
-        if start >= 0:
-            return clean_answer(completion[start + len(ANSWER_OPEN) : end])
+        if start >= 0:  # the block closes at the first `</answer>` after its opening tag
+            body = start + len(ANSWER_OPEN)
+            return clean_answer(completion[body : completion.find(ANSWER_CLOSE, body)])
     boxed = last_boxed(completion)
     return clean_answer(boxed) if boxed is not None else None
 
