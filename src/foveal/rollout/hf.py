@@ -56,7 +56,7 @@ class HFBackend:
             raise FovealError(f"n must be >= 1, got {n}")
         if sampling.temperature < 0 or not 0 < sampling.top_p <= 1 or sampling.max_new_tokens < 1:
             raise FovealError(f"bad sampling parameters {sampling}: need temperature >= 0, 0 < top_p <= 1, max_new_tokens >= 1")
-        order = sorted(range(len(prompts)), key=lambda i: self._length_key(prompts[i]))
+        order = sorted(range(len(prompts)), key=lambda i: self.length_key(prompts[i]))
         per_call = max(1, self.batch_size // n)
         groups: dict[int, Group] = {}
         model = self.policy.model
@@ -74,8 +74,7 @@ class HFBackend:
             model.train(was_training)
         return [groups[i] for i in range(len(prompts))]
 
-    # -- internals -----------------------------------------------------------------
-    def _length_key(self, prompt: Prompt) -> tuple[int, int]:
+    def length_key(self, prompt: Prompt) -> tuple[int, int]:
         """Sort key approximating the encoded length: (number of images, characters of text)."""
         if isinstance(prompt, Sample):
             return (len(prompt.images) if self.policy.is_vlm else 0, len(prompt.prompt if self.policy.is_vlm else prompt.text_twin))
@@ -83,6 +82,7 @@ class HFBackend:
         n_chr = sum(len(m["content"]) if isinstance(m.get("content"), str) else 0 for m in prompt)
         return (n_img, n_chr)
 
+    # -- internals -----------------------------------------------------------------
     def _generate_batch(self, prompts: list[Prompt], indices: list[int], n: int, sampling: Sampling) -> list[Group]:
         import torch
 
