@@ -231,7 +231,7 @@ def _format_errors(e: ValidationError, where: str) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
-        parts.append(f"{loc}: {msg}")
+        parts.append(msg if msg.startswith(loc + ".") else f"{loc}: {msg}")
     return f"{where}: " + "; ".join(parts)
 
 
