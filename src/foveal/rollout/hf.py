@@ -13,9 +13,9 @@ Each completion carries
         stop string (nothing after it, no padding);
     text:      `decode(token_ids, skip_special_tokens=True)`, so it ends with the stop string
         that ended it (R1 tags such as `</answer>` survive: they are not special tokens);
-    logprobs:  log softmax(raw logits)[token] -- the model's own distribution at temperature 1,
-        before temperature/top-p, exactly what `Policy.token_logprobs(..., temperature=1)` returns
-        teacher-forced (tested to 1e-4);
+    logprobs:  log softmax(logits)[token] -- the model's own distribution at temperature 1, before
+        temperature/top-p (recorded step by step by `SampledLogprobs`, never holding all logits),
+        what `Policy.token_logprobs(..., temperature=1)` returns teacher-forced (tested to 1e-4);
     finish_reason: "stop" (eos or stop string) or "length".
 
 Sampling is deterministic for a given `sampling.seed` and inputs (on CPU): the seed is applied
@@ -84,7 +84,7 @@ class HFBackend:
 
     # -- internals -----------------------------------------------------------------
     def _generate_batch(self, prompts: list[Prompt], indices: list[int], n: int, sampling: Sampling) -> list[Group]:
-        import torch
+        from transformers import LogitsProcessorList
 
         policy = self.policy
         tok = policy.tokenizer
@@ -96,8 +96,6 @@ class HFBackend:
             "num_return_sequences": n,
             "eos_token_id": eos,
             "pad_token_id": tok.pad_token_id,
-            "return_dict_in_generate": True,
-            "output_logits": True,
             "use_cache": True,
             "repetition_penalty": 1.0,
             "no_repeat_ngram_size": 0,
@@ -108,10 +106,10 @@ class HFBackend:
             kwargs.update(do_sample=False)
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=tok)
-        out = policy.model.generate(**enc, **kwargs)
-        new = out.sequences[:, width:]
-        logits = torch.stack(out.logits, 1).float()  # [B*n, steps, V], raw (before temperature/top-p)
-        logp = torch.gather(torch.log_softmax(logits, -1), -1, new[:, : logits.shape[1], None]).squeeze(-1)
+        recorder = SampledLogprobs()
+        sequences = policy.model.generate(**enc, **kwargs, logits_processor=LogitsProcessorList([recorder]))
+        new = sequences[:, width:]
+        logp = recorder.finish(new)
         groups = []
         for j, (prompt, i) in enumerate(zip(prompts, indices)):
             prompt_ids = enc["input_ids"][j][enc["attention_mask"][j].bool()].tolist()
@@ -143,3 +141,35 @@ class HFBackend:
         return Completion(
             text=tok.decode(ids, skip_special_tokens=True), token_ids=ids, logprobs=logps[:cut], finish_reason=reason
         )
+
+
+class SampledLogprobs:
+    """A logits processor that records log softmax(logits)[sampled token] at every step.
+
+    `generate` calls it once per step with the ids so far and that step's next-token logits;
+    the token sampled from step k-1's logits is the last id at step k, so only one step's
+    log-softmax is ever kept ([B, V]) instead of every step's logits ([B, T, V], tens of GB
+    for a 150k vocabulary). It runs after the processors transformers builds from the
+    generation config (foveal sets none: no repetition penalty, no n-gram bans) and before
+    temperature and top-p, so the log-probs are the model's own distribution at temperature 1.
+    """
+
+    def __init__(self) -> None:
+        self.prev = None
+        self.steps: list = []
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        if self.prev is not None:
+            self.steps.append(torch.gather(self.prev, 1, input_ids[:, -1:]).squeeze(1))
+        self.prev = torch.log_softmax(scores.float(), -1)
+        return scores
+
+    def finish(self, new_ids):
+        """[B, T] log-probs of `new_ids` (the generated columns); the last step is read here."""
+        import torch
+
+        if self.prev is not None and new_ids.shape[1] > len(self.steps):
+            self.steps.append(torch.gather(self.prev, 1, new_ids[:, len(self.steps), None]).squeeze(1))
+        return torch.stack(self.steps, 1)
