@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from foveal.errors import FovealError
 from foveal.prompts import r1_target
 from foveal.rollout.base import Sampling
 from foveal.sample import Sample
@@ -48,6 +49,8 @@ class SFTStage:
         self.s = session
         self.cfg = session.cfg.sft
         self.source = source
+        if self.cfg.batch_size % session.world:
+            raise FovealError(f"sft.batch_size {self.cfg.batch_size} must divide by the {session.world} processes")
         self.optimizer, self.scheduler = session.make_optimizer(self.cfg.optim, self.cfg.steps)
 
     def step(self, step: int) -> dict:
