@@ -141,10 +141,23 @@ def gen(
             f"forms {','.join(p.forms)}) to {out} as {fmt} in {dt:.1f} s ({written['count'] / dt:.0f} samples/s)")
 
 
+def tasks_gallery(
+    out: Path = typer.Option(Path("gallery.png"), "--out", help="PNG file to write."),
+    level: int = typer.Option(None, "--level", help="Level drawn for every family (default: each one's middle level)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every tile."),
+) -> None:
+    """Write a contact sheet with one picture of every family (the README's docs/gallery.png)."""
+    from foveal.tasks.gallery import build_gallery
+
+    path = build_gallery(out, level=level, seed=seed)
+    Console().print(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `foveal tasks list|show` and `foveal gen` to the app."""
+    """Add `foveal tasks list|show|gallery` and `foveal gen` to the app."""
     tasks_app = typer.Typer(help="Browse the gym's task families.", no_args_is_help=True)
     tasks_app.command("list")(tasks_list)
     tasks_app.command("show")(tasks_show)
+    tasks_app.command("gallery")(tasks_gallery)
     app.add_typer(tasks_app, name="tasks")
     app.command("gen")(gen)
