@@ -84,7 +84,7 @@ def test_messages_place_images_and_text_twins(policy, tmp_path):
     parts = policy.messages(img)[-1]["content"]
     assert [p["type"] for p in parts] == ["image", "text"] and parts[0]["image"] is img.images[0]
     assert [p["type"] for p in policy.messages(video)[-1]["content"]] == ["image"] * 4 + ["text"]
-    assert policy.messages(img)[0] == {"role": "system", "content": policy.system_prompt}
+    assert policy.messages(img)[0] == {"role": "system", "content": [{"type": "text", "text": policy.system_prompt}]}
     lm = build_tiny_lm(tmp_path / "lm", text_layers=1)
     lm = load_policy(tmp_path / "lm")
     assert not lm.is_vlm and type(lm.model).__name__ == "Qwen2ForCausalLM"

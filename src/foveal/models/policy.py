@@ -76,8 +76,9 @@ class Policy:
         if not isinstance(prompt, Sample):
             return list(prompt)
         msgs: list[dict] = []
-        if self.system_prompt:
-            msgs.append({"role": "system", "content": self.system_prompt})
+        if self.system_prompt:  # VLM templates (e.g. Idefics3's) index content parts, so give VLMs a list
+            system = [{"type": "text", "text": self.system_prompt}] if self.is_vlm else self.system_prompt
+            msgs.append({"role": "system", "content": system})
         if not self.is_vlm or not prompt.images:
             text = prompt.as_text().prompt if not self.is_vlm else prompt.prompt
             if not text:
