@@ -1,0 +1,63 @@
+"""The quickstart: its recipe, its held-out split, and (slow) the whole pipeline end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from foveal.config import load_config
+from foveal.errors import FovealError
+from foveal.quickstart import chance, heldout_samples, recipe_path, run_quickstart
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_repository_recipe_is_the_packaged_one():
+    assert (ROOT / "recipes" / "quickstart.yaml").resolve() == recipe_path().resolve()
+    cfg = load_config(recipe_path())
+    assert cfg.sft.steps > 0 and cfg.rl.steps > 0 and cfg.model.path == "tiny"
+
+
+def test_heldout_seeds_lie_below_the_training_seeds():
+    cfg = load_config(recipe_path())
+    gym = cfg.data.gym
+    samples = heldout_samples(list(gym.tasks), gym.levels, 20, gym.seed_start)
+    assert len(samples) == 20 * len(gym.tasks)
+    assert max(s.seed for s in samples) < gym.seed_start
+    with pytest.raises(FovealError, match="overlap"):
+        heldout_samples(list(gym.tasks), gym.levels, gym.seed_start + 1, gym.seed_start)
+
+
+def test_chance_is_the_best_constant_guess():
+    cfg = load_config(recipe_path())
+    samples = heldout_samples(["count"], [1], 200, cfg.data.gym.seed_start)
+    counts = {}
+    for s in samples:
+        counts[s.answer] = counts.get(s.answer, 0) + 1
+    assert chance(samples) == max(counts.values()) / 200
+    assert 0.2 < chance(samples) < 0.5  # 1-4 circles
+
+
+def test_bad_budget_is_refused(tmp_path):
+    with pytest.raises(FovealError, match="minutes"):
+        run_quickstart(tmp_path / "q", minutes=0)
+    r = subprocess.run([sys.executable, "-m", "foveal.cli", "quickstart", "--n-eval", "0", "--out", str(tmp_path / "q")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "n-eval" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "q").exists()
+
+
+@pytest.mark.slow
+def test_shortened_quickstart_end_to_end(tmp_path):
+    out = tmp_path / "qs"
+    summary = run_quickstart(out, minutes=4, n_eval=60)
+    for name in ("report.html", "summary.json", "eval-base/metrics.json", "eval-sft/metrics.json",
+                 "eval-grpo/metrics.json", "train/train.jsonl", "train/sft/config.json", "train/rl/config.json"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    acc = summary["accuracy"]
+    sft = sum(acc["sft"][t]["image"]["accuracy"] for t in acc["sft"])
+    base = sum(acc["base"][t]["image"]["accuracy"] for t in acc["base"])
+    assert sft > base + 0.2, (base, sft)
