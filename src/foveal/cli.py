@@ -30,18 +30,11 @@ COMMAND_MODULES = (
     "foveal.models.commands",  # model tiny, serve
     "foveal.eval.commands",  # eval, report
     "foveal.train.commands",  # train
-    "foveal.transfer.commands",  # merge
     "foveal.quickstart",  # quickstart
 )
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as e:  # a room not built yet
-        if e.name != _name:
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(_name).register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

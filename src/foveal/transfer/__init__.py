@@ -1,1 +1,0 @@
-"""foveal.transfer"""
