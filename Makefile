@@ -21,8 +21,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/foveal gen --tasks count,spatial,chart,sudoku,jigsaw,motion --n 12 --levels 1-3 --seed 0 --out runs/demo-data --overwrite
-	$(VENV)/bin/foveal tasks show count --seed 0 --level 2 --out runs/demo-show
+	$(VENV)/bin/foveal quickstart --out runs/quickstart --overwrite
 
 test: install
 	@bash scripts/ensure_chromium.sh
