@@ -63,7 +63,9 @@ def bench(name: str, prompts, n: int, batch_size: int, max_new_tokens: int, repe
         groups = backend.generate(prompts, n, sampling)
         hf_t.append(time.perf_counter() - t)
     hf_tokens = sum(len(c.token_ids) for g in groups for c in g.completions)
-    assert hf_tokens == bare_tokens, f"{name}: the two sides sampled different tokens ({hf_tokens} vs {bare_tokens})"
+    assert hf_tokens == bare_tokens, (
+        f"{name}: the two sides sampled different tokens ({hf_tokens} vs {bare_tokens})"
+    )
     bare_s, hf_s = min(bare_t), min(hf_t)
     return {
         "model": name,
@@ -99,12 +101,19 @@ def main() -> None:
         # the tiny VLM sees images; smollm2 (text-only) gets the same samples' text twins
         prompts = [count.generate(10_000 + i, 1) for i in range(args.prompts)]
         rows.append(bench(name, prompts, args.n, args.batch_size, args.max_new_tokens, args.repeats))
-    table = Table(title=f"hf backend vs bare generate: {args.prompts} prompts x n={args.n}, batch {args.batch_size}, "
-                  f"{args.max_new_tokens} new tokens, {torch.get_num_threads()} threads")
+    table = Table(
+        title=f"hf backend vs bare generate: {args.prompts} prompts x n={args.n}, batch {args.batch_size}, "
+        f"{args.max_new_tokens} new tokens, {torch.get_num_threads()} threads"
+    )
     for col in rows[0]:
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(*(f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v for v in r.values()))
+        table.add_row(
+            *(
+                f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v
+                for v in r.values()
+            )
+        )
     Console().print(table)
 
 

@@ -13,6 +13,7 @@ from foveal.models import apply_lora, build_tiny_vlm, completion_mask, load_poli
 from foveal.models.tiny import build_tiny_lm
 from foveal.prompts import r1_target
 
+
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """Tiny models gain nothing from intra-op threads, and lose a lot when cores are shared."""
@@ -44,7 +45,11 @@ def samples():
 
 
 def test_tiny_is_deterministic_for_a_seed():
-    a, b, c = build_tiny_vlm(seed=0, **SMALL), build_tiny_vlm(seed=0, **SMALL), build_tiny_vlm(seed=1, **SMALL)
+    a, b, c = (
+        build_tiny_vlm(seed=0, **SMALL),
+        build_tiny_vlm(seed=0, **SMALL),
+        build_tiny_vlm(seed=1, **SMALL),
+    )
     sa, sb, sc = (p.model.state_dict() for p in (a, b, c))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
@@ -59,7 +64,9 @@ def test_tiny_reloads_with_auto_classes_and_generates_images_and_video(tiny_dir,
     assert type(processor).__name__ == "Qwen2VLProcessor"
     batch = policy.encode_prompts(samples())
     assert batch["image_grid_thw"].shape[0] == 1 + 1 + 4  # two images, then four video frames
-    assert (batch["mm_token_type_ids"] == 1).sum() == (batch["input_ids"] == model.config.image_token_id).sum()
+    assert (batch["mm_token_type_ids"] == 1).sum() == (
+        batch["input_ids"] == model.config.image_token_id
+    ).sum()
     out = model.generate(**batch, max_new_tokens=6, do_sample=False)
     assert out.shape == (4, batch["input_ids"].shape[1] + 6)
     with torch.no_grad():  # the Auto-loaded model is the saved policy model
@@ -84,7 +91,10 @@ def test_messages_place_images_and_text_twins(policy, tmp_path):
     parts = policy.messages(img)[-1]["content"]
     assert [p["type"] for p in parts] == ["image", "text"] and parts[0]["image"] is img.images[0]
     assert [p["type"] for p in policy.messages(video)[-1]["content"]] == ["image"] * 4 + ["text"]
-    assert policy.messages(img)[0] == {"role": "system", "content": [{"type": "text", "text": policy.system_prompt}]}
+    assert policy.messages(img)[0] == {
+        "role": "system",
+        "content": [{"type": "text", "text": policy.system_prompt}],
+    }
     lm = build_tiny_lm(tmp_path / "lm", text_layers=1)
     lm = load_policy(tmp_path / "lm")
     assert not lm.is_vlm and type(lm.model).__name__ == "Qwen2ForCausalLM"
@@ -155,7 +165,9 @@ def test_cli_model_tiny(tmp_path, capsys):
     out = capsys.readouterr().out
     n = int(out.split("parameters")[1].split()[0].replace(",", ""))
     assert 0.2e6 < n < 5e6  # the default size, within the issue's range
-    assert (tmp_path / "m" / "model.safetensors").exists() and (tmp_path / "m" / "chat_template.jinja").exists()
+    assert (tmp_path / "m" / "model.safetensors").exists() and (
+        tmp_path / "m" / "chat_template.jinja"
+    ).exists()
     with pytest.raises(SystemExit) as e:
         main(["model", "tiny", "--out", str(tmp_path / "m")])
     assert e.value.code == 2 and "already exists" in capsys.readouterr().err
@@ -195,8 +207,13 @@ def test_offline_hub_id_says_how_to_use_a_local_dir(monkeypatch):
 def test_undecodable_image_names_the_prompt_or_file(policy, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
-    for image, pattern in [(b"\x00garbage", "prompt 0: cannot decode inline image"), (str(broken), "broken.png")]:
-        msgs = [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "hi"}]}]
+    for image, pattern in [
+        (b"\x00garbage", "prompt 0: cannot decode inline image"),
+        (str(broken), "broken.png"),
+    ]:
+        msgs = [
+            {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "hi"}]}
+        ]
         with pytest.raises(FovealError, match=pattern):
             policy.encode_prompts([msgs])
 

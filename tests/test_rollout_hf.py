@@ -15,6 +15,7 @@ from foveal.rollout import Sampling, get_backend
 from foveal.rollout.hf import HFBackend
 from foveal.sample import png_bytes
 
+
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """Tiny models gain nothing from intra-op threads, and lose a lot when cores are shared."""
@@ -37,13 +38,21 @@ def prompts():
     count, motion = tasks.get("count"), tasks.get("motion")
     img = count.generate(3, 1)
     url = "data:image/png;base64," + base64.b64encode(png_bytes(img.images[0])).decode()
-    msgs = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "How many?"}]}]
+    msgs = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": url}},
+                {"type": "text", "text": "How many?"},
+            ],
+        }
+    ]
     return [motion.generate(1, 1), img, count.generate(8, 2), count.generate(9, 1).as_text(), msgs]
 
 
 def assert_parity(policy, prompts, groups):
     """Every completion's backend log-probs equal `token_logprobs` teacher-forced, within 1e-4."""
-    flat = [(p, c) for p, g in zip(prompts, groups) for c in g.completions]
+    flat = [(p, c) for p, g in zip(prompts, groups, strict=True) for c in g.completions]
     batch = policy.encode_pairs([p for p, _ in flat], [c.token_ids for _, c in flat])
     with torch.no_grad():
         logp, _ = policy.token_logprobs(batch)
@@ -56,11 +65,13 @@ def assert_parity(policy, prompts, groups):
 def test_logprobs_match_a_teacher_forced_forward(policy):
     ps = prompts()
     backend = HFBackend(policy, batch_size=4)  # n=2 -> 2 prompts per call -> 3 generate calls
-    groups = backend.generate(ps, n=2, sampling=Sampling(temperature=1.3, top_p=0.9, max_new_tokens=12, seed=7))
+    groups = backend.generate(
+        ps, n=2, sampling=Sampling(temperature=1.3, top_p=0.9, max_new_tokens=12, seed=7)
+    )
     assert [g.prompt_id for g in groups] == [ps[0].id, ps[1].id, ps[2].id, ps[3].id, "4"]
     assert all(len(g.completions) == 2 for g in groups)
     assert_parity(policy, ps, groups)
-    for p, g in zip(ps, groups):  # prompt ids are the unpadded encoding of that prompt alone
+    for p, g in zip(ps, groups, strict=True):  # prompt ids are the unpadded encoding of that prompt alone
         assert g.prompt_token_ids == policy.encode_prompts([p])["input_ids"][0].tolist()
 
 
@@ -79,8 +90,10 @@ def test_deterministic_under_a_seed_and_leaves_global_rng_alone(policy):
 
 def test_greedy_batched_equals_unbatched_generate(policy):
     ps = prompts()[:4]
-    groups = HFBackend(policy, batch_size=8).generate(ps, n=1, sampling=Sampling(temperature=0, max_new_tokens=8))
-    for p, g in zip(ps, groups):
+    groups = HFBackend(policy, batch_size=8).generate(
+        ps, n=1, sampling=Sampling(temperature=0, max_new_tokens=8)
+    )
+    for p, g in zip(ps, groups, strict=True):
         enc = policy.encode_prompts([p])
         with torch.no_grad():
             out = policy.model.generate(**enc, max_new_tokens=8, do_sample=False)
@@ -102,7 +115,9 @@ def test_stop_strings_and_eos_cut_the_completion(policy):
         and words[j].strip() not in policy.tokenizer.decode(full.token_ids[:j])
     )
     stop = words[j].strip()
-    cut = backend.generate([p], 1, Sampling(temperature=1.0, max_new_tokens=24, seed=3, stop=(stop,)))[0].completions[0]
+    cut = backend.generate([p], 1, Sampling(temperature=1.0, max_new_tokens=24, seed=3, stop=(stop,)))[
+        0
+    ].completions[0]
     assert cut.finish_reason == "stop" and cut.text.endswith(stop) and cut.text.count(stop) == 1
     assert full.token_ids[: len(cut.token_ids)] == cut.token_ids and len(cut.token_ids) == j + 1
     assert cut.logprobs == full.logprobs[: len(cut.token_ids)]
@@ -119,7 +134,9 @@ def test_stop_strings_and_eos_cut_the_completion(policy):
 def test_text_only_model_gets_text_twins_with_parity():
     lm = build_tiny_lm(seed=2, text_layers=2)
     ps = prompts()[1:4]
-    groups = get_backend("hf", policy=lm, batch_size=3).generate(ps, n=2, sampling=Sampling(max_new_tokens=10, seed=1))
+    groups = get_backend("hf", policy=lm, batch_size=3).generate(
+        ps, n=2, sampling=Sampling(max_new_tokens=10, seed=1)
+    )
     assert_parity(lm, ps, groups)
     assert lm.tokenizer.decode(groups[0].prompt_token_ids).count(ps[0].text_twin) == 1
 

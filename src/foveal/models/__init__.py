@@ -12,4 +12,12 @@ from foveal.models.load import apply_lora, load_policy, smollm2_dir
 from foveal.models.policy import Policy, completion_mask
 from foveal.models.tiny import TinySize, build_tiny_vlm
 
-__all__ = ["Policy", "TinySize", "apply_lora", "build_tiny_vlm", "completion_mask", "load_policy", "smollm2_dir"]
+__all__ = [
+    "Policy",
+    "TinySize",
+    "apply_lora",
+    "build_tiny_vlm",
+    "completion_mask",
+    "load_policy",
+    "smollm2_dir",
+]

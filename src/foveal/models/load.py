@@ -144,7 +144,9 @@ def _load_pretrained(path: str, dtype: Any, device: str) -> tuple[Any, Any]:
     except ValueError as e:
         raise FovealError(f"{path}: unrecognised model config: {e}") from None
     is_vlm = config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-    model_cls, proc_cls = (AutoModelForImageTextToText, AutoProcessor) if is_vlm else (AutoModelForCausalLM, AutoTokenizer)
+    model_cls, proc_cls = (
+        (AutoModelForImageTextToText, AutoProcessor) if is_vlm else (AutoModelForCausalLM, AutoTokenizer)
+    )
     try:
         processor = proc_cls.from_pretrained(path)
     except (OSError, ValueError, TypeError) as e:
@@ -175,7 +177,9 @@ def _check_match(path: str, model: Any, processor: Any, is_vlm: bool) -> None:
             f"{path}: processor/model mismatch: the tokenizer has {len(tokenizer)} tokens but the model "
             f"embeds only {rows}"
         )
-    image_id = getattr(model.config, "image_token_id", None) or getattr(model.config, "image_token_index", None)
+    image_id = getattr(model.config, "image_token_id", None) or getattr(
+        model.config, "image_token_index", None
+    )
     proc_image_id = getattr(processor, "image_token_id", None)
     if is_vlm and image_id is not None and proc_image_id is not None and image_id != proc_image_id:
         raise FovealError(

@@ -83,7 +83,9 @@ class Policy:
             text = prompt.as_text().prompt if not self.is_vlm else prompt.prompt
             if not text:
                 raise FovealError(f"sample {prompt.id}: no text twin to give the text-only model {self.name}")
-            msgs.append({"role": "user", "content": text if not self.is_vlm else [{"type": "text", "text": text}]})
+            msgs.append(
+                {"role": "user", "content": text if not self.is_vlm else [{"type": "text", "text": text}]}
+            )
             return msgs
         parts: list[dict] = []
         pieces = prompt.prompt.split(IMAGE_TOKEN)
@@ -111,7 +113,9 @@ class Policy:
                         new.append(part)
                 if not self.is_vlm:
                     if images:
-                        raise FovealError(f"prompt {pid}: {self.name} is a text-only model but the prompt has images")
+                        raise FovealError(
+                            f"prompt {pid}: {self.name} is a text-only model but the prompt has images"
+                        )
                     new = "".join(p.get("text", "") for p in new)
                 m = {**m, "content": new}
             msgs.append(m)
@@ -129,7 +133,7 @@ class Policy:
         """
         if not prompts:
             raise FovealError("encode_prompts: no prompts given")
-        texts, images = zip(*(self.chat_text(p) for p in prompts))
+        texts, images = zip(*(self.chat_text(p) for p in prompts), strict=True)
         kwargs: dict[str, Any] = {"return_tensors": "pt", "padding": True}
         if self.is_vlm:
             if any(images):
@@ -147,7 +151,9 @@ class Policy:
                 )
         return {k: v.to(self.device) if hasattr(v, "to") else v for k, v in enc.items()}
 
-    def encode_pairs(self, prompts: list[Sample | list[dict]], completion_ids: list[list[int]]) -> dict[str, Any]:
+    def encode_pairs(
+        self, prompts: list[Sample | list[dict]], completion_ids: list[list[int]]
+    ) -> dict[str, Any]:
         """Prompts (left-padded) followed by completions (right-padded): the input of losses.
 
         Returns the model inputs over T = P + Tc columns plus
@@ -183,7 +189,9 @@ class Policy:
         if "token_type_ids" in enc:
             out["token_type_ids"] = torch.cat([enc["token_type_ids"], torch.zeros_like(comp)], 1)
         out["completion_ids"] = comp
-        out["completion_mask"] = torch.cat([torch.zeros((b, p), dtype=cmask.dtype, device=cmask.device), cmask], 1)
+        out["completion_mask"] = torch.cat(
+            [torch.zeros((b, p), dtype=cmask.dtype, device=cmask.device), cmask], 1
+        )
         return out
 
     def token_logprobs(self, batch: dict[str, Any], temperature: float = 1.0):

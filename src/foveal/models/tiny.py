@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from foveal.errors import FovealError
 
@@ -45,7 +44,9 @@ class TinySize:
     def __post_init__(self) -> None:
         head_dim, rem = divmod(self.text_hidden, self.text_heads)
         if rem or head_dim % 2:
-            raise FovealError(f"tiny VLM: text_hidden {self.text_hidden} must split into an even head_dim over {self.text_heads} heads")
+            raise FovealError(
+                f"tiny VLM: text_hidden {self.text_hidden} must split into an even head_dim over {self.text_heads} heads"
+            )
 
     @property
     def mrope_section(self) -> list[int]:
@@ -113,7 +114,11 @@ def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
     from foveal.models import tokenizer as tk
 
     text_config = _text_config(tokenizer, size)
-    text_config["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": size.mrope_section}
+    text_config["rope_parameters"] = {
+        "rope_type": "default",
+        "rope_theta": 10000.0,
+        "mrope_section": size.mrope_section,
+    }
     vision_config = {
         "depth": size.vision_depth,
         "embed_dim": size.vision_embed,
@@ -179,6 +184,8 @@ def build_tiny_lm(out_dir: str | os.PathLike | None = None, seed: int = 0, overw
 
     tiny_size = _size(size)
     tokenizer = tiny_tokenizer()
-    config = Qwen2Config(**_text_config(tokenizer, tiny_size), rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    config = Qwen2Config(
+        **_text_config(tokenizer, tiny_size), rope_parameters={"rope_type": "default", "rope_theta": 10000.0}
+    )
     model = _init(Qwen2ForCausalLM, config, seed)
     return _finish(Policy(model=model, processor=tokenizer, name="tiny-lm"), out_dir, overwrite)

@@ -23,13 +23,17 @@ import os
 from pathlib import Path
 
 from foveal.io import atomic_write_text
-
 from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, R1_SYSTEM_PROMPT, THINK_CLOSE, THINK_OPEN
 
 VOCAB_SIZE = 1024
 VOCAB_FILE = Path(__file__).with_name("tiny_tokenizer.json")
 PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
-VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD = "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"
+VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD = (
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
 SPECIAL_TOKENS = (PAD, IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD)
 R1_TOKENS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 

@@ -32,8 +32,12 @@ def get_backend(name: str, **kwargs: Any) -> Backend:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name == module:
-            raise FovealError(f"rollout backend {name!r} is not available in this foveal installation") from None
-        raise FovealError(f"rollout backend {name!r} needs the package {e.name!r}: pip install 'foveal[{name}]'") from None
+            raise FovealError(
+                f"rollout backend {name!r} is not available in this foveal installation"
+            ) from None
+        raise FovealError(
+            f"rollout backend {name!r} needs the package {e.name!r}: pip install 'foveal[{name}]'"
+        ) from None
     return getattr(mod, cls)(**kwargs)
 
 

@@ -55,7 +55,9 @@ class HFBackend:
         if n < 1:
             raise FovealError(f"n must be >= 1, got {n}")
         if sampling.temperature < 0 or not 0 < sampling.top_p <= 1 or sampling.max_new_tokens < 1:
-            raise FovealError(f"bad sampling parameters {sampling}: need temperature >= 0, 0 < top_p <= 1, max_new_tokens >= 1")
+            raise FovealError(
+                f"bad sampling parameters {sampling}: need temperature >= 0, 0 < top_p <= 1, max_new_tokens >= 1"
+            )
         order = sorted(range(len(prompts)), key=lambda i: self.length_key(prompts[i]))
         per_call = max(1, self.batch_size // n)
         groups: dict[int, Group] = {}
@@ -68,7 +70,9 @@ class HFBackend:
                 for k, start in enumerate(range(0, len(order), per_call)):
                     idx = order[start : start + per_call]
                     torch.manual_seed(sampling.seed * 1_000_003 + k)
-                    for i, group in zip(idx, self._generate_batch([prompts[i] for i in idx], idx, n, sampling)):
+                    for i, group in zip(
+                        idx, self._generate_batch([prompts[i] for i in idx], idx, n, sampling), strict=True
+                    ):
                         groups[i] = group
         finally:
             model.train(was_training)
@@ -77,13 +81,24 @@ class HFBackend:
     def length_key(self, prompt: Prompt) -> tuple[int, int]:
         """Sort key approximating the encoded length: (number of images, characters of text)."""
         if isinstance(prompt, Sample):
-            return (len(prompt.images) if self.policy.is_vlm else 0, len(prompt.prompt if self.policy.is_vlm else prompt.text_twin))
-        n_img = sum(1 for m in prompt if isinstance(m.get("content"), list) for p in m["content"] if p.get("type") != "text")
+            return (
+                len(prompt.images) if self.policy.is_vlm else 0,
+                len(prompt.prompt if self.policy.is_vlm else prompt.text_twin),
+            )
+        n_img = sum(
+            1
+            for m in prompt
+            if isinstance(m.get("content"), list)
+            for p in m["content"]
+            if p.get("type") != "text"
+        )
         n_chr = sum(len(m["content"]) if isinstance(m.get("content"), str) else 0 for m in prompt)
         return (n_img, n_chr)
 
     # -- internals -----------------------------------------------------------------
-    def _generate_batch(self, prompts: list[Prompt], indices: list[int], n: int, sampling: Sampling) -> list[Group]:
+    def _generate_batch(
+        self, prompts: list[Prompt], indices: list[int], n: int, sampling: Sampling
+    ) -> list[Group]:
         from transformers import LogitsProcessorList
 
         policy = self.policy
@@ -101,7 +116,9 @@ class HFBackend:
             "no_repeat_ngram_size": 0,
         }
         if sampling.temperature > 0:
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0, typical_p=1.0)
+            kwargs.update(
+                do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0, typical_p=1.0
+            )
         else:
             kwargs.update(do_sample=False)
         if sampling.stop:
@@ -111,15 +128,20 @@ class HFBackend:
         new = sequences[:, width:]
         logp = recorder.finish(new)
         groups = []
-        for j, (prompt, i) in enumerate(zip(prompts, indices)):
+        for j, (prompt, i) in enumerate(zip(prompts, indices, strict=True)):
             prompt_ids = enc["input_ids"][j][enc["attention_mask"][j].bool()].tolist()
             comps = [
-                self._completion(new[r].tolist(), logp[r].tolist(), eos, sampling.stop) for r in range(j * n, (j + 1) * n)
+                self._completion(new[r].tolist(), logp[r].tolist(), eos, sampling.stop)
+                for r in range(j * n, (j + 1) * n)
             ]
-            groups.append(Group(prompt_id=prompt_id(prompt, i), completions=comps, prompt_token_ids=prompt_ids))
+            groups.append(
+                Group(prompt_id=prompt_id(prompt, i), completions=comps, prompt_token_ids=prompt_ids)
+            )
         return groups
 
-    def _completion(self, ids: list[int], logps: list[float], eos: list[int], stop: tuple[str, ...]) -> Completion:
+    def _completion(
+        self, ids: list[int], logps: list[float], eos: list[int], stop: tuple[str, ...]
+    ) -> Completion:
         """Cut a generated row at its first eos or completed stop string; drop the padding after it."""
         tok = self.policy.tokenizer
         cut, reason = len(ids), "length"
@@ -139,7 +161,10 @@ class HFBackend:
             cut, reason = lo, "stop"
         ids = ids[:cut]
         return Completion(
-            text=tok.decode(ids, skip_special_tokens=True), token_ids=ids, logprobs=logps[:cut], finish_reason=reason
+            text=tok.decode(ids, skip_special_tokens=True),
+            token_ids=ids,
+            logprobs=logps[:cut],
+            finish_reason=reason,
         )
 
 
