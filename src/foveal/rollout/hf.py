@@ -64,7 +64,8 @@ class HFBackend:
         model = self.policy.model
         was_training = model.training
         model.eval()
-        devices = [model.device.index or 0] if model.device.type == "cuda" else []
+        device = self.policy.device
+        devices = [device.index or 0] if device.type == "cuda" else []
         try:
             with torch.random.fork_rng(devices=devices), torch.no_grad():
                 for k, start in enumerate(range(0, len(order), per_call)):
