@@ -165,7 +165,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tiny, backend, tmp_pa
 ])
 def test_cli_eval_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
     base = {"--model": "tiny", "--data": str(FIX / "generic" / "data.jsonl"), "--out": str(tmp_path / "run")}
-    for k, v in zip(args[::2], args[1::2]):
+    for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
     cmd = [sys.executable, "-m", "foveal.cli", "eval", *[x for kv in base.items() for x in kv]]
     r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})

@@ -144,7 +144,7 @@ def test_report_renders_in_headless_chromium(runs, tmp_path):
     colours = small.getcolors(maxcolors=320 * 500)
     assert len(colours) > 200  # text, plots and coloured cells, not a blank page
     bg = max(colours)[1]
-    non_bg = sum(c for c, rgb in colours if sum(abs(a - b) for a, b in zip(rgb, bg)) > 30)
+    non_bg = sum(c for c, rgb in colours if sum(abs(a - b) for a, b in zip(rgb, bg, strict=True)) > 30)
     assert non_bg > 0.10 * 320 * 500
     # the header band is dark blue, as the stylesheet says, so the CSS was applied
     r_, g_, b_ = im.getpixel((20, 20))

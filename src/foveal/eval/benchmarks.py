@@ -159,7 +159,7 @@ def load_image(src: Any) -> Image.Image:
 
 
 def option_block(choices: list[str]) -> str:
-    return "\n".join(f"{letter}. {c}" for letter, c in zip(letters(len(choices)), choices))
+    return "\n".join(f"{letter}. {c}" for letter, c in zip(letters(len(choices)), choices, strict=True))
 
 
 def mathvista(row: Row) -> Sample:

@@ -160,7 +160,7 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
         "thumbs": [thumbnail_b64(sample.images[i]) for i in spread(len(sample.images), MAX_THUMBS)],
     }
     if sample.choices and maj is not None:  # which option *text* the vote picked (for shuffle consistency)
-        picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices)
+        picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices, strict=True)
                   if verify(answers[maj], letter, "choice", choices=sample.choices)]
         row["maj_option"] = picked[0] if picked else None
     if "shuffle_of" in sample.meta:
@@ -308,7 +308,7 @@ def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]]
             groups = backend.generate(batch, n=k, sampling=sampling)
             if len(groups) != len(batch):
                 raise RuntimeError(f"backend returned {len(groups)} groups for {len(batch)} prompts")
-            new = [score_group(s, g) for s, g in zip(batch, groups)]
+            new = [score_group(s, g) for s, g in zip(batch, groups, strict=True)]
             if jsonl is not None:
                 append_jsonl(jsonl, new)
             rows.extend(new)

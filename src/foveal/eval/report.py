@@ -121,7 +121,7 @@ def plot_accuracy_vs_level(runs: list[Run]) -> Plot | None:
     if not tasks:
         return None
     fig, axes = grid(len(tasks))
-    for ax, task in zip(axes, tasks):
+    for ax, task in zip(axes, tasks, strict=True):
         for ci, run in enumerate(runs):
             forms = sorted({r["form"] for r in run.rows if r["task"] == task and not r.get("shuffle_of")})
             for form in forms:
@@ -145,7 +145,7 @@ def plot_accuracy_vs_level(runs: list[Run]) -> Plot | None:
         ax.set_xticks(levels)
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
@@ -169,7 +169,7 @@ def plot_modality_gap(runs: list[Run]) -> Plot | None:
         ys = [i + (ci - (len(have) - 1) / 2) * h for i in range(len(tasks))]
         vals = [gaps[t]["gap"] if t in gaps else 0.0 for t in tasks]
         bars = ax.barh(ys, vals, height=h * 0.9, color=PALETTE[runs.index(run) % len(PALETTE)], label=run.name)
-        for b, v in zip(bars, vals):
+        for b, v in zip(bars, vals, strict=True):
             ax.annotate(f"{v:+.0%}", (v, b.get_y() + b.get_height() / 2), xytext=(4 if v >= 0 else -4, 0),
                         textcoords="offset points", va="center", ha="left" if v >= 0 else "right", fontsize=8,
                         color="#39424e")
@@ -227,10 +227,10 @@ def plot_lengths(runs: list[Run]) -> Plot | None:
 
     bins = np.linspace(0, max(hi, 1), 31)
     fig, axes = grid(len(have), ncols=min(3, len(have)), w=4.2 if len(have) > 1 else 6.0, h=2.7)
-    for ax, run in zip(axes, have):
-        right = [t for row in run.rows for t, s in zip(row["n_tokens"], row["scores"]) if t is not None
+    for ax, run in zip(axes, have, strict=True):
+        right = [t for row in run.rows for t, s in zip(row["n_tokens"], row["scores"], strict=True) if t is not None
                  and M.is_correct(s)]
-        wrong = [t for row in run.rows for t, s in zip(row["n_tokens"], row["scores"]) if t is not None
+        wrong = [t for row in run.rows for t, s in zip(row["n_tokens"], row["scores"], strict=True) if t is not None
                  and not M.is_correct(s)]
         ax.hist([right, wrong], bins=bins, stacked=True, color=["#3a9a5b", "#d0605e"], label=["right", "wrong"],
                 edgecolor="white", linewidth=0.4)
@@ -285,21 +285,21 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]], colors: dict[str
     keys = [k for k in keys if k not in bands.values()]  # a std is drawn as the band around its mean
     keys = [k for k in TRAIN_FIRST if k in keys] + sorted(k for k in keys if k not in TRAIN_FIRST)
     fig, axes = grid(len(keys), ncols=4, w=3.1, h=2.3)
-    for ax, key in zip(axes, keys):
+    for ax, key in zip(axes, keys, strict=True):
         for name, rows in logs:
             xs_all, starts = timeline(rows)
-            pts = [(x, r[key]) for x, r in zip(xs_all, rows)
+            pts = [(x, r[key]) for x, r in zip(xs_all, rows, strict=True)
                    if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
             if not pts:
                 continue
-            xs, ys = zip(*pts)
+            xs, ys = zip(*pts, strict=True)
             color = colors[name]
             if key in bands:
-                band = [(x, r[key], r.get(bands[key])) for x, r in zip(xs_all, rows)
+                band = [(x, r[key], r.get(bands[key])) for x, r in zip(xs_all, rows, strict=True)
                         if isinstance(r.get(key), (int, float)) and isinstance(r.get(bands[key]), (int, float))]
                 if band:
-                    bx, bm, bs = zip(*band)
-                    ax.fill_between(bx, [m - d for m, d in zip(bm, bs)], [m + d for m, d in zip(bm, bs)],
+                    bx, bm, bs = zip(*band, strict=True)
+                    ax.fill_between(bx, [m - d for m, d in zip(bm, bs, strict=True)], [m + d for m, d in zip(bm, bs, strict=True)],
                                     color=color, alpha=0.08, lw=0)
             if len(ys) > 20:  # raw in a light line, a moving average on top
                 ax.plot(xs, ys, color=color, alpha=0.25, lw=0.8)
@@ -320,7 +320,7 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]], colors: dict[str
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     fig.tight_layout()
     if len(logs) > 1:
-        handles = {lab: h for ax in axes for h, lab in zip(*ax.get_legend_handles_labels())}
+        handles = {lab: h for ax in axes for h, lab in zip(*ax.get_legend_handles_labels(), strict=True)}
         fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, 1.0),
                    ncol=len(handles))
     return png(fig)

@@ -36,7 +36,7 @@ def rewrite_options(text: str, old: tuple[str, ...], new: tuple[str, ...]) -> st
     """`text` with the option lines for `old` replaced by lines for `new` (same layout as the
     original's first line), or None if `text` does not list every option of `old`."""
     spans = []
-    for letter, choice in zip(letters(len(old)), old):
+    for letter, choice in zip(letters(len(old)), old, strict=True):
         m = option_line(letter, choice).search(text)
         if m is None:
             return None
@@ -45,7 +45,7 @@ def rewrite_options(text: str, old: tuple[str, ...], new: tuple[str, ...]) -> st
     sep = re.match(r"[ \t]*\(?A([.):]\)?[ \t]*)", first).group(1)  # the separator after the letter
     paren = first.lstrip().startswith("(")
     out, pos = [], 0
-    for m, letter, choice in sorted(zip(spans, letters(len(new)), new), key=lambda t: t[0].start()):
+    for m, letter, choice in sorted(zip(spans, letters(len(new)), new, strict=True), key=lambda t: t[0].start()):
         out.append(text[pos:m.start()])
         out.append(f"{m.group(1)}{'(' if paren else ''}{letter}{sep}{choice}")
         pos = m.end()
