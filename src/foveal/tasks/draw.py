@@ -62,7 +62,7 @@ def polygon_points(shape: str, cx: float, cy: float, r: float) -> list[tuple[flo
         return ring(6, r, 0.0)
     if shape == "star":
         outer, inner = ring(5, r, -math.pi / 2), ring(5, r * 0.45, -math.pi / 2 + math.pi / 5)
-        return [p for pair in zip(outer, inner) for p in pair]
+        return [p for pair in zip(outer, inner, strict=True) for p in pair]
     raise ValueError(f"unknown shape {shape!r}")
 
 
@@ -112,7 +112,7 @@ def letters(n: int) -> list[str]:
 
 def choice_block(choices: list[str]) -> str:
     """The options as prompt lines: 'A. left\\nB. right ...'."""
-    return "\n".join(f"{l}. {c}" for l, c in zip(letters(len(choices)), choices))
+    return "\n".join(f"{letter}. {c}" for letter, c in zip(letters(len(choices)), choices, strict=True))
 
 
 def scatter(rng, n: int, width: int, height: int, radius: float, gap: float = 2.0) -> list[tuple[float, float]]:
