@@ -10,12 +10,12 @@ images included; a text-only model gets the text twin) or ready chat `messages`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from foveal.sample import Sample
 
 Messages = list[dict[str, Any]]
-Prompt = Union[Sample, Messages]
+Prompt = Sample | Messages
 
 
 @dataclass(frozen=True)
