@@ -40,6 +40,7 @@ class TinySize:
     min_pixels: int = 32 * 32
     max_pixels: int = 80 * 80
     max_position_embeddings: int = 2048
+    rope_theta: float = 10000.0
 
     def __post_init__(self) -> None:
         head_dim, rem = divmod(self.text_hidden, self.text_heads)
@@ -116,7 +117,7 @@ def tiny_model(tokenizer, size: TinySize = TinySize(), seed: int = 0):
     text_config = _text_config(tokenizer, size)
     text_config["rope_parameters"] = {
         "rope_type": "default",
-        "rope_theta": 10000.0,
+        "rope_theta": size.rope_theta,
         "mrope_section": size.mrope_section,
     }
     vision_config = {
@@ -185,7 +186,8 @@ def build_tiny_lm(out_dir: str | os.PathLike | None = None, seed: int = 0, overw
     tiny_size = _size(size)
     tokenizer = tiny_tokenizer()
     config = Qwen2Config(
-        **_text_config(tokenizer, tiny_size), rope_parameters={"rope_type": "default", "rope_theta": 10000.0}
+        **_text_config(tokenizer, tiny_size),
+        rope_parameters={"rope_type": "default", "rope_theta": tiny_size.rope_theta},
     )
     model = _init(Qwen2ForCausalLM, config, seed)
     return _finish(Policy(model=model, processor=tokenizer, name="tiny-lm"), out_dir, overwrite)
