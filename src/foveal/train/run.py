@@ -19,7 +19,7 @@ checked before the run directory is created, so a bad command leaves nothing beh
 
 Multi-GPU: `accelerate launch -m foveal.cli train --config ...` runs one process per GPU under
 DDP (each process takes its share of the prompts; gradients are averaged by DDP). For FSDP, pass an
-accelerate config with `distributed_type: FSDP` (see docs/readme/train.md). On CPU the model trains
+accelerate config with `distributed_type: FSDP` (see docs/train.md). On CPU the model trains
 in float32, on GPU in bfloat16 (`model.dtype` overrides).
 """
 
