@@ -147,7 +147,10 @@ def summarize(out: Path, tasks: list[str], samples: list, timings: dict, report:
                           "ci95": m["by_task_form"][t][f]["accuracy_ci95"], "n": m["by_task_form"][t][f]["n"]}
                       for f in ("image", "text")} for t in tasks}
     chance_by_task = {t: chance([x for x in samples if x.task == t]) for t in tasks}
-    gains = {t: {f: acc["grpo"][t][f]["ci95"][0] > acc["sft"][t][f]["ci95"][1] for f in ("image", "text")}
+    # A gain counts only when GRPO's interval clears SFT's and GRPO is above chance: 0% -> 4% on a
+    # four-way choice is outside the intervals but is not learning.
+    gains = {t: {f: acc["grpo"][t][f]["ci95"][0] > acc["sft"][t][f]["ci95"][1]
+                 and acc["grpo"][t][f]["accuracy"] > chance_by_task[t] for f in ("image", "text")}
              for t in tasks}
     return {"accuracy": acc, "chance": chance_by_task, "grpo_beats_sft_outside_ci": gains,
             "seconds": timings, "report": str(report)}
@@ -170,7 +173,7 @@ def print_summary(summary: dict, console: Console) -> None:
     console.print(table)
     console.print("[dim]* chance = always answering the most common gold answer[/]")
     wins = [f"{t} ({f})" for t, d in summary["grpo_beats_sft_outside_ci"].items() for f, w in d.items() if w]
-    console.print("GRPO beats SFT outside the 95% intervals on: " + (", ".join(wins) if wins else "none"))
+    console.print("GRPO beats SFT outside the 95% intervals, above chance, on: " + (", ".join(wins) if wins else "none"))
     console.print(f"total {summary['seconds']['total'] / 60:.1f} min; report: [bold]{summary['report']}[/]")
 
 
