@@ -61,3 +61,12 @@ def test_shortened_quickstart_end_to_end(tmp_path):
     sft = sum(acc["sft"][t]["image"]["accuracy"] for t in acc["sft"])
     base = sum(acc["base"][t]["image"]["accuracy"] for t in acc["base"])
     assert sft > base + 0.2, (base, sft)
+
+
+def test_overwrite_keeps_the_old_run_when_the_new_one_is_invalid(tmp_path):
+    out = tmp_path / "q"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    with pytest.raises(FovealError, match="unknown task"):
+        run_quickstart(out, tasks=["no_such_task"], overwrite=True)
+    assert (out / "summary.json").read_text() == "{}"

@@ -77,17 +77,10 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
     out = Path(out)
     if minutes <= 0:
         raise FovealError(f"--minutes must be > 0, got {minutes}")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FovealError(f"output directory {out} already exists and is not empty (pass --overwrite)")
-        import shutil
-
-        shutil.rmtree(out)
-    cfg = load_config(recipe_path())
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FovealError(f"output directory {out} already exists and is not empty (pass --overwrite)")
+    cfg = load_config(recipe_path(), overrides=[f"data.gym.tasks=[{','.join(tasks)}]"] if tasks else [])
     gym_cfg = cfg.data.gym
-    if tasks:
-        cfg = load_config(recipe_path(), overrides=[f"data.gym.tasks=[{','.join(tasks)}]"])
-        gym_cfg = cfg.data.gym
     scale = minutes / DEFAULT_MINUTES
     cfg.sft.steps = max(1, round(cfg.sft.steps * scale)) if cfg.sft.steps else 0
     cfg.rl.steps = max(1, round(cfg.rl.steps * scale)) if cfg.rl.steps else 0
@@ -95,6 +88,10 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
     n_eval = n_eval or EVAL_PER_TASK
     samples = heldout_samples(task_names, gym_cfg.levels, n_eval, gym_cfg.seed_start)
     sampling = Sampling(temperature=0.0, max_new_tokens=cfg.sampling.max_new_tokens, seed=cfg.seed)
+    if out.exists():  # everything is validated: only now replace an earlier run (--overwrite)
+        import shutil
+
+        shutil.rmtree(out)
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
