@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", help="held-out problems per task"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output directory"),
     ) -> None:
-        """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (≈10 min on 2 CPU cores)."""
+        """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (about 3 minutes on 2 CPU cores)."""
         if n_eval < 1:
             raise FovealError(f"--n-eval must be at least 1, got {n_eval}")
         run_quickstart(out, minutes, [t for t in tasks.split(",") if t] or None, n_eval, overwrite)
