@@ -11,8 +11,6 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from PIL import ImageDraw
-
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
@@ -28,15 +26,6 @@ def describe(query: dict[str, str], n: int = 2) -> str:
 
 def matches(obj: dict[str, Any], query: dict[str, str]) -> bool:
     return all(obj[k] == v for k, v in query.items())
-
-
-def render(size: int, objects: list[dict[str, Any]]):
-    """The picture: each object a filled shape with a thin dark outline, on white."""
-    im = D.canvas(size)
-    d = ImageDraw.Draw(im)
-    for o in objects:
-        D.shape(d, o["shape"], o["x"], o["y"], o["r"], D.COLORS[o["color"]], outline=(40, 40, 40))
-    return im
 
 
 def a(word: str) -> str:
@@ -114,7 +103,7 @@ class Count(Task):
         rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
         solution = f"I count {answer} {describe(query, answer)}{rest}. The answer is {answer}."
         return self.sample(
-            seed, level, prompt=self.image_prompt(question), images=(self.picture(render, cfg["size"], objects),),
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(D.scene, cfg["size"], objects),),
             answer=str(answer), answer_type="number", text_twin=twin, solution=solution,
             meta={"size": cfg["size"], "query": query, "objects": objects},
         )
@@ -137,5 +126,5 @@ class Count(Task):
                     f"describes {n_told} more, "
                     f"so there are {n_drawn} + {n_told} = {sample.answer}. The answer is {sample.answer}.")
         return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
-                       images=(render(sample.meta["size"], drawn),), solution=solution,
+                       images=(D.scene(sample.meta["size"], drawn),), solution=solution,
                        meta={**sample.meta, "described": told})

@@ -132,3 +132,13 @@ def scatter(rng, n: int, width: int, height: int, radius: float, gap: float = 2.
         x0, y0 = c * (cell + sx), r * (cell + sy)
         pts.append((x0 + gap / 2 + radius + rng.uniform(0, sx), y0 + gap / 2 + radius + rng.uniform(0, sy)))
     return pts
+
+
+def scene(size: int, objects: list[dict]) -> Image.Image:
+    """A square picture of `objects` (dicts with shape, color, x, y, r), each a filled shape with a
+    thin dark outline, on white."""
+    im = canvas(size)
+    d = ImageDraw.Draw(im)
+    for o in objects:
+        shape(d, o["shape"], o["x"], o["y"], o["r"], COLORS[o["color"]], outline=(40, 40, 40))
+    return im

@@ -11,8 +11,6 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from PIL import ImageDraw
-
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
@@ -30,14 +28,6 @@ def relation(a: dict[str, Any], b: dict[str, Any], ratio: float) -> str | None:
     if abs(dy) >= ratio * abs(dx):
         return "above" if dy < 0 else "below"
     return None
-
-
-def render(size: int, objects: list[dict[str, Any]]):
-    im = D.canvas(size)
-    d = ImageDraw.Draw(im)
-    for o in objects:
-        D.shape(d, o["shape"], o["x"], o["y"], o["r"], D.COLORS[o["color"]], outline=(40, 40, 40))
-    return im
 
 
 def name(o: dict[str, Any]) -> str:
@@ -108,7 +98,7 @@ class Spatial(Task):
         # recites them teaches a model to invent numbers (measured: the tiny VLM stayed at chance).
         solution = f"{name(a).capitalize()} is {PHRASES[rel]} {name(b)}. The answer is {letter}."
         return self.sample(
-            seed, level, prompt=self.image_prompt(question), images=(self.picture(render, size, objects),), answer=letter,
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(D.scene, size, objects),), answer=letter,
             answer_type="choice", choices=tuple(choices), text_twin=twin, solution=solution,
             meta={"size": size, "objects": objects, "a": i, "b": j, "relation": rel, "ratio": cfg["ratio"]},
         )
@@ -123,4 +113,4 @@ class Spatial(Task):
             f"{name(b).capitalize()} is not drawn: it is at ({round(b['x'])}, {round(b['y'])}) in this "
             f"{m['size']}x{m['size']} image (x grows to the right, y grows downwards). {question}")
         return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
-                       images=(render(m["size"], drawn),))
+                       images=(D.scene(m["size"], drawn),))
