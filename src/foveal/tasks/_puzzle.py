@@ -40,6 +40,17 @@ def grid_text(grid: Sequence[Sequence[Any]], blank: str = ".") -> str:
     return "\n".join(sep.join(row) for row in rows)
 
 
+def known_cells(givens: dict[int, int], n: int, marks: dict[int, tuple[str, str]]) -> str:
+    """The text twin's block of revealed cells of an n×n board: a legend, then the grid.
+
+    givens: {row * n + col: value}; marks: {value: (symbol, meaning)}, legend in this order;
+    unknown cells print as '.'.
+    """
+    legend = ", ".join(f"'{sym}' {meaning}" for sym, meaning in marks.values())
+    cells = [marks[givens[i]][0] if i in givens else "." for i in range(n * n)]
+    return f"\nKnown cells ({legend}, '.' unknown):\n" + grid_text(chunk(cells, n))
+
+
 def chunk(flat: Sequence[Any], cols: int) -> list[list[Any]]:
     return [list(flat[i:i + cols]) for i in range(0, len(flat), cols)]
 

@@ -23,6 +23,7 @@ from foveal.tasks._puzzle import (
     fill_cell,
     font_px,
     grid_text,
+    known_cells,
     latin_square,
     reveal_until_unique,
 )
@@ -150,8 +151,7 @@ class Hitori(GridPuzzle):
             rules += " Circled cells are known to be unshaded; grey cells are known to be shaded."
         board_text = "The numbers, row by row:\n" + grid_text(chunk(nums, n))
         if givens:
-            board_text += "\nKnown cells ('o' unshaded, '#' shaded, '.' unknown):\n" + grid_text(
-                chunk(["#" if givens.get(i) == 1 else "o" if givens.get(i) == 0 else "." for i in range(n * n)], n))
+            board_text += known_cells(givens, n, {0: ("o", "unshaded"), 1: ("#", "shaded")})
         note = ("Of two equal numbers in a line at most one stays unshaded; a shaded cell's neighbours must stay "
                 "unshaded, and keeping the unshaded cells connected settles the rest.")
         free = [divmod(i, n) for i in range(n * n) if i not in givens]

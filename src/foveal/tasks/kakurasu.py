@@ -22,7 +22,7 @@ from foveal.tasks._puzzle import (
     fill_cell,
     filter_options,
     font_px,
-    grid_text,
+    known_cells,
     line_solutions,
     masks_to_grid,
     reveal_until_unique,
@@ -92,12 +92,10 @@ class Kakurasu(GridPuzzle):
                  f"written right of it and the sum of each column below it; make every sum match.")
         if givens:
             rules += " Cells already shaded grey are shaded; cells marked x are unshaded."
-        cells = [["#" if givens.get(r * n + c) == 1 else "x" if givens.get(r * n + c) == 0 else "."
-                  for c in range(n)] for r in range(n)]
         board_text = (f"Row sums, top to bottom: {' '.join(map(str, rows))}.\nColumn sums, left to right: "
                       f"{' '.join(map(str, cols))}.")
         if givens:
-            board_text += f"\nKnown cells ('#' shaded, 'x' unshaded, '.' unknown):\n{grid_text(cells)}"
+            board_text += known_cells(givens, n, {1: ("#", "shaded"), 0: ("x", "unshaded")})
         note = (f"Each row sum fixes which columns' weights add up to it (e.g. row 1's {rows[0]}), and the "
                 f"column sums decide between the options.")
         free = [(r, c) for r in range(n) for c in range(n) if r * n + c not in givens]

@@ -21,7 +21,7 @@ from foveal.tasks._puzzle import (
     fill_cell,
     filter_options,
     font_px,
-    grid_text,
+    known_cells,
     line_solutions,
     masks_to_grid,
     reveal_until_unique,
@@ -117,9 +117,7 @@ class Nonogram(GridPuzzle):
         board_text = ("Row clues, top to bottom: " + "; ".join(clue_text(c) for c in rows) + ".\n"
                       "Column clues, left to right: " + "; ".join(clue_text(c) for c in cols) + ".")
         if givens:
-            cells = [["#" if givens.get(r * n + c) == 1 else "x" if givens.get(r * n + c) == 0 else "."
-                      for c in range(n)] for r in range(n)]
-            board_text += f"\nKnown cells ('#' shaded, 'x' unshaded, '.' unknown):\n{grid_text(cells)}"
+            board_text += known_cells(givens, n, {1: ("#", "shaded"), 0: ("x", "unshaded")})
         big = max(range(n), key=lambda r: sum(rows[r]))
         note = (f"Row {big + 1} (clue {clue_text(rows[big])}) leaves little slack, and crossing row and column "
                 f"overlaps fixes the rest.")

@@ -15,7 +15,16 @@ from typing import Any
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, font_px, grid_text, reveal_until_unique
+from foveal.tasks._puzzle import (
+    GridPuzzle,
+    board,
+    centre,
+    chunk,
+    font_px,
+    grid_text,
+    known_cells,
+    reveal_until_unique,
+)
 
 LETTERS = "ABCDEFGHIJ"
 PASTELS = [(255, 214, 214), (214, 234, 255), (220, 245, 210), (255, 240, 200), (235, 220, 250), (210, 245, 240),
@@ -178,8 +187,7 @@ class StarBattle(GridPuzzle):
         board_text = ("The regions, row by row (each letter names a region):\n"
                       + grid_text(chunk([LETTERS[k] for k in region], n)))
         if givens:
-            board_text += "\nKnown cells ('*' star, 'x' no star, '.' unknown):\n" + grid_text(
-                chunk(["*" if givens.get(i) == 1 else "x" if givens.get(i) == 0 else "." for i in range(n * n)], n))
+            board_text += known_cells(givens, n, {1: ("*", "star"), 0: ("x", "no star")})
         small = min(range(n), key=lambda k: region.count(k))
         note = (f"The smallest region ({LETTERS[small]}, {region.count(small)} cells) narrows its star first; each "
                 f"star then rules out its row, column, region and the cells around it.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, font_px, grid_text, reveal_until_unique
+from foveal.tasks._puzzle import GridPuzzle, board, centre, chunk, font_px, known_cells, reveal_until_unique
 
 
 def tile(rng: random.Random, n: int, longest: int) -> list[list[int]]:
@@ -161,8 +161,7 @@ class Thermometers(GridPuzzle):
         board_text = (f"Thermometers: {desc}.\nFilled cells per row, top to bottom: {' '.join(map(str, rows))}.\n"
                       f"Filled cells per column, left to right: {' '.join(map(str, cols))}.")
         if givens:
-            board_text += "\nKnown cells ('#' filled, 'x' empty, '.' unknown):\n" + grid_text(
-                chunk(["#" if givens.get(i) == 1 else "x" if givens.get(i) == 0 else "." for i in range(n * n)], n))
+            board_text += known_cells(givens, n, {1: ("#", "filled"), 0: ("x", "empty")})
         note = "A thermometer fills from its bulb, so each count caps how far the thermometers crossing that line reach."
         free = [divmod(i, n) for i in range(n * n) if i not in givens]
         return self.finish(rng, cfg, seed, level, rules=rules, board_text=board_text, solution=chunk(sol, n),
