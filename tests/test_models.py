@@ -13,14 +13,7 @@ from foveal.models import apply_lora, build_tiny_vlm, completion_mask, load_poli
 from foveal.models.tiny import build_tiny_lm
 from foveal.prompts import r1_target
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and lose a lot when cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {"text_layers": 1, "vision_depth": 1}

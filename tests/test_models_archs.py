@@ -11,13 +11,7 @@ from foveal.models.policy import Policy
 from foveal.models.tokenizer import CHAT_TEMPLATE, IM_END, PAD, VOCAB_FILE
 from foveal.rollout import Sampling, get_backend
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

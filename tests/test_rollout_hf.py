@@ -15,14 +15,7 @@ from foveal.rollout import Sampling, get_backend
 from foveal.rollout.hf import HFBackend
 from foveal.sample import png_bytes
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and lose a lot when cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = {"text_layers": 2, "vision_depth": 1}
