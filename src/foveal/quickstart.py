@@ -154,18 +154,19 @@ def summarize(out: Path, tasks: list[str], samples: list, timings: dict, report:
 
 
 def print_summary(summary: dict, console: Console) -> None:
-    table = Table(title="held-out accuracy (greedy, 95% Wilson interval)")
-    table.add_column("task")
+    table = Table(title="held-out accuracy (greedy, [95% Wilson interval])")
+    table.add_column("task", no_wrap=True)
     table.add_column("form")
     for s in STAGES:
-        table.add_column(s, justify="right")
+        table.add_column(s, justify="right", no_wrap=True)
     table.add_column("chance*", justify="right")
     for t, chance_t in summary["chance"].items():
         for f in ("image", "text"):
             cells = []
             for s in STAGES:
                 a = summary["accuracy"][s][t][f]
-                cells.append(f"{a['accuracy']:.0%} [{a['ci95'][0]:.0%}, {a['ci95'][1]:.0%}]")
+                lo, hi = a["ci95"]
+                cells.append(f"{a['accuracy']:.0%} [{lo * 100:.0f}–{hi * 100:.0f}]")
             table.add_row(t, f, *cells, f"{chance_t:.0%}")
     console.print(table)
     console.print("[dim]* chance = always answering the most common gold answer[/]")

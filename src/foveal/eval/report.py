@@ -312,6 +312,8 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]], colors: dict[str
                 ax.axvline(x, color="#9aa3ad", ls=":", lw=1)
             if len(starts) > 1:
                 for x, stage in starts:
+                    if not xs[0] <= x <= xs[-1]:  # a stage this metric has no points in (an RL-only metric at SFT's start)
+                        continue
                     ax.annotate(stage, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
                                 textcoords="offset points", fontsize=7.5, color="#5b6570")
         ax.set_title(key)
