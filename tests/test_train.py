@@ -91,6 +91,22 @@ def test_sft_then_rl_writes_logs_models_and_seed_range(tiny_dir, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(_weights(run / "sft").values(), _weights(run / "rl").values(), strict=False))
 
 
+def test_by_task_means_averages_each_task_over_its_own_rollouts():
+    from foveal.train.rl import by_task_means
+
+    got = by_task_means(["count", "chart", "count", "count"], torch.tensor([1.0, 0.0, 0.0, 1.0]))
+    assert list(got) == ["chart", "count"] and got["chart"] == 0.0 and got["count"] == pytest.approx(2 / 3)
+
+
+def test_rl_on_a_task_mix_logs_each_tasks_accuracy(tiny_dir, tmp_path):
+    tree = _cfg(tiny_dir, data={"gym": {"tasks": ["count", "chart"], "levels": [1]}},
+                rl={"steps": 1, "prompts_per_step": 8, "group_size": 2, "optim": {"lr": 1e-3}})
+    run = train(config_from_dict(tree), out=tmp_path / "run")
+    row = read_jsonl(run / "train.jsonl")[-1]
+    assert {"accuracy/count", "accuracy/chart"} <= row.keys()
+    assert all(0 <= row[k] <= 1 for k in ("accuracy/count", "accuracy/chart"))
+
+
 def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     tree = _cfg(tiny_dir, rl={"steps": 3, "prompts_per_step": 2, "group_size": 2, "optim": {"lr": 1e-3}}, checkpoint={"every": 1, "keep": 5})
     full = train(config_from_dict(tree), out=tmp_path / "full")

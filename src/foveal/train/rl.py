@@ -110,6 +110,11 @@ def score(reward_fns, texts: list[str], samples: list[Sample], lengths: list[int
     return total, per_fn
 
 
+def by_task_means(tasks: list[str], values: torch.Tensor) -> dict[str, float]:
+    """{task: mean of values[i] over the i with tasks[i] == task}, tasks in sorted order."""
+    return {t: float(values[[i for i, x in enumerate(tasks) if x == t]].mean()) for t in sorted(set(tasks))}
+
+
 class RLStage:
     """The RL stage of a run: `step(i)` = rollouts, rewards, advantages, mu optimizer updates."""
 
@@ -316,6 +321,10 @@ class RLStage:
             row[f"reward/{name}/std"] = s.global_std(r)
         if "accuracy" in ro.per_fn:
             row["accuracy"] = row["reward/accuracy/mean"]
+            tasks = s.gather_list([x.task for x in ro.samples])
+            if len(set(tasks)) > 1:  # a task mix: each task's own training accuracy
+                for task, acc in by_task_means(tasks, s.gather(ro.per_fn["accuracy"])).items():
+                    row[f"accuracy/{task}"] = acc
         if "format" in ro.per_fn:
             row["format_rate"] = s.global_mean((ro.per_fn["format"] > 0).float())
         row.update(

@@ -66,15 +66,24 @@ class Session:
         t = torch.tensor(float(x), device=self.accelerator.device)
         return float(self.accelerator.reduce(t, reduction="sum"))
 
-    def _gather(self, t: torch.Tensor) -> torch.Tensor:
+    def gather(self, t: torch.Tensor) -> torch.Tensor:
+        """`t` from every process, concatenated in rank order (float, on CPU)."""
         t = t.detach().float()
         return t if self.world == 1 else self.accelerator.gather(t.to(self.accelerator.device)).cpu()
 
+    def gather_list(self, xs: list) -> list:
+        """A list of Python objects from every process, concatenated in the same rank order as `gather`."""
+        if self.world == 1:
+            return list(xs)
+        from accelerate.utils import gather_object
+
+        return gather_object(list(xs))
+
     def global_mean(self, t: torch.Tensor) -> float:
-        return float(self._gather(t).mean())
+        return float(self.gather(t).mean())
 
     def global_std(self, t: torch.Tensor) -> float:
-        g = self._gather(t)
+        g = self.gather(t)
         return float(g.std()) if g.numel() > 1 else 0.0
 
     def sync(self, last: bool):
@@ -219,7 +228,11 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
 
         load_rewards(cfg.rewards)
     if cfg.model.gradient_checkpointing:
-        policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = getattr(policy.model, "activation_checkpointing_enable", None)  # transformers 5's name
+        if enable is not None:
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if cfg.model.lora is not None:
             policy.model.enable_input_require_grads()
     set_seed(cfg.seed)
