@@ -12,7 +12,7 @@
    table of accuracy with 95% Wilson intervals per stage × task × form.
 
 `--minutes M` scales the recipe's SFT and RL step counts by M / 10 (the recipe as written is the
-10-minute setting; it ran in 2.8 minutes on 2 CPU cores); evaluation size does not change.
+10-minute setting; it ran in 5.3 minutes on 2 CPU cores); evaluation size does not change.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def register(app: typer.Typer) -> None:
         n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", help="held-out problems per task"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output directory"),
     ) -> None:
-        """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (about 3 minutes on 2 CPU cores)."""
+        """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (about 5 minutes on 2 CPU cores)."""
         if n_eval < 1:
             raise FovealError(f"--n-eval must be at least 1, got {n_eval}")
         run_quickstart(out, minutes, [t for t in tasks.split(",") if t] or None, n_eval, overwrite)

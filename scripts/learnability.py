@@ -1,0 +1,65 @@
+"""Can the tiny VLM learn a gym family? SFT it on that family alone, then score held-out problems.
+
+    .venv/bin/python scripts/learnability.py fraction_shaded --level 1 --steps 300
+    .venv/bin/python scripts/learnability.py count,chart --steps 200 --out runs/learn
+
+Trains the embedded tiny VLM (`model.path: tiny`, no system prompt) with SFT on the families'
+R1 traces (batch 32, AdamW lr 1e-3 constant after 50 warm-up steps, one torch thread: the
+quickstart's SFT settings), then for each family prints greedy accuracy on held-out seeds
+0..n-1 (training seeds start at 1,000,000), the chance rate (always giving the most common gold
+answer) and pass@k at temperature 1 on the first half of them. This is how the quickstart's
+tasks were chosen (docs/models.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("tasks", help="comma-separated gym families, trained together")
+    ap.add_argument("--level", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=300, help="SFT steps (batch 32)")
+    ap.add_argument("--n", type=int, default=200, help="held-out problems per family for greedy accuracy")
+    ap.add_argument("--k", type=int, default=8, help="samples per problem for pass@k (on n/2 problems)")
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--out", type=Path, default=None, help="keep the run here (default: a temporary directory)")
+    args = ap.parse_args()
+
+    import torch
+
+    import foveal.tasks as gym
+    from foveal.config import RunConfig
+    from foveal.eval import evaluate
+    from foveal.models import load_policy
+    from foveal.rollout import Sampling, get_backend
+    from foveal.train import train
+
+    torch.set_num_threads(1)
+    names = [t for t in args.tasks.split(",") if t]
+    cfg = RunConfig(model={"path": "tiny", "system_prompt": None},
+                    data={"gym": {"tasks": names, "levels": [args.level]}},
+                    sft={"steps": args.steps, "batch_size": 32, "micro_batch_size": 32, "target": "r1",
+                         "optim": {"lr": 1e-3, "schedule": "constant", "warmup_steps": 50}},
+                    log={"progress": True})
+    with tempfile.TemporaryDirectory() as tmp:
+        run = train(cfg, out=args.out or Path(tmp) / "run")
+        backend = get_backend("hf", policy=load_policy(run / "sft", system_prompt=None), batch_size=64)
+        print(f"{'family':<20}{'greedy':>8}{'chance':>8}{f'pass@{args.k}':>8}")
+        for name in names:
+            samples = [gym.get(name).generate(seed, args.level) for seed in range(args.n)]
+            chance = Counter(s.answer for s in samples).most_common(1)[0][1] / len(samples)
+            greedy = evaluate(backend, samples, k=1, progress=False,
+                              sampling=Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens))
+            sampled = evaluate(backend, samples[: args.n // 2], k=args.k, progress=False,
+                               sampling=Sampling(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=1))
+            pass_k = sampled.metrics["overall"]["pass@k"][str(args.k)]
+            print(f"{name:<20}{greedy.metrics['overall']['accuracy']:>8.1%}{chance:>8.1%}{pass_k:>8.1%}")
+
+
+if __name__ == "__main__":
+    main()
