@@ -14,8 +14,8 @@ tasks were chosen (docs/models.md).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 
@@ -31,34 +31,38 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+    from pydantic import ValidationError
 
     import foveal.tasks as gym
     from foveal.config import RunConfig
     from foveal.eval import evaluate
     from foveal.models import load_policy
+    from foveal.quickstart import chance
     from foveal.rollout import Sampling, get_backend
     from foveal.train import train
 
     torch.set_num_threads(1)
     names = [t for t in args.tasks.split(",") if t]
-    cfg = RunConfig(model={"path": "tiny", "system_prompt": None},
-                    data={"gym": {"tasks": names, "levels": [args.level]}},
-                    sft={"steps": args.steps, "batch_size": 32, "micro_batch_size": 32, "target": "r1",
-                         "optim": {"lr": 1e-3, "schedule": "constant", "warmup_steps": 50}},
-                    log={"progress": True})
+    try:
+        cfg = RunConfig(model={"path": "tiny", "system_prompt": None},
+                        data={"gym": {"tasks": names, "levels": [args.level]}},
+                        sft={"steps": args.steps, "batch_size": 32, "micro_batch_size": 32, "target": "r1",
+                             "optim": {"lr": 1e-3, "schedule": "constant", "warmup_steps": 50}},
+                        log={"progress": True})
+    except ValidationError as e:  # an unknown family, a level or step count out of range
+        sys.exit(f"learnability: {e.errors()[0]['msg']}")
     with tempfile.TemporaryDirectory() as tmp:
         run = train(cfg, out=args.out or Path(tmp) / "run")
         backend = get_backend("hf", policy=load_policy(run / "sft", system_prompt=None), batch_size=64)
         print(f"{'family':<20}{'greedy':>8}{'chance':>8}{f'pass@{args.k}':>8}")
         for name in names:
             samples = [gym.get(name).generate(seed, args.level) for seed in range(args.n)]
-            chance = Counter(s.answer for s in samples).most_common(1)[0][1] / len(samples)
             greedy = evaluate(backend, samples, k=1, progress=False,
                               sampling=Sampling(temperature=0.0, max_new_tokens=args.max_new_tokens))
             sampled = evaluate(backend, samples[: args.n // 2], k=args.k, progress=False,
                                sampling=Sampling(temperature=1.0, max_new_tokens=args.max_new_tokens, seed=1))
             pass_k = sampled.metrics["overall"]["pass@k"][str(args.k)]
-            print(f"{name:<20}{greedy.metrics['overall']['accuracy']:>8.1%}{chance:>8.1%}{pass_k:>8.1%}")
+            print(f"{name:<20}{greedy.metrics['overall']['accuracy']:>8.1%}{chance(samples):>8.1%}{pass_k:>8.1%}")
 
 
 if __name__ == "__main__":
