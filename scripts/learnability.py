@@ -3,9 +3,9 @@
     .venv/bin/python scripts/learnability.py fraction_shaded --level 1 --steps 300
     .venv/bin/python scripts/learnability.py count,chart --steps 200 --out runs/learn
 
-Trains the embedded tiny VLM (`model.path: tiny`, no system prompt) with SFT on the families'
-R1 traces (batch 32, AdamW lr 1e-3 constant after 50 warm-up steps, one torch thread: the
-quickstart's SFT settings), then for each family prints greedy accuracy on held-out seeds
+Trains the embedded tiny VLM with SFT on the families' R1 traces, with the model and SFT
+settings of `recipes/quickstart.yaml` (no system prompt, batch 32, AdamW lr 1e-3 constant after
+50 warm-up steps) and one torch thread, then for each family prints greedy accuracy on held-out seeds
 0..n-1 (training seeds start at 1,000,000), the chance rate (always giving the most common gold
 answer) and pass@k at temperature 1 on the first half of them. This is how the quickstart's
 tasks were chosen (docs/models.md).
@@ -31,29 +31,27 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from pydantic import ValidationError
 
     import foveal.tasks as gym
-    from foveal.config import RunConfig
+    from foveal.config import load_config
+    from foveal.errors import FovealError
     from foveal.eval import evaluate
     from foveal.models import load_policy
-    from foveal.quickstart import chance
+    from foveal.quickstart import chance, recipe_path
     from foveal.rollout import Sampling, get_backend
     from foveal.train import train
 
     torch.set_num_threads(1)
     names = [t for t in args.tasks.split(",") if t]
-    try:
-        cfg = RunConfig(model={"path": "tiny", "system_prompt": None},
-                        data={"gym": {"tasks": names, "levels": [args.level]}},
-                        sft={"steps": args.steps, "batch_size": 32, "micro_batch_size": 32, "target": "r1",
-                             "optim": {"lr": 1e-3, "schedule": "constant", "warmup_steps": 50}},
-                        log={"progress": True})
-    except ValidationError as e:  # an unknown family, a level or step count out of range
-        sys.exit(f"learnability: {e.errors()[0]['msg']}")
+    try:  # the quickstart recipe's model and SFT settings, on these families, SFT only
+        cfg = load_config(recipe_path(), overrides=[f"data.gym.tasks=[{','.join(names)}]",
+                                                    f"data.gym.levels=[{args.level}]",
+                                                    f"sft.steps={args.steps}", "rl.steps=0"])
+    except FovealError as e:  # an unknown family, a level or step count out of range
+        sys.exit(f"learnability: {e}")
     with tempfile.TemporaryDirectory() as tmp:
         run = train(cfg, out=args.out or Path(tmp) / "run")
-        backend = get_backend("hf", policy=load_policy(run / "sft", system_prompt=None), batch_size=64)
+        backend = get_backend("hf", policy=load_policy(run / "sft", system_prompt=cfg.model.system_prompt), batch_size=64)
         print(f"{'family':<20}{'greedy':>8}{'chance':>8}{f'pass@{args.k}':>8}")
         for name in names:
             samples = [gym.get(name).generate(seed, args.level) for seed in range(args.n)]
