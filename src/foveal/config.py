@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from foveal.errors import FovealError
 from foveal.prompts import R1_SYSTEM_PROMPT
 
-# Training draws gym seeds from here upwards; evaluation uses seeds below it, so the two never meet.
+# Training draws gym seeds from here upwards. Held-out-ness comes from the content split
+# (`foveal.split`: training only sees train-split problems), not from the seeds.
 TRAIN_SEED_START = 1_000_000
 
 
@@ -34,7 +35,7 @@ class ModelConfig(Strict):
     """The policy: what `foveal.models.load_policy` loads, and how it is trained."""
 
     path: str = Field("tiny", description='a model directory, "tiny" (embedded VLM) or "smollm2-135m"')
-    tiny_seed: int = Field(0, description='init seed when path is "tiny"')
+    tiny_seed: int | None = Field(None, description='init seed when path is "tiny"; null = the run\'s seed')
     lora: dict[str, Any] | None = Field(None, description="peft LoraConfig fields (r, lora_alpha, target_modules, ...); null = full fine-tuning")
     dtype: str | None = Field(None, description="float32 / bfloat16; default float32 on CPU, bfloat16 on GPU")
     gradient_checkpointing: bool = False
@@ -47,7 +48,7 @@ class GymConfig(Strict):
     tasks: dict[str, float] = Field(..., description="task name -> sampling weight (a list means equal weights)")
     levels: list[int] = Field([1], min_length=1)
     form: Literal["image", "text", "mixed"] = "image"
-    seed_start: int = Field(TRAIN_SEED_START, ge=0, description="first training seed; keep eval seeds below it")
+    seed_start: int = Field(TRAIN_SEED_START, ge=0, description="first gym seed of the training stream")
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -208,7 +209,12 @@ class RunConfig(Strict):
     sampling: SamplingConfig = SamplingConfig()
     checkpoint: CheckpointConfig = CheckpointConfig()
     log: LogConfig = LogConfig()
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="one seed for the model init (tiny), the training problem stream and sampling")
+
+    @property
+    def init_seed(self) -> int:
+        """The tiny model's init seed: `model.tiny_seed` if given, else the run's `seed`."""
+        return self.model.tiny_seed if self.model.tiny_seed is not None else self.seed
 
     @model_validator(mode="after")
     def _something_to_do(self):

@@ -38,6 +38,9 @@ class Sample:
         form: which presentation this is: "image" (all information in the images),
             "text" (the twin as the prompt, no images) or "mixed".
         tags: skill tags (see SKILLS) for grouping evaluations and mixtures.
+        problem_key: the problem's identity (what fixes picture and twin; see `foveal.split`):
+            the same for every form and every seed that draws this problem; "" when unknown
+            (e.g. an external benchmark).
     """
 
     id: str
@@ -54,6 +57,7 @@ class Sample:
     meta: dict[str, Any] = field(default_factory=dict)
     form: str = "image"
     tags: tuple[str, ...] = ()
+    problem_key: str = ""
 
     def __post_init__(self) -> None:
         if self.answer_type not in ANSWER_TYPES:

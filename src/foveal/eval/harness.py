@@ -40,6 +40,7 @@ from foveal.eval.shuffle import letters, shuffled_copies
 from foveal.io import append_jsonl, atomic_write_json, read_jsonl
 from foveal.rollout.base import Backend, Group, Sampling
 from foveal.sample import Sample
+from foveal.split import image_id, text_id
 
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
@@ -149,6 +150,8 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     maj = M.majority_vote(answers, same)
     row: dict[str, Any] = {
         "id": sample.id, "base_id": base_id(sample), "task": sample.task, "level": sample.level, "form": sample.form,
+        "problem_key": sample.problem_key, "text_id": text_id(sample),
+        "image_id": image_id(sample) if sample.images else None,
         "tags": list(sample.tags), "answer_type": sample.answer_type, "gold": sample.answer,
         "choices": list(sample.choices) if sample.choices else None, "prompt": sample.prompt,
         "completions": texts, "answers": answers, "scores": scores, "formats": formats,

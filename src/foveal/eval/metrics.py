@@ -12,6 +12,7 @@ A row is a dict with at least:
     maj_score: float | None        score of the majority-vote answer (None: no answer extracted)
     agree: bool | None             all K extracted answers equivalent (None when K < 2)
     base_id: str                   the id shared by a sample's forms (image / text twin)
+    problem_key: str               the problem's identity (`foveal.split`); "" for external data
 and, for option-shuffled copies of choice questions (see `foveal.eval.shuffle`):
     shuffle_of: str                the id of the unshuffled row
     maj_option: str | None         the option *text* the majority answer picked
@@ -133,37 +134,53 @@ def default_ks(k: int) -> list[int]:
     return ks
 
 
-def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
-    """The headline metrics of a group of rows.
+def unit_of(row: dict[str, Any]) -> Any:
+    """The distinct problem a row scores: (problem_key, form) when the row has a key, else its id.
+    Rows of one unit (the same problem drawn by several seeds) count once, as their mean."""
+    return (row["problem_key"], row["form"]) if row.get("problem_key") else row["id"]
 
-    accuracy: mean over questions of the fraction of its K completions that are correct
-        (= pass@1), with its 95% Wilson interval over questions.
-    pass@k: mean over questions of the unbiased estimator, for each k ≤ min K.
-    maj@k: fraction of questions whose majority-vote answer is correct (a question with no
-        extracted answer counts as wrong).
-    format_rate: fraction of completions in strict R1 format.
+
+def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
+    """The headline metrics of a group of rows, over distinct problems.
+
+    Rows that score the same problem in the same form (see `unit_of`) are collapsed into one
+    unit whose value is their mean, so a problem drawn twice weighs as much as one drawn once
+    and the interval counts distinct problems, not draws.
+
+    accuracy: mean over units of the fraction of completions that are correct (= pass@1), with
+        its 95% Wilson interval over the n_distinct units.
+    pass@k: mean over units of the unbiased estimator, for each k ≤ min K.
+    maj@k: mean over units of "the majority-vote answer is correct" (no answer counts as wrong).
+    format_rate: fraction of completions in strict R1 format (over all rows).
     mean_tokens: mean completion length in tokens (completions whose backend gave no token
         ids, recorded as None, are left out).
     consistency: among questions with K ≥ 2, the fraction whose K answers all agree.
+    n: rows scored; n_distinct: distinct units.
     """
     n = len(rows)
     if n == 0:
-        return {"n": 0}
-    per_q = [mean(is_correct(s) for s in r["scores"]) or 0.0 for r in rows]
-    acc = sum(per_q) / n
-    lo, hi = wilson_interval(acc * n, n)
+        return {"n": 0, "n_distinct": 0}
+    units = group_by(rows, unit_of)
+    m = len(units)
+
+    def over_units(value: Callable[[dict[str, Any]], float]) -> float:
+        return sum(sum(map(value, us)) / len(us) for us in units.values()) / m
+
+    acc = over_units(lambda r: mean(is_correct(s) for s in r["scores"]) or 0.0)
+    lo, hi = wilson_interval(acc * m, m)
     kmin = min(len(r["scores"]) for r in rows)
     ks = [k for k in (ks or default_ks(kmin)) if 1 <= k <= kmin]
-    passk = {str(k): sum(pass_at_k(len(r["scores"]), sum(map(is_correct, r["scores"])), k) for r in rows) / n
+    passk = {str(k): over_units(lambda r, k=k: pass_at_k(len(r["scores"]), sum(map(is_correct, r["scores"])), k))
              for k in ks}
     agrees = [r["agree"] for r in rows if r.get("agree") is not None]
     return {
         "n": n,
+        "n_distinct": m,
         "k": kmin,
         "accuracy": acc,
         "accuracy_ci95": [lo, hi],
         "pass@k": passk,
-        "maj@k": sum(is_correct(r.get("maj_score")) for r in rows) / n,
+        "maj@k": over_units(lambda r: float(is_correct(r.get("maj_score")))),
         "format_rate": mean(bool(f) for r in rows for f in r["formats"]),
         "mean_tokens": mean(t for r in rows for t in r["n_tokens"] if t is not None),
         "consistency": mean(agrees) if agrees else None,
@@ -279,3 +296,31 @@ def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -
         "shuffled": option_consistency(rows),
     }
     return out
+
+
+def seed_bootstrap(diffs: Sequence[Sequence[float]], n_boot: int = 4000, seed: int = 0,
+                   level: float = 0.95) -> dict[str, Any]:
+    """A paired difference over seeds and problems, with a two-level bootstrap interval.
+
+    `diffs[s][i]` = value_b − value_a of problem i in seed s (each seed scores its own pair of
+    runs on the same problems). The estimate is the mean over seeds of each seed's mean over
+    problems; the interval resamples seeds with replacement and, inside each drawn seed, its
+    problems with replacement (so both training randomness and the choice of problems widen
+    it), and takes the (1 ± level)/2 percentiles of the B resampled estimates. With one seed it is
+    the ordinary paired bootstrap over problems. `significant` when the interval excludes 0.
+    """
+    import numpy as np
+
+    arrays = [np.asarray(d, dtype=float) for d in diffs if len(d)]
+    if not arrays:
+        return {"n_seeds": 0, "n_problems": 0}
+    rng = np.random.default_rng(seed)
+    est = float(np.mean([a.mean() for a in arrays]))
+    boots = np.empty(n_boot)
+    for b in range(n_boot):
+        picks = rng.integers(0, len(arrays), len(arrays))
+        boots[b] = np.mean([arrays[p][rng.integers(0, len(arrays[p]), len(arrays[p]))].mean() for p in picks])
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return {"delta": est, "ci95": [float(lo), float(hi)], "n_seeds": len(arrays),
+            "n_problems": int(np.mean([len(a) for a in arrays])), "significant": bool(lo > 0 or hi < 0),
+            "per_seed": [float(a.mean()) for a in arrays]}

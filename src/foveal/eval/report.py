@@ -348,7 +348,7 @@ def headline(run: Run) -> dict[str, Any]:
     cfg = run.config
     k = o.get("k", 1)
     return {
-        "name": run.name, "model": cfg.get("model", "–"), "data": cfg.get("data", "–"), "n": o.get("n", 0), "k": k,
+        "name": run.name, "model": cfg.get("model", "–"), "data": cfg.get("data", "–"), "n": o.get("n", 0), "nd": o.get("n_distinct", o.get("n", 0)), "k": k,
         "acc": o.get("accuracy"), "ci": o.get("accuracy_ci95"), "passk": (o.get("pass@k") or {}).get(str(k)),
         "maj": o.get("maj@k"), "format": o.get("format_rate"), "tokens": o.get("mean_tokens"),
         "consistency": o.get("consistency"), "gap": gap["gap"] if gap else None,

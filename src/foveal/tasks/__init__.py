@@ -18,7 +18,7 @@ import pkgutil
 from foveal.errors import FovealError
 from foveal.tasks.base import Task, task_rng, task_seed
 
-_INFRA = {"base", "draw", "export", "commands", "generate", "gallery"}
+_INFRA = {"base", "draw", "export", "commands", "generate", "gallery", "stats"}
 _REGISTRY: dict[str, Task] = {}
 _loaded = False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import random
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -18,10 +19,12 @@ from PIL import Image
 
 from foveal.errors import FovealError
 from foveal.sample import FORMS, IMAGE_TOKEN, Sample
+from foveal.split import check_split, problem_key, split_of
 
 MODALITIES = ("image", "video", "text")
 # False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
+MAX_DRAWS = 500  # draws searched for a problem of the wanted split (test holds 10%: 0.9^500 ≈ 1e-23)
 _PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
 
 
@@ -34,13 +37,13 @@ class TaskProtocol(Protocol):
     def generate(self, seed: int, level: int = 1, form: str = "image") -> Sample: ...
 
 
-def task_seed(name: str, seed: int, level: int) -> int:
+def task_seed(name: str, seed: int | str, level: int) -> int:
     """A 64-bit integer seed derived from (task, seed, level), stable across runs and platforms."""
     digest = hashlib.sha256(f"{name}:{seed}:{level}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
-def task_rng(name: str, seed: int, level: int) -> random.Random:
+def task_rng(name: str, seed: int | str, level: int) -> random.Random:
     return random.Random(task_seed(name, seed, level))
 
 
@@ -55,6 +58,8 @@ class Task:
         levels: {level: knobs}; levels are 1..N with N >= 5, knobs documented in the class docstring.
         forms: presentations this family can produce; "image" and "text" always, "mixed" where
             the family overrides `mixed`.
+        style_keys: meta fields that vary the look or wording but not the problem (left out of
+            the problem key, so a style never separates two copies of one problem across splits).
     """
 
     name: ClassVar[str]
@@ -63,6 +68,7 @@ class Task:
     tags: ClassVar[tuple[str, ...]] = ()
     levels: ClassVar[dict[int, dict[str, Any]]] = {}
     forms: ClassVar[tuple[str, ...]] = ("image", "text")
+    style_keys: ClassVar[tuple[str, ...]] = ()
 
     # -- what subclasses implement -------------------------------------------------
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -73,9 +79,28 @@ class Task:
         """The mixed form of an image-form sample: part of the information in text, the rest in the image."""
         raise FovealError(f"task {self.name!r} has no mixed form (forms: {', '.join(self.forms)})")
 
+    def problem_params(self, sample: Sample) -> Any:
+        """What fixes this problem, picture and twin alike (hashed into `Sample.problem_key`).
+
+        By default the problem as stated in words: the text twin (which states what the picture
+        shows), the question, the answer and the options. Two draws that give the same twin are one
+        problem, and since the twin is a function of the picture, so are two draws that give the
+        same picture: a split never separates two copies of what a learner sees, in either form.
+        A family overrides this when its twin holds something the picture does not (e.g. a random
+        listing order) or when a style varies the wording.
+        """
+        question = sample.prompt.split("\n", 1)[1] if sample.images and "\n" in sample.prompt else sample.prompt
+        return {"twin": sample.text_twin, "question": question, "answer": sample.answer, "choices": sample.choices}
+
     # -- shared machinery -----------------------------------------------------------
-    def generate(self, seed: int, level: int = 1, form: str = "image") -> Sample:
-        """The sample for (seed, level) in the given form; deterministic."""
+    def generate(self, seed: int, level: int = 1, form: str = "image", split: str | None = None) -> Sample:
+        """The sample for (seed, level) in the given form; deterministic.
+
+        With `split` ("train", "val" or "test") the sample is the first of the seed's draws
+        j = 0, 1, 2, ... whose problem lies in that split (`foveal.split.split_of`), so a split's
+        samples never share a problem with another split's; its id reads `{task}/L{level}/{split}/s{seed}`.
+        Draw 0 is the plain sample for the seed. The search runs without drawing pictures.
+        """
         self.check_level(level)
         if form not in FORMS:
             raise FovealError(f"unknown form {form!r}: expected one of {', '.join(FORMS)}")
@@ -83,16 +108,34 @@ class Task:
             raise FovealError(f"task {self.name!r} has no {form} form (forms: {', '.join(self.forms)})")
         if not isinstance(seed, int) or seed < 0:
             raise FovealError(f"seed must be a non-negative integer, got {seed!r}")
-        token = _DRAWING.set(form != "text")
-        try:
-            sample = self.make(task_rng(self.name, seed, level), dict(self.levels[level]), seed, level)
-        finally:
-            _DRAWING.reset(token)
+        check_split(split, "split")
+        draw = 0 if split is None else self._find_draw(seed, level, split)
+        sample = self._make(seed, level, draw, drawing=form != "text")
+        if split is not None:
+            sample = replace(sample, id=f"{self.name}/L{level}/{split}/s{seed}")
         if form == "text":
             return sample.as_text()
         if form == "mixed":
             return self.mixed(sample)
         return sample
+
+    def _make(self, seed: int, level: int, draw: int, drawing: bool) -> Sample:
+        """Draw `draw` of (seed, level), with its problem key; pictures only when `drawing`."""
+        rng = task_rng(self.name, seed, level) if draw == 0 else task_rng(self.name, f"{seed}#{draw}", level)
+        token = _DRAWING.set(drawing)
+        try:
+            sample = self.make(rng, dict(self.levels[level]), seed, level)
+        finally:
+            _DRAWING.reset(token)
+        return replace(sample, problem_key=problem_key(self.name, self.problem_params(sample)))
+
+    def _find_draw(self, seed: int, level: int, split: str) -> int:
+        """The first draw of (seed, level) whose problem lies in `split` (FovealError after MAX_DRAWS)."""
+        for draw in range(MAX_DRAWS):
+            if split_of(self._make(seed, level, draw, drawing=False).problem_key) == split:
+                return draw
+        raise FovealError(f"task {self.name!r} level {level}: no {split} problem in {MAX_DRAWS} draws of seed "
+                          f"{seed}; this level has too few distinct problems (see `foveal tasks stats {self.name}`)")
 
     @staticmethod
     def picture(render: Callable[..., Image.Image], *args: Any, **kwargs: Any) -> Image.Image:

@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -102,15 +103,21 @@ def gen(
     forms: str = typer.Option("image", "--forms", help="Comma-separated forms: image,text,mixed."),
     workers: int = typer.Option(1, "--workers", help="Processes to generate with (output is identical)."),
     shard: str = typer.Option(None, "--shard", help="Only shard k of N ('k/N', 0 <= k < N) of every task."),
+    split: str = typer.Option("train", "--split",
+                              help="Content split: train (for training), val (for tuning) or test (for reporting)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
-    """Generate a dataset: N samples per task over the given levels and forms, saved as hf, jsonl or verl."""
+    """Generate a dataset: N samples per task over the given levels and forms, saved as hf, jsonl or verl.
+
+    Every sample is a problem of one content split (default train): train, val and test never share
+    a problem, whatever the seeds. A level whose split holds fewer distinct problems than asked for
+    is reported (see `foveal tasks stats`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from foveal.tasks.export import FORMATS, write_dataset
     from foveal.tasks.generate import iter_plan, plan
 
-    p = plan(tasks_, n, levels, seed, forms, shard)
+    p = plan(tasks_, n, levels, seed, forms, shard, split)
     if fmt not in FORMATS:
         raise FovealError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if not isinstance(workers, int) or workers < 1:
@@ -120,9 +127,18 @@ def gen(
     for t, missing in p.skipped.items():
         c.print(f"note: {t} has no {', '.join(missing)} form; skipped for it")
     manifest = {"tasks": list(p.tasks), "n": p.n, "levels": list(p.levels), "seed": p.seed,
-                "forms": list(p.forms), "shard": f"{p.shard[0]}/{p.shard[1]}" if p.shard else None}
+                "forms": list(p.forms), "shard": f"{p.shard[0]}/{p.shard[1]}" if p.shard else None,
+                "split": p.split}
     t0 = time.perf_counter()
-    stream = iter_plan(p, workers)
+    drawn = Counter((job[0], job[2]) for job in p.jobs)  # samples per (task, level), each form aside
+    keys: dict[tuple[str, int], set[str]] = {}
+
+    def count_distinct(samples):
+        for x in samples:
+            keys.setdefault((x.task, x.level), set()).add(x.problem_key)
+            yield x
+
+    stream = count_distinct(iter_plan(p, workers))
     with Progress(TextColumn("[bold]gen[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=c) as bar:
         job = bar.add_task(fmt, total=p.count, rate="")
@@ -138,7 +154,50 @@ def gen(
             raise FovealError(f"--out {out}: writing failed ({e})") from e
     dt = time.perf_counter() - t0
     c.print(f"wrote {written['count']} samples ({', '.join(p.tasks)}; levels {level_range(list(p.levels))}; "
-            f"forms {','.join(p.forms)}) to {out} as {fmt} in {dt:.1f} s ({written['count'] / dt:.0f} samples/s)")
+            f"forms {','.join(p.forms)}; split {p.split}) to {out} as {fmt} in {dt:.1f} s "
+            f"({written['count'] / dt:.0f} samples/s)")
+    for (task, level), ks in sorted(keys.items()):
+        if len(ks) < 0.9 * drawn[(task, level)]:
+            c.print(f"[yellow]warning:[/] {task} level {level}: only {len(ks)} distinct problems among "
+                    f"{drawn[(task, level)]} samples of the {p.split} split; this level's problem space is small "
+                    f"(`foveal tasks stats {task} --level {level}`)")
+
+
+def tasks_stats(
+    name: str = typer.Argument(..., help="Task name (see `foveal tasks list`)."),
+    level: int = typer.Option(None, "--level", help="One level (default: every level)."),
+    form: str = typer.Option("image", "--form", help="image, text or mixed: what counts as distinct."),
+    n: int = typer.Option(2000, "--n", help="Draws per level."),
+    split: str = typer.Option(None, "--split", help="Draw from one content split only (train, val, test)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Estimate how many distinct problems a family holds per level (distinct in N draws + Chao1 estimate)."""
+    from foveal import tasks
+    from foveal.split import check_split
+    from foveal.tasks.stats import problem_space
+
+    task = tasks.get(name)
+    if n < 2:
+        raise FovealError(f"--n must be at least 2, got {n}")
+    if form not in task.forms:
+        raise FovealError(f"--form {form!r}: task {name!r} has forms {', '.join(task.forms)}")
+    check_split(split)
+    levels = [level] if level is not None else sorted(task.levels)
+    for lv in levels:
+        task.check_level(lv)
+    rows = [problem_space(task, lv, form, n, split=split) for lv in levels]
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{name}: distinct {form}-form problems in {n} draws per level"
+                        + (f" of the {split} split" if split else ""), title_justify="left")
+    for col in ("level", "distinct", "keys", "once", "Chao1 estimate", "keys train/val/test"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        ks = r["keys_by_split"]
+        table.add_row(str(r["level"]), str(r["distinct"]), str(r["distinct_keys"]), str(r["singletons"]),
+                      f"{r['distinct_estimate']:,}", f"{ks.get('train', 0)}/{ks.get('val', 0)}/{ks.get('test', 0)}")
+    Console(highlight=False).print(table)
 
 
 def tasks_gallery(
@@ -159,5 +218,6 @@ def register(app: typer.Typer) -> None:
     tasks_app.command("list")(tasks_list)
     tasks_app.command("show")(tasks_show)
     tasks_app.command("gallery")(tasks_gallery)
+    tasks_app.command("stats")(tasks_stats)
     app.add_typer(tasks_app, name="tasks")
     app.command("gen")(gen)

@@ -36,6 +36,13 @@ def object_list(objects: list[dict[str, Any]]) -> str:
     return ", ".join(a(f"{o['color']} {o['shape']}") for o in objects)
 
 
+def located_list(objects: list[dict[str, Any]]) -> str:
+    """'a red circle at (12, 40), ...' in reading order (top to bottom, then left to right): the
+    twin states the whole scene, in an order the picture fixes."""
+    ordered = sorted(objects, key=lambda o: (o["y"], o["x"]))
+    return ", ".join(a(f"{o['color']} {o['shape']}") + f" at ({o['x']}, {o['y']})" for o in ordered)
+
+
 @register
 class Count(Task):
     """Count the objects matching a colour and/or shape query among distractors.
@@ -93,12 +100,13 @@ class Count(Task):
         objects = []
         for k, (x, y) in zip(kinds, pts, strict=True):
             obj = {"color": k.get("color") or rng.choice(colors), "shape": k.get("shape") or rng.choice(shapes),
-                   "x": round(x, 1), "y": round(y, 1), "r": rng.randint(lo, hi)}  # unqueried attribute: random
+                   "x": round(x), "y": round(y), "r": rng.randint(lo, hi)}  # unqueried attribute: random
             objects.append(obj)
         answer = sum(matches(o, query) for o in objects)
         what = describe(query)
         question = f"How many {what} are there? Answer with a number."
-        twin = f"A picture shows {len(objects)} object{'s' * (len(objects) > 1)}: {object_list(objects)}. {question}"
+        twin = (f"A {cfg['size']}x{cfg['size']} picture shows {len(objects)} object{'s' * (len(objects) > 1)}, "
+                f"listed top to bottom: {located_list(objects)}. {question}")
         others = len(objects) - answer
         rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
         solution = f"I count {answer} {describe(query, answer)}{rest}. The answer is {answer}."

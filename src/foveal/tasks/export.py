@@ -30,11 +30,12 @@ from foveal.errors import FovealError
 from foveal.io import atomic_dir, atomic_write_json, read_jsonl
 from foveal.prompts import R1_SYSTEM_PROMPT
 from foveal.sample import Sample, png_bytes
+from foveal.split import split_of
 
 FORMATS = ("hf", "jsonl", "verl")
 MANIFEST = "manifest.json"
 SAMPLE_KEYS = ("id", "task", "level", "seed", "prompt", "answer", "answer_type", "choices", "text_twin",
-               "solution", "form", "tags")
+               "solution", "form", "tags", "problem_key")
 
 
 def _features(verl: bool):
@@ -43,7 +44,7 @@ def _features(verl: bool):
 
     if verl:
         extra = {k: Value("string") for k in ("id", "task", "answer", "answer_type", "question", "text_twin",
-                                              "solution", "meta", "form", "split")}
+                                              "solution", "meta", "form", "split", "problem_key")}
         extra.update(index=Value("int64"), level=Value("int32"), seed=Value("int64"),
                      choices=List(Value("string")), tags=List(Value("string")))
         return Features({
@@ -75,11 +76,11 @@ def _verl_row(s: Sample, index: int) -> dict[str, Any]:
         "images": [{"bytes": png_bytes(im), "path": None} for im in s.images] or None,  # None: text-only row
         "ability": s.tags[0] if s.tags else "reasoning",
         "reward_model": {"style": "rule", "ground_truth": s.answer},
-        "extra_info": {"split": "train", "index": index, "id": s.id, "task": s.task, "answer": s.answer,
+        "extra_info": {"split": split_of(s.problem_key) if s.problem_key else "train", "index": index, "id": s.id, "task": s.task, "answer": s.answer,
                        "answer_type": s.answer_type, "question": s.prompt, "level": s.level, "seed": s.seed,
                        "choices": list(s.choices) if s.choices is not None else None, "text_twin": s.text_twin,
                        "solution": s.solution, "meta": json.dumps(s.meta, sort_keys=True), "form": s.form,
-                       "tags": list(s.tags)},
+                       "tags": list(s.tags), "problem_key": s.problem_key},
     }
 
 
@@ -198,7 +199,7 @@ def load_samples(path: str | Path) -> list[Sample]:
 
 
 def _from_hf_row(r: dict[str, Any]) -> Sample:
-    fields = {k: r[k] for k in SAMPLE_KEYS}
+    fields = {k: r[k] for k in SAMPLE_KEYS if k in r}  # datasets written before problem_key have none
     fields.update(meta=json.loads(r["meta"]), images=[_image(v) for v in r["images"] or []])
     return Sample.from_record(fields, images=fields.pop("images"))
 

@@ -2,7 +2,9 @@
 
 The contract: for each task (in the order given) and each index i in range(n), the sample
 has seed `seed + i` and level `levels[i % len(levels)]`, and each form in `forms` that the
-task has is produced for it, in the order given. `shard=(k, N)` keeps the indices
+task has is produced for it, in the order given. With `split` ("train", "val" or "test") every
+sample is a problem of that content split (`foveal.split`), so datasets of different splits
+never share a problem. `shard=(k, N)` keeps the indices
 i in [k·n/N, (k+1)·n/N) of every task, so the N shards together hold exactly the unsharded
 samples. `workers` only changes how fast: the output, order included, is the same.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from foveal import tasks as registry
 from foveal.errors import FovealError
 from foveal.sample import FORMS, Sample
+from foveal.split import check_split
 from foveal.tasks.base import Task
 
 
@@ -70,7 +73,8 @@ class Plan:
     seed: int
     forms: tuple[str, ...]
     shard: tuple[int, int] | None
-    jobs: tuple[tuple[str, int, int, tuple[str, ...]], ...]  # (task, seed, level, forms)
+    split: str | None
+    jobs: tuple[tuple[str, int, int, tuple[str, ...], str | None], ...]  # (task, seed, level, forms, split)
     skipped: dict[str, tuple[str, ...]]  # task -> requested forms it does not have
 
     @property
@@ -79,8 +83,10 @@ class Plan:
 
 
 def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: int,
-         forms: Sequence[str] | str = ("image",), shard: str | tuple[int, int] | None = None) -> Plan:
+         forms: Sequence[str] | str = ("image",), shard: str | tuple[int, int] | None = None,
+         split: str | None = None) -> Plan:
     """Validate every argument (FovealError on bad input) and list the jobs; generates nothing."""
+    check_split(split)
     names = parse_names(tasks)
     families: list[Task] = [registry.get(t) for t in names]
     lv = parse_levels(levels)
@@ -103,18 +109,20 @@ def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: 
         raise FovealError(f"--forms {','.join(forms_)}: none of the tasks has these forms")
     sh = parse_shard(shard)
     lo, hi = (0, n) if sh is None else (sh[0] * n // sh[1], (sh[0] + 1) * n // sh[1])
-    jobs = tuple((t.name, seed + i, lv[i % len(lv)], tuple(f for f in forms_ if f in t.forms))
+    jobs = tuple((t.name, seed + i, lv[i % len(lv)], tuple(f for f in forms_ if f in t.forms), split)
                  for t in families for i in range(lo, hi))
-    return Plan(tuple(names), n, tuple(lv), seed, tuple(forms_), sh, jobs, skipped)
+    return Plan(tuple(names), n, tuple(lv), seed, tuple(forms_), sh, split, jobs, skipped)
 
 
-def run_job(job: tuple[str, int, int, tuple[str, ...]]) -> list[Sample]:
+def run_job(job: tuple[str, int, int, tuple[str, ...], str | None]) -> list[Sample]:
     """All requested forms of one (task, seed, level); the image form is built once and reused."""
-    name, seed, level, forms = job
+    name, seed, level, forms, split = job
     task = registry.get(name)
     if type(task).generate is not Task.generate:  # a family with its own form logic
-        return [task.generate(seed, level, f) for f in forms]
-    base = task.generate(seed, level, "image")
+        return [task.generate(seed, level, f, split=split) for f in forms]
+    if forms == ("text",):  # no picture needed
+        return [task.generate(seed, level, "text", split=split)]
+    base = task.generate(seed, level, "image", split=split)
     derive = {"image": lambda: base, "text": base.as_text, "mixed": lambda: task.mixed(base)}
     return [derive[f]() for f in forms]
 
@@ -138,9 +146,37 @@ def _drain(pool, p: Plan, chunksize: int) -> Iterator[Sample]:
 
 def generate_samples(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: int,
                      forms: Sequence[str] | str = ("image",), workers: int = 1,
-                     shard: str | tuple[int, int] | None = None) -> Iterator[Sample]:
+                     shard: str | tuple[int, int] | None = None, split: str | None = None) -> Iterator[Sample]:
     """Samples for every task × index × form, in the contract's order (see the module docstring).
 
     Arguments are validated before anything is generated (FovealError on bad input).
     """
-    return iter_plan(plan(tasks, n, levels, seed, forms, shard), workers)
+    return iter_plan(plan(tasks, n, levels, seed, forms, shard, split), workers)
+
+
+def distinct_samples(tasks: Sequence[str], levels: Sequence[int], n: int, split: str, seed: int = 0,
+                     search: int = 20) -> list[Sample]:
+    """`n` distinct problems of each task from one content split, for evaluation.
+
+    Seeds seed, seed+1, ... are drawn with `split` (levels round-robin over the draws); a draw whose
+    problem key was already taken is skipped, so every problem counts once. FovealError when a
+    task's levels hold fewer than `n` distinct problems of the split in `search`·n draws: such a
+    set could not measure generalisation (`foveal tasks stats` shows the level's size).
+    """
+    check_split(split)
+    out: list[Sample] = []
+    for name in tasks:
+        task = registry.get(name)
+        keys: set[str] = set()
+        for i in range(search * n):
+            if len(keys) == n:
+                break
+            s = task.generate(seed + i, levels[i % len(levels)], split=split)
+            if s.problem_key not in keys:
+                keys.add(s.problem_key)
+                out.append(s)
+        if len(keys) < n:
+            raise FovealError(f"task {name!r} at level(s) {', '.join(map(str, levels))}: only {len(keys)} distinct "
+                              f"{split} problems in {search * n} draws, fewer than the {n} asked for; "
+                              f"choose a level with more problems (`foveal tasks stats {name}`)")
+    return out

@@ -77,7 +77,7 @@ class Spatial(Task):
         combos = [(c, s) for c in rng.sample(palette, cfg["colors"]) for s in D.SHAPES[: cfg["shapes"]]]
         while True:
             pts = D.scatter(rng, n, size, size, r, gap=3)
-            objects = [{"color": c, "shape": s, "x": round(x, 1), "y": round(y, 1), "r": r}
+            objects = [{"color": c, "shape": s, "x": round(x), "y": round(y), "r": r}  # whole pixels, as the twin says
                        for (c, s), (x, y) in zip(rng.sample(combos, n), pts, strict=True)]
             pairs = [(i, j) for i in range(n) for j in range(n)
                      if i != j and relation(objects[i], objects[j], cfg["ratio"])]
@@ -93,7 +93,7 @@ class Spatial(Task):
         question = (f"Where is {name(a)} relative to {name(b)}?\n{D.choice_block(choices)}\n"
                     "Answer with the letter.")
         twin = (f"A {size}x{size} picture (x grows to the right, y grows downwards) shows "
-                f"{', '.join(at(o) for o in objects)}. {question}")
+                f"{', '.join(at(o) for o in sorted(objects, key=lambda o: (o['y'], o['x'])))}. {question}")  # reading order
         # Qualitative on purpose: exact coordinates cannot be read off the picture, so a trace that
         # recites them teaches a model to invent numbers (measured: the tiny VLM stayed at chance).
         solution = f"{name(a).capitalize()} is {PHRASES[rel]} {name(b)}. The answer is {letter}."

@@ -4,12 +4,13 @@
     samples = source.draw(8)            # the next 8 samples; `source.cursor` counts draws so far
     state = source.state()              # saved in checkpoints; `load_state` continues exactly there
 
-Gym: draw k (k = 0, 1, 2, ...) is task t_k at level l_k with seed `seed_start + k`, where (t_k, l_k)
-is a weighted pick from the task mix made by a generator seeded with (run seed, k). Every draw has
-its own seed, so nothing repeats, and all training seeds lie in [seed_start, seed_start + cursor):
-keep evaluation seeds below `seed_start` (the default 1,000,000) and the two sets are disjoint.
+Gym: draw k (k = 0, 1, 2, ...) is the train-split problem of task t_k at level l_k for gym seed
+`seed_start + STREAM_STRIDE · run seed + k` (so each run seed has its own problem stream), where (t_k, l_k) is a weighted pick from the task mix made by a generator seeded
+with (run seed, k). Training only ever sees problems of the `train` content split
+(`foveal.split`), so no val or test problem, picture or twin, is trained on, whatever the seeds.
 
-Dataset: the samples of a `foveal gen` directory, in a fresh seeded permutation each epoch.
+Dataset: the samples of a `foveal gen` directory, in a fresh seeded permutation each epoch; a
+dataset holding val or test problems is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import random
 from foveal.config import DataConfig
 from foveal.errors import FovealError
 from foveal.sample import Sample
+from foveal.split import split_of
+
+
+STREAM_STRIDE = 10**9  # gym seeds per run seed: streams of different run seeds never overlap
 
 
 class PromptSource:
@@ -55,7 +60,7 @@ class PromptSource:
         name = rng.choices(names, weights)[0]
         task = gym.get(name)
         level = rng.choice(gcfg.levels)
-        return task.generate(gcfg.seed_start + k, level, gcfg.form)
+        return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, gcfg.form, split="train")
 
     def state(self) -> dict:
         return {"cursor": self.cursor}
@@ -70,7 +75,9 @@ class PromptSource:
         gcfg = self.cfg.gym
         return {
             "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form},
-            "train_seed_range": [gcfg.seed_start, gcfg.seed_start + self.cursor],
+            "split": "train",
+            "train_seed_range": [gcfg.seed_start + STREAM_STRIDE * self.seed,
+                                 gcfg.seed_start + STREAM_STRIDE * self.seed + self.cursor],
         }
 
 
@@ -83,4 +90,8 @@ def load_dataset(path: str) -> list[Sample]:
     samples = list(load_samples(path))
     if not samples:
         raise FovealError(f"data.dataset: {path} holds no samples")
+    held = [s for s in samples if s.problem_key and split_of(s.problem_key) != "train"]
+    if held:
+        raise FovealError(f"data.dataset: {path} holds {len(held)} val/test problems (e.g. {held[0].id}); "
+                          f"training data must come from the train split (`foveal gen --split train`)")
     return samples

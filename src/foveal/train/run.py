@@ -221,7 +221,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
     set_seed(cfg.seed)
     # Everything that can fail on bad input happens before anything is written.
     policy = load_policy(cfg.model.path, lora=cfg.model.lora, dtype=cfg.model.dtype, device=str(accelerator.device),
-                         system_prompt=cfg.model.system_prompt, seed=cfg.model.tiny_seed)
+                         system_prompt=cfg.model.system_prompt, seed=cfg.init_seed)
     source = PromptSource(cfg.data, seed=cfg.seed)
     if cfg.rl.steps:
         from foveal.train.rl import load_rewards
@@ -279,7 +279,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
             if name == "rl" and cfg.rl.beta > 0:
                 if state is not None and state["stage"] == "rl":  # resumed mid-stage: reload the stage's start
                     start_path = str(run_dir / "sft") if cfg.sft.steps else cfg.model.path
-                    ref_model = load_policy(start_path, dtype=cfg.model.dtype, device=str(accelerator.device), seed=cfg.model.tiny_seed).model
+                    ref_model = load_policy(start_path, dtype=cfg.model.dtype, device=str(accelerator.device), seed=cfg.init_seed).model
                 else:
                     ref_model = copy.deepcopy(unwrapped)
                 ref_model.eval().requires_grad_(False)
