@@ -307,7 +307,6 @@ def serve(
     max_batch: int = 32,
     max_wait: float = 0.01,
     max_queue: int = 256,
-    echo=print,
 ) -> None:
     """Load `model_dir` (anything `load_policy` takes) once and serve it until interrupted.
 
@@ -323,10 +322,11 @@ def serve(
     loaded = time.perf_counter() - start
     app = create_app(policy, model_name or str(model_dir), api_key, max_batch, max_wait, max_queue)
     server, thread = start_uvicorn(app, sock, log_level="info")
-    echo(
+    print(
         f"foveal serve: {model_name or model_dir} ready at http://{host}:{sock.getsockname()[1]}/v1 "
         f"in {time.perf_counter() - start:.1f} s (model loaded in {loaded:.1f} s); "
-        f"batches of up to {max_batch} sequences, queue of {max_queue}"
+        f"batches of up to {max_batch} sequences, queue of {max_queue}",
+        flush=True,
     )
     try:
         while thread.is_alive():
