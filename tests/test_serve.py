@@ -23,10 +23,10 @@ from foveal import tasks
 from foveal.errors import FovealError
 from foveal.models import build_tiny_vlm, load_policy
 from foveal.rollout.base import Sampling
-from foveal.serve import create_app, running
-from foveal.serve.batcher import Job, generate_jobs
 from foveal.rollout.hf import HFBackend
 from foveal.rollout.openai import OpenAIBackend, data_url
+from foveal.serve import create_app, running
+from foveal.serve.batcher import Job, generate_jobs
 
 SMALL = {"text_layers": 2, "vision_depth": 1}
 

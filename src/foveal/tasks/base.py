@@ -12,7 +12,7 @@ import contextvars
 import hashlib
 import random
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -23,15 +23,6 @@ MODALITIES = ("image", "video", "text")
 # False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
 _PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
-
-
-@runtime_checkable
-class TaskProtocol(Protocol):
-    name: str
-    modality: str
-    levels: dict[int, dict[str, Any]]
-
-    def generate(self, seed: int, level: int = 1, form: str = "image") -> Sample: ...
 
 
 def task_seed(name: str, seed: int, level: int) -> int:
