@@ -167,6 +167,7 @@ def test_client_errors_are_openai_style_400s(server):
         ),
         (post(json={**user("hi"), "n": 0}), 400, "n:"),
         (post(json={**user("two " * 3000)}), 400, "longer than"),
+        (post(json={**user("two " * 3000), "stream": True}), 400, "longer than"),
         (post(json={**user("hi"), "max_tokens": 10**6}), 400, "max_tokens: 1000000 is more than"),
         (post(json={**user("hi"), "model": "other"}), 404, "does not exist"),
         (httpx.get(f"{url}/nowhere"), 404, "Not Found"),

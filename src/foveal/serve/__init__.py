@@ -23,6 +23,14 @@ Client errors answer 400/404 with OpenAI's error JSON; a wrong or missing key 40
 queue 429 with Retry-After.
 """
 
-from foveal.serve.app import create_app, running, serve
-
 __all__ = ["create_app", "running", "serve"]
+
+
+def __getattr__(name: str):
+    """Import `foveal.serve.app` on first use, so `foveal --help` (which registers `foveal serve`)
+    does not pay for pydantic's request models."""
+    if name in __all__:
+        from foveal.serve import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'foveal.serve' has no attribute {name!r}")

@@ -126,7 +126,10 @@ def create_app(
         if req.stream:
             stream = Stream(loop, req, job, model_name, tokenizer, policy.eos_token_ids)
             batcher.submit(stream.job)
-            return StreamingResponse(stream.events(), media_type="text/event-stream")
+            first = await stream.queue.get()  # the first tokens, or the error of a prompt the model refuses
+            if isinstance(first, FovealError):
+                raise ClientError(str(first))
+            return StreamingResponse(stream.events(first), media_type="text/event-stream")
         future = loop.create_future()
         job.done = lambda *a, **kw: loop.call_soon_threadsafe(_resolve, future, a, kw)
         batcher.submit(job)
@@ -179,7 +182,8 @@ class Stream:
     """One `stream: true` request: the job's tokens, step by step, as chunk dicts on an asyncio queue.
 
     The worker thread calls `on_token` and `done`; `events()` (in the event loop) yields the
-    server-sent events. A choice's streamed text is always a prefix of its final text: a step
+    server-sent events. The response starts with the first tokens, so a prompt the model refuses
+    (longer than its context) still gets a 400. A choice's streamed text is always a prefix of its final text: a step
     that ends inside a multi-byte character waits for the next, and `done` sends what is left.
     """
 
@@ -194,8 +198,6 @@ class Stream:
         self.ids: list[list[int]] = [[] for _ in range(n)]
         self.lps: list[list[float]] = [[] for _ in range(n)]
         self.sent_text, self.sent_tokens, self.ended = [""] * n, [0] * n, [False] * n
-        first = [protocol.delta_choice(i, {"role": "assistant", "content": ""}) for i in range(n)]
-        self.queue.put_nowait(self._chunk(first))
 
     def on_token(self, choice: int, token: int, logprob: float) -> None:
         if self.ended[choice]:
@@ -212,9 +214,7 @@ class Stream:
 
     def done(self, completions=None, prompt_ids=None, error=None) -> None:
         if error is not None:
-            kind = "invalid_request_error" if isinstance(error, FovealError) else "server_error"
-            self._put(protocol.error_body(str(error), kind=kind))
-            self._put(None)
+            self._put(error)
             return
         for i, c in enumerate(completions):
             self.ids[i], self.lps[i] = list(c.token_ids), list(c.logprobs or [])
@@ -225,9 +225,20 @@ class Stream:
             self._put(self._chunk([], usage=protocol.usage(len(prompt_ids), used)))
         self._put(None)
 
-    async def events(self):
-        while (item := await self.queue.get()) is not None:
+    async def events(self, first: dict | Exception | None):
+        """The server-sent events: the role chunk, `first` (already taken from the queue), the rest.
+
+        An error after the response has started (the status is sent) becomes an `error` event."""
+        role = [protocol.delta_choice(i, {"role": "assistant", "content": ""}) for i in range(self.job.n)]
+        yield f"data: {json.dumps(self._chunk(role))}\n\n"
+        item = first
+        while item is not None:
+            if isinstance(item, Exception):
+                kind = "invalid_request_error" if isinstance(item, FovealError) else "server_error"
+                yield f"data: {json.dumps(protocol.error_body(str(item), kind=kind))}\n\n"
+                return
             yield f"data: {json.dumps(item)}\n\n"
+            item = await self.queue.get()
         yield "data: [DONE]\n\n"
 
     def _send(self, choice: int, text: str, upto: int) -> None:
@@ -247,8 +258,9 @@ class Stream:
     def _chunk(self, choices: list[dict], **extra: Any) -> dict:
         return protocol.chunk(self.id, self.model_name, choices, self.created, **extra)
 
-    def _put(self, item: dict | None) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+    def _put(self, item: dict | Exception | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop closed: nobody is listening
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
 
 @contextlib.contextmanager

@@ -135,16 +135,18 @@ class Batcher:
                 results = generate_jobs(self.policy, jobs)
             except Exception as e:  # every job of the call gets the error; the server keeps going
                 log.exception("generation failed")
-                for job in jobs:
-                    job.done(error=e)
-                continue
-            self.seconds_per_call = 0.8 * self.seconds_per_call + 0.2 * (time.monotonic() - start)
-            self.batch_sizes.append(len(jobs))
+                results = [e] * len(jobs)
+            else:
+                self.seconds_per_call = 0.8 * self.seconds_per_call + 0.2 * (time.monotonic() - start)
+                self.batch_sizes.append(len(jobs))
             for job, result in zip(jobs, results, strict=True):
-                if isinstance(result, Exception):
-                    job.done(error=result)
-                else:
-                    job.done(*result)
+                try:
+                    if isinstance(result, Exception):
+                        job.done(error=result)
+                    else:
+                        job.done(*result)
+                except Exception:  # a receiver that has gone away must not stop the worker
+                    log.exception("could not deliver a result")
 
     def _next_batch(self) -> list[Job] | None:
         """Block until a call should start; pop and return its jobs (None once closed)."""
