@@ -6,6 +6,7 @@ import pytest
 
 from foveal.config import config_from_dict, dump_config, load_config
 from foveal.errors import FovealError
+from foveal.train.algos import check_rl_config
 
 RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
 GYM = {"gym": {"tasks": ["count"], "levels": [1]}}
@@ -43,15 +44,23 @@ def test_overrides_are_yaml_values_and_validated():
 
 
 def test_group_advantage_needs_two_completions():
+    """Checked where the algorithms are registered (config.py sits below train/)."""
     with pytest.raises(FovealError, match="group_size must be >= 2"):
-        config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1}})
+        check_rl_config(config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1}}).rl)
     cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1, "advantage": "reinforce"}})
+    check_rl_config(cfg.rl)
     assert cfg.rl.group_size == 1
 
 
+@pytest.mark.parametrize("field", ["advantage", "loss", "aggregation", "kl"])
+def test_unknown_algorithm_names_are_rejected_with_the_registered_ones(field):
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, field: "ppo2"}})
+    with pytest.raises(FovealError, match=rf"^rl\.{field}: unknown 'ppo2'; expected one of \[.*'") as e:
+        check_rl_config(cfg.rl)
+    assert len(str(e.value).splitlines()) == 1
+
+
 def test_bad_names_and_sources_are_rejected():
-    with pytest.raises(FovealError, match="rl.advantage: unknown 'ppo'"):
-        config_from_dict({"data": GYM, "rl": {"steps": 1, "advantage": "ppo"}})
     with pytest.raises(FovealError, match="unknown task"):
         config_from_dict({"data": {"gym": {"tasks": ["nope"]}}, "sft": {"steps": 1}})
     with pytest.raises(FovealError, match="no level"):

@@ -27,7 +27,8 @@ app = typer.Typer(
 
 COMMAND_MODULES = (
     "foveal.tasks.commands",  # tasks list/show, gen
-    "foveal.models.commands",  # model tiny, serve
+    "foveal.models.commands",  # model tiny
+    "foveal.serve.commands",  # serve
     "foveal.eval.commands",  # eval, report
     "foveal.train.commands",  # train
     "foveal.quickstart",  # quickstart

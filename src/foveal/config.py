@@ -140,7 +140,9 @@ class SamplingConfig(Strict):
 
 
 class RLConfig(Strict):
-    """The GRPO family (names are registry keys of `foveal.train.algos`)."""
+    """The GRPO family. `advantage`, `loss`, `aggregation` and `kl` name functions registered in
+    `foveal.train.algos`; `algos.check_rl_config` checks them (and G >= 2 for a group advantage)
+    where training starts, before anything is written, since this module sits below `train/`."""
 
     steps: int = Field(0, ge=0, description="optimizer steps (each on a fresh batch of rollouts); 0 skips the stage")
     prompts_per_step: int = Field(8, ge=1)
@@ -168,31 +170,15 @@ class RLConfig(Strict):
     )
     optim: OptimConfig = OptimConfig(lr=1e-5)
 
-    @model_validator(mode="after")
-    def _known_and_consistent(self):
-        from foveal.train import algos
-
-        for name, table, what in (
-            (self.advantage, algos.ADVANTAGES, "advantage"),
-            (self.loss, algos.POLICY_LOSSES, "loss"),
-            (self.aggregation, algos.AGGREGATIONS, "aggregation"),
-            (self.kl, algos.KL, "kl"),
-        ):
-            if name not in table:
-                raise ValueError(f"rl.{what}: unknown {name!r}; expected one of {sorted(table)}")
-        if self.advantage in algos.GROUP_ADVANTAGES and self.group_size < 2:
-            raise ValueError(f"rl.group_size must be >= 2 for the group advantage {self.advantage!r} (got {self.group_size})")
-        return self
-
-
 class CheckpointConfig(Strict):
     every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps of a stage; 0 = only at the end")
     keep: int = Field(2, ge=1, description="checkpoints kept (oldest deleted)")
 
 
 class LogConfig(Strict):
+    """train.jsonl is always written; TensorBoard events on request; a progress bar on the terminal."""
+
     tensorboard: bool = False
-    wandb: bool = False
     progress: bool = True
 
 

@@ -23,12 +23,9 @@ import base64
 import io
 import json
 import os
-import platform
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,8 @@ from foveal.errors import FovealError
 from foveal.eval import metrics as M
 from foveal.eval.shuffle import letters, shuffled_copies
 from foveal.io import append_jsonl, atomic_write_json, read_jsonl
+from foveal.progress import progress_bar
+from foveal.provenance import provenance
 from foveal.rollout.base import Backend, Group, Sampling
 from foveal.sample import Sample
 from foveal.split import image_id, text_id
@@ -182,28 +181,6 @@ def repair_tail(path: Path) -> None:
             f.truncate(data.rfind(b"\n") + 1)
 
 
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("foveal", "torch", "transformers", "vllm", "openai"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def git_rev() -> str | None:
-    """The git revision of the foveal source tree this runs from, if it is a checkout."""
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                           text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if r.returncode != 0:
-        return None
-    return r.stdout.strip() or None
-
-
 def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None) -> dict[str, Any]:
     """The settings config.json records (as JSON reads them back: tuples become lists)."""
     cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles}
@@ -274,7 +251,7 @@ def evaluate(
         started = None
         if prev.exists():
             started = json.loads(prev.read_text()).get("started")
-        atomic_write_json(out / "config.json", {**config, "versions": versions(), "git_rev": git_rev(),
+        atomic_write_json(out / "config.json", {**config, **provenance(),
                                                 "started": started or time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     done = {r["id"] for r in rows}
     todo = [s for s in items if s.id not in done]
@@ -290,8 +267,6 @@ def evaluate(
 def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]], k: int, sampling: Sampling,
                 batch_size: int, jsonl: Path | None, progress: bool, total: int) -> None:
     """Generate, score and append `todo` batch by batch, showing samples/s and running accuracy."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled copies left out)
 
     def add(rs: list[dict[str, Any]]) -> str:
@@ -301,10 +276,8 @@ def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]]
                 acc[1] += 1
         return f"{acc[0] / acc[1]:.1%}" if acc[1] else "-"
 
-    columns = (TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} samples/s"),
-               TextColumn("acc {task.fields[acc]}"), TimeRemainingColumn())
     t0, n0 = time.perf_counter(), 0
-    with Progress(*columns, disable=not progress, transient=False) as bar:
+    with progress_bar("{task.fields[rate]} samples/s", "acc {task.fields[acc]}", enabled=progress) as bar:
         task = bar.add_task("eval", total=total, completed=total - len(todo), rate="-", acc=add(rows))
         for i in range(0, len(todo), batch_size):
             batch = todo[i:i + batch_size]

@@ -1,4 +1,4 @@
-"""`foveal model ...` commands (and, from the serving room, `foveal serve`)."""
+"""`foveal model ...` commands."""
 
 from __future__ import annotations
 
@@ -38,20 +38,5 @@ def tiny(
     console.print(f"  files        {', '.join(sorted(p.name for p in Path(out).iterdir()))}")
 
 
-def serve(
-    model_dir: str = typer.Argument(..., help="A model directory (or 'tiny', 'smollm2-135m'): anything load_policy takes."),
-    port: int = typer.Option(8000, help="TCP port to listen on."),
-    host: str = typer.Option("127.0.0.1", help="Interface to bind (0.0.0.0 for every interface)."),
-    name: str = typer.Option(None, help="Model name clients send as `model` (default: MODEL_DIR as given)."),
-    api_key: str = typer.Option(None, "--api-key", envvar="FOVEAL_API_KEY", help="Require 'Authorization: Bearer KEY'."),
-    device: str = typer.Option(None, help="cpu, cuda, cuda:1 ... (default: cuda when available)."),
-) -> None:
-    """Serve a model behind an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions."""
-    from foveal.models.serve import serve as run_server
-
-    run_server(model_dir, host=host, port=port, model_name=name, api_key=api_key, device=device)
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(model_app, name="model")
-    app.command("serve")(serve)

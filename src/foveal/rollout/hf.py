@@ -132,7 +132,7 @@ class HFBackend:
         for j, (prompt, i) in enumerate(zip(prompts, indices, strict=True)):
             prompt_ids = enc["input_ids"][j][enc["attention_mask"][j].bool()].tolist()
             comps = [
-                self._completion(new[r].tolist(), logp[r].tolist(), eos, sampling.stop)
+                cut_completion(tok, new[r].tolist(), logp[r].tolist(), eos, sampling.stop)
                 for r in range(j * n, (j + 1) * n)
             ]
             groups.append(
@@ -140,33 +140,36 @@ class HFBackend:
             )
         return groups
 
-    def _completion(
-        self, ids: list[int], logps: list[float], eos: list[int], stop: tuple[str, ...]
-    ) -> Completion:
-        """Cut a generated row at its first eos or completed stop string; drop the padding after it."""
-        tok = self.policy.tokenizer
-        cut, reason = len(ids), "length"
-        eos_set = set(eos)
-        for j, t in enumerate(ids):
-            if t in eos_set:
-                cut, reason = j + 1, "stop"
-                break
-        if stop and any(s in tok.decode(ids[:cut], skip_special_tokens=True) for s in stop):
-            lo, hi = 1, cut  # smallest prefix whose text contains a stop string
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if any(s in tok.decode(ids[:mid], skip_special_tokens=True) for s in stop):
-                    hi = mid
-                else:
-                    lo = mid + 1
-            cut, reason = lo, "stop"
-        ids = ids[:cut]
-        return Completion(
-            text=tok.decode(ids, skip_special_tokens=True),
-            token_ids=ids,
-            logprobs=logps[:cut],
-            finish_reason=reason,
-        )
+
+def cut_completion(
+    tokenizer, ids: list[int], logps: list[float], eos: list[int], stop: tuple[str, ...]
+) -> Completion:
+    """A generated row cut at its first eos token or completed stop string (padding after it dropped).
+
+    finish_reason is "stop" when an eos token or a stop string ended the row, "length" otherwise.
+    """
+    cut, reason = len(ids), "length"
+    eos_set = set(eos)
+    for j, t in enumerate(ids):
+        if t in eos_set:
+            cut, reason = j + 1, "stop"
+            break
+    if stop and any(s in tokenizer.decode(ids[:cut], skip_special_tokens=True) for s in stop):
+        lo, hi = 1, cut  # smallest prefix whose text contains a stop string
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if any(s in tokenizer.decode(ids[:mid], skip_special_tokens=True) for s in stop):
+                hi = mid
+            else:
+                lo = mid + 1
+        cut, reason = lo, "stop"
+    ids = ids[:cut]
+    return Completion(
+        text=tokenizer.decode(ids, skip_special_tokens=True),
+        token_ids=ids,
+        logprobs=logps[:cut],
+        finish_reason=reason,
+    )
 
 
 class SampledLogprobs:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import random
-from dataclasses import replace
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -26,15 +26,6 @@ MODALITIES = ("image", "video", "text")
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
 MAX_DRAWS = 500  # draws searched for a problem of the wanted split (test holds 10%: 0.9^500 ≈ 1e-23)
 _PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
-
-
-@runtime_checkable
-class TaskProtocol(Protocol):
-    name: str
-    modality: str
-    levels: dict[int, dict[str, Any]]
-
-    def generate(self, seed: int, level: int = 1, form: str = "image") -> Sample: ...
 
 
 def task_seed(name: str, seed: int | str, level: int) -> int:

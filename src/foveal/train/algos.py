@@ -14,7 +14,8 @@ The recipes map onto these names:
     GRPO     advantage grpo,   loss ppo_clip, aggregation seq-mean-token-mean
     Dr.GRPO  advantage drgrpo, loss ppo_clip, aggregation seq-mean-token-sum-norm
     DAPO     advantage grpo,   loss ppo_clip (clip_high 0.28), aggregation token-mean,
-             dynamic sampling (`informative_groups`) and the soft overlong penalty as a reward
+             dynamic sampling (`rl.py` refills groups whose rewards are all equal) and the soft
+             overlong penalty as a reward
     GSPO     advantage grpo,   loss gspo (sequence-level ratio), aggregation seq-mean-token-mean
 
 Conventions follow TRL's `GRPOTrainer` (1.16) so the same settings give the same loss: group std is
@@ -88,6 +89,25 @@ def lookup(table: dict, name: str, what: str):
         raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(table)}") from None
 
 
+def check_rl_config(rl) -> None:
+    """FovealError naming the field when an `RLConfig` names an unregistered function, or asks
+    for a group advantage (which compares completions of one prompt) with group_size < 2."""
+    from foveal.errors import FovealError
+
+    for name, table, what in (
+        (rl.advantage, ADVANTAGES, "advantage"),
+        (rl.loss, POLICY_LOSSES, "loss"),
+        (rl.aggregation, AGGREGATIONS, "aggregation"),
+        (rl.kl, KL, "kl"),
+    ):
+        if name not in table:
+            raise FovealError(f"rl.{what}: unknown {name!r}; expected one of {sorted(table)}")
+    if rl.advantage in GROUP_ADVANTAGES and rl.group_size < 2:
+        raise FovealError(
+            f"rl.group_size must be >= 2 for the group advantage {rl.advantage!r} (got {rl.group_size})"
+        )
+
+
 # -- groups --------------------------------------------------------------------------------
 
 
@@ -101,16 +121,6 @@ def group_stats(rewards: Tensor, group_ids: Tensor) -> tuple[Tensor, Tensor, Ten
     n = counts.to(r.dtype)
     std = torch.where(counts > 1, (sq / (n - 1).clamp(min=1)).sqrt(), torch.zeros_like(sq))[inv]
     return mean.to(rewards.dtype), std.to(rewards.dtype), counts[inv]
-
-
-def informative_groups(rewards: Tensor, group_ids: Tensor) -> Tensor:
-    """DAPO dynamic sampling: [N] bool, True where the completion's group has rewards that differ.
-
-    A group whose G rewards are all equal has all advantages 0 and gives no gradient; DAPO drops it
-    and samples more prompts to refill the batch (the loop in `rl.py` does the refilling).
-    """
-    _, std, _ = group_stats(rewards, group_ids)
-    return std > 0
 
 
 # -- advantages ----------------------------------------------------------------------------
@@ -261,8 +271,3 @@ def seq_mean_token_sum_norm(loss: Tensor, mask: Tensor, *, num_seqs: int | None 
     n = loss.shape[0] if num_seqs is None else num_seqs
     t = loss.shape[1] if max_len is None else max_len
     return (loss * mask).sum() / (n * t)
-
-
-def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    """sum(x * m) / sum(m) (0 when the mask is empty): the mean over real completion tokens."""
-    return (x * mask).sum() / mask.sum().clamp(min=1)

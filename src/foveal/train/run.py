@@ -29,7 +29,6 @@ import contextlib
 import copy
 import json
 import math
-import subprocess
 import time
 from pathlib import Path
 
@@ -38,6 +37,9 @@ import torch
 from foveal.config import RunConfig, dump_config, load_config
 from foveal.errors import FovealError
 from foveal.io import atomic_write_json, atomic_write_text, read_jsonl
+from foveal.progress import progress_bar
+from foveal.provenance import provenance
+from foveal.train import algos
 from foveal.train import checkpoint as ckpt
 from foveal.train.data import PromptSource
 
@@ -143,22 +145,6 @@ class Session:
         return row
 
 
-def _versions() -> dict:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("foveal", "torch", "transformers", "accelerate", "peft"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            out[pkg] = md.version(pkg)
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
-        if rev.returncode == 0:
-            out["git_rev"] = rev.stdout.strip()
-    return out
-
-
 def _truncate_log(run_dir: Path, stage: str, step: int) -> None:
     """Drop log rows written after the checkpoint being resumed from (they will be redone)."""
     path = run_dir / "train.jsonl"
@@ -167,27 +153,6 @@ def _truncate_log(run_dir: Path, stage: str, step: int) -> None:
     keep = [r for r in rows if (ckpt.STAGES.index(r["stage"]), r["step"]) <= (order, step)]
     if len(keep) != len(rows):
         atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in keep))
-
-
-def _progress(enabled: bool):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        disable=not enabled,
-    )
 
 
 def _summary(stage: str, row: dict) -> str:
@@ -217,6 +182,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
         if run_dir.exists() and any(run_dir.iterdir()):
             raise FovealError(f"output directory {run_dir} already exists and is not empty (use --resume {run_dir} to continue it)")
 
+    algos.check_rl_config(cfg.rl)  # the algorithm names are known here, not in config.py
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     set_seed(cfg.seed)
     # Everything that can fail on bad input happens before anything is written.
@@ -252,13 +218,13 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
             _truncate_log(run_dir, state["stage"], state["step"])
         elif resume is not None:
             _truncate_log(run_dir, "sft", 0)
-    meta = {"seed": cfg.seed, "versions": _versions(), "models": {}}
+    meta = {"seed": cfg.seed, **provenance(), "models": {}}
     unwrapped = accelerator.unwrap_model(session.model)
 
     from foveal.train.rl import RLStage
     from foveal.train.sft import SFTStage
 
-    with _progress(cfg.log.progress and accelerator.is_main_process) as progress:
+    with progress_bar("{task.fields[info]}", enabled=cfg.log.progress and accelerator.is_main_process) as progress:
         for stage_cls, steps in ((SFTStage, cfg.sft.steps), (RLStage, cfg.rl.steps)):
             name = stage_cls.name
             if steps == 0:

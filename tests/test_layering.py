@@ -1,0 +1,87 @@
+"""The rooms of foveal form layers: a module imports only from its own room and the layers below.
+
+Every `import foveal.x` / `from foveal.x import ...` / `from foveal import x` in src/foveal is read
+with `ast` (imports inside functions included: a lazy import is still a dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "foveal"
+
+# Lowest first. A room is a subpackage (tasks/) or a top-level module (config.py). Rooms of one
+# layer do not import each other, except in layer 0 (the small shared modules).
+LAYERS = [
+    {"foveal", "errors", "io", "sample", "split", "prompts", "provenance", "progress"},
+    {"tasks"},
+    {"rewards"},
+    {"config", "models"},
+    {"rollout"},
+    {"train", "eval", "serve", "transfer"},
+    {"quickstart", "cli"},
+]
+RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
+
+
+def room_of(module: str) -> str:
+    """'foveal.train.rl' -> 'train'; 'foveal' and names defined in foveal/__init__.py -> 'foveal'."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "foveal"
+    name = parts[1]
+    return name if (SRC / name).is_dir() or (SRC / f"{name}.py").is_file() else "foveal"
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported foveal module) for every import statement in the file."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "foveal"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "foveal":  # `from foveal import tasks`: each name may be a room
+                out += [(node.lineno, f"foveal.{a.name}") for a in node.names]
+            elif node.module.split(".")[0] == "foveal":
+                out.append((node.lineno, node.module))
+    return out
+
+
+def modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        out.append((".".join(rel.parts).removesuffix(".__init__"), path))
+    return out
+
+
+def test_every_room_has_a_layer():
+    rooms = {room_of(m) for m, _ in modules()}
+    assert rooms - set(RANK) == set(), "put each new room in a layer of LAYERS"
+
+
+def violations(module: str, path: Path) -> list[str]:
+    """Imports in `path` (the source of `module`) of a room in the same or a higher layer."""
+    here, bad = room_of(module), []
+    for line, target in imports(path):
+        there = room_of(target)
+        if there != here and (RANK[there] > RANK[here] or RANK[there] == RANK[here] > 0):
+            bad.append(f"{path.name}:{line}: {here} (layer {RANK[here]}) imports {target} (layer {RANK[there]})")
+    return bad
+
+
+def test_no_module_imports_from_a_layer_above_or_beside_its_own():
+    assert [v for module, path in modules() for v in violations(module, path)] == []
+
+
+def test_the_check_catches_lazy_imports_upwards(tmp_path):
+    """The edges the layering issue found (config -> train inside a function, models -> rollout)."""
+    src = tmp_path / "m.py"
+    src.write_text("from foveal.errors import FovealError\n\ndef f():\n    from foveal.train import algos\n")
+    assert [v.split(": ", 1)[1] for v in violations("foveal.config", src)] == [
+        "config (layer 3) imports foveal.train (layer 5)"
+    ]
+    src.write_text("from foveal import rollout, sample\nimport foveal.serve.app\n")
+    assert len(violations("foveal.models.policy", src)) == 2
+    assert violations("foveal.serve.app", src) == []
