@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from importlib import resources
@@ -75,8 +76,8 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
         # oversubscribed threads made evaluation ~25x slower (4.7 vs 115 samples/s, measured).
         torch.set_num_threads(1)
     out = Path(out)
-    if minutes <= 0:
-        raise FovealError(f"--minutes must be > 0, got {minutes}")
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise FovealError(f"--minutes must be a number > 0, got {minutes}")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FovealError(f"output directory {out} already exists and is not empty (pass --overwrite)")
     cfg = load_config(recipe_path(), overrides=[f"data.gym.tasks=[{','.join(tasks)}]"] if tasks else [])
@@ -183,12 +184,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def quickstart(
         out: Path = typer.Option(Path("runs/quickstart"), "--out", help="output directory"),
-        minutes: float = typer.Option(DEFAULT_MINUTES, "--minutes", help="budget; scales the training steps by M/10"),
+        minutes: float = typer.Option(DEFAULT_MINUTES, "--minutes", help="budget (> 0); scales the training steps by M/10"),
         tasks: str = typer.Option("", "--tasks", help="comma-separated gym tasks (default: the recipe's)"),
-        n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", help="held-out problems per task"),
+        n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", min=1, help="held-out problems per task"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output directory"),
     ) -> None:
         """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (about 5 minutes on 2 CPU cores)."""
-        if n_eval < 1:
-            raise FovealError(f"--n-eval must be at least 1, got {n_eval}")
-        run_quickstart(out, minutes, [t for t in tasks.split(",") if t] or None, n_eval, overwrite)
+        import foveal.tasks as gym
+        from foveal.options import about, check_out_dir, is_empty_dir
+
+        names = [t.strip() for t in tasks.split(",") if t.strip()]
+        with about("--tasks"):
+            for t in names:
+                gym.get(t)
+        check_out_dir(out, overwrite or is_empty_dir(out))
+        run_quickstart(out, minutes, names or None, n_eval, overwrite)

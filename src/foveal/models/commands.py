@@ -12,14 +12,16 @@ model_app = typer.Typer(help="Build and inspect models.", no_args_is_help=True)
 @model_app.command("tiny")
 def tiny(
     out: Path = typer.Option(..., "--out", help="Directory to write the model to (must not exist)."),
-    seed: int = typer.Option(0, help="Initialisation seed; the same seed gives the same weights."),
+    seed: int = typer.Option(0, min=0, help="Initialisation seed; the same seed gives the same weights."),
     overwrite: bool = typer.Option(False, help="Replace an existing directory."),
 ) -> None:
     """Build the embedded tiny Qwen2-VL (random weights) and save it like a hub model."""
     from rich.console import Console
 
     from foveal.models.tiny import TinySize, build_tiny_vlm
+    from foveal.options import check_out_dir
 
+    check_out_dir(out, overwrite)
     console = Console()
     with console.status("building the tiny VLM"):
         policy = build_tiny_vlm(out, seed=seed, overwrite=overwrite)
@@ -40,14 +42,21 @@ def tiny(
 
 def serve(
     model_dir: str = typer.Argument(..., help="A model directory (or 'tiny', 'smollm2-135m'): anything load_policy takes."),
-    port: int = typer.Option(8000, help="TCP port to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind (0.0.0.0 for every interface)."),
     name: str = typer.Option(None, help="Model name clients send as `model` (default: MODEL_DIR as given)."),
     api_key: str = typer.Option(None, "--api-key", envvar="FOVEAL_API_KEY", help="Require 'Authorization: Bearer KEY'."),
     device: str = typer.Option(None, help="cpu, cuda, cuda:1 ... (default: cuda when available)."),
 ) -> None:
     """Serve a model behind an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions."""
+    from foveal.errors import FovealError
     from foveal.models.serve import serve as run_server
+    from foveal.options import check_device, check_listen
+
+    if api_key is not None and not api_key.strip():
+        raise FovealError("--api-key is empty (expected the key clients must send, or no --api-key)")
+    check_device(device)
+    check_listen(host, port)  # before the model load: a taken port or a bad host fails at once
 
     run_server(model_dir, host=host, port=port, model_name=name, api_key=api_key, device=device)
 
