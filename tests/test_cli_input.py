@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import typing
@@ -83,7 +84,7 @@ BASE = {
     "model tiny": {"--out": "{out}"},
     "quickstart": {"--out": "{out}"},
     "report": {"runs": "{evalrun}", "--out": "{out}"},
-    "serve": {"model_dir": "tiny"},
+    "serve": {"model_dir": "tiny", "--port": "{port}"},
     "tasks gallery": {"--out": "{out}"},
     "tasks show": {"name": "count", "--out": "{out}"},
     "train": {"--config": "{recipe}", "--out": "{out}"},
@@ -234,6 +235,9 @@ def fixtures(tmp_path_factory):
              "badjsonl": fx / "bad.jsonl", "recipe": fx / "recipe.yaml", "data": fx / "data",
              "evalrun": fx / "evalrun"}
     names = {k: str(v) for k, v in names.items()}
+    with socket.socket() as s:  # a port free now, so that serve's baseline is valid
+        s.bind(("127.0.0.1", 0))
+        names["port"] = str(s.getsockname()[1])
     with pytest.raises(SystemExit) as e:
         main(["gen", "--tasks", "count", "--n", "2", "--levels", "1", "--format", "jsonl", "--out", names["data"]])
     assert e.value.code == 0
@@ -302,7 +306,6 @@ def test_conflicting_options_are_refused_before_writing(cmd, changes, needle, fi
 
 
 def test_serve_refuses_a_taken_port_before_loading_the_model(capsys):
-    import socket
     import time
 
     with socket.socket() as s:
