@@ -158,8 +158,9 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tiny, backend, tmp_pa
 @pytest.mark.parametrize("args, msg", [
     (["--backend", "tgi"], "--backend 'tgi': expected one of hf, vllm, openai"),
     (["--data", "/nonexistent/data"], "--data /nonexistent/data: no such file or directory"),
-    (["--k", "0"], "--k must be at least 1"),
-    (["--limit", "0"], "--limit must be at least 1"),
+    (["--k", "0"], "Invalid value for '--k'"),
+    (["--limit", "0"], "Invalid value for '--limit'"),
+    (["--k", "2"], "--k 2 at --temperature 0 (greedy)"),
     (["--backend", "openai"], "--backend openai needs --base-url"),
     (["--twin", "video"], "twin must be one of image, text, both"),
 ])

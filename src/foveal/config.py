@@ -271,7 +271,9 @@ def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig
     try:
         tree = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise FovealError(f"{p}: not valid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise FovealError(f"{p}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
     if tree is not None and not isinstance(tree, dict):
         raise FovealError(f"{p}: expected a mapping of sections (model, data, sft, rl, ...), got {type(tree).__name__}")
     return config_from_dict(tree or {}, str(p), overrides)

@@ -23,7 +23,7 @@ as a paired difference over seeds and problems with a two-level bootstrap interv
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import time
 from importlib import resources
@@ -66,8 +66,8 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
 
     console = console or Console()
     out = Path(out)
-    if minutes <= 0:
-        raise FovealError(f"--minutes must be > 0, got {minutes}")
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise FovealError(f"--minutes must be a number > 0, got {minutes}")
     if not isinstance(seeds, int) or seeds < 1:
         raise FovealError(f"--seeds must be a positive integer, got {seeds}")
     check_split(split)
@@ -227,14 +227,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def quickstart(
         out: Path = typer.Option(Path("runs/quickstart"), "--out", help="output directory"),
-        minutes: float = typer.Option(DEFAULT_MINUTES, "--minutes", help="budget; scales the training steps by M/10"),
+        minutes: float = typer.Option(DEFAULT_MINUTES, "--minutes", help="budget (> 0); scales the training steps by M/10"),
         tasks: str = typer.Option("", "--tasks", help="comma-separated gym tasks (default: the recipe's)"),
-        n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", help="distinct evaluation problems per task"),
-        seeds: int = typer.Option(1, "--seeds", help="full seeds to run (each varies init, data stream, sampling)"),
+        n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", min=1, help="distinct evaluation problems per task"),
+        seeds: int = typer.Option(1, "--seeds", min=1, help="full seeds to run (each varies init, data stream, sampling)"),
         split: str = typer.Option("test", "--split", help="evaluation split: test (report) or val (tuning)"),
         overrides: list[str] = typer.Option([], "--set", help="recipe override key=value (repeatable), for tuning"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output directory"),
     ) -> None:
         """Gym → SFT → GRPO → eval → report on the embedded tiny VLM (about 5 minutes a seed on 2 CPU cores)."""
-        run_quickstart(out, minutes, [t for t in tasks.split(",") if t] or None, n_eval, overwrite,
-                       seeds=seeds, split=split, overrides=overrides)
+        import foveal.tasks as gym
+        from foveal.options import about, check_out_dir, is_empty_dir
+
+        names = [t.strip() for t in tasks.split(",") if t.strip()]
+        with about("--tasks"):
+            for t in names:
+                gym.get(t)
+        check_out_dir(out, overwrite or is_empty_dir(out))
+        run_quickstart(out, minutes, names or None, n_eval, overwrite, seeds=seeds, split=split, overrides=overrides)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from foveal.errors import FovealError
+from foveal.options import about, check_out_dir, check_out_file, check_sampling
 
 BACKENDS = ("hf", "vllm", "openai")
 
@@ -16,43 +17,50 @@ def eval_command(
     data: Path = typer.Option(..., "--data", help="A `foveal gen` dataset, or a benchmark file/directory (MathVista, MathVerse, generic JSONL/parquet)."),
     out: Path = typer.Option(..., "--out", help="Run directory; rerunning into it resumes where it stopped."),
     backend: str = typer.Option("hf", "--backend", help="Rollout backend: hf, vllm or openai."),
-    k: int = typer.Option(1, "--k", help="Completions per problem (pass@k, maj@k, consistency need K > 1)."),
+    k: int = typer.Option(1, "--k", min=1, help="Completions per problem (pass@k, maj@k, consistency need K > 1, and --temperature > 0)."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature; 0 is greedy."),
-    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold."),
-    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Longest completion, in tokens."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold, in (0, 1]."),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", min=1, help="Longest completion, in tokens."),
     twin: str = typer.Option("image", "--twin", help="image, text (the text twin) or both (measures the modality gap)."),
-    shuffles: int = typer.Option(0, "--shuffles", help="Option-shuffled copies of each choice problem (option consistency)."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Problems per generation batch (and per append to samples.jsonl)."),
-    limit: int = typer.Option(None, "--limit", help="Evaluate only the first N problems of the data."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    shuffles: int = typer.Option(0, "--shuffles", min=0, help="Option-shuffled copies of each choice problem (option consistency)."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Problems per generation batch (and per append to samples.jsonl)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N problems of the data."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
     stop: list[str] = typer.Option(["</answer>"], "--stop", help="Stop string (repeatable); --stop '' for none."),
     base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
     layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
 ) -> None:
-    """Sample K completions per problem, score them, and write RUN/samples.jsonl, metrics.json, config.json."""
+    """Sample K completions per problem, score them, and write RUN/samples.jsonl, metrics.json, config.json.
+
+    K > 1 needs --temperature > 0: greedy decoding would only repeat one completion K times.
+    """
     from rich.console import Console
 
     from foveal.eval.benchmarks import load_data
     from foveal.eval.harness import TWINS, check_resumable, evaluate, run_config
     from foveal.rollout import Sampling
 
+    # Everything is checked before the run directory is created (or the slow model load starts).
     if twin not in TWINS:
         raise FovealError(f"--twin {twin!r}: twin must be one of {', '.join(TWINS)}")
     if backend not in BACKENDS:
         raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if limit is not None and limit < 1:
-        raise FovealError(f"--limit must be at least 1, got {limit}")
-    if k < 1:
-        raise FovealError(f"--k must be at least 1, got {k}")
-    if max_new_tokens < 1:
-        raise FovealError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
+    check_sampling(k, temperature, top_p)
+    if backend == "openai" and not base_url:
+        raise FovealError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    if backend != "openai" and base_url:
+        raise FovealError(f"--base-url is only used with --backend openai, not {backend}")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise FovealError(f"--base-url {base_url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+    check_out_dir(out, overwrite=True)  # an existing run directory is resumed
     console = Console()
-    samples = load_data(data, layout=layout, limit=limit)
+    with about("--data"):
+        samples = load_data(data, layout=layout, limit=limit)
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
     meta = {"model": model, "data": str(data), "backend": backend, "limit": limit}
     check_resumable(out, run_config(k, sampling, twin, shuffles, meta))  # before the slow model load
-    with console.status(f"loading {model} ({backend})"):
+    with console.status(f"loading {model} ({backend})"), about("--model"):
         engine = make_backend(backend, model, batch_size * k, base_url, out)
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
                   f"(K={k}, T={temperature}, twin={twin}) -> {out}")
@@ -68,11 +76,7 @@ def make_backend(name: str, model: str, batch_size: int, base_url: str | None, o
     from foveal.rollout import get_backend
 
     if name == "openai":
-        if not base_url:
-            raise FovealError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         return get_backend("openai", base_url=base_url, model=model, cache_dir=out / "openai-cache")
-    if base_url:
-        raise FovealError(f"--base-url is only used with --backend openai, not {name}")
     if name == "vllm":
         return get_backend("vllm", model_path=model)
     from foveal.models import load_policy
@@ -114,7 +118,7 @@ def report_command(
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
     names: str = typer.Option(None, "--names", help="Comma-separated labels for the runs, e.g. base,sft,grpo."),
     train: list[Path] = typer.Option(None, "--train", help="A training run directory (or train.jsonl) whose curves to add; repeatable."),
-    examples: int = typer.Option(4, "--examples", help="Right and wrong examples shown per run."),
+    examples: int = typer.Option(4, "--examples", min=0, help="Right and wrong examples shown per run."),
 ) -> None:
     """Write one self-contained HTML report (plots embedded) for one or more runs."""
     from rich.console import Console
@@ -122,6 +126,7 @@ def report_command(
     from foveal.eval.report import build_report
 
     labels = [n.strip() for n in names.split(",")] if names else None
+    check_out_file(out)
     path = build_report(runs, out, names=labels, train=train or None, examples=examples)
     Console().print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): open it in a browser")
 

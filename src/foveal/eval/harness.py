@@ -235,6 +235,9 @@ def evaluate(
     if batch_size < 1:
         raise FovealError(f"batch_size must be at least 1, got {batch_size}")
     sampling = sampling or Sampling()
+    if k > 1 and sampling.temperature == 0:
+        raise FovealError(f"k={k} completions at temperature 0 (greedy) would all be one and the same: "
+                          f"sample with temperature > 0, or use k=1")
     items = expand(samples, twin, shuffles, sampling.seed)
     config = {**run_config(k, sampling, twin, shuffles, meta), "batch_size": batch_size, "n_problems": len(items)}
     rows: list[dict[str, Any]] = []

@@ -12,14 +12,16 @@ model_app = typer.Typer(help="Build and inspect models.", no_args_is_help=True)
 @model_app.command("tiny")
 def tiny(
     out: Path = typer.Option(..., "--out", help="Directory to write the model to (must not exist)."),
-    seed: int = typer.Option(0, help="Initialisation seed; the same seed gives the same weights."),
+    seed: int = typer.Option(0, min=0, help="Initialisation seed; the same seed gives the same weights."),
     overwrite: bool = typer.Option(False, help="Replace an existing directory."),
 ) -> None:
     """Build the embedded tiny Qwen2-VL (random weights) and save it like a hub model."""
     from rich.console import Console
 
     from foveal.models.tiny import TinySize, build_tiny_vlm
+    from foveal.options import check_out_dir
 
+    check_out_dir(out, overwrite)
     console = Console()
     with console.status("building the tiny VLM"):
         policy = build_tiny_vlm(out, seed=seed, overwrite=overwrite)

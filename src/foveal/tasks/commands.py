@@ -7,9 +7,7 @@ Every argument is validated before anything is written; a bad one is a FovealErr
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,21 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foveal.errors import FovealError
-
-
-def check_out_dir(out: Path, overwrite: bool) -> None:
-    """FovealError unless `out` can be created (or replaced, with `overwrite`) by this user."""
-    if out.exists() and not out.is_dir():
-        raise FovealError(f"--out {out}: exists and is not a directory")
-    if out.exists() and not overwrite:
-        raise FovealError(f"--out {out}: already exists (pass --overwrite to replace it)")
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    try:  # the only reliable test (root ignores permission bits; some filesystems refuse anyway)
-        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".foveal-probe-"))
-    except OSError as e:
-        raise FovealError(f"--out {out}: cannot write there ({parent}: {e.strerror or e})") from e
+from foveal.options import about, check_out_dir, check_out_file
 
 
 def level_range(levels: list[int]) -> str:
@@ -61,7 +45,7 @@ def tasks_list(json_out: bool = typer.Option(False, "--json", help="Print JSON i
 
 def tasks_show(
     name: str = typer.Argument(..., help="Task name (see `foveal tasks list`)."),
-    seed: int = typer.Option(0, "--seed", help="Sample seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sample seed."),
     level: int = typer.Option(1, "--level", help="Difficulty level."),
     out: Path = typer.Option(..., "--out", help="Directory to write the images (PNG) and sample.json into."),
     form: str = typer.Option("image", "--form", help="image, text or mixed."),
@@ -73,8 +57,11 @@ def tasks_show(
     from foveal.sample import png_bytes
 
     task = tasks.get(name)
-    if seed < 0:
-        raise FovealError(f"--seed must be a non-negative integer, got {seed}")
+    with about("--level"):
+        task.check_level(level)
+    with about("--form"):
+        if form not in task.forms:
+            raise FovealError(f"expected one of {', '.join(task.forms)} ({name}'s forms), got {form!r}")
     check_out_dir(out, overwrite)
     sample = task.generate(seed, level, form)
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -95,13 +82,13 @@ def tasks_show(
 
 def gen(
     tasks_: str = typer.Option(..., "--tasks", help="Comma-separated task names, or 'all'."),
-    n: int = typer.Option(100, "--n", help="Samples per task (per form)."),
+    n: int = typer.Option(100, "--n", min=1, help="Samples per task (per form)."),
     levels: str = typer.Option("1-5", "--levels", help="Levels to cycle through: '1-5' or '1,3,5'."),
-    seed: int = typer.Option(0, "--seed", help="Sample i of each task has seed SEED+i."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sample i of each task has seed SEED+i."),
     out: Path = typer.Option(..., "--out", help="Output dataset directory (must not exist unless --overwrite)."),
     fmt: str = typer.Option("hf", "--format", help="hf (datasets + parquet), jsonl (+PNG files) or verl."),
     forms: str = typer.Option("image", "--forms", help="Comma-separated forms: image,text,mixed."),
-    workers: int = typer.Option(1, "--workers", help="Processes to generate with (output is identical)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes to generate with (output is identical)."),
     shard: str = typer.Option(None, "--shard", help="Only shard k of N ('k/N', 0 <= k < N) of every task."),
     split: str = typer.Option("train", "--split",
                               help="Content split: train (for training), val (for tuning) or test (for reporting)."),
@@ -120,8 +107,6 @@ def gen(
     p = plan(tasks_, n, levels, seed, forms, shard, split)
     if fmt not in FORMATS:
         raise FovealError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if not isinstance(workers, int) or workers < 1:
-        raise FovealError(f"--workers must be a positive integer, got {workers}")
     check_out_dir(out, overwrite)
     c = Console(highlight=False)
     for t, missing in p.skipped.items():
@@ -202,11 +187,14 @@ def tasks_stats(
 
 def tasks_gallery(
     out: Path = typer.Option(Path("gallery.png"), "--out", help="PNG file to write."),
-    level: int = typer.Option(None, "--level", help="Level drawn for every family (default: each one's middle level)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every tile."),
+    level: int = typer.Option(None, "--level", min=1,
+                              help="Level drawn for every family, capped at each one's highest (default: its middle level)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every tile."),
 ) -> None:
     """Write a contact sheet with one picture of every family (the README's docs/gallery.png)."""
     from foveal.tasks.gallery import build_gallery
+
+    check_out_file(out)
 
     path = build_gallery(out, level=level, seed=seed)
     Console().print(f"wrote {path}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from foveal import tasks as registry
 from foveal.errors import FovealError
+from foveal.options import about
 from foveal.sample import FORMS, Sample
 from foveal.split import check_split
 from foveal.tasks.base import Task
@@ -88,7 +89,8 @@ def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: 
     """Validate every argument (FovealError on bad input) and list the jobs; generates nothing."""
     check_split(split)
     names = parse_names(tasks)
-    families: list[Task] = [registry.get(t) for t in names]
+    with about("--tasks"):
+        families: list[Task] = [registry.get(t) for t in names]
     lv = parse_levels(levels)
     forms_ = parse_names(forms, "--forms")
     if not isinstance(n, int) or n < 1:
@@ -100,9 +102,10 @@ def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: 
     for f in forms_:
         if f not in FORMS:
             raise FovealError(f"--forms: unknown form {f!r} (expected some of {', '.join(FORMS)})")
-    for t in families:
-        for level in lv:
-            t.check_level(level)
+    with about("--levels"):
+        for t in families:
+            for level in lv:
+                t.check_level(level)
     skipped = {t.name: tuple(f for f in forms_ if f not in t.forms) for t in families}
     skipped = {k: v for k, v in skipped.items() if v}
     if all(set(forms_) <= set(skipped.get(t.name, ())) for t in families):

@@ -22,6 +22,7 @@ def train_cmd(
 
     from foveal.config import load_config
     from foveal.errors import FovealError
+    from foveal.options import about, check_in_file, check_out_dir, is_empty_dir
     from foveal.train.run import train
 
     if resume is not None:
@@ -31,7 +32,11 @@ def train_cmd(
     else:
         if config is None:
             raise FovealError("give --config RECIPE.yaml (or --resume RUN)")
-        cfg = load_config(config, overrides)
+        check_in_file(config, "--config")
+        with about("--config"):
+            cfg = load_config(config, overrides)
+        if out is not None:
+            check_out_dir(out, overwrite=is_empty_dir(out))
     run_dir = train(cfg, out=out, resume=resume)
     Console().print(f"[bold green]done[/] -> {run_dir} (log {run_dir / 'train.jsonl'})")
 

@@ -22,7 +22,6 @@ from foveal.errors import FovealError
 from foveal.sample import Sample
 from foveal.split import split_of
 
-
 STREAM_STRIDE = 10**9  # gym seeds per run seed: streams of different run seeds never overlap
 
 
