@@ -87,6 +87,7 @@ BASE = {
     "serve": {"model_dir": "tiny", "--port": "{port}"},
     "tasks gallery": {"--out": "{out}"},
     "tasks show": {"name": "count", "--out": "{out}"},
+    "tasks stats": {"name": "clock", "--level": "1", "--n": "20"},
     "train": {"--config": "{recipe}", "--out": "{out}"},
 }
 BASE_FOR = {("train", "--resume"): {}}
@@ -348,7 +349,7 @@ def test_mistyped_command_gets_a_suggestion(path, capsys):
     typo = name + name[-1]
     code, _, err = run([*parent, typo], capsys)
     assert code == 2 and "Traceback" not in err
-    assert f"No such command '{typo}'. Did you mean '{name}'?" in err, err
+    assert f"No such command '{typo}'. Did you mean '{name}'" in err, err  # (or '{name}', 'other'?)
 
 
 @pytest.mark.parametrize("path,option", [

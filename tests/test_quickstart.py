@@ -1,4 +1,4 @@
-"""The quickstart: its recipe, its held-out split, and (slow) the whole pipeline end to end."""
+"""The quickstart: its recipe, its test problems, and (slow) the whole pipeline end to end."""
 
 import json
 import subprocess
@@ -9,7 +9,9 @@ import pytest
 
 from foveal.config import load_config
 from foveal.errors import FovealError
-from foveal.quickstart import chance, heldout_samples, recipe_path, run_quickstart
+from foveal.quickstart import chance, recipe_path, run_quickstart
+from foveal.split import split_of
+from foveal.tasks.generate import distinct_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,24 +22,29 @@ def test_repository_recipe_is_the_packaged_one():
     assert cfg.sft.steps > 0 and cfg.rl.steps > 0 and cfg.model.path == "tiny"
 
 
-def test_heldout_seeds_lie_below_the_training_seeds():
+def test_the_recipe_tasks_have_200_distinct_test_problems_never_trained_on():
     cfg = load_config(recipe_path())
     gym = cfg.data.gym
-    samples = heldout_samples(list(gym.tasks), gym.levels, 20, gym.seed_start)
-    assert len(samples) == 20 * len(gym.tasks)
-    assert max(s.seed for s in samples) < gym.seed_start
-    with pytest.raises(FovealError, match="overlap"):
-        heldout_samples(list(gym.tasks), gym.levels, gym.seed_start + 1, gym.seed_start)
+    samples = distinct_samples(list(gym.tasks), gym.levels, 200, "test")
+    assert len({s.problem_key for s in samples}) == 200 * len(gym.tasks)
+    assert {split_of(s.problem_key) for s in samples} == {"test"}
 
 
 def test_chance_is_the_best_constant_guess():
-    cfg = load_config(recipe_path())
-    samples = heldout_samples(["count"], [1], 200, cfg.data.gym.seed_start)
+    samples = distinct_samples(["count"], [1], 200, "test")
     counts = {}
     for s in samples:
         counts[s.answer] = counts.get(s.answer, 0) + 1
     assert chance(samples) == max(counts.values()) / 200
     assert 0.2 < chance(samples) < 0.5  # 1-4 circles
+
+
+def test_a_task_without_200_distinct_test_problems_is_refused(tmp_path):
+    with pytest.raises(FovealError, match="distinct test problems"):
+        run_quickstart(tmp_path / "q", tasks=["fraction_shaded"], overrides=["data.gym.levels=[1]"])
+    assert not (tmp_path / "q").exists()
+    with pytest.raises(FovealError, match="split train"):
+        run_quickstart(tmp_path / "q", split="train")
 
 
 def test_bad_budget_is_refused(tmp_path):
@@ -52,15 +59,19 @@ def test_bad_budget_is_refused(tmp_path):
 @pytest.mark.slow
 def test_shortened_quickstart_end_to_end(tmp_path):
     out = tmp_path / "qs"
-    summary = run_quickstart(out, minutes=4, n_eval=60)
-    for name in ("report.html", "summary.json", "eval-base/metrics.json", "eval-sft/metrics.json",
-                 "eval-grpo/metrics.json", "train/train.jsonl", "train/sft/config.json", "train/rl/config.json"):
-        assert (out / name).exists(), name
+    summary = run_quickstart(out, minutes=4, n_eval=60, seeds=2, split="val")
+    for seed in (0, 1):
+        for name in ("report.html", "eval-base/metrics.json", "eval-sft/metrics.json", "eval-grpo/metrics.json",
+                     "train/train.jsonl", "train/sft/config.json", "train/rl/config.json"):
+            assert (out / f"seed-{seed}" / name).exists(), name
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
     acc = summary["accuracy"]
-    sft = sum(acc["sft"][t]["image"]["accuracy"] for t in acc["sft"])
-    base = sum(acc["base"][t]["image"]["accuracy"] for t in acc["base"])
+    sft = sum(acc["sft"][t]["image"]["mean"] for t in acc["sft"])
+    base = sum(acc["base"][t]["image"]["mean"] for t in acc["base"])
     assert sft > base + 0.2, (base, sft)
+    for t, forms in summary["grpo_minus_sft"].items():
+        d = forms["image"]
+        assert d["n_seeds"] == 2 and d["ci95"][0] <= d["delta"] <= d["ci95"][1], (t, d)
 
 
 def test_overwrite_keeps_the_old_run_when_the_new_one_is_invalid(tmp_path):

@@ -152,7 +152,7 @@ def tasks_stats(
     name: str = typer.Argument(..., help="Task name (see `foveal tasks list`)."),
     level: int = typer.Option(None, "--level", help="One level (default: every level)."),
     form: str = typer.Option("image", "--form", help="image, text or mixed: what counts as distinct."),
-    n: int = typer.Option(2000, "--n", help="Draws per level."),
+    n: int = typer.Option(2000, "--n", min=2, help="Draws per level."),
     split: str = typer.Option(None, "--split", help="Draw from one content split only (train, val, test)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -162,8 +162,6 @@ def tasks_stats(
     from foveal.tasks.stats import problem_space
 
     task = tasks.get(name)
-    if n < 2:
-        raise FovealError(f"--n must be at least 2, got {n}")
     if form not in task.forms:
         raise FovealError(f"--form {form!r}: task {name!r} has forms {', '.join(task.forms)}")
     check_split(split)
