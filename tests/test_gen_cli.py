@@ -9,6 +9,7 @@ import pytest
 from foveal.cli import main
 from foveal.errors import FovealError
 from foveal.sample import png_bytes
+from foveal.split import split_of
 from foveal.tasks.export import load_samples
 from foveal.tasks.generate import generate_samples, parse_levels, parse_shard
 
@@ -105,7 +106,9 @@ def test_gen_writes_a_loadable_dataset(tmp_path, capsys):
     assert code == 0 and "wrote 16 samples" in stdout
     m = json.loads((out / "manifest.json").read_text())
     assert m["count"] == 16 and m["tasks"] == ["count", "spatial"] and m["levels"] == [1, 2] and m["seed"] == 5
-    assert sig(load_samples(out)) == sig(generate_samples("count,spatial", 4, "1,2", 5, "image,text"))
+    assert m["split"] == "train"  # the default: a dataset is training data unless asked otherwise
+    assert sig(load_samples(out)) == sig(generate_samples("count,spatial", 4, "1,2", 5, "image,text", split="train"))
+    assert {split_of(s.problem_key) for s in load_samples(out)} == {"train"}
     code, _, err = run_cli(capsys, "gen", "--tasks", "count", "--n", "2", "--out", str(out), "--overwrite")
     assert code == 0 and json.loads((out / "manifest.json").read_text())["count"] == 2
 
@@ -125,3 +128,17 @@ def test_tasks_list_and_show(tmp_path, capsys):
     assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in rec["images"])
     code, _, err = run_cli(capsys, "tasks", "show", "count", "--level", "99", "--out", str(tmp_path / "x"))
     assert code == 2 and "level 99" in err and not (tmp_path / "x").exists()
+
+
+def test_gen_splits_never_share_a_problem_and_small_levels_are_reported(tmp_path, capsys):
+    keys = {}
+    for split in ("train", "test"):
+        code, stdout, _ = run_cli(capsys, "gen", "--tasks", "count", "--n", "60", "--levels", "2", "--split", split,
+                                  "--out", str(tmp_path / split), "--format", "jsonl")
+        assert code == 0 and f"split {split}" in stdout
+        keys[split] = {s.problem_key for s in load_samples(tmp_path / split)}
+        assert {split_of(k) for k in keys[split]} == {split}
+    assert not keys["train"] & keys["test"]
+    code, stdout, _ = run_cli(capsys, "gen", "--tasks", "clock", "--n", "40", "--levels", "1", "--split", "val",
+                              "--out", str(tmp_path / "small"), "--format", "jsonl")
+    assert code == 0 and "warning: clock level 1: only" in " ".join(stdout.split())
