@@ -169,11 +169,12 @@ def short(value: Any, n: int = 60) -> str:
 
 
 def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) -> Sample | None:
-    """The image-form twin of gym `sample` with one knob changed (see the module docstring), or None.
+    """The twin of gym `sample` with one knob changed (see the module docstring), in `sample`'s
+    form, or None.
 
-    The twin's id is `{original image-form id}/perturb`; its meta records `perturb_of` (the
-    original image-form id) and `knob`: {"call": index of the changed call, "method": e.g.
-    "randint(1, 4)", "was": ..., "now": ...}. Deterministic in (sample, seed).
+    The twin's image form has id `{original image-form id}/perturb` (its text form `…/perturb/text`);
+    its meta records `perturb_of` (`sample.id`) and `knob`: {"call": index of the changed call,
+    "method": e.g. "randint(1, 4)", "was": ..., "now": ...}. Deterministic in (sample, seed).
     """
     from foveal import tasks
     from foveal.errors import FovealError
@@ -208,12 +209,14 @@ def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) ->
             if twin.answer == original.answer:
                 continue
             if twin.problem_key != original.problem_key and split_of(twin.problem_key) == split:
-                twin, rng = replay(task, sample, draw_seed, knob, alt, limit, drawing=True)
+                twin, rng = replay(task, sample, draw_seed, knob, alt, limit, drawing=sample.form != "text")
                 name, args = rng.calls[knob]
                 knob_info = {"call": knob, "method": f"{name}{short(args)}", "was": short(rng.change[0]),
                              "now": short(rng.change[1])}
-                return replace(twin, id=f"{image_id(sample)}/perturb",
-                               meta={**twin.meta, "perturb_of": image_id(sample), "knob": knob_info})
+                twin = replace(twin, id=f"{image_id(sample)}/perturb")
+                twin = {"image": twin, "text": twin.as_text() if sample.form == "text" else twin,
+                        "mixed": task.mixed(twin) if sample.form == "mixed" else twin}[sample.form]
+                return replace(twin, meta={**twin.meta, "perturb_of": sample.id, "knob": knob_info})
     return None
 
 
