@@ -99,7 +99,8 @@ def test_summarize_blind_and_perturbed_sections_leave_the_headline_alone():
     # pairs (orig, twin): c0 (1, 0), c1 (1, 1), s0 (0, 1)
     assert p["original"] == pytest.approx(2 / 3) and p["perturbed"] == pytest.approx(2 / 3)
     assert p["drop"] == pytest.approx(0.0) and p["right_on_both"] == pytest.approx(1 / 3)
-    assert p["original_only"] == pytest.approx(1 / 3)
+    assert p["original_only"] == pytest.approx(1 / 3) and p["consistency_ratio"] == pytest.approx(1 / 2)
+    assert p["original_only"] == pytest.approx(p["original"] * (1 - p["consistency_ratio"]))
     assert s["perturbed"]["by_task"]["spatial"]["drop"] == -1.0
     assert M.summarize(rows[:1])["blind"] == {} and M.summarize(rows[:1])["perturbed"] == {}
 
@@ -316,6 +317,7 @@ def test_probes_through_the_openai_backend(scripted, tmp_path):
     p = m["perturbed"]["overall"]  # 16 pairs (8 problems × 2 forms); twins right on even i only
     assert (p["n"], p["n_distinct"], p["original"], p["perturbed"]) == (16, 16, 1.0, 0.5)
     assert p["right_on_both"] == 0.5 and p["original_only"] == 0.5 and p["drop"] == 0.5
+    assert p["consistency_ratio"] == 0.5
     assert set(m["perturbed"]["by_task"]) == set(m["blind"]["by_task"]) == {"count", "table_lookup"}
 
     from foveal.eval.report import build_report

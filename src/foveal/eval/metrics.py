@@ -343,12 +343,14 @@ def blind_rates(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str,
 
 def perturb_rates(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
     """`paired_rates` of (original, perturbed twin) pairs, named: `original` and `perturbed`
-    accuracy, `drop` = original − perturbed with its 95% interval, `right_on_both` and
-    `original_only` (right on the original, wrong on its twin: what memorising answers gives)."""
+    accuracy, `drop` = original − perturbed with its 95% interval, `right_on_both`,
+    `consistency_ratio` = right_on_both / original (of what is solved, the share still solved when
+    perturbed: "On Memorization"'s CR) and `original_only` = right on the original, wrong on its
+    twin = original · (1 − consistency_ratio), that paper's memorisation score."""
     r = paired_rates(pairs)
     return {"n": r["n"], "n_distinct": r["n_distinct"], "original": r["a"], "perturbed": r["b"],
             "drop": r["diff"], "drop_ci95": r["diff_ci95"], "right_on_both": r["both"],
-            "original_only": r["a_only"]}
+            "consistency_ratio": r["both"] / r["a"] if r["a"] else None, "original_only": r["a_only"]}
 
 
 def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], z: float = Z95) -> dict[str, Any]:
