@@ -149,7 +149,14 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     rounds the prediction to that many decimals); maj@k clusters answers that `verify` says
     are equal, so `1/2` and `0.5` vote together.
     """
-    from foveal.rewards import extract_answer, extract_think, format_reward, reasoning_conclusion, score, verify
+    from foveal.rewards import (
+        extract_answer,
+        extract_think,
+        format_reward,
+        reasoning_conclusion,
+        score,
+        verify,
+    )
 
     texts = [c.text for c in group.completions]
     answers = [extract_answer(t) for t in texts]
