@@ -178,6 +178,7 @@ def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) ->
     """
     from foveal import tasks
     from foveal.errors import FovealError
+    from foveal.eval.harness import base_id
 
     try:
         task = tasks.get(sample.task)
@@ -213,9 +214,11 @@ def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) ->
                 name, args = rng.calls[knob]
                 knob_info = {"call": knob, "method": f"{name}{short(args)}", "was": short(rng.change[0]),
                              "now": short(rng.change[1])}
-                twin = replace(twin, id=f"{image_id(sample)}/perturb")
-                twin = {"image": twin, "text": twin.as_text() if sample.form == "text" else twin,
-                        "mixed": task.mixed(twin) if sample.form == "mixed" else twin}[sample.form]
+                twin = replace(twin, id=f"{base_id(sample)}/perturb")
+                if sample.form == "text":
+                    twin = twin.as_text()
+                elif sample.form == "mixed":
+                    twin = task.mixed(twin)
                 return replace(twin, meta={**twin.meta, "perturb_of": sample.id, "knob": knob_info})
     return None
 
@@ -227,8 +230,3 @@ def replay(task, sample: Sample, draw_seed: int, knob: int, alt: int, limit: int
         return task.make_from(rng, sample.seed, sample.level, drawing=drawing), rng
     except Exception:  # noqa: BLE001 - a changed value the generator cannot build from: not a twin
         return None, rng
-
-
-def image_id(sample: Sample) -> str:
-    """The id of `sample`'s image form (its id without a `/text` or `/mixed` suffix)."""
-    return sample.id.rsplit("/", 1)[0] if sample.form != "image" else sample.id
