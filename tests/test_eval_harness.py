@@ -172,3 +172,22 @@ def test_cli_eval_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
     r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert r.returncode == 2, r.stderr
     assert msg in r.stderr and "Traceback" not in r.stderr
+
+
+def test_blind_and_perturbed_rows_through_the_tiny_vlm(backend, tmp_path):
+    samples = [tasks.get("count").generate(seed=i, level=1) for i in range(2)]
+    res = evaluate(backend, samples, k=1, sampling=FAST, out=tmp_path / "run", blind=True, perturb=True,
+                   progress=False)
+    rows = {r["id"]: r for r in read_jsonl(tmp_path / "run" / "samples.jsonl")}
+    assert set(rows) == {"count/L1/s0", "count/L1/s1", "count/L1/s0/blind", "count/L1/s1/blind",
+                         "count/L1/s0/perturb", "count/L1/s1/perturb"}
+    blind = rows["count/L1/s0/blind"]
+    assert blind["form"] == "blind" and blind["blind_of"] == "count/L1/s0" and blind["gold"] == rows["count/L1/s0"]["gold"]
+    from foveal.sample import b64_image
+
+    assert b64_image(blind["thumbs"][0]).getextrema() == ((255, 255),) * 3  # the model was shown a white picture
+    twin = rows["count/L1/s0/perturb"]
+    assert twin["perturb_of"] == "count/L1/s0" and twin["gold"] != rows["count/L1/s0"]["gold"]
+    assert res.metrics["overall"]["n"] == 2 and res.metrics["blind"]["overall"]["n"] == 2
+    assert res.metrics["perturbed"]["overall"]["n"] == 2
+    assert all(len(r["think_answer"]) == 1 for r in rows.values())

@@ -5,7 +5,8 @@
     build_report(["runs/eval"], "report.html")
 
 Modules, one idea each: `metrics` (pure functions: Wilson interval, pass@k, maj@k,
-consistency, modality gap, breakdowns), `shuffle` (option-shuffled copies of choice
+agreement, think–answer consistency, modality gap, blind and perturbed pairs, breakdowns),
+`shuffle` (option-shuffled copies of choice problems), `perturb` (one-knob twins of gym
 problems), `harness` (resumable K-sample evaluation through any rollout backend),
 `benchmarks` (MathVista / MathVerse / generic files on disk -> Samples), `report`
 (the self-contained HTML report), `commands` (`foveal eval`, `foveal report`).

@@ -17,12 +17,14 @@ def eval_command(
     data: Path = typer.Option(..., "--data", help="A `foveal gen` dataset, or a benchmark file/directory (MathVista, MathVerse, generic JSONL/parquet)."),
     out: Path = typer.Option(..., "--out", help="Run directory; rerunning into it resumes where it stopped."),
     backend: str = typer.Option("hf", "--backend", help="Rollout backend: hf, vllm or openai."),
-    k: int = typer.Option(1, "--k", min=1, help="Completions per problem (pass@k, maj@k, consistency need K > 1, and --temperature > 0)."),
+    k: int = typer.Option(1, "--k", min=1, help="Completions per problem (pass@k, maj@k, agreement need K > 1, and --temperature > 0)."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature; 0 is greedy."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold, in (0, 1]."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", min=1, help="Longest completion, in tokens."),
     twin: str = typer.Option("image", "--twin", help="image, text (the text twin) or both (measures the modality gap)."),
     shuffles: int = typer.Option(0, "--shuffles", min=0, help="Option-shuffled copies of each choice problem (option consistency)."),
+    blind: bool = typer.Option(False, "--blind", help="Also ask each image problem with its images blanked (blind accuracy, the 'needs the image' gap)."),
+    perturb: bool = typer.Option(False, "--perturb", help="Also ask each gym problem's twin with one generator knob changed (accuracy on originals vs twins)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Problems per generation batch (and per append to samples.jsonl)."),
     limit: int = typer.Option(None, "--limit", min=1, help="Evaluate only the first N problems of the data."),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
@@ -59,13 +61,13 @@ def eval_command(
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
     meta = {"model": model, "data": str(data), "backend": backend, "limit": limit}
-    check_resumable(out, run_config(k, sampling, twin, shuffles, meta))  # before the slow model load
+    check_resumable(out, run_config(k, sampling, twin, shuffles, meta, blind, perturb))  # before the slow model load
     with console.status(f"loading {model} ({backend})"), about("--model"):
         engine = make_backend(backend, model, batch_size * k, base_url, out)
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
                   f"(K={k}, T={temperature}, twin={twin}) -> {out}")
     result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
-                      shuffles=shuffles, meta=meta)
+                      shuffles=shuffles, meta=meta, blind=blind, perturb=perturb)
     print_summary(console, result.metrics)
     console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
                   f"view with: foveal report {out} --out {out / 'report.html'}")
@@ -98,18 +100,44 @@ def print_summary(console, metrics: dict) -> None:
     line = (f"accuracy {pct(o['accuracy'])} [95% CI {pct(o['accuracy_ci95'][0])}, {pct(o['accuracy_ci95'][1])}]"
             f"  format {pct(o['format_rate'])}")
     if k > 1:
-        line += f"  pass@{k} {pct(o['pass@k'][str(k)])}  maj@{k} {pct(o['maj@k'])}  consistency {pct(o['consistency'])}"
+        line += f"  pass@{k} {pct(o['pass@k'][str(k)])}  maj@{k} {pct(o['maj@k'])}  agreement {pct(o['agreement'])}"
     if o.get("mean_tokens") is not None:
         line += f"  mean length {o['mean_tokens']:.1f} tokens"
     console.print(line)
+    if o.get("think_answer_determined"):
+        console.print(f"think–answer consistency {pct(o['think_answer_consistency'])} "
+                      f"(of the {pct(o['think_answer_determined'])} of completions whose reasoning states an answer)")
+    blind = (metrics.get("blind") or {}).get("overall")
+    if blind:
+        lo, hi = blind["needs_image_ci95"]
+        console.print(f"blind accuracy {pct(blind['blind'])} vs image {pct(blind['image'])} on {blind['n_distinct']} "
+                      f"problems: needs the image {blind['needs_image'] * 100:+.1f} pt [{lo * 100:+.1f}, {hi * 100:+.1f}]")
+    pert = (metrics.get("perturbed") or {}).get("overall")
+    if pert:
+        lo, hi = pert["drop_ci95"]
+        console.print(f"perturbed twins for {pert['n']} of {o['n']} problems: original {pct(pert['original'])}, "
+                      f"perturbed {pct(pert['perturbed'])} (drop {pert['drop'] * 100:+.1f} pt [{lo * 100:+.1f}, "
+                      f"{hi * 100:+.1f}]), right on both {pct(pert['right_on_both'])}")
     gap = metrics.get("modality_gap") or {}
+    blind_t = (metrics.get("blind") or {}).get("by_task", {})
+    pert_t = (metrics.get("perturbed") or {}).get("by_task", {})
     table = Table(box=None, header_style="bold")
-    for col in ("task", "n", "accuracy", *(("image", "text", "gap") if gap else ())):
+    cols = ["task", "n", "accuracy", *(("image", "text", "gap") if gap else ()), *(("blind", "needs image") if blind
+            else ()), *(("perturbed",) if pert else ()), *(("think=answer",) if o.get("think_answer_determined") else ())]
+    for col in cols:
         table.add_column(col, justify="left" if col == "task" else "right")
     for task, m in metrics["by_task"].items():
-        g = gap.get("by_task", {}).get(task)
-        extra = (pct(g["image"]), pct(g["text"]), f"{g['gap'] * 100:+.1f} pt") if g else (("–",) * 3 if gap else ())
-        table.add_row(task, str(m["n"]), pct(m["accuracy"]), *extra)
+        g, b, q = gap.get("by_task", {}).get(task), blind_t.get(task), pert_t.get(task)
+        cells = [task, str(m["n"]), pct(m["accuracy"])]
+        if gap:
+            cells += [pct(g["image"]), pct(g["text"]), f"{g['gap'] * 100:+.1f} pt"] if g else ["–"] * 3
+        if blind:
+            cells += [pct(b["blind"]), f"{b['needs_image'] * 100:+.1f} pt"] if b else ["–"] * 2
+        if pert:
+            cells += [f"{pct(q['perturbed'])} ({q['n']})" if q else "–"]
+        if o.get("think_answer_determined"):
+            cells += [pct(m.get("think_answer_consistency"))]
+        table.add_row(*cells)
     console.print(table)
 
 

@@ -13,7 +13,7 @@ A run directory holds:
 Resuming: rerunning into the same directory skips every id already in samples.jsonl. A kill
 can at worst tear the last line of samples.jsonl; that torn tail is cut off before the next
 append, so no problem is lost or written twice. The settings that change results (K,
-sampling, twin, shuffles, and model/data/backend where recorded) must match the run's
+sampling, twin, shuffles, blind, perturb, and model/data/backend where recorded) must match the run's
 config.json, or the harness refuses. A larger `--limit` extends a run.
 """
 
@@ -25,7 +25,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,9 @@ from foveal.split import image_id, text_id
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
 MAX_THUMBS = 6  # images kept per sample: video tasks have up to 16 frames, spread() picks evenly
-RESULT_KEYS = ("k", "sampling", "twin", "shuffles")  # a resumed run must agree on these (and on model,
-# data and backend when both runs name them)
+RESULT_KEYS = ("k", "sampling", "twin", "shuffles", "blind", "perturb")  # a resumed run must agree on these
+# (and on model, data and backend when both runs name them)
+KEY_DEFAULTS = {"blind": False, "perturb": False}  # what a config.json written before the key existed means
 
 
 @dataclass
@@ -57,21 +58,38 @@ class EvalResult:
     out: Path | None = None
 
 
-def expand(samples: Sequence[Sample], twin: str = "image", shuffles: int = 0, seed: int = 0) -> list[Sample]:
-    """The problems to evaluate: each sample in the requested form(s), then `shuffles`
-    option-shuffled copies of each choice problem (those whose options can be rewritten)."""
+def expand(samples: Sequence[Sample], twin: str = "image", shuffles: int = 0, seed: int = 0, blind: bool = False,
+           perturb: bool = False) -> list[Sample]:
+    """The problems to evaluate: each sample in the requested form(s); with `perturb`, each gym
+    sample's one-knob twin in the same form(s) (`foveal.eval.perturb`; meta `perturb_of`); with
+    `blind`, a copy of each image-form problem with every image blank (`blind_copy`); then
+    `shuffles` option-shuffled copies of each choice problem (those whose options can be
+    rewritten). Only the original problems are blinded or shuffled."""
+    from foveal.eval.perturb import perturbed_twin
+
     if twin not in TWINS:
         raise FovealError(f"twin must be one of {', '.join(TWINS)}, got {twin!r}")
-    items: list[Sample] = []
-    for s in samples:
+
+    def forms_of(s: Sample) -> list[Sample]:
         forms = {"image": [s], "text": [s.as_text()], "both": [s] if s.form == "text" else [s, s.as_text()]}[twin]
         for f in forms:
             if f.form == "text" and not f.prompt.strip():
                 raise FovealError(f"sample {s.id} has no text twin, so it cannot be evaluated with --twin {twin}")
-            items.append(f)
+        return forms
+
+    items: list[Sample] = []
+    for s in samples:
+        forms = forms_of(s)
+        items.extend(forms)
+        t = perturbed_twin(s) if perturb else None
+        if t is not None:
+            items.extend(replace(tf, meta={**tf.meta, "perturb_of": f.id}) for f, tf in zip(forms, forms_of(t), strict=True))
+    originals = [s for s in items if "perturb_of" not in s.meta]
+    if blind:
+        items.extend(blind_copy(s) for s in originals if s.form == "image" and s.images)
     if shuffles > 0:
         copies = []
-        for s in items:
+        for s in originals:
             if s.answer_type == "choice" and s.choices and len(s.choices) > 1:
                 try:
                     copies.extend(shuffled_copies(s, shuffles, seed))
@@ -84,6 +102,13 @@ def expand(samples: Sequence[Sample], twin: str = "image", shuffles: int = 0, se
             raise FovealError(f"sample id {s.id!r} occurs twice in the data; ids must be unique")
         seen.add(s.id)
     return items
+
+
+def blind_copy(sample: Sample) -> Sample:
+    """`sample` with every image replaced by a white RGB image of the same size (RAP's blind test:
+    what is answerable without looking). Id `{id}/blind`, meta `blind_of`; its row's form is "blind"."""
+    blank = tuple(Image.new("RGB", im.size, (255, 255, 255)) for im in sample.images)
+    return replace(sample, id=f"{sample.id}/blind", images=blank, meta={**sample.meta, "blind_of": sample.id})
 
 
 def base_id(sample: Sample) -> str:
@@ -124,7 +149,14 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     rounds the prediction to that many decimals); maj@k clusters answers that `verify` says
     are equal, so `1/2` and `0.5` vote together.
     """
-    from foveal.rewards import extract_answer, format_reward, score, verify
+    from foveal.rewards import (
+        extract_answer,
+        extract_think,
+        format_reward,
+        reasoning_conclusion,
+        score,
+        verify,
+    )
 
     texts = [c.text for c in group.completions]
     answers = [extract_answer(t) for t in texts]
@@ -146,9 +178,16 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
         except ValueError:  # b is not a well-formed answer of this type: only equal text matches
             return False
 
+    def think_answer(text: str, answer: str | None) -> bool | None:
+        """Does the reasoning's own conclusion match the final answer? None: either is missing."""
+        think = extract_think(text)
+        concl = reasoning_conclusion(think) if think else None
+        return None if concl is None or answer is None else same(concl, answer)
+
     maj = M.majority_vote(answers, same)
     row: dict[str, Any] = {
-        "id": sample.id, "base_id": base_id(sample), "task": sample.task, "level": sample.level, "form": sample.form,
+        "id": sample.id, "base_id": base_id(sample), "task": sample.task, "level": sample.level,
+        "form": "blind" if "blind_of" in sample.meta else sample.form,
         "problem_key": sample.problem_key, "text_id": text_id(sample),
         "image_id": image_id(sample) if sample.images else None,
         "tags": list(sample.tags), "answer_type": sample.answer_type, "gold": sample.answer,
@@ -159,15 +198,16 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
         "maj_answer": answers[maj] if maj is not None else None,
         "maj_score": scores[maj] if maj is not None else None,
         "agree": M.agreement(answers, same),
+        "think_answer": [think_answer(t, a) for t, a in zip(texts, answers, strict=True)],
         "thumbs": [thumbnail_b64(sample.images[i]) for i in spread(len(sample.images), MAX_THUMBS)],
     }
     if sample.choices and maj is not None:  # which option *text* the vote picked (for shuffle consistency)
         picked = [c for letter, c in zip(letters(len(sample.choices)), sample.choices, strict=True)
                   if verify(answers[maj], letter, "choice", choices=sample.choices)]
         row["maj_option"] = picked[0] if picked else None
-    if "shuffle_of" in sample.meta:
-        row["shuffle_of"] = sample.meta["shuffle_of"]
-        row["perm"] = sample.meta["perm"]
+    for key in ("shuffle_of", "perm", "blind_of", "perturb_of", "knob"):
+        if key in sample.meta:
+            row[key] = sample.meta[key]
     return row
 
 
@@ -181,16 +221,18 @@ def repair_tail(path: Path) -> None:
             f.truncate(data.rfind(b"\n") + 1)
 
 
-def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None) -> dict[str, Any]:
+def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None,
+               blind: bool = False, perturb: bool = False) -> dict[str, Any]:
     """The settings config.json records (as JSON reads them back: tuples become lists)."""
-    cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles}
+    cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
+           "blind": blind, "perturb": perturb}
     cfg["sampling"]["stop"] = list(cfg["sampling"]["stop"])
     return cfg
 
 
 def check_resumable(out: str | os.PathLike, config: dict[str, Any]) -> None:
     """Refuse to resume run `out` if its result-changing settings differ from `config`
-    (K, sampling, twin, shuffles; model, data and backend where both name them)."""
+    (K, sampling, twin, shuffles, blind, perturb; model, data and backend where both name them)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FovealError(f"--out {out} exists and is not a directory")
@@ -199,7 +241,8 @@ def check_resumable(out: str | os.PathLike, config: dict[str, Any]) -> None:
         return
     old = json.loads(path.read_text())
     keys = [*RESULT_KEYS, *(k for k in ("model", "data", "backend") if k in old and k in config)]
-    diff = [f"{k}: run has {old.get(k)!r}, now {config[k]!r}" for k in keys if old.get(k) != config[k]]
+    diff = [f"{k}: run has {old.get(k, KEY_DEFAULTS.get(k))!r}, now {config[k]!r}" for k in keys
+            if old.get(k, KEY_DEFAULTS.get(k)) != config[k]]
     if diff:
         raise FovealError(f"{out} holds an eval with other settings ({'; '.join(diff)}); "
                           f"use the same settings to resume it or another --out")
@@ -216,6 +259,8 @@ def evaluate(
     shuffles: int = 0,
     meta: dict[str, Any] | None = None,
     progress: bool = True,
+    blind: bool = False,
+    perturb: bool = False,
 ) -> EvalResult:
     """Evaluate `backend` on `samples`: K completions each, scored by `foveal.rewards`.
 
@@ -223,6 +268,10 @@ def evaluate(
         both forms; the modality gap compares them).
     shuffles: for choice problems, also evaluate this many option-shuffled copies
         (see `foveal.eval.shuffle`); they feed the option-consistency metric only.
+    blind: also evaluate each image-form problem with its images blanked (rows of form "blind":
+        blind accuracy and the "needs the image" gap).
+    perturb: also evaluate each gym problem's one-knob twin (`foveal.eval.perturb`; rows with
+        `perturb_of`: accuracy on originals vs twins, right on both).
     out: run directory (created; resumed if it already holds samples.jsonl); None keeps
         everything in memory.
     meta: extra fields for config.json (the CLI records model path, data path, backend).
@@ -238,8 +287,9 @@ def evaluate(
     if k > 1 and sampling.temperature == 0:
         raise FovealError(f"k={k} completions at temperature 0 (greedy) would all be one and the same: "
                           f"sample with temperature > 0, or use k=1")
-    items = expand(samples, twin, shuffles, sampling.seed)
-    config = {**run_config(k, sampling, twin, shuffles, meta), "batch_size": batch_size, "n_problems": len(items)}
+    items = expand(samples, twin, shuffles, sampling.seed, blind=blind, perturb=perturb)
+    config = {**run_config(k, sampling, twin, shuffles, meta, blind, perturb), "batch_size": batch_size,
+              "n_problems": len(items)}
     rows: list[dict[str, Any]] = []
     jsonl = None
     if out is not None:
@@ -270,12 +320,12 @@ def evaluate(
 def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]], k: int, sampling: Sampling,
                 batch_size: int, jsonl: Path | None, progress: bool, total: int) -> None:
     """Generate, score and append `todo` batch by batch, showing samples/s and running accuracy."""
-    acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled copies left out)
+    acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled, blind, perturbed copies left out)
 
     def add(rs: list[dict[str, Any]]) -> str:
         for r in rs:
-            if not r.get("shuffle_of"):
-                acc[0] += M.mean(map(M.is_correct, r["scores"])) or 0.0
+            if not M.is_extra(r):
+                acc[0] += M.accuracy_of(r)
                 acc[1] += 1
         return f"{acc[0] / acc[1]:.1%}" if acc[1] else "-"
 

@@ -13,9 +13,16 @@ A row is a dict with at least:
     agree: bool | None             all K extracted answers equivalent (None when K < 2)
     base_id: str                   the id shared by a sample's forms (image / text twin)
     problem_key: str               the problem's identity (`foveal.split`); "" for external data
-and, for option-shuffled copies of choice questions (see `foveal.eval.shuffle`):
-    shuffle_of: str                the id of the unshuffled row
-    maj_option: str | None         the option *text* the majority answer picked
+    think_answer: list[bool | None] per completion: does the reasoning's own conclusion match the
+                                   final answer (None: undetermined); absent in older runs
+and, on the extra rows that probe a model rather than count towards accuracy (`is_extra`), the
+id of the row whose problem they ask again:
+    shuffle_of: str                with the options shuffled (`foveal.eval.shuffle`); such rows
+                                   and their originals also carry maj_option, the option *text*
+                                   the majority answer picked
+    blind_of: str                  with every image replaced by a white one (form "blind")
+    perturb_of: str                as a twin with one knob changed (`foveal.eval.perturb`);
+                                   `knob` says which
 
 A completion counts as correct when its score is at least `CORRECT` (scores are 0/1 from
 `foveal.rewards.score`; the threshold only matters for graded scores).
@@ -30,6 +37,15 @@ from typing import Any
 
 CORRECT = 0.5
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+EXTRA_KEYS = ("shuffle_of", "blind_of", "perturb_of")
+
+
+def is_extra(row: dict[str, Any]) -> bool:
+    """True for a row that probes a model (a shuffled, blind or perturbed copy of another row's
+    problem): such rows have their own metrics and never count towards accuracy."""
+    return any(row.get(k) for k in EXTRA_KEYS)
 
 
 def is_correct(score: float | None) -> bool:
@@ -124,6 +140,19 @@ def agreement(answers: Sequence[str | None], same: Callable[[str, str], bool] | 
     return len(answer_clusters(answers, same)) == 1
 
 
+def think_answer_rates(flags: Iterable[bool | None]) -> tuple[float | None, float | None]:
+    """(consistency, determined) of per-completion think–answer flags (True: the reasoning's own
+    conclusion matches the final answer; False: it does not; None: undetermined):
+
+        consistency = #True / (#True + #False)      (None when no completion is determined)
+        determined  = (#True + #False) / #flags     (None when there are no flags)
+    """
+    flags = list(flags)
+    n_true, n_false = sum(f is True for f in flags), sum(f is False for f in flags)
+    det = n_true + n_false
+    return (n_true / det if det else None), (det / len(flags) if flags else None)
+
+
 def default_ks(k: int) -> list[int]:
     """The k values to report pass@k at for K completions: powers of two below K, and K."""
     ks = [1]
@@ -154,7 +183,10 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
     format_rate: fraction of completions in strict R1 format (over all rows).
     mean_tokens: mean completion length in tokens (completions whose backend gave no token
         ids, recorded as None, are left out).
-    consistency: among questions with K ≥ 2, the fraction whose K answers all agree.
+    agreement: among questions with K ≥ 2, the fraction whose K answers all agree (was named
+        `consistency`, still written under that name too; deprecated, to be removed).
+    think_answer_consistency, think_answer_determined: `think_answer_rates` over every
+        completion of the rows (pooled, not per unit: it describes completions, not problems).
     n: rows scored; n_distinct: distinct units.
     """
     n = len(rows)
@@ -173,6 +205,7 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
     passk = {str(k): over_units(lambda r, k=k: pass_at_k(len(r["scores"]), sum(map(is_correct, r["scores"])), k))
              for k in ks}
     agrees = [r["agree"] for r in rows if r.get("agree") is not None]
+    think, determined = think_answer_rates(f for r in rows for f in r.get("think_answer") or ())
     return {
         "n": n,
         "n_distinct": m,
@@ -183,7 +216,10 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
         "maj@k": over_units(lambda r: float(is_correct(r.get("maj_score")))),
         "format_rate": mean(bool(f) for r in rows for f in r["formats"]),
         "mean_tokens": mean(t for r in rows for t in r["n_tokens"] if t is not None),
-        "consistency": mean(agrees) if agrees else None,
+        "agreement": mean(agrees) if agrees else None,
+        "consistency": mean(agrees) if agrees else None,  # deprecated alias of agreement
+        "think_answer_consistency": think,
+        "think_answer_determined": determined,
     }
 
 
@@ -251,6 +287,72 @@ def option_consistency(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def accuracy_of(row: dict[str, Any]) -> float:
+    """The fraction of a row's completions that are correct."""
+    return mean(map(is_correct, row["scores"])) or 0.0
+
+
+def paired_rates(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], z: float = Z95) -> dict[str, Any]:
+    """Accuracy on the `a` and `b` rows of (a, b) pairs of one problem, over distinct problems.
+
+    Pairs whose `a` rows are one unit (`unit_of`: the same problem drawn twice) are averaged into
+    one, as in `core`. Over the m units, with p_a, p_b the accuracies of a unit's two rows:
+
+        a, b   = mean(p_a), mean(p_b)
+        diff   = a − b,  95% interval  diff ± z · sd(p_a − p_b) / sqrt(m)   (sd with m − 1)
+        both   = mean(p_a · p_b)        (K = 1: right on both; K > 1: the chance that a random
+                                         completion of each is right)
+        a_only = mean(p_a · (1 − p_b))  (right on a, wrong on b)
+    """
+    units: dict[Any, list[tuple[float, float]]] = defaultdict(list)
+    for a, b in pairs:
+        units[unit_of(a)].append((accuracy_of(a), accuracy_of(b)))
+    vals = [(mean(x for x, _ in us) or 0.0, mean(y for _, y in us) or 0.0) for us in units.values()]
+    m = len(vals)
+    if m == 0:
+        return {"n": 0, "n_distinct": 0}
+    d = [x - y for x, y in vals]
+    diff = sum(d) / m
+    half = z * math.sqrt(sum((x - diff) ** 2 for x in d) / (m - 1)) / math.sqrt(m) if m > 1 else 0.0
+    return {"n": len(pairs), "n_distinct": m, "a": mean(x for x, _ in vals), "b": mean(y for _, y in vals),
+            "diff": diff, "diff_ci95": [diff - half, diff + half], "both": mean(x * y for x, y in vals),
+            "a_only": mean(x * (1 - y) for x, y in vals)}
+
+
+def pairs_of(rows: Sequence[dict[str, Any]], key: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(original, copy) for every row whose `key` (blind_of, perturb_of) names a non-extra row."""
+    originals = {r["id"]: r for r in rows if not is_extra(r)}
+    return [(originals[r[key]], r) for r in rows if r.get(key) and r[key] in originals]
+
+
+def by_task(pairs: list[tuple[dict[str, Any], dict[str, Any]]], fn: Callable[[list], dict[str, Any]]) -> dict[str, Any]:
+    if not pairs:
+        return {}
+    return {"overall": fn(pairs), "by_task": {t: fn(ps) for t, ps in group_by(pairs, lambda p: p[0]["task"]).items()}}
+
+
+def blind_rates(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """`paired_rates` of (image row, blind row) pairs, named: `image` and `blind` accuracy on the
+    same problems, and `needs_image` = image − blind with its 95% interval (RAP's measure of how
+    much of the accuracy the picture carries; about 0 means the problems are answered without
+    looking, e.g. from priors or the question's wording)."""
+    r = paired_rates(pairs)
+    return {"n": r["n"], "n_distinct": r["n_distinct"], "image": r["a"], "blind": r["b"],
+            "needs_image": r["diff"], "needs_image_ci95": r["diff_ci95"]}
+
+
+def perturb_rates(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """`paired_rates` of (original, perturbed twin) pairs, named: `original` and `perturbed`
+    accuracy, `drop` = original − perturbed with its 95% interval, `right_on_both`,
+    `consistency_ratio` = right_on_both / original (of what is solved, the share still solved when
+    perturbed: "On Memorization"'s CR) and `original_only` = right on the original, wrong on its
+    twin = original · (1 − consistency_ratio), that paper's memorisation score."""
+    r = paired_rates(pairs)
+    return {"n": r["n"], "n_distinct": r["n_distinct"], "original": r["a"], "perturbed": r["b"],
+            "drop": r["diff"], "drop_ci95": r["diff_ci95"], "right_on_both": r["both"],
+            "consistency_ratio": r["both"] / r["a"] if r["a"] else None, "original_only": r["a_only"]}
+
+
 def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], z: float = Z95) -> dict[str, Any]:
     """Accuracy of run `b` minus run `a` on the problems both evaluated (matched by id), with a
     95% interval from the paired differences d_i = acc_b(i) − acc_a(i):
@@ -260,9 +362,8 @@ def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], 
     Pairing removes the between-problem variance, so this interval is much tighter than
     comparing two independent Wilson intervals. `significant` when it excludes 0.
     """
-    acc_a = {r["id"]: mean(map(is_correct, r["scores"])) or 0.0 for r in a if not r.get("shuffle_of")}
-    d = [(mean(map(is_correct, r["scores"])) or 0.0) - acc_a[r["id"]] for r in b
-         if not r.get("shuffle_of") and r["id"] in acc_a]
+    acc_a = {r["id"]: accuracy_of(r) for r in a if not is_extra(r)}
+    d = [accuracy_of(r) - acc_a[r["id"]] for r in b if not is_extra(r) and r["id"] in acc_a]
     n = len(d)
     if n == 0:
         return {"n": 0}
@@ -275,12 +376,14 @@ def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], 
 
 def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
     """All metrics of an eval run: `core` overall and broken down by task, level, form, skill
-    tag, task × level and task × form, plus the modality gap and option-shuffle consistency.
+    tag, task × level and task × form, plus the modality gap, option-shuffle consistency, blind
+    accuracy (`blind`: `blind_rates`) and the perturbation test (`perturbed`: `perturb_rates`),
+    each of the last two overall and by task.
 
-    Option-shuffled copies are left out of every accuracy figure except `shuffled`, so the
-    headline numbers describe each question once per form.
+    Extra rows (shuffled, blind and perturbed copies, `is_extra`) are left out of every accuracy
+    figure except their own section, so the headline numbers describe each question once per form.
     """
-    base = [r for r in rows if not r.get("shuffle_of")]
+    base = [r for r in rows if not is_extra(r)]
     out = {
         "overall": core(base, ks),
         "by_task": {t: core(g, ks) for t, g in group_by(base, lambda r: r["task"]).items()},
@@ -294,6 +397,8 @@ def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -
                          for t, g in group_by(base, lambda r: r["task"]).items()},
         "modality_gap": modality_gap(base),
         "shuffled": option_consistency(rows),
+        "blind": by_task(pairs_of(rows, "blind_of"), blind_rates),
+        "perturbed": by_task(pairs_of(rows, "perturb_of"), perturb_rates),
     }
     return out
 

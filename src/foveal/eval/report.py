@@ -123,9 +123,9 @@ def plot_accuracy_vs_level(runs: list[Run]) -> Plot | None:
     fig, axes = grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=True):
         for ci, run in enumerate(runs):
-            forms = sorted({r["form"] for r in run.rows if r["task"] == task and not r.get("shuffle_of")})
+            forms = sorted({r["form"] for r in run.rows if r["task"] == task and not M.is_extra(r)})
             for form in forms:
-                rows = [r for r in run.rows if r["task"] == task and r["form"] == form and not r.get("shuffle_of")]
+                rows = [r for r in run.rows if r["task"] == task and r["form"] == form and not M.is_extra(r)]
                 by_level = M.group_by(rows, lambda r: r["level"])
                 xs = list(by_level)
                 stats = [M.core(g) for g in by_level.values()]
@@ -201,7 +201,7 @@ def plot_pass_at_k(runs: list[Run]) -> Plot | None:
         o = run.metrics["overall"]
         ks = list(range(1, o["k"] + 1))
         ys = [sum(M.pass_at_k(len(r["scores"]), sum(map(M.is_correct, r["scores"])), k)
-                  for r in run.rows if not r.get("shuffle_of")) / o["n"] for k in ks]
+                  for r in run.rows if not M.is_extra(r)) / o["n"] for k in ks]
         ax.plot(ks, ys, marker="o", ms=3.5, lw=1.8, color=PALETTE[ci % len(PALETTE)], label=f"{run.name} pass@k")
         ax.plot([o["k"]], [o["maj@k"]], marker="D", ms=7, mfc="white", mew=1.8, color=PALETTE[ci % len(PALETTE)],
                 ls="none", label=f"{run.name} maj@{o['k']}")
@@ -351,7 +351,10 @@ def headline(run: Run) -> dict[str, Any]:
         "name": run.name, "model": cfg.get("model", "–"), "data": cfg.get("data", "–"), "n": o.get("n", 0), "nd": o.get("n_distinct", o.get("n", 0)), "k": k,
         "acc": o.get("accuracy"), "ci": o.get("accuracy_ci95"), "passk": (o.get("pass@k") or {}).get(str(k)),
         "maj": o.get("maj@k"), "format": o.get("format_rate"), "tokens": o.get("mean_tokens"),
-        "consistency": o.get("consistency"), "gap": gap["gap"] if gap else None,
+        "agreement": o.get("agreement", o.get("consistency")), "gap": gap["gap"] if gap else None,
+        "think": o.get("think_answer_consistency"), "think_det": o.get("think_answer_determined"),
+        "needs_image": ((run.metrics.get("blind") or {}).get("overall") or {}).get("needs_image"),
+        "drop": ((run.metrics.get("perturbed") or {}).get("overall") or {}).get("drop"),
         "shuffle": (run.metrics.get("shuffled") or {}).get("option_consistency"),
         "temperature": (cfg.get("sampling") or {}).get("temperature"), "twin": cfg.get("twin"),
     }
@@ -377,6 +380,22 @@ def task_table(runs: list[Run]) -> dict[str, Any]:
     return {"levels": levels, "tasks": out}
 
 
+def probes(runs: list[Run]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the probes section: per run and task, think–answer consistency, blind accuracy
+    and the perturbation test (each list empty when no run measured it)."""
+    think, blind, pert = [], [], []
+    for run in runs:
+        for task, m in run.metrics["by_task"].items():
+            if m.get("think_answer_determined"):
+                think.append({"run": run.name, "task": task, "rate": m["think_answer_consistency"],
+                              "determined": m["think_answer_determined"]})
+        for task, b in ((run.metrics.get("blind") or {}).get("by_task") or {}).items():
+            blind.append({"run": run.name, "task": task, **b})
+        for task, q in ((run.metrics.get("perturbed") or {}).get("by_task") or {}).items():
+            pert.append({"run": run.name, "task": task, **q})
+    return {"think": think, "blind": blind, "perturbed": pert}
+
+
 def pick_examples(run: Run, n: int = 4) -> dict[str, list[dict[str, Any]]]:
     """Up to `n` right and `n` wrong problems, taken round-robin over tasks so each family shows."""
     def round_robin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -389,7 +408,7 @@ def pick_examples(run: Run, n: int = 4) -> dict[str, list[dict[str, Any]]]:
             i += 1
         return picked
 
-    base = [r for r in run.rows if not r.get("shuffle_of")]
+    base = [r for r in run.rows if not M.is_extra(r)]
 
     def view(r: dict[str, Any]) -> dict[str, Any]:
         comp = r["completions"][0] if r.get("completions") else ""
@@ -426,6 +445,7 @@ def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], 
         tasks=task_table(evals) if evals else None,
         gaps=[(r.name, r.metrics["modality_gap"]) for r in evals if r.metrics["modality_gap"]],
         shuffled=[(r.name, r.metrics["shuffled"]) for r in evals if r.metrics.get("shuffled")],
+        probes=probes(evals),
         plots={"levels": plot_accuracy_vs_level(evals) if evals else None,
                "gap": plot_modality_gap(evals) if evals else None,
                "passk": plot_pass_at_k(evals) if evals else None,

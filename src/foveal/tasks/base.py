@@ -19,7 +19,7 @@ from PIL import Image
 
 from foveal.errors import FovealError
 from foveal.sample import FORMS, IMAGE_TOKEN, Sample
-from foveal.split import check_split, problem_key, split_of
+from foveal.split import SPLITS, check_split, problem_key, split_of
 
 MODALITIES = ("image", "video", "text")
 # False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
@@ -112,7 +112,23 @@ class Task:
 
     def _make(self, seed: int, level: int, draw: int, drawing: bool) -> Sample:
         """Draw `draw` of (seed, level), with its problem key; pictures only when `drawing`."""
-        rng = task_rng(self.name, seed, level) if draw == 0 else task_rng(self.name, f"{seed}#{draw}", level)
+        return self.make_from(random.Random(self.draw_seed(seed, level, draw)), seed, level, drawing)
+
+    def draw_seed(self, seed: int, level: int, draw: int = 0) -> int:
+        """The seed of the random stream that draw `draw` of (seed, level) is made from."""
+        return task_seed(self.name, seed if draw == 0 else f"{seed}#{draw}", level)
+
+    def draw_of(self, sample: Sample) -> int:
+        """Which draw of its (seed, level) `sample` is: 0, or for a sample of `generate(split=...)`
+        (id `{task}/L{level}/{split}/s{seed}`) the first draw in that split."""
+        parts = sample.id.split("/")
+        split = parts[2] if len(parts) > 3 and parts[2] in SPLITS else None
+        return 0 if split is None else self._find_draw(sample.seed, sample.level, split)
+
+    def make_from(self, rng: random.Random, seed: int, level: int, drawing: bool = True) -> Sample:
+        """`make` for (seed, level) from the random stream `rng` (`random.Random(draw_seed(...))`
+        reproduces a draw; `foveal.eval.perturb` replays it with one decision changed), with its
+        problem key; pictures only when `drawing`."""
         token = _DRAWING.set(drawing)
         try:
             sample = self.make(rng, dict(self.levels[level]), seed, level)
