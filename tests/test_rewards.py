@@ -33,22 +33,45 @@ from foveal.rewards.adapters import target_sample
 
 
 @pytest.mark.parametrize(
-    "completion, expected",
+    "completion, answer_format, expected",
     [
-        ("<think>x</think><answer>42</answer>", "42"),
-        ("<answer>1</answer> then <answer> 2 </answer>", "2"),
-        ("<think>a</think><answer> $\\frac{1}{2}$ </answer>", "\\frac{1}{2}"),
-        ("<answer>\\boxed{7}</answer>", "7"),
-        ("so it is \\boxed{\\frac{1}{2}} and \\boxed{\\sqrt{\\frac{a}{b}}}.", "\\sqrt{\\frac{a}{b}}"),
-        ("\\boxed{3} then \\boxed{unclosed", "3"),
-        ("<answer>B</answer> and later \\boxed{C}", "B"),
-        ("$$ x+1 $$", None),
-        ("no answer at all", None),
-        ("<answer>unclosed", None),
+        ("<think>x</think><answer>42</answer>", "r1", "42"),
+        ("\n<think>x</think>\n\n<answer>\n42\n</answer>\n", "r1", "42"),
+        ("<think>a</think><answer> $\\frac{1}{2}$ </answer>", "r1", "\\frac{1}{2}"),
+        ("<think>a</think><answer>\\boxed{7}</answer>", "r1", "7"),
+        ("<think>a</think><answer>４２</answer>", "r1", "42"),  # NFKC: full-width digits
+        ("<answer>42</answer>", "r1", None),  # no reasoning block
+        ("<think>x</think><answer>1</answer> then <answer> 2 </answer>", "r1", None),  # several answers
+        ("<think>x</think><answer><answer>2</answer></answer>", "r1", None),  # nested
+        ("<think>\\boxed{4}</think><answer>unclosed", "r1", None),  # never falls back to the box
+        ("<think>\\boxed{4}</think>", "r1", None),
+        ("<think>x</think><answer>4</answer> or 5", "r1", None),  # text after the block
+        ("<think>x</think>so <answer>4</answer>", "r1", None),
+        ("<think>x</think><answer> </answer>", "r1", None),
+        ("<answer>\\boxed{7}</answer>", "answer", "7"),
+        ("  <answer>B</answer>\n", "answer", "B"),
+        ("<think>x</think><answer>7</answer>", "answer", None),
+        ("<answer>B</answer> and later \\boxed{C}", "answer", None),
+        ("<answer>unclosed", "answer", None),
+        ("so it is \\boxed{\\frac{1}{2}}.", "raw", "\\frac{1}{2}"),
+        ("\\boxed{3} and again \\boxed{ 3 }", "raw", "3"),
+        ("\\boxed{3} or \\boxed{4}", "raw", None),  # two different boxed answers
+        ("\\boxed{3} then \\boxed{unclosed", "raw", "3"),
+        ("<think>maybe \\boxed{2}</think>It is \\boxed{4}", "raw", "4"),
+        ("<think>unclosed \\boxed{2}", "raw", None),
+        ("Adding up, the answer is 12.\nDone", "raw", "12"),
+        ("42", "raw", "42"),
+        ("<answer>42</answer>", "raw", None),  # tags: use the answer format
+        ("no answer at all " * 30, "raw", None),
     ],
 )
-def test_extract_answer(completion, expected):
-    assert extract_answer(completion) == expected
+def test_extract_answer(completion, answer_format, expected):
+    assert extract_answer(completion, answer_format) == expected
+
+
+def test_extract_answer_unknown_format():
+    with pytest.raises(ValueError, match="answer_format 'json'"):
+        extract_answer("<answer>1</answer>", "json")
 
 
 def test_extract_answer_rejects_non_strings():
@@ -182,8 +205,11 @@ def test_gold_from_dataset_columns_may_be_numbers_or_lists():
 def test_score():
     assert score("<think>2+2=4</think><answer>4</answer>", "4", "number") == 1.0
     assert score("<think>2+2=4</think><answer>5</answer>", "4", "number") == 0.0
-    assert score("the answer is \\boxed{4}", "4", "number") == 1.0
-    assert score("4", "4", "number") == 0.0  # no answer block, no box: no answer
+    assert score("the answer is \\boxed{4}", "4", "number") == 0.0  # r1 by default: no answer block
+    assert score("the answer is \\boxed{4}", "4", "number", answer_format="raw") == 1.0
+    assert score("4", "4", "number", answer_format="raw") == 1.0
+    assert score("<answer>4</answer>", "4", "number", answer_format="answer") == 1.0
+    assert score("<think>I count 3 circles. The answer is 3.</think><answer>3</answer>", "3", "number") == 1.0
 
 
 # ---------------------------------------------------------------- properties
@@ -387,7 +413,8 @@ def test_iou_reward_continuous_and_mixed_batch():
     box = _sample("[0,0,2,2]", "box")
     num = _sample("3")
     out = iou_reward(
-        ["<answer>[1,1,3,3]</answer>", "<answer>no box</answer>", "<answer>3</answer>"], [box, box, num]
+        ["<answer>[1,1,3,3]</answer>", "<answer>no box</answer>", "<answer>3</answer>"], [box, box, num],
+        answer_format="answer",
     )
     assert out == [pytest.approx(1 / 7), 0.0, 1.0]
 
@@ -396,7 +423,9 @@ def test_combine_and_registry():
     s = _sample("4")
     good = "<think>2+2</think><answer>4</answer>"
     fn = combine({"accuracy": 1.0, "format": 0.5, length(max_len=10, cache_len=0): 0.25})
-    assert fn([good, "<answer>4</answer>"], [s, s]) == [pytest.approx(1.5 - 0.25), pytest.approx(1.0 - 0.25)]
+    assert fn([good, "<answer>4</answer>"], [s, s]) == [pytest.approx(1.5 - 0.25), pytest.approx(-0.25)]
+    answer_only = combine({accuracy(answer_format="answer"): 1.0})
+    assert answer_only(["<answer>4</answer>", good], [s, s]) == [1.0, 0.0]
     assert fn([good], [s], lengths=[3]) == [pytest.approx(1.5)]  # lengths reach `length` only
     assert "accuracy*1" in fn.__name__
     assert get_reward("accuracy") is accuracy
@@ -421,7 +450,7 @@ def test_combine_and_registry():
 
 
 def test_to_trl_standard_and_conversational():
-    fn = to_trl(accuracy)
+    fn = to_trl(accuracy(answer_format="answer"))
     assert fn.__name__ == "accuracy"
     cols = dict(
         answer=["4", "B", "12\n34"],
@@ -450,11 +479,17 @@ def test_to_trl_passes_token_lengths_and_names_missing_columns():
 def test_to_verl_signature():
     compute_score = to_verl(accuracy)
     assert compute_score("count", "<think>a</think><answer>3</answer>", "3", {"answer_type": "number"}) == 1.0
-    assert compute_score("count", "<answer>(b)</answer>", "B", extra_info={"answer_type": "choice"}) == 1.0
-    assert compute_score(data_source="math", solution_str="\\boxed{\\frac{1}{2}}", ground_truth="0.5") == 1.0
+    assert compute_score("count", "<think>b</think><answer>(b)</answer>", "B", extra_info={"answer_type": "choice"}) == 1.0
+    assert compute_score(data_source="math", solution_str="\\boxed{\\frac{1}{2}}", ground_truth="0.5") == 0.0  # r1
+    raw = to_verl(accuracy(answer_format="raw"))
+    assert raw(data_source="math", solution_str="So the answer is \\boxed{\\frac{1}{2}}.", ground_truth="0.5") == 1.0
     assert compute_score("count", "<answer>4</answer>", "3", {"answer_type": "number"}, extra_kw=1) == 0.0
 
 
-def test_answer_block_ends_at_its_first_closing_tag():
-    assert extract_answer("<answer>2</answer>lu 4</answer>") == "2"
-    assert extract_answer("<answer>1</answer> then <answer>3</answer>") == "3"
+def test_several_answer_blocks_are_no_answer():
+    s = _sample("3")
+    for fmt in ("r1", "answer"):
+        assert accuracy(
+            ["<think>x</think><answer>2</answer>lu 3</answer>", "<think>x</think><answer>1</answer><answer>3</answer>",
+             "<answer>1</answer> then <answer>3</answer>"], [s] * 3, answer_format=fmt
+        ) == [0.0, 0.0, 0.0]

@@ -5,6 +5,12 @@
     True
     >>> score("<think>2+2</think><answer>4</answer>", "4", "number")
     1.0
+    >>> score("<think>2+2</think><answer>4 or 5</answer>", "4", "number")
+    0.0
+
+Answers are read under one of three formats (`ANSWER_FORMATS`): `r1` (the default,
+`<think>…</think><answer>…</answer>`), `answer` (`<answer>…</answer>` alone) and `raw`
+(no tags; with answer type `math`, math-verify's own extraction).
 
 Modules, one idea each: `extract` (reading a completion), `parse` (reading an answer
 as a typed value), `verify` (is it the gold answer?), `limits` (size caps and the
@@ -13,7 +19,7 @@ registry), `adapters` (TRL and verl signatures).
 """
 
 from foveal.rewards.adapters import completion_text, target_sample, to_trl, to_verl
-from foveal.rewards.extract import extract_answer, extract_think, is_r1_format, reasoning_conclusion
+from foveal.rewards.extract import ANSWER_FORMATS, extract_answer, extract_think, is_r1_format, reasoning_conclusion
 from foveal.rewards.functions import (
     REWARDS,
     RewardFn,
@@ -31,9 +37,10 @@ from foveal.rewards.functions import (
     score,
     target_length_penalty,
 )
-from foveal.rewards.verify import BadGoldError, iou, verify
+from foveal.rewards.verify import BadGoldError, iou, verify, verify_math_completion
 
 __all__ = [
+    "ANSWER_FORMATS",
     "REWARDS",
     "BadGoldError",
     "RewardFn",
@@ -59,4 +66,5 @@ __all__ = [
     "to_trl",
     "to_verl",
     "verify",
+    "verify_math_completion",
 ]

@@ -1,9 +1,17 @@
 """The child process behind `foveal.rewards.limits.WorkerPool`: math-verify on request.
 
-Reads one JSON object per line on stdin, `{"gold": str, "pred": str}`, and answers one
-per line on stdout: `{"ok": bool}`, or `{"bad_gold": true}` when the gold answer parses
-to nothing (anything else that prints goes to stderr, which the parent discards). It
-prints `ready` once SymPy and math-verify are imported and warmed up. It runs
+Reads one JSON object per line on stdin, `{"gold": str, "pred": str, "mode": str}`, and
+answers one per line on stdout: `{"ok": bool, "warm": bool}`, or `{"bad_gold": true}` when
+the gold answer parses to nothing (anything else that prints goes to stderr, which the
+parent discards). Modes: `answer` (an extracted answer: text without math delimiters is
+read inside `$…$`) and `raw` (a whole completion, read by math-verify's own extraction as
+its documentation calls it; a gold that parses to nothing alone is read inside `$…$`).
+
+It prints `ready` as soon as SymPy and math-verify are imported (a few tenths of a
+second), so the first request after start-up is answered at once; it then runs the
+WARM_UP comparisons (SymPy is slow the first time each kind of comparison runs) one at a
+time whenever no request is waiting, and its replies say `warm: true` once they are
+done (the parent allows a cold worker a longer deadline). It runs
 math-verify with its signal timeouts off: the parent enforces the deadline by killing
 this process. Its address space is capped so a runaway SymPy computation ends in
 MemoryError rather than swapping the machine.
@@ -14,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import sys
 from functools import lru_cache
 
@@ -44,6 +53,22 @@ def _limit_memory() -> None:
         pass
 
 
+def _lines(fd: int, idle):
+    """Lines from `fd`; `idle()` is called while no input is waiting and it has work left."""
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            while idle is not None and not select.select([fd], [], [], 0)[0]:
+                if not idle():
+                    idle = None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        yield line
+
+
 def main() -> None:
     out = os.fdopen(os.dup(1), "wb")  # the protocol channel; stray prints go to stderr (discarded)
     os.dup2(2, 1)
@@ -62,24 +87,34 @@ def main() -> None:
         return text if any(d in text for d in ("$", "\\(", "\\[", "\\boxed")) else f"${text}$"
 
     @lru_cache(maxsize=4096)
-    def parse_gold(text: str):
+    def parse_gold(text: str, mode: str):
+        if mode == "raw":
+            return parse(text, config, parsing_timeout=None) or parse(as_latex(text), config, parsing_timeout=None)
         return parse(as_latex(text), config, parsing_timeout=None)
 
-    for gold, pred in WARM_UP:  # SymPy is slow the first time each kind of comparison runs
-        verify(parse_gold(gold), parse(as_latex(pred), config, parsing_timeout=None), timeout_seconds=None)
+    def compare(gold_text: str, pred_text: str, mode: str) -> dict:
+        gold = parse_gold(gold_text, mode)
+        if not gold:
+            return {"bad_gold": True}
+        pred = parse(pred_text if mode == "raw" else as_latex(pred_text), config, parsing_timeout=None)
+        return {"ok": bool(pred) and bool(verify(gold, pred, timeout_seconds=None))}
+
+    warm_up = list(WARM_UP)
+
+    def idle() -> bool:
+        gold, pred = warm_up.pop(0)
+        compare(gold, pred, "answer")
+        return bool(warm_up)
+
     out.write(b"ready\n")
     out.flush()
-    for line in sys.stdin.buffer:
+    for line in _lines(sys.stdin.buffer.fileno(), idle):
         try:
             req = json.loads(line)
-            gold = parse_gold(req["gold"])
-            if not gold:
-                reply = {"bad_gold": True}
-            else:
-                pred = parse(as_latex(req["pred"]), config, parsing_timeout=None)
-                reply = {"ok": bool(pred) and bool(verify(gold, pred, timeout_seconds=None))}
+            reply = compare(req["gold"], req["pred"], req.get("mode", "answer"))
         except BaseException:  # noqa: BLE001 - any failure on model output means "not verified"
             reply = {"ok": False}
+        reply["warm"] = not warm_up
         out.write(json.dumps(reply).encode() + b"\n")
         out.flush()
 

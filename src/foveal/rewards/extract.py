@@ -1,16 +1,31 @@
 """Reading a completion: its final answer, its reasoning, and whether it keeps the R1 format.
 
-A completion in R1 format is `<think>reasoning</think><answer>final answer</answer>`
-(see `foveal.prompts`). Everything here is linear in the completion's length (a few
-`str.rfind` calls and one brace scan), so a 1 MB completion costs milliseconds.
+Three named answer formats say where the final answer is (docs/rewards.md has the tables):
+
+* `r1`: `<think>reasoning</think><answer>final answer</answer>`: each tag exactly once, in
+  that order, only whitespace around and between the blocks. The answer is the content
+  of the one `<answer>` block.
+* `answer`: `<answer>final answer</answer>` alone (answer-only SFT, no-thinking RL): one
+  answer block, no think tags, only whitespace around it.
+* `raw`: a free completion with no answer tags (math benchmarks). Text inside a closed
+  `<think>…</think>` is skipped; the answer is the `\\boxed{}` content (several boxes must
+  agree), else the last "answer is X" / "answer: X" statement, else the whole text.
+
+In `r1` and `answer` a completion that breaks the format (a missing, unclosed, repeated or
+nested answer tag, text after `</answer>`) has no answer: nothing falls back to a
+`\\boxed{}` or to text inside `<think>`. Text is NFKC-normalised first (full-width digits
+and tags are digits and tags; superscript digits become `^{…}`). Everything here is linear
+in the completion's length.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN
 
+ANSWER_FORMATS = ("r1", "answer", "raw")
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\{")
 _BRACE = re.compile(r"[{}]")
@@ -18,27 +33,115 @@ TAIL_CHARS = 65_536
 """`\\boxed{}` answers are looked for in this many final characters of a completion."""
 UNWRAP_CHARS = 10_000
 """A whole-answer `\\boxed{}` is unwrapped only in answers up to this long."""
+RAW_WHOLE_CHARS = 300
+"""In the `raw` format, a completion with no box and no "answer is" is read whole up to this long."""
 _MATH_DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_SUPERSCRIPTS = re.compile("[\u2070\u00b9\u00b2\u00b3\u2074-\u2079\u207a\u207b]+")
+_SUPER_MAP = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b", "0123456789+-")
+_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 
 
-def extract_answer(completion: str) -> str | None:
-    """The final answer of `completion`, or None when it states none.
+def nfkc(text: str) -> str:
+    """NFKC normal form, with superscript digits kept as exponents (`x²` -> `x^{2}`, not `x2`)
+    and the fraction slash of `½` read as `/`."""
+    if text.isascii():
+        return text
+    text = _SUPERSCRIPTS.sub(lambda m: "^{" + m.group().translate(_SUPER_MAP) + "}", text)
+    return unicodedata.normalize("NFKC", text).replace("\u2044", "/")
 
-    The content of the last `<answer>…</answer>` block; else the content of the last
-    `\\boxed{…}` (nested braces handled); else None. The result is stripped of
-    surrounding whitespace and math delimiters (`$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]`), and
-    a `\\boxed{…}` that wraps the whole answer is unwrapped.
+
+def check_format(answer_format: str) -> str:
+    if answer_format not in ANSWER_FORMATS:
+        raise ValueError(f"unknown answer_format {answer_format!r}; expected one of {ANSWER_FORMATS}")
+    return answer_format
+
+
+def extract_answer(completion: str, answer_format: str = "r1") -> str | None:
+    """The final answer of `completion` under `answer_format`, or None when it states none.
+
+    `r1` / `answer`: the content of the one `<answer>` block of a well-formed completion
+    (see the module docstring); `raw`: the boxed answer, else the last "answer is X", else
+    the whole (short) text, outside any `<think>` block. The result is NFKC-normalised and
+    stripped of surrounding whitespace, math delimiters and a whole-answer `\\boxed{}`.
     """
+    check_format(answer_format)
     if not isinstance(completion, str):
         return None
-    end = completion.rfind(ANSWER_CLOSE)
-    if end >= 0:
-        start = completion.rfind(ANSWER_OPEN, 0, end)
-        if start >= 0:  # the block closes at the first `</answer>` after its opening tag
-            body = start + len(ANSWER_OPEN)
-            return clean_answer(completion[body : completion.find(ANSWER_CLOSE, body)])
-    boxed = last_boxed(completion)
-    return clean_answer(boxed) if boxed is not None else None
+    text = nfkc(completion)
+    if answer_format == "raw":
+        answer = _raw_answer(text)
+    else:
+        answer = _tagged_answer(text, think=answer_format == "r1")
+    if answer is None:
+        return None
+    answer = clean_answer(answer)
+    return answer or None
+
+
+def _tagged_answer(text: str, think: bool) -> str | None:
+    """The answer block's content when `text` is exactly [<think>…</think>]<answer>…</answer>."""
+    counts = [text.count(tag) for tag in _TAGS]
+    if counts != ([1, 1, 1, 1] if think else [0, 0, 1, 1]):
+        return None
+    s = text.strip()
+    start = s.index(THINK_CLOSE) + len(THINK_CLOSE) if think else 0
+    if think and not s.startswith(THINK_OPEN):
+        return None
+    rest = s[start:].lstrip()
+    if not (rest.startswith(ANSWER_OPEN) and rest.endswith(ANSWER_CLOSE)):
+        return None
+    return rest[len(ANSWER_OPEN) : -len(ANSWER_CLOSE)]
+
+
+def raw_text(completion: str) -> str | None:
+    """A `raw` completion without its reasoning: the text after a closed `<think>` block.
+
+    None when it carries answer tags (use the `answer` or `r1` format) or an unclosed or
+    repeated think block.
+    """
+    if ANSWER_OPEN in completion or ANSWER_CLOSE in completion:
+        return None
+    n_open, n_close = completion.count(THINK_OPEN), completion.count(THINK_CLOSE)
+    if n_open > 1 or n_close > 1 or n_open > n_close:
+        return None
+    if n_close:
+        return completion[completion.index(THINK_CLOSE) + len(THINK_CLOSE) :]
+    return completion
+
+
+_STATED = re.compile(
+    r"(?:final answer|the answer|answer)\s*(?:is|:)\s*:?\s*([^\n]{1,500}?)\s*(?:\.\s|\.?$|\n)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _raw_answer(text: str) -> str | None:
+    body = raw_text(text)
+    if body is None:
+        return None
+    boxes = all_boxed(body)
+    if boxes:
+        distinct = {" ".join(b.split()) for b in boxes}
+        return boxes[-1] if len(distinct) == 1 else None  # several different boxed answers: no one answer
+    stated = list(_STATED.finditer(body[-TAIL_CHARS:]))
+    if stated:
+        return stated[-1].group(1)
+    body = body.strip()
+    return body if len(body) <= RAW_WHOLE_CHARS else None
+
+
+def all_boxed(text: str) -> list[str]:
+    """The contents of every balanced, outermost `\\boxed{…}` / `\\fbox{…}` in the last TAIL_CHARS of `text`."""
+    text = text[-TAIL_CHARS:]
+    pairs = _brace_pairs(text)
+    out, end = [], -1
+    for m in _BOX_OPEN.finditer(text):
+        start = m.end() - 1
+        if start < end or start not in pairs:
+            continue  # nested inside the previous box, or unclosed
+        end = pairs[start]
+        out.append(text[start + 1 : end])
+    return out
 
 
 def clean_answer(text: str) -> str:
@@ -119,19 +222,12 @@ def is_r1_format(completion: str) -> bool:
     """True when `completion` is exactly `<think>…</think>` then `<answer>…</answer>`.
 
     Whitespace may surround the blocks; nothing else may. Each tag appears exactly once
-    and the answer is not empty.
+    and the answer is not empty (the `r1` answer format, see `extract_answer`).
     """
     if not isinstance(completion, str):
         return False
-    for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE):
-        if completion.count(tag) != 1:
-            return False
-    s = completion.strip()
-    if not (s.startswith(THINK_OPEN) and s.endswith(ANSWER_CLOSE)):
-        return False
-    between = s[s.index(THINK_CLOSE) + len(THINK_CLOSE) : s.index(ANSWER_OPEN)]
-    answer = s[s.index(ANSWER_OPEN) + len(ANSWER_OPEN) : -len(ANSWER_CLOSE)]
-    return s.index(THINK_CLOSE) < s.index(ANSWER_OPEN) and not between.strip() and bool(answer.strip())
+    answer = _tagged_answer(nfkc(completion), think=True)
+    return answer is not None and bool(answer.strip())
 
 
 _CONCLUSION = re.compile(

@@ -30,19 +30,26 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from foveal.errors import FovealError
-from foveal.rewards.extract import extract_answer, extract_think, is_r1_format, reasoning_conclusion
+from foveal.rewards.extract import check_format, extract_answer, extract_think, is_r1_format, reasoning_conclusion
 from foveal.rewards.parse import parse_box
-from foveal.rewards.verify import BOX_IOU_THRESHOLD, iou, verify
+from foveal.rewards.verify import BOX_IOU_THRESHOLD, iou, verify, verify_math_completion
 
 RewardFn = Callable[..., list[float]]
 
 
-def score(completion: str, gold: str, answer_type: str, **options: Any) -> float:
-    """1.0 if the final answer of `completion` (see `extract_answer`) verifies against `gold`, else 0.0.
+def score(completion: str, gold: str, answer_type: str, *, answer_format: str = "r1", **options: Any) -> float:
+    """1.0 if the final answer of `completion` verifies against `gold`, else 0.0.
 
-    `options` go to `verify` (`choices`, `threshold`, `timeout`). ValueError for a bad gold.
+    The answer is read under `answer_format` (`r1`, `answer` or `raw`, see
+    `extract_answer`) and checked by `verify`; `raw` with answer type `math` goes through
+    math-verify's own extraction instead (`verify_math_completion`). `options` go to
+    `verify` (`choices`, `threshold`, `timeout`). ValueError for a bad gold or format.
     """
-    return 1.0 if verify(extract_answer(completion), gold, answer_type, **options) else 0.0
+    if check_format(answer_format) == "raw" and answer_type == "math":
+        timeout = options.get("timeout")
+        ok = verify_math_completion(completion, gold, **({"timeout": timeout} if timeout is not None else {}))
+        return 1.0 if ok else 0.0
+    return 1.0 if verify(extract_answer(completion, answer_format), gold, answer_type, **options) else 0.0
 
 
 def _configurable(fn: Callable[..., list[float]]) -> RewardFn:
@@ -86,18 +93,22 @@ def _text(completion: Any) -> str:
 
 @_configurable
 def accuracy(
-    completions: list[str], samples: list[Any], *, threshold: float = BOX_IOU_THRESHOLD
+    completions: list[str],
+    samples: list[Any],
+    *,
+    threshold: float = BOX_IOU_THRESHOLD,
+    answer_format: str = "r1",
 ) -> list[float]:
     """1.0 when the completion's final answer verifies against the sample's answer, else 0.0.
 
-    The answer is read by `extract_answer` and checked by `verify` with the sample's
-    `answer_type` and `choices` (so a choice answer may name the option by its text);
-    `threshold` is the IoU a box answer needs.
+    `score` with the sample's `answer_type` and `choices` (so a choice answer may name the
+    option by its text): the answer is read under `answer_format` (`r1`: `<think>…</think>
+    <answer>…</answer>`, `answer`: `<answer>…</answer>` alone, `raw`: no tags); `threshold`
+    is the IoU a box answer needs.
     """
+    check_format(answer_format)
     return [
-        1.0
-        if verify(extract_answer(_text(c)), s.answer, s.answer_type, choices=s.choices, threshold=threshold)
-        else 0.0
+        score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices, threshold=threshold)
         for c, s in zip(completions, samples, strict=True)
     ]
 
@@ -193,36 +204,39 @@ def _agree(a: str | None, b: str | None, sample: Any) -> bool:
 
 
 @_configurable
-def consistency(completions: list[str], samples: list[Any]) -> list[float]:
+def consistency(completions: list[str], samples: list[Any], *, answer_format: str = "r1") -> list[float]:
     """1.0 when the answer the reasoning reaches agrees with the final answer, else 0.0.
 
     The reasoning's conclusion (`reasoning_conclusion` of the `<think>` block: its last
     `\\boxed{}`, "the answer is X", or the last `= X`) and the final answer are compared
     with the sample's answer type, as in ACRE / GRPO-CARE's answer-consistency rewards.
     A completion with no reasoning conclusion or no final answer gets 0.0. Correctness
-    is not checked here: combine with `accuracy`.
+    is not checked here: combine with `accuracy`. The final answer is read under
+    `answer_format` (`r1` or `raw`; `answer` has no reasoning, so it scores 0).
     """
+    check_format(answer_format)
     out = []
     for c, s in zip(completions, samples, strict=True):
         think = extract_think(_text(c))
         concl = reasoning_conclusion(think) if think else None
-        out.append(1.0 if _agree(concl, extract_answer(_text(c)), s) else 0.0)
+        out.append(1.0 if _agree(concl, extract_answer(_text(c), answer_format), s) else 0.0)
     return out
 
 
 @_configurable
-def iou_reward(completions: list[str], samples: list[Any]) -> list[float]:
+def iou_reward(completions: list[str], samples: list[Any], *, answer_format: str = "r1") -> list[float]:
     """Continuous IoU in [0, 1] between the predicted box and a `box` sample's gold box.
 
     0.0 when the answer is not a box. Samples of other answer types get their 0/1
-    `accuracy`, so one reward serves a mixed batch.
+    `accuracy`, so one reward serves a mixed batch. The answer is read under `answer_format`.
     """
+    check_format(answer_format)
     out = []
     for c, s in zip(completions, samples, strict=True):
-        answer = extract_answer(_text(c))
         if s.answer_type != "box":
-            out.append(1.0 if verify(answer, s.answer, s.answer_type, choices=s.choices) else 0.0)
+            out.append(score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices))
             continue
+        answer = extract_answer(_text(c), answer_format)
         box = parse_box(answer) if answer is not None and len(answer) < 10_000 else None
         out.append(iou(box, s.answer) if box is not None else 0.0)
     return out

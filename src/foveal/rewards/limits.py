@@ -17,9 +17,13 @@ a program. Three layers keep every `verify` call bounded:
    children are not).
 
 The deadline counts from sending the request to receiving the reply. Starting a
-worker (a fresh interpreter importing SymPy, about a second) happens once per process
-and again only after a kill; that wait is not charged to the input that happens to come
-next, because a slow start says nothing about the answer being checked.
+worker (a fresh interpreter importing SymPy and math-verify, about 0.4 s) begins in the
+background when `foveal.rewards` is imported (`POOL.prestart()`; set
+FOVEAL_MATH_PRESTART=0 to start it at the first symbolic check instead), and again only
+after a kill; that wait is not charged to the input that happens to come next, because
+a slow start says nothing about the answer being checked. A worker reports ready once
+imported and warms SymPy up between requests; until it is warm its deadline is
+COLD_GRACE_S longer.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ MAX_STRUCTURED_CHARS = 200_000
 """Longest answer accepted for grid and sequence answers."""
 MAX_MATH_CHARS = 2_000
 """Longest answer sent to the symbolic (math-verify) path."""
+MAX_RAW_MATH_CHARS = 20_000
+"""Last characters of a `raw` completion that math-verify reads (its final answer sits at the end)."""
 MAX_BRACE_DEPTH = 40
 """Deepest `{` nesting sent to the symbolic path (500 nested `\\frac{` is refused at once)."""
 MAX_EXPONENT_DIGITS = 4
@@ -53,6 +59,8 @@ MATH_TIMEOUT_S = 0.8
 covers the kill and the fast checks around it)."""
 MAX_WORKERS = max(2, min(8, os.cpu_count() or 2))
 """Most math-verify worker processes alive at once (each holds SymPy, ~70 MB)."""
+COLD_GRACE_S = 2.0
+"""Extra seconds a worker still warming up (first comparisons of each kind in SymPy) gets."""
 WORKER_START_TIMEOUT_S = 60.0
 """How long to wait for a worker process to import SymPy and report ready."""
 
@@ -158,9 +166,10 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             bufsize=0,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "FOVEAL_MATH_PRESTART": "0"},  # no worker of its own
         )
         self.ready = False
+        self.warm = False
         self._buf = b""
 
     def _readline(self, deadline: float) -> bytes | None:
@@ -193,10 +202,12 @@ class _Worker:
     def call(self, request: dict, timeout: float):
         self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
-        line = self._readline(time.monotonic() + timeout)
+        line = self._readline(time.monotonic() + timeout + (0.0 if self.warm else COLD_GRACE_S))
         if line is None:
             raise WorkerTimeout
-        return json.loads(line)
+        reply = json.loads(line)
+        self.warm = bool(reply.get("warm", True))
+        return reply
 
     def kill(self) -> None:
         try:
@@ -285,6 +296,14 @@ class WorkerPool:
         self._give(worker)
         return reply
 
+    def prestart(self) -> None:
+        """Start one worker in the background now (returns at once), unless one exists."""
+        with self._cond:
+            if self._pid != os.getpid():
+                self._idle, self._live, self._pid = [], 0, os.getpid()
+            if self._live == 0:
+                self._idle.append(self._spawn())
+
     def warm(self, n: int = 1) -> None:
         """Have `n` workers started and ready now (optional: the first symbolic comparison
         would start one). `n = 2` also readies the spare that replaces a killed worker."""
@@ -302,3 +321,5 @@ class WorkerPool:
 
 POOL = WorkerPool()
 atexit.register(POOL.close)
+if os.environ.get("FOVEAL_MATH_PRESTART", "1") != "0":
+    POOL.prestart()

@@ -8,6 +8,7 @@ read (model output is never trusted), and never calls `eval`. Callers cap input 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -16,6 +17,7 @@ from foveal.rewards.limits import MAX_EXPONENT_DIGITS
 # ---------------------------------------------------------------- LaTeX / markup clean-up
 
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\[!,;])\s*(?=\d{3}(?!\d))")
 _SIMPLE_REPLACEMENTS = (
     ("\u2212", "-"),  # unicode minus
     ("\\!", ""),
@@ -36,7 +38,10 @@ _SIMPLE_REPLACEMENTS = (
 
 
 def normalise(text: str) -> str:
-    """Undo common LaTeX/markdown wrapping: `\\text{}`, `\\,`, `{,}`, `\\%`, `**bold**`, degree marks."""
+    """Undo common LaTeX/markdown wrapping: `\\text{}`, `\\,`, `{,}`, `\\%`, `**bold**`, degree marks,
+    thousands separators written with LaTeX spacing (`11,\\! 111,\\! 100` -> `11,111,100`)."""
+    if "\\" in text or "{,}" in text:
+        text = _LATEX_THOUSANDS.sub(",", text)
     for old, new in _SIMPLE_REPLACEMENTS:
         if old in text:
             text = text.replace(old, new)
@@ -46,6 +51,46 @@ def normalise(text: str) -> str:
     while len(text) >= 2 and text[0] == text[-1] and text[0] in "*_`\"'":
         text = text[1:-1].strip()
     return text
+
+
+# ---------------------------------------------------------------- answer phrases
+
+_INLINE_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{([^{}]*)\}")
+_MARKUP = re.compile(r"\*\*|__|`|(?<!\\)\$")
+_LEADS = re.compile(
+    r"(?:(?:so|thus|therefore|hence)\s*,?\s+"
+    r"|(?:the\s+)?(?:final\s+|correct\s+|right\s+)?(?:answer|result|total|count|number|value|sum)\s*(?:is\s*:?|:|=)\s*"
+    r"|(?:there\s+(?:are|is)|i\s+count|i\s+see|it\s+is|it's|that\s+is|exactly|a\s+total\s+of|in\s+total,?)\s+)",
+    re.IGNORECASE,
+)
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Co", "Cs", "Cn"})
+
+
+def plain(text: str) -> str:
+    """`normalise`, then inline markup removed: `**`, `__`, backticks, `$`, and `\\boxed{X}` -> X."""
+    t = normalise(text)
+    if "\\" in t:
+        t = _INLINE_BOX.sub(r"\1", t)
+    return _MARKUP.sub("", t).strip()
+
+
+def strip_leads(text: str) -> str:
+    """Drop the harmless lead-ins of a stated answer: `so`, `the answer is`, `answer:`, `there are`,
+    `I count`, `it is`, `exactly`, ... (a closed list; anything else stays and must parse)."""
+    for _ in range(4):
+        m = _LEADS.match(text)
+        if not m or not m.end():
+            break
+        text = text[m.end() :].lstrip()
+    return text
+
+
+def has_invisible(text: str) -> bool:
+    """Whether `text` holds zero-width, format, control or unassigned characters (tabs and newlines aside):
+    what a reader sees and what a parser reads would differ."""
+    return any(
+        unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text if not ch.isascii() or ch < " " and ch not in "\t\n\r"
+    )
 
 
 # ---------------------------------------------------------------- numbers
@@ -61,7 +106,7 @@ class Number:
 
 
 _PLAIN = re.compile(
-    rf"([+-]?)(\d{{1,3}}(?:,\d{{3}})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d{{1,{MAX_EXPONENT_DIGITS}}}))?"
+    rf"([+-]?)(\d{{1,3}}(?:,\d{{3}})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d{{1,{MAX_EXPONENT_DIGITS}}}))?", re.ASCII
 )
 _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{([^{}]+)\}|(\d))\s*(?:\{([^{}]+)\}|(\d))")
 _TOKEN = re.compile(
@@ -106,10 +151,12 @@ def parse_number(text: str, loose: bool = False) -> Number | None:
     """`text` as an exact number, or None.
 
     Strict forms: plain decimals (`1,000`, `-0.5`, `2e3`, `50%`), `a/b`, `\\frac{a}{b}`
-    (`\\dfrac`, `\\frac12`), number words zero..twenty. With `loose`, also the one number
-    in a phrase of plain words (`12 apples`, `about 3 cm.`) or after the last `=`
-    (`x = 7`); two numbers, operators or code around it (`3 or 4`, `2^3`, `print(1)`)
-    make it not a number.
+    (`\\dfrac`, `\\frac12`), number words zero..twenty. With `loose` (how a model's answer
+    is read), also one stated number: an allowed lead-in (`the answer is`, `x =`, `there
+    are`, see `strip_leads`), the number, then up to four unit words (`4 circles`, `12 cm`).
+    Anything else makes it not a number: two numbers (`3 or 4`, `3-5`, `x = 3, y = 4`,
+    `3 = 4`), a hedge, bound or negation (`not 4`, `at least 4`, `4 or more`, `~4`, `≥4`,
+    `4?`), operators or code (`2^3`, `print(1)`).
     """
     t = normalise(text).rstrip(".").strip()
     if t.startswith("(") and t.endswith(")"):
@@ -117,18 +164,50 @@ def parse_number(text: str, loose: bool = False) -> Number | None:
     n = _strict(t)
     if n is not None or not loose:
         return n
+    return _stated_number(text)
+
+
+_VARIABLE = re.compile(r"[A-Za-z][A-Za-z_]{0,15}\s*=\s*")
+_NOT_UNITS = frozenset(
+    """or and not no nor than more less fewer least most maybe perhaps probably possibly likely unlikely
+    approximately approx about around roughly nearly almost over under above below between to plus minus
+    times either neither except unless wait guess think believe if but actually instead ish up max min
+    maximum minimum greater smaller larger lower higher beyond at wrong incorrect false unsure uncertain
+    possible could might may would should estimate estimated none isn't aren't wasn't not's so each per
+    range through till until from another other others else excluding besides next previous""".split()
+)
+
+
+def _stated_number(text: str) -> Number | None:
+    """One stated number: [lead-in] [name =] number [unit words], see `parse_number`."""
+    t = " ".join(plain(text).split())
+    t = t[:-1].rstrip() if t.endswith((".", "!")) else t
+    t = strip_leads(t)
+    m = _VARIABLE.match(t)
+    if m:
+        t = t[m.end() :]
     if "=" in t:
-        return parse_number(t.rsplit("=", 1)[1])
-    matches = []
-    for m in _TOKEN.finditer(t):
-        matches.append(m)
-        if len(matches) > 1:
-            return None
-    if not matches:
         return None
-    (m,) = matches
-    rest = t[: m.start()] + " " + t[m.end() :]
-    return _strict(m.group(0)) if _PROSE.fullmatch(rest) else None
+    head, _, tail = t.partition(" ")
+    if head.startswith("(") and head.endswith(")") and len(head) > 2:
+        head = head[1:-1]
+    n = _strict(head)
+    if n is None:
+        return None
+    words = tail.split()
+    return n if len(words) <= 4 and all(unit_word(w) for w in words) else None
+
+
+def unit_word(word: str) -> bool:
+    """Whether `word` may follow a stated number as its unit (`circles`, `cm^2`): a plain word
+    that is no hedge, bound, negation, connective or number word (see _NOT_UNITS)."""
+    w = word.lower()
+    return (
+        re.fullmatch(r"[a-z][a-z'\-]*(?:\^\{?\d\}?)?", w) is not None
+        and w not in _NOT_UNITS
+        and w not in _WORDS
+        and not w.endswith("n't")
+    )
 
 
 def _strict(t: str) -> Number | None:
@@ -196,32 +275,67 @@ def _terminates(x: Fraction) -> bool:
 
 # ---------------------------------------------------------------- choices
 
-_LETTER = re.compile(r"\(?\[?([A-Za-z])\]?\)?[.):]?")
-_LETTER_LEAD = re.compile(r"\(?([A-Z])(?:\)|\.|:|\s*-)\s+\S.*|\(([A-Za-z])\)\s+\S.*", re.DOTALL)
-_LETTER_PHRASE = re.compile(
-    r"(?:the\s+)?(?:correct\s+|final\s+)?(?:option|choice|answer)(?:\s+is)?\s*[:\-]?\s*"
-    r"\(?([A-Za-z])\)?(?:[.):,]|\s|$).*",
-    re.IGNORECASE | re.DOTALL,
-)
+_LABEL = r"(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Z])|(?i:option|choice)\s*\(?([A-Za-z])\)?)"
+_LETTER = re.compile(_LABEL + r"[.):]?")
+_LETTER_AND_TEXT = re.compile(_LABEL + r"(?:\s*[.):\-]\s*|\s+)(\S.*)", re.DOTALL)
+_BARE = re.compile(r"\(?([A-Za-z])[.)]?")
+_ARTICLE = re.compile(r"(?:a|an|the)\s+", re.IGNORECASE)
+_UNSURE = re.compile(r"\b(?:no|not|wait|or|maybe|perhaps|probably|possibly|actually|instead|but|either|unless)\b|\b[A-Z]\b|\?",
+                     re.IGNORECASE)
 
 
 def parse_choice(text: str, choices: tuple[str, ...] | None = None) -> str | None:
-    """The option letter `text` names (upper case), or None.
+    """The one option `text` names (its letter, upper case), or None.
 
-    `B`, `b`, `(B)`, `B.`, `B) 12 apples`, `B. 12 apples`, `Option B`, `the answer is (b)` all
-    name B. With `choices` (the option texts, A first), the text of an option names its
-    letter too: `left` names A when choices[0] is "left"; a letter beyond the options
-    (`y` among two options) is read as option text first.
+    An option is named by its label, `B`, `(b)`, `[B]`, `B.`, `B)`, `Option B`, `choice b`,
+    after an allowed lead-in (`The answer is (B).`); a bare lower-case letter only when it
+    is the whole answer (`b`), never inside a sentence (`the answer is a guess`: the
+    article, not option A). A label may be followed by that option's text (`B. circle`);
+    text that is not that option's text makes it wrong (`A. no wait, B`; with unknown
+    `choices`, any hedge or other letter). With `choices` (option texts, A first), the
+    text of exactly one option names it (`The answer is a circle`), and a letter must be
+    one of the options (a letter beyond them is read as option text: `O` among X, O).
     """
-    t = normalise(text)
-    m = _LETTER.fullmatch(t) or _LETTER_LEAD.fullmatch(t) or _LETTER_PHRASE.fullmatch(t)
-    letter = next(g for g in m.groups() if g).upper() if m else None
-    if choices and (letter is None or ord(letter) - ord("A") >= len(choices)):
-        key = normalise_text(t)
-        for i, option in enumerate(choices[:26]):
-            if normalise_text(option) == key:
-                return chr(ord("A") + i)
-    return letter
+    t = " ".join(plain(text).split())
+    t = t[:-1].rstrip() if t.endswith((".", "!")) else t
+    m = _BARE.fullmatch(t)
+    if m and (t[0] != "(" or t[-1] == ")"):
+        return _in_range(m.group(1).upper(), t, choices)
+    t = strip_leads(t)
+    m = _LETTER.fullmatch(t)
+    if m:
+        return _in_range(_group(m), t, choices)
+    m = _LETTER_AND_TEXT.fullmatch(t)
+    if m:
+        letter, rest = _group(m), m.group(5)
+        if choices:
+            i = ord(letter) - ord("A")
+            return letter if i < len(choices) and _same_text(rest, choices[i]) else _by_text(t, choices)
+        return None if _UNSURE.search(rest) else letter
+    return _by_text(t, choices)
+
+
+def _group(m: re.Match) -> str:
+    return next(g for g in m.groups()[:4] if g).upper()
+
+
+def _in_range(letter: str, text: str, choices: tuple[str, ...] | None) -> str | None:
+    if not choices or ord(letter) - ord("A") < len(choices):
+        return letter
+    return _by_text(text, choices)
+
+
+def _same_text(said: str, option: str) -> bool:
+    a, b = normalise_text(said), normalise_text(option)
+    return a == b or _ARTICLE.sub("", a, count=1) == _ARTICLE.sub("", b, count=1)
+
+
+def _by_text(text: str, choices: tuple[str, ...] | None) -> str | None:
+    """The letter of the one option whose text `text` is (articles aside); None if none or several."""
+    if not choices:
+        return None
+    hits = [i for i, option in enumerate(choices[:26]) if _same_text(text, option)]
+    return chr(ord("A") + hits[0]) if len(hits) == 1 else None
 
 
 # ---------------------------------------------------------------- free text
@@ -230,9 +344,10 @@ _WS = re.compile(r"\s+")
 
 
 def normalise_text(text: str) -> str:
-    """Case-folded, whitespace collapsed, surrounding quotes and trailing punctuation removed."""
+    """Case-folded, whitespace collapsed, surrounding quotes and trailing punctuation removed
+    (not `?`: a question is not an answer)."""
     t = _WS.sub(" ", normalise(text)).strip().casefold()
-    return t.rstrip(".,;:!?\u3002 ").strip()
+    return t.rstrip(".,;:!\u3002 ").strip()
 
 
 # ---------------------------------------------------------------- sequences and grids
@@ -328,18 +443,27 @@ def fit_grid_shape(grid: tuple[tuple[str, ...], ...], shape: tuple[int, int]) ->
 
 # ---------------------------------------------------------------- boxes
 
-_BOX_NUM = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_N = r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?)\s*"
+_BOX_FORMS = (
+    re.compile(rf"\[?{_N},{_N},{_N},{_N}\]?"),
+    re.compile(rf"\({_N},{_N},{_N},{_N}\)"),
+    re.compile(rf"\[?\s*[\[(]{_N},{_N}[\])]\s*,?\s*[\[(]{_N},{_N}[\])]\s*\]?"),
+)
 
 
 def parse_box(text: str) -> tuple[float, float, float, float] | None:
-    """A box `[x1, y1, x2, y2]` (any brackets/separators, e.g. `(x1,y1),(x2,y2)`), or None.
+    """A box `[x1, y1, x2, y2]`, or None.
 
-    Exactly four numbers, with x1 <= x2 and y1 <= y2, all finite.
+    Written as `[x1, y1, x2, y2]`, `x1, y1, x2, y2`, `(x1, y1, x2, y2)`, `(x1, y1), (x2, y2)`
+    or `[[x1, y1], [x2, y2]]`, after an allowed lead-in; exactly four finite numbers with
+    x1 <= x2 and y1 <= y2. Anything else around them (`not`, a second box) is not a box.
     """
-    nums = _BOX_NUM.findall(normalise(text))
-    if len(nums) != 4:
+    t = strip_leads(" ".join(plain(text).split()))
+    t = t[:-1].rstrip() if t.endswith(".") else t
+    m = next((m for form in _BOX_FORMS if (m := form.fullmatch(t))), None)
+    if m is None:
         return None
-    x1, y1, x2, y2 = (float(n) for n in nums)
+    x1, y1, x2, y2 = (float(n) for n in m.groups())
     if not all(abs(v) < 1e12 for v in (x1, y1, x2, y2)) or x2 < x1 or y2 < y1:
         return None
     return (x1, y1, x2, y2)

@@ -3,16 +3,22 @@
 One rule per answer type (see `foveal.sample.ANSWER_TYPES`):
 
 * number: exact rational equality; `1,000` = `1000` = `1000.0`, `1/2` = `0.5` = `\\frac{1}{2}`,
-  sign matters; the one number of a short phrase counts (`12 apples`); percent and rounding
-  readings as in `parse.numbers_equal`.
-* choice: the option letter, however written (`B`, `(b)`, `B. 12 apples`, `Option B`), or
-  the option's text when `choices` is given.
-* text: case-insensitive, whitespace collapsed, trailing punctuation ignored.
+  sign matters; one stated number counts (`12 apples`, `the answer is 12`, `x = 12`), two
+  numbers, a hedge, a bound or a negation do not (`parse.parse_number`); percent and
+  rounding readings as in `parse.numbers_equal`.
+* choice: the one option named, by its label however written (`B`, `(b)`, `Option B`,
+  `B. its text`) or by its text when `choices` is given (`parse.parse_choice`).
+* text: case-insensitive, whitespace collapsed, trailing punctuation and a lead-in
+  (`the answer is`) ignored.
 * math: symbolic equivalence through math-verify in a killable worker process, after a
-  fast path that settles plain numbers, fractions and letters without parsing LaTeX.
+  screen (a hedge word, relation sign, `=` or list separator that the gold lacks makes
+  it wrong) and a fast path that settles plain numbers, fractions and letters.
 * box: `[x1, y1, x2, y2]`, right when IoU >= `threshold` (0.5).
 * grid: the same cells in the same rows (`1 2\\n3 4` = `12\\n34` = `[[1,2],[3,4]]`).
 * sequence: the same items in the same order (`[1, 2, 3]` = `1,2,3` = `1 2 3`).
+
+Before any rule, the prediction is NFKC-normalised, and one holding zero-width, format
+or control characters is wrong (`parse.has_invisible`).
 
 The gold answer is trusted: one that does not parse as its type raises ValueError
 naming the value and type (a dataset bug). The prediction is not: whatever it is,
@@ -22,16 +28,18 @@ naming the value and type (a dataset bug). The prediction is not: whatever it is
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from threading import Lock
 
 from foveal.rewards import limits
-from foveal.rewards.extract import clean_answer
+from foveal.rewards.extract import clean_answer, nfkc, raw_text
 from foveal.rewards.parse import (
     Number,
     fit_grid_shape,
+    has_invisible,
     normalise,
     normalise_text,
     numbers_equal,
@@ -40,7 +48,11 @@ from foveal.rewards.parse import (
     parse_grid,
     parse_number,
     parse_sequence,
+    plain,
+    strip_leads,
+    unit_word,
 )
+
 from foveal.sample import ANSWER_TYPES
 
 BOX_IOU_THRESHOLD = 0.5
@@ -71,7 +83,7 @@ def verify(
     if answer_type not in ANSWER_TYPES:
         raise ValueError(f"unknown answer_type {answer_type!r}; expected one of {ANSWER_TYPES}")
     choices_t = tuple(str(c) for c in choices) if choices else None
-    gold_value = _gold(clean_answer(_as_text(gold)), answer_type, choices_t)
+    gold_value = _gold(clean_answer(nfkc(_as_text(gold))), answer_type, choices_t)
     if prediction is None:
         return False
     try:
@@ -82,7 +94,9 @@ def verify(
                 "size", f"foveal.rewards: answer of {len(pred)} chars over the {cap}-char cap: wrong"
             )
             return False
-        pred = clean_answer(pred)
+        pred = clean_answer(nfkc(pred))
+        if has_invisible(pred):
+            return False
         if answer_type == "math":
             return _verify_math(pred, gold_value, timeout)
         return _MATCHERS[answer_type](pred, gold_value, choices_t, threshold)
@@ -125,7 +139,7 @@ def _gold_math(gold: str, _choices) -> tuple[str, Number | str | None] | None:
 _GOLD_PARSERS = {
     "number": lambda g, c: parse_number(g),
     "choice": lambda g, c: parse_choice(g, c),
-    "text": lambda g, c: normalise_text(g) or None,
+    "text": lambda g, c: normalise_text(plain(g)) or None,
     "math": _gold_math,
     "box": lambda g, c: parse_box(g),
     "grid": lambda g, c: _rectangular(parse_grid(g)),
@@ -147,7 +161,7 @@ def _match_choice(pred: str, gold: str, choices, _threshold) -> bool:
 
 
 def _match_text(pred: str, gold: str, _choices, _threshold) -> bool:
-    return normalise_text(pred) == gold
+    return normalise_text(strip_leads(plain(pred))) == gold
 
 
 def _match_box(pred: str, gold, _choices, threshold: float) -> bool:
@@ -156,12 +170,13 @@ def _match_box(pred: str, gold, _choices, threshold: float) -> bool:
 
 
 def _match_grid(pred: str, gold, _choices, _threshold) -> bool:
-    grid = parse_grid(pred)
+    grid = parse_grid(strip_leads(pred))
     return grid is not None and fit_grid_shape(grid, (len(gold), len(gold[0]))) == gold
 
 
 def _match_sequence(pred: str, gold, _choices, _threshold) -> bool:
-    return parse_sequence(pred) == gold
+    t = strip_leads(plain(pred))
+    return parse_sequence(t[:-1] if t.endswith(".") else t) == gold
 
 
 _MATCHERS = {
@@ -204,19 +219,76 @@ def _box_tuple(box) -> tuple[float, float, float, float] | None:
 
 # ---------------------------------------------------------------- math
 
-_MATH_CACHE: OrderedDict[tuple[str, str], bool | None] = OrderedDict()
+_MATH_CACHE: OrderedDict[tuple[str, str, str], bool | None] = OrderedDict()
 _MATH_CACHE_SIZE = 65_536
 _math_lock = Lock()
 
 
+_HEDGES = frozenset(
+    """or and not no nor maybe perhaps probably possibly likely approximately approx about around roughly
+    nearly almost least most fewer less more than over under above below between either neither except
+    unless wait guess think""".split()
+)
+_RELATIONS = ("<", ">", "\u2264", "\u2265", "\u2260", "\u2248", "\\le", "\\ge", "\\ne", "\\approx", "\\sim",
+              "\\pm", "\\mp", "\\lt", "\\gt", "\\in", "\\subset", "\\notin")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_WORD = re.compile(r"[A-Za-z]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_FUNCTIONS = frozenset("sin cos tan cot sec csc log exp lim max min det gcd lcm mod arcsin arccos arctan sinh cosh tanh inf".split())
+_UNITS_TAIL = re.compile(r"(.*?)((?:\s+[A-Za-z][A-Za-z'\-]+){1,4})\s*\.?")
+_NAME = re.compile(r"\s*(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Za-z]\w*\([A-Za-z]\))\s*")
+
+
+def states_one_value(pred: str, gold: str) -> str | None:
+    """`pred` reduced to the one value it states, or None when it hedges, bounds or lists.
+
+    Judged against the gold's own text, so a gold that is itself a set, an interval, an
+    equation or an inequality allows what it uses: a hedge word (`or`, `not`, `at least`,
+    `approximately`, ...), a relation sign (`<`, `\\geq`, `\\pm`, ...), a list separator
+    (`,` `;`, thousands separators aside) or an `=` that the gold lacks makes it None. One
+    `name = value` (`x = 4`, `f(x) = 2x`) is read as its value. A lead-in (`the answer
+    is`) and up to four unit words at the end (`2/3 of the circles`) are dropped; any other
+    word of three or more letters that the gold lacks, or a `?`, makes it None.
+    """
+    gold_words = {w.lower() for w in _WORD.findall(_COMMAND.sub(" ", gold))}
+    pred = strip_leads(pred)
+    if any(w.lower() in _HEDGES and w.lower() not in gold_words for w in _WORD.findall(_COMMAND.sub(" ", pred))):
+        return None
+    if "?" in pred and "?" not in gold:
+        return None
+    m = _UNITS_TAIL.fullmatch(pred)
+    if m and m.group(1).strip() and all(unit_word(w) and w.lower() not in gold_words for w in m.group(2).split()):
+        pred = m.group(1).strip()
+    words = {w.lower() for w in _WORD.findall(_COMMAND.sub(" ", pred)) if len(w) >= 3}
+    if words - gold_words - _FUNCTIONS:
+        return None
+    for rel in _RELATIONS:
+        if rel in pred and rel not in gold:
+            return None
+    for sep in ",;":
+        if _THOUSANDS.sub("", pred).count(sep) > _THOUSANDS.sub("", gold).count(sep):
+            return None
+    extra = pred.count("=") - gold.count("=")
+    if extra > 0:
+        lhs, _, rhs = pred.partition("=")
+        if extra > 1 or pred.count("=") > 1 or not _NAME.fullmatch(lhs):
+            return None
+        return rhs.strip()
+    return pred
+
+
 def _verify_math(pred: str, gold: tuple[str, Number | str | None], timeout: float) -> bool:
-    """Fast path (exact text, numbers, fractions, letters), then math-verify in a worker."""
+    """Screen (`states_one_value`), fast path (exact text, numbers, fractions, letters), then
+    math-verify in a worker."""
     gold_text, gold_fast = gold
-    text = normalise(pred)
+    text = plain(pred) if "`" in pred or "**" in pred else normalise(pred)
     if not text:
         return False
     if "".join(text.split()) == "".join(gold_text.split()):
         return True
+    text = states_one_value(text, gold_text)
+    if not text:
+        return False
     if isinstance(gold_fast, Number):
         n = parse_number(text)
         if n is not None:
@@ -235,8 +307,39 @@ def _verify_math(pred: str, gold: tuple[str, Number | str | None], timeout: floa
     return _symbolic(text, gold_text, timeout)
 
 
-def _symbolic(pred: str, gold: str, timeout: float) -> bool:
-    key = (pred, gold)
+def verify_math_completion(completion: str, gold: str, timeout: float = limits.MATH_TIMEOUT_S) -> bool:
+    """The `raw` format with answer type `math`: is the answer of a free completion `gold`?
+
+    The completion (NFKC-normalised, its closed `<think>` block skipped, its last
+    MAX_RAW_MATH_CHARS characters) goes to math-verify as its documentation says: `parse`
+    with `LatexExtractionConfig(boxed_match_priority=0)` and `ExprExtractionConfig()`
+    (boxed answers first, then "final answer is", "answer:", the last LaTeX or number;
+    several boxed answers are one set), then `verify` against the gold parsed the same way
+    (a gold that only parses inside `$…$` is read so). A gold that parses to nothing raises
+    BadGoldError; the completion never raises.
+    """
+    gold_text = _as_text(gold).strip()
+    if not gold_text:
+        raise BadGoldError(f"gold answer {gold!r} is not a valid 'math' answer")
+    if not isinstance(completion, str):
+        return False
+    body = raw_text(nfkc(completion))
+    if body is None or not body.strip():
+        return False
+    body = body[-limits.MAX_RAW_MATH_CHARS :]
+    gold_clean = clean_answer(gold_text)
+    pred_clean = clean_answer(body)
+    n, g = parse_number(pred_clean), parse_number(gold_clean)
+    if n is not None and g is not None and not n.percent and not g.percent:
+        return n.value == g.value  # both plain numbers: math-verify would compare the same two values
+    if limits.brace_depth(body) > limits.MAX_BRACE_DEPTH or limits.too_costly(body):
+        limits.warn_once("math-size", "foveal.rewards: math answer too nested or too costly: wrong")
+        return False
+    return _symbolic(body, gold_text, timeout, mode="raw")
+
+
+def _symbolic(pred: str, gold: str, timeout: float, mode: str = "answer") -> bool:
+    key = (pred, gold, mode)
     with _math_lock:
         if key in _MATH_CACHE:
             _MATH_CACHE.move_to_end(key)
@@ -247,7 +350,7 @@ def _symbolic(pred: str, gold: str, timeout: float) -> bool:
                 )
             return hit
     try:
-        reply = limits.POOL.call({"gold": gold, "pred": pred}, timeout)
+        reply = limits.POOL.call({"gold": gold, "pred": pred, "mode": mode}, timeout)
     except limits.WorkerTimeout:
         limits.warn_once(
             "timeout",
@@ -264,4 +367,4 @@ def _symbolic(pred: str, gold: str, timeout: float) -> bool:
     return result
 
 
-__all__ = ["BOX_IOU_THRESHOLD", "BadGoldError", "iou", "verify"]
+__all__ = ["BOX_IOU_THRESHOLD", "BadGoldError", "iou", "states_one_value", "verify", "verify_math_completion"]
