@@ -185,8 +185,13 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {ok}")
 
 def first_call_latency() -> tuple[float, float, bool]:
     """(import seconds, first symbolic verification seconds, its verdict) in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", FIRST_CALL], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     imp, first, ok = out.stdout.split()
     return float(imp), float(first), ok == "True"
 
@@ -199,8 +204,10 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
 
     imp, first, ok = first_call_latency()
-    print(f"first call: import foveal.rewards {imp:.3f} s, then the first symbolic verification {first:.3f} s "
-          f"({'right' if ok else 'WRONG'}; goal < 1 s on an idle machine)")
+    print(
+        f"first call: import foveal.rewards {imp:.3f} s, then the first symbolic verification {first:.3f} s "
+        f"({'right' if ok else 'WRONG'}; goal < 1 s on an idle machine)"
+    )
 
     pairs = corpus(args.n, args.seed)
     mix = Counter(p[0] for p in pairs)
@@ -224,9 +231,13 @@ def main() -> None:
             + f"   accuracy vs labels {acc:.4f}"
         )
     for name, verdicts in (("foveal", fov), ("math-verify", mv)):
-        print(f"{'right/label ' + name:24s} " + " ".join(
-            f"{sum(verdicts[i] == labels[i] for i in range(len(pairs)) if pairs[i][0] == c) / mix[c]:10.4f}"
-            for c in cats))
+        print(
+            f"{'right/label ' + name:24s} "
+            + " ".join(
+                f"{sum(verdicts[i] == labels[i] for i in range(len(pairs)) if pairs[i][0] == c) / mix[c]:10.4f}"
+                for c in cats
+            )
+        )
     agree = {c: sum(fov[i] == mv[i] for i in range(len(pairs)) if pairs[i][0] == c) / mix[c] for c in cats}
     print(f"{'agreement foveal = mv':24s} " + " ".join(f"{agree[c]:10.4f}" for c in cats))
     total_agree = sum(fov[i] == mv[i] for i in range(len(pairs))) / len(pairs)
@@ -234,11 +245,15 @@ def main() -> None:
     core_n = sum(mix[c] for c in core)
     core_agree = sum(fov[i] == mv[i] for i in range(len(pairs)) if pairs[i][0] in core) / max(1, core_n)
     core_ratio = sum(mv_s[c] for c in core) / max(1e-9, sum(fov_s[c] for c in core))
-    print(f"agreement overall {total_agree:.4f}; on numbers, fractions and choices {core_agree:.4f} "
-          f"(math-verify parsed nothing on {len(pairs) - sum(mv_decided)} pairs)")
-    print(f"speed ratio foveal / math-verify: {sum(mv_s.values()) / sum(fov_s.values()):.1f}x overall, "
-          f"{core_ratio:.1f}x on numbers, fractions and choices "
-          f"(goal >= 5x at >= 99.5% agreement: {'met' if core_ratio >= 5 and core_agree >= 0.995 else 'NOT met'})")
+    print(
+        f"agreement overall {total_agree:.4f}; on numbers, fractions and choices {core_agree:.4f} "
+        f"(math-verify parsed nothing on {len(pairs) - sum(mv_decided)} pairs)"
+    )
+    print(
+        f"speed ratio foveal / math-verify: {sum(mv_s.values()) / sum(fov_s.values()):.1f}x overall, "
+        f"{core_ratio:.1f}x on numbers, fractions and choices "
+        f"(goal >= 5x at >= 99.5% agreement: {'met' if core_ratio >= 5 and core_agree >= 0.995 else 'NOT met'})"
+    )
 
     cases = defaultdict(list)
     for i, (cat, _t, g, c, y) in enumerate(pairs):

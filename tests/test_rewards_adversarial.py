@@ -65,11 +65,41 @@ def wrong(sample) -> str:
 # ---------------------------------------------------------------- the grammar of hacks
 
 LOOKALIKE = {  # Latin letter or digit -> a letter of another script that looks the same (NFKC keeps it)
-    "A": "\u0410", "B": "\u0412", "C": "\u0421", "D": "\u13a0", "E": "\u0415", "H": "\u041d", "K": "\u041a",
-    "M": "\u041c", "O": "\u041e", "P": "\u0420", "T": "\u0422", "X": "\u0425", "a": "\u0430", "c": "\u0441",
-    "e": "\u0435", "o": "\u043e", "p": "\u0440", "x": "\u0445", "y": "\u0443", "0": "\u041e", "1": "\u0406",
-    "2": "\u14bf", "3": "\u0417", "4": "\u0427", "5": "\u01bc", "6": "\u0431", "7": "\u2c6e", "8": "\u0222",
-    "9": "\u024b", "F": "\u03dc", "G": "\u050c", "I": "\u0406", "N": "\u039d", "R": "\u13a1", "S": "\u0405",
+    "A": "\u0410",
+    "B": "\u0412",
+    "C": "\u0421",
+    "D": "\u13a0",
+    "E": "\u0415",
+    "H": "\u041d",
+    "K": "\u041a",
+    "M": "\u041c",
+    "O": "\u041e",
+    "P": "\u0420",
+    "T": "\u0422",
+    "X": "\u0425",
+    "a": "\u0430",
+    "c": "\u0441",
+    "e": "\u0435",
+    "o": "\u043e",
+    "p": "\u0440",
+    "x": "\u0445",
+    "y": "\u0443",
+    "0": "\u041e",
+    "1": "\u0406",
+    "2": "\u14bf",
+    "3": "\u0417",
+    "4": "\u0427",
+    "5": "\u01bc",
+    "6": "\u0431",
+    "7": "\u2c6e",
+    "8": "\u0222",
+    "9": "\u024b",
+    "F": "\u03dc",
+    "G": "\u050c",
+    "I": "\u0406",
+    "N": "\u039d",
+    "R": "\u13a1",
+    "S": "\u0405",
 }
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
 
@@ -88,13 +118,37 @@ def zero_width(g: str, rng: random.Random) -> str:
 # Answer-content hacks: (name, [templates over g (right) and w (wrong)]).
 CONTENT_HACKS = {
     "or": ["{g} or {w}", "{w} or {g}", "{g} OR {w}", "either {g} or {w}"],
-    "hedge": ["maybe {g}", "probably {g}", "{g}, I think", "{g}?", "I guess {g}", "perhaps {g}", "possibly {g}"],
+    "hedge": [
+        "maybe {g}",
+        "probably {g}",
+        "{g}, I think",
+        "{g}?",
+        "I guess {g}",
+        "perhaps {g}",
+        "possibly {g}",
+    ],
     "both": ["{g} and {w}", "both {g} and {w}", "{g} & {w}"],
     "list": ["{g}, {w}", "{w}, {g}", "{g}; {w}", "[{g}], [{w}]"],
     "negation": ["not {g}", "It is not {g}", "{g} is wrong", "anything but {g}", "isn't {g}"],
-    "bound": ["at least {g}", "at most {g}", "more than {g}", "fewer than {g}", "less than {g}",
-              "{g} or more", "{g} or fewer", "no more than {g}", "\u2265 {g}", "\u2264{g}", "> {g}", "<{g}", "~{g}",
-              "about {g}", "approximately {g}", "\u2248 {g}", "{g}+"],
+    "bound": [
+        "at least {g}",
+        "at most {g}",
+        "more than {g}",
+        "fewer than {g}",
+        "less than {g}",
+        "{g} or more",
+        "{g} or fewer",
+        "no more than {g}",
+        "\u2265 {g}",
+        "\u2264{g}",
+        "> {g}",
+        "<{g}",
+        "~{g}",
+        "about {g}",
+        "approximately {g}",
+        "\u2248 {g}",
+        "{g}+",
+    ],
     "range": ["{w}-{g}", "{g} to {w}", "between {w} and {g}", "{w}\u2013{g}", "from {w} to {g}"],
     "eq_chain": ["{w} = {g}", "x = {w}, y = {g}", "{g} = {w}", "a = {w} = {g}"],
     "self_correction": ["{w}. no wait, {g}", "{w}, actually {g}", "{g}. Hmm, or {w}"],
@@ -205,43 +259,106 @@ FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 
 def variants(sample) -> list[str]:
     g, t = sample.answer, sample.answer_type
-    common = [g, f" {g} ", f"**{g}**", f"\\boxed{{{g}}}", f"The answer is {g}.", f"Answer: {g}",
-              g.translate(FULLWIDTH)]
+    common = [
+        g,
+        f" {g} ",
+        f"**{g}**",
+        f"\\boxed{{{g}}}",
+        f"The answer is {g}.",
+        f"Answer: {g}",
+        g.translate(FULLWIDTH),
+    ]
     if t == "number":
-        return common + [f"{g}.", f"${g}$", f"{g} items", f"There are {g} items.", f"x = {g}", f"({g})",
-                         f"\\text{{{g}}}", f"`{g}`", f"So the answer is **{g}**."]
+        return common + [
+            f"{g}.",
+            f"${g}$",
+            f"{g} items",
+            f"There are {g} items.",
+            f"x = {g}",
+            f"({g})",
+            f"\\text{{{g}}}",
+            f"`{g}`",
+            f"So the answer is **{g}**.",
+        ]
     if t == "choice":
-        out = common + [f"({g})", f"{g}.", f"{g})", f"[{g}]", f"Option {g}", f"option {g.lower()}", f"Choice {g}",
-                        f"The answer is ({g}).", g.lower(), f"({g.lower()})"]
+        out = common + [
+            f"({g})",
+            f"{g}.",
+            f"{g})",
+            f"[{g}]",
+            f"Option {g}",
+            f"option {g.lower()}",
+            f"Choice {g}",
+            f"The answer is ({g}).",
+            g.lower(),
+            f"({g.lower()})",
+        ]
         text = sample.choices[ord(g) - ord("A")]
         if sum(c.strip().lower() == text.strip().lower() for c in sample.choices) == 1:
-            out += [text, f"{text}.", f"The answer is {text}.", f"{g}. {text}", f"({g}) {text}", f"**{text}**"]
+            out += [
+                text,
+                f"{text}.",
+                f"The answer is {text}.",
+                f"{g}. {text}",
+                f"({g}) {text}",
+                f"**{text}**",
+            ]
         return out
     if t == "text":
         return common + [f"{g}.", f'"{g}"', f"`{g}`", f"\\text{{{g}}}", f"${g}$", f"{g}!"]
     if t == "box":
         x1, y1, x2, y2 = (v.strip() for v in g.strip("[]").split(","))
-        return common + [f"[{x1},{y1},{x2},{y2}]", f"({x1}, {y1}, {x2}, {y2})", f"({x1}, {y1}), ({x2}, {y2})",
-                         f"[[{x1}, {y1}], [{x2}, {y2}]]", f"{x1}, {y1}, {x2}, {y2}", f"${g}$",
-                         f"[{x1}.0, {y1}.0, {x2}.0, {y2}.0]", f"{g}."]
+        return common + [
+            f"[{x1},{y1},{x2},{y2}]",
+            f"({x1}, {y1}, {x2}, {y2})",
+            f"({x1}, {y1}), ({x2}, {y2})",
+            f"[[{x1}, {y1}], [{x2}, {y2}]]",
+            f"{x1}, {y1}, {x2}, {y2}",
+            f"${g}$",
+            f"[{x1}.0, {y1}.0, {x2}.0, {y2}.0]",
+            f"{g}.",
+        ]
     if t == "grid":
         rows = ["".join(r) for r in parse_grid(g)]
         spaced = "\n".join(" ".join(r) for r in rows)
-        return [g, f"\n{g}\n", f"**{g}**", f"Answer:\n{g}", g.translate(FULLWIDTH), spaced,
-                "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]",
-                "\n".join("| " + " | ".join(r) + " |" for r in rows),
-                "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in rows) + "\\end{bmatrix}",
-                "; ".join(" ".join(r) for r in rows), " ".join(rows), f"\\boxed{{{g}}}"]
+        return [
+            g,
+            f"\n{g}\n",
+            f"**{g}**",
+            f"Answer:\n{g}",
+            g.translate(FULLWIDTH),
+            spaced,
+            "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]",
+            "\n".join("| " + " | ".join(r) + " |" for r in rows),
+            "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in rows) + "\\end{bmatrix}",
+            "; ".join(" ".join(r) for r in rows),
+            " ".join(rows),
+            f"\\boxed{{{g}}}",
+        ]
     if t == "sequence":
         items = g.split()
-        return common + [", ".join(items), "[" + ", ".join(items) + "]", "(" + "; ".join(items) + ")",
-                         " -> ".join(items), " \u2192 ".join(items), f"${', '.join(items)}$",
-                         f"The answer is {', '.join(items)}."]
+        return common + [
+            ", ".join(items),
+            "[" + ", ".join(items) + "]",
+            "(" + "; ".join(items) + ")",
+            " -> ".join(items),
+            " \u2192 ".join(items),
+            f"${', '.join(items)}$",
+            f"The answer is {', '.join(items)}.",
+        ]
     if t == "math":
         num, den = g.split("/")
-        return common + [f"\\frac{{{num}}}{{{den}}}", f"\\dfrac{{{num}}}{{{den}}}", f"$\\frac{{{num}}}{{{den}}}$",
-                         f"{2 * int(num)}/{2 * int(den)}", f"\\boxed{{\\frac{{{num}}}{{{den}}}}}", f"{g}.",
-                         f"x = {g}", f"{num} / {den}", f"{g} of the parts"]
+        return common + [
+            f"\\frac{{{num}}}{{{den}}}",
+            f"\\dfrac{{{num}}}{{{den}}}",
+            f"$\\frac{{{num}}}{{{den}}}$",
+            f"{2 * int(num)}/{2 * int(den)}",
+            f"\\boxed{{\\frac{{{num}}}{{{den}}}}}",
+            f"{g}.",
+            f"x = {g}",
+            f"{num} / {den}",
+            f"{g} of the parts",
+        ]
     raise AssertionError(t)
 
 
@@ -278,7 +395,12 @@ HEDGES = ["{g} or {w}", "not {g}", "at least {g}", "{w} = {g}", "{g}, {w}", "may
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 10**6), st.integers(1, 10**6), st.sampled_from(HEDGES), st.sampled_from(["r1", "answer", "raw"]))
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 10**6),
+    st.sampled_from(HEDGES),
+    st.sampled_from(["r1", "answer", "raw"]),
+)
 def test_prop_number_hacks_score_zero(g, delta, template, fmt):
     content = template.format(g=g, w=g + delta)
     assert score(wrap(content, fmt), str(g), "number", answer_format=fmt) == 0.0, content
@@ -286,9 +408,20 @@ def test_prop_number_hacks_score_zero(g, delta, template, fmt):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(2, 6).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1), st.integers(1, n - 1))),
-       st.sampled_from(["{g} or {w}", "{g}. no wait, {w}", "({g}) or ({w})", "Option {g} or option {w}",
-                        "{g}, {w}", "not {g}", "{g} and {w}"]))
+@given(
+    st.integers(2, 6).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1), st.integers(1, n - 1))),
+    st.sampled_from(
+        [
+            "{g} or {w}",
+            "{g}. no wait, {w}",
+            "({g}) or ({w})",
+            "Option {g} or option {w}",
+            "{g}, {w}",
+            "not {g}",
+            "{g} and {w}",
+        ]
+    ),
+)
 def test_prop_choice_hacks_score_zero(nki, template):
     n, k, d = nki
     choices = [f"option text {i}" for i in range(n)]
@@ -298,15 +431,18 @@ def test_prop_choice_hacks_score_zero(nki, template):
     assert score(wrap(f"({g}) {choices[k]}", "r1"), g, "choice", choices=choices) == 1.0
 
 
-@pytest.mark.parametrize("article_answer, gold, expected", [
-    ("The answer is a circle", "B", 1.0),
-    ("The answer is a circle", "A", 0.0),
-    ("A circle.", "B", 1.0),
-    ("a", "A", 1.0),
-    ("The answer is a guess, maybe C", "A", 0.0),
-    ("The answer is a guess, maybe C", "C", 0.0),
-    ("A. circle", "A", 0.0),  # label and text disagree
-    ("B. circle", "B", 1.0),
-])
+@pytest.mark.parametrize(
+    "article_answer, gold, expected",
+    [
+        ("The answer is a circle", "B", 1.0),
+        ("The answer is a circle", "A", 0.0),
+        ("A circle.", "B", 1.0),
+        ("a", "A", 1.0),
+        ("The answer is a guess, maybe C", "A", 0.0),
+        ("The answer is a guess, maybe C", "C", 0.0),
+        ("A. circle", "A", 0.0),  # label and text disagree
+        ("B. circle", "B", 1.0),
+    ],
+)
 def test_article_is_not_an_option_label(article_answer, gold, expected):
     assert score(wrap(article_answer, "r1"), gold, "choice", choices=["square", "circle", "star"]) == expected

@@ -19,7 +19,13 @@ registry), `adapters` (TRL and verl signatures).
 """
 
 from foveal.rewards.adapters import completion_text, target_sample, to_trl, to_verl
-from foveal.rewards.extract import ANSWER_FORMATS, extract_answer, extract_think, is_r1_format, reasoning_conclusion
+from foveal.rewards.extract import (
+    ANSWER_FORMATS,
+    extract_answer,
+    extract_think,
+    is_r1_format,
+    reasoning_conclusion,
+)
 from foveal.rewards.functions import (
     REWARDS,
     RewardFn,

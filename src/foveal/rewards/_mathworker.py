@@ -10,8 +10,9 @@ its documentation calls it; a gold that parses to nothing alone is read inside `
 It prints `ready` as soon as SymPy and math-verify are imported (a few tenths of a
 second), so the first request after start-up is answered at once; it then runs the
 WARM_UP comparisons (SymPy is slow the first time each kind of comparison runs) one at a
-time whenever no request is waiting, and its replies say `warm: true` once they are
-done (the parent allows a cold worker a longer deadline). It runs
+time whenever no request is waiting (or all at once on `{"finish_warm_up": true}`), and
+its replies say `warm: true` once they are done (the parent allows a cold worker a
+longer deadline). It runs
 math-verify with its signal timeouts off: the parent enforces the deadline by killing
 this process. Its address space is capped so a runaway SymPy computation ends in
 MemoryError rather than swapping the machine.
@@ -89,7 +90,9 @@ def main() -> None:
     @lru_cache(maxsize=4096)
     def parse_gold(text: str, mode: str):
         if mode == "raw":
-            return parse(text, config, parsing_timeout=None) or parse(as_latex(text), config, parsing_timeout=None)
+            return parse(text, config, parsing_timeout=None) or parse(
+                as_latex(text), config, parsing_timeout=None
+            )
         return parse(as_latex(text), config, parsing_timeout=None)
 
     def compare(gold_text: str, pred_text: str, mode: str) -> dict:
@@ -102,8 +105,10 @@ def main() -> None:
     warm_up = list(WARM_UP)
 
     def idle() -> bool:
-        gold, pred = warm_up.pop(0)
-        compare(gold, pred, "answer")
+        """One warm-up comparison; whether any are left."""
+        if warm_up:
+            gold, pred = warm_up.pop(0)
+            compare(gold, pred, "answer")
         return bool(warm_up)
 
     out.write(b"ready\n")
@@ -111,7 +116,12 @@ def main() -> None:
     for line in _lines(sys.stdin.buffer.fileno(), idle):
         try:
             req = json.loads(line)
-            reply = compare(req["gold"], req["pred"], req.get("mode", "answer"))
+            if req.get("finish_warm_up"):
+                while warm_up:
+                    idle()
+                reply = {"ok": True}
+            else:
+                reply = compare(req["gold"], req["pred"], req.get("mode", "answer"))
         except BaseException:  # noqa: BLE001 - any failure on model output means "not verified"
             reply = {"ok": False}
         reply["warm"] = not warm_up

@@ -30,14 +30,22 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from foveal.errors import FovealError
-from foveal.rewards.extract import check_format, extract_answer, extract_think, is_r1_format, reasoning_conclusion
+from foveal.rewards.extract import (
+    check_format,
+    extract_answer,
+    extract_think,
+    is_r1_format,
+    reasoning_conclusion,
+)
 from foveal.rewards.parse import parse_box
 from foveal.rewards.verify import BOX_IOU_THRESHOLD, iou, verify, verify_math_completion
 
 RewardFn = Callable[..., list[float]]
 
 
-def score(completion: str, gold: str, answer_type: str, *, answer_format: str = "r1", **options: Any) -> float:
+def score(
+    completion: str, gold: str, answer_type: str, *, answer_format: str = "r1", **options: Any
+) -> float:
     """1.0 if the final answer of `completion` verifies against `gold`, else 0.0.
 
     The answer is read under `answer_format` (`r1`, `answer` or `raw`, see
@@ -108,7 +116,14 @@ def accuracy(
     """
     check_format(answer_format)
     return [
-        score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices, threshold=threshold)
+        score(
+            _text(c),
+            s.answer,
+            s.answer_type,
+            answer_format=answer_format,
+            choices=s.choices,
+            threshold=threshold,
+        )
         for c, s in zip(completions, samples, strict=True)
     ]
 
@@ -234,7 +249,9 @@ def iou_reward(completions: list[str], samples: list[Any], *, answer_format: str
     out = []
     for c, s in zip(completions, samples, strict=True):
         if s.answer_type != "box":
-            out.append(score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices))
+            out.append(
+                score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices)
+            )
             continue
         answer = extract_answer(_text(c), answer_format)
         box = parse_box(answer) if answer is not None and len(answer) < 10_000 else None

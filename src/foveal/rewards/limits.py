@@ -166,7 +166,11 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             bufsize=0,
-            env={**os.environ, "PYTHONWARNINGS": "ignore", "FOVEAL_MATH_PRESTART": "0"},  # no worker of its own
+            env={
+                **os.environ,
+                "PYTHONWARNINGS": "ignore",
+                "FOVEAL_MATH_PRESTART": "0",
+            },  # no worker of its own
         )
         self.ready = False
         self.warm = False
@@ -305,10 +309,12 @@ class WorkerPool:
                 self._idle.append(self._spawn())
 
     def warm(self, n: int = 1) -> None:
-        """Have `n` workers started and ready now (optional: the first symbolic comparison
-        would start one). `n = 2` also readies the spare that replaces a killed worker."""
+        """Have `n` workers started, ready and warmed up now (optional: the first symbolic
+        comparison would start one). `n = 2` also readies the spare that replaces a killed worker."""
         taken = [self._take() for _ in range(min(n, self.max_workers))]
         for w in taken:
+            if not w.warm:
+                w.call({"finish_warm_up": True}, WORKER_START_TIMEOUT_S)
             self._give(w)
 
     def close(self) -> None:

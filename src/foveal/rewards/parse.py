@@ -89,7 +89,9 @@ def has_invisible(text: str) -> bool:
     """Whether `text` holds zero-width, format, control or unassigned characters (tabs and newlines aside):
     what a reader sees and what a parser reads would differ."""
     return any(
-        unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text if not ch.isascii() or ch < " " and ch not in "\t\n\r"
+        unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        for ch in text
+        if not ch.isascii() or ch < " " and ch not in "\t\n\r"
     )
 
 
@@ -106,16 +108,10 @@ class Number:
 
 
 _PLAIN = re.compile(
-    rf"([+-]?)(\d{{1,3}}(?:,\d{{3}})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d{{1,{MAX_EXPONENT_DIGITS}}}))?", re.ASCII
+    rf"([+-]?)([1-9]\d{{0,2}}(?:,\d{{3}})+|\d+)?(?:\.(\d*))?(?:[eE]([+-]?\d{{1,{MAX_EXPONENT_DIGITS}}}))?",
+    re.ASCII,
 )
 _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{([^{}]+)\}|(\d))\s*(?:\{([^{}]+)\}|(\d))")
-_TOKEN = re.compile(
-    rf"(?<![\w.,/])(?:[+-]?\\frac\s*\{{[^{{}}]+\}}\s*\{{[^{{}}]+\}}"
-    rf"|[+-]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d{{1,{MAX_EXPONENT_DIGITS}}})?"
-    rf"(?:\s*/\s*\d+(?:\.\d+)?)?%?"
-    rf"|[+-]?\.\d+%?)(?!\w|[.,/]\d)"
-)
-_PROSE = re.compile(r"[^\W\d_]*(?:[\s.,:;!?'\u2019-]+[^\W\d_]*)*")  # words and punctuation only
 _WORDS = {
     w: i
     for i, w in enumerate(
@@ -280,8 +276,10 @@ _LETTER = re.compile(_LABEL + r"[.):]?")
 _LETTER_AND_TEXT = re.compile(_LABEL + r"(?:\s*[.):\-]\s*|\s+)(\S.*)", re.DOTALL)
 _BARE = re.compile(r"\(?([A-Za-z])[.)]?")
 _ARTICLE = re.compile(r"(?:a|an|the)\s+", re.IGNORECASE)
-_UNSURE = re.compile(r"\b(?:no|not|wait|or|maybe|perhaps|probably|possibly|actually|instead|but|either|unless)\b|\b[A-Z]\b|\?",
-                     re.IGNORECASE)
+_UNSURE = re.compile(
+    r"\b(?:no|not|wait|or|maybe|perhaps|probably|possibly|actually|instead|but|either|unless)\b|\b[A-Z]\b|\?",
+    re.IGNORECASE,
+)
 
 
 def parse_choice(text: str, choices: tuple[str, ...] | None = None) -> str | None:

@@ -52,7 +52,6 @@ from foveal.rewards.parse import (
     strip_leads,
     unit_word,
 )
-
 from foveal.sample import ANSWER_TYPES
 
 BOX_IOU_THRESHOLD = 0.5
@@ -229,12 +228,32 @@ _HEDGES = frozenset(
     nearly almost least most fewer less more than over under above below between either neither except
     unless wait guess think""".split()
 )
-_RELATIONS = ("<", ">", "\u2264", "\u2265", "\u2260", "\u2248", "\\le", "\\ge", "\\ne", "\\approx", "\\sim",
-              "\\pm", "\\mp", "\\lt", "\\gt", "\\in", "\\subset", "\\notin")
+_RELATIONS = (
+    "<",
+    ">",
+    "\u2264",
+    "\u2265",
+    "\u2260",
+    "\u2248",
+    "\\le",
+    "\\ge",
+    "\\ne",
+    "\\approx",
+    "\\sim",
+    "\\pm",
+    "\\mp",
+    "\\lt",
+    "\\gt",
+    "\\in",
+    "\\subset",
+    "\\notin",
+)
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _WORD = re.compile(r"[A-Za-z]+")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_FUNCTIONS = frozenset("sin cos tan cot sec csc log exp lim max min det gcd lcm mod arcsin arccos arctan sinh cosh tanh inf".split())
+_FUNCTIONS = frozenset(
+    "sin cos tan cot sec csc log exp lim max min det gcd lcm mod arcsin arccos arctan sinh cosh tanh inf".split()
+)
 _UNITS_TAIL = re.compile(r"(.*?)((?:\s+[A-Za-z][A-Za-z'\-]+){1,4})\s*\.?")
 _NAME = re.compile(r"\s*(?:[A-Za-z](?:_\{?\w+\}?)?|[A-Za-z]\w*\([A-Za-z]\))\s*")
 
@@ -252,12 +271,18 @@ def states_one_value(pred: str, gold: str) -> str | None:
     """
     gold_words = {w.lower() for w in _WORD.findall(_COMMAND.sub(" ", gold))}
     pred = strip_leads(pred)
-    if any(w.lower() in _HEDGES and w.lower() not in gold_words for w in _WORD.findall(_COMMAND.sub(" ", pred))):
+    if any(
+        w.lower() in _HEDGES and w.lower() not in gold_words for w in _WORD.findall(_COMMAND.sub(" ", pred))
+    ):
         return None
     if "?" in pred and "?" not in gold:
         return None
     m = _UNITS_TAIL.fullmatch(pred)
-    if m and m.group(1).strip() and all(unit_word(w) and w.lower() not in gold_words for w in m.group(2).split()):
+    if (
+        m
+        and m.group(1).strip()
+        and all(unit_word(w) and w.lower() not in gold_words for w in m.group(2).split())
+    ):
         pred = m.group(1).strip()
     words = {w.lower() for w in _WORD.findall(_COMMAND.sub(" ", pred)) if len(w) >= 3}
     if words - gold_words - _FUNCTIONS:
