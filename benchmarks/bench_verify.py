@@ -10,8 +10,9 @@ digits).
 
 * foveal: `score(completion, gold, answer_type)` (the `r1` format, extraction included).
 * math-verify, called as its README says: `verify(parse(gold), parse(answer))` on the
-  answer block's content, as written (numbers are not wrapped in `$…$`; its default
-  extraction reads plain numbers and LaTeX), and for choices
+  answer block's content: numbers and fractions as written (not wrapped in `$…$`; its
+  default extraction reads plain numbers and `\\frac{a}{b}`), LaTeX expressions inside
+  `$…$` as its README writes them, and for choices
   `parse(x, [StringExtractionConfig(strings=letters)])` with the corpus's letters A-E.
   Its own signal timeouts stay on (main thread).
 
@@ -164,7 +165,9 @@ def run_math_verify(pairs):
         answer = m.group(1) if m else ""
         if t == "choice":
             pg, pp = parse(g, strings), parse(answer, strings)
-        else:
+        elif cat == "latex":  # LaTeX goes in math delimiters, as math-verify's README writes it
+            pg, pp = parse(f"${g}$"), parse(f"${answer}$")
+        else:  # numbers and fractions as written
             pg, pp = parse(g), parse(answer)
         decided.append(bool(pg) and bool(pp))
         verdicts.append(bool(pg) and bool(pp) and verify(pg, pp))

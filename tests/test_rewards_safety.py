@@ -167,3 +167,26 @@ def test_screen_refuses_numbers_too_large_to_build():
     assert (
         not limits.too_costly("e^{x^2}") and not limits.too_costly("2^{100}") and not limits.too_costly("20!")
     )
+
+
+def test_import_prestarts_one_worker_that_starts_none_of_its_own():
+    """No cold start: importing foveal.rewards starts a worker in the background; the worker
+    itself (which imports the package too) must not start another (no chain of workers)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import foveal.rewards as R\n"
+        "from foveal.rewards import limits as L\n"
+        "print(L.POOL._live)\n"
+        "w = L.POOL._idle[0] if L.POOL._idle else None\n"
+        "print(w is not None and b'FOVEAL_MATH_PRESTART=0' in open(f'/proc/{w.proc.pid}/environ', 'rb').read())\n"
+        "print(R.verify('x^2+2x+1', '(x+1)^2', 'math'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FOVEAL_MATH_PRESTART"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == ["1", "True" if sys.platform == "linux" else "False", "True"], out.stderr[-2000:]
+    off = subprocess.run([sys.executable, "-c", "from foveal.rewards import limits as L; print(L.POOL._live)"],
+                         capture_output=True, text=True, env={**env, "FOVEAL_MATH_PRESTART": "0"}, timeout=120)
+    assert off.stdout.split() == ["0"], off.stderr[-2000:]

@@ -10,9 +10,10 @@ its documentation calls it; a gold that parses to nothing alone is read inside `
 It prints `ready` as soon as SymPy and math-verify are imported (a few tenths of a
 second), so the first request after start-up is answered at once; it then runs the
 WARM_UP comparisons (SymPy is slow the first time each kind of comparison runs) one at a
-time whenever no request is waiting (or all at once on `{"finish_warm_up": true}`), and
-its replies say `warm: true` once they are done (the parent allows a cold worker a
-longer deadline). It runs
+time whenever no request is waiting (or all at once on `{"finish_warm_up": true}`); it
+prints `warm` when it finishes them between requests, and its replies say `warm: true`
+once they are done (the parent prefers warm workers and allows a cold one a longer
+deadline). It runs
 math-verify with its signal timeouts off: the parent enforces the deadline by killing
 this process. Its address space is capped so a runaway SymPy computation ends in
 MemoryError rather than swapping the machine.
@@ -105,10 +106,13 @@ def main() -> None:
     warm_up = list(WARM_UP)
 
     def idle() -> bool:
-        """One warm-up comparison; whether any are left."""
+        """One warm-up comparison while no request waits; `warm` is announced after the last."""
         if warm_up:
             gold, pred = warm_up.pop(0)
             compare(gold, pred, "answer")
+            if not warm_up:
+                out.write(b"warm\n")
+                out.flush()
         return bool(warm_up)
 
     out.write(b"ready\n")

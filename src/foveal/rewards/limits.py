@@ -59,7 +59,7 @@ MATH_TIMEOUT_S = 0.8
 covers the kill and the fast checks around it)."""
 MAX_WORKERS = max(2, min(8, os.cpu_count() or 2))
 """Most math-verify worker processes alive at once (each holds SymPy, ~70 MB)."""
-COLD_GRACE_S = 2.0
+COLD_GRACE_S = 5.0
 """Extra seconds a worker still warming up (first comparisons of each kind in SymPy) gets."""
 WORKER_START_TIMEOUT_S = 60.0
 """How long to wait for a worker process to import SymPy and report ready."""
@@ -191,24 +191,42 @@ class _Worker:
         line, self._buf = self._buf.split(b"\n", 1)
         return line
 
-    def poll_ready(self) -> bool:
-        """Ready now? (never blocks)"""
-        if not self.ready:
-            self.ready = self._readline(time.monotonic()) == b"ready"
-        return self.ready
+    def poll(self) -> None:
+        """Read the status lines (`ready`, `warm`) the idle worker has printed so far; never blocks."""
+        while not (self.ready and self.warm):
+            line = self._readline(time.monotonic())
+            if line is None:
+                return
+            self._status(line)
+
+    def _status(self, line: bytes) -> bool:
+        """Note a status line; whether `line` was one."""
+        if line == b"ready":
+            self.ready = True
+        elif line == b"warm":
+            self.warm = True
+        else:
+            return False
+        return True
 
     def wait_ready(self) -> bool:
-        if not self.ready:
-            line = self._readline(time.monotonic() + WORKER_START_TIMEOUT_S)
-            self.ready = line == b"ready"
-        return self.ready
+        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+        while not self.ready:
+            line = self._readline(deadline)
+            if line is None or not self._status(line):
+                return False
+        return True
 
     def call(self, request: dict, timeout: float):
         self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
-        line = self._readline(time.monotonic() + timeout + (0.0 if self.warm else COLD_GRACE_S))
-        if line is None:
-            raise WorkerTimeout
+        deadline = time.monotonic() + timeout + (0.0 if self.warm else COLD_GRACE_S)
+        while True:
+            line = self._readline(deadline)
+            if line is None:
+                raise WorkerTimeout
+            if not self._status(line):
+                break
         reply = json.loads(line)
         self.warm = bool(reply.get("warm", True))
         return reply
@@ -259,8 +277,9 @@ class WorkerPool:
                     break
                 self._cond.wait()
             if self._idle:
-                ready = [w for w in self._idle if w.poll_ready()]
-                worker = ready[-1] if ready else self._idle[0]
+                for w in self._idle:
+                    w.poll()
+                worker = max(self._idle, key=lambda w: (w.warm, w.ready))  # warm first, then ready
                 self._idle.remove(worker)
             else:
                 worker = self._spawn()
