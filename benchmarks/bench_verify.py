@@ -267,6 +267,11 @@ def main() -> None:
         f"(goal >= 5x at >= 99.5% agreement: {'met' if core_ratio >= 5 and core_agree >= 0.995 else 'NOT met'})"
     )
 
+    against = sum(fov[i] != mv[i] and fov[i] != labels[i] for i in range(len(pairs)))
+    print(
+        f"disagreements where foveal contradicts the label: {against} "
+        f"(where math-verify does: {sum(fov[i] != mv[i] and mv[i] != labels[i] for i in range(len(pairs)))})"
+    )
     cases = defaultdict(list)
     for i, (cat, _t, g, c, y) in enumerate(pairs):
         if fov[i] != mv[i]:

@@ -446,3 +446,26 @@ def test_prop_choice_hacks_score_zero(nki, template):
 )
 def test_article_is_not_an_option_label(article_answer, gold, expected):
     assert score(wrap(article_answer, "r1"), gold, "choice", choices=["square", "circle", "star"]) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_prop_composed_hacks_score_zero(data):
+    """Two hacks stacked (a hedge written in full-width, bold, boxed or with a zero-width
+    space, ...) on a random gym sample in a random format still score 0."""
+    s = data.draw(st.sampled_from(gym_samples()))
+    fmt = data.draw(st.sampled_from(["r1", "answer"] + (["raw"] if s.answer_type != "math" else [])))
+    rng = random.Random(data.draw(st.integers(0, 2**32)))
+    name, content = data.draw(st.sampled_from(contents(s, rng)))
+    dress = data.draw(
+        st.sampled_from(["{}", "**{}**", "\\boxed{{{}}}", "The answer is {}.", "{}\u200b", "{} "])
+    )
+    content = dress.format(content)
+    if data.draw(st.booleans()):
+        content = content.translate(FULLWIDTH)
+    c = wrap(content, fmt)
+    assert score(c, s.answer, s.answer_type, answer_format=fmt, choices=s.choices) == 0.0, (
+        s.task,
+        name,
+        c[:200],
+    )

@@ -59,7 +59,8 @@ _INLINE_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 _MARKUP = re.compile(r"\*\*|__|`|(?<!\\)\$")
 _LEADS = re.compile(
     r"(?:(?:so|thus|therefore|hence)\s*,?\s+"
-    r"|(?:the\s+)?(?:final\s+|correct\s+|right\s+)?(?:answer|result|total|count|number|value|sum)\s*(?:is\s*:?|:|=)\s*"
+    r"|(?:the\s+)?(?:final\s+|correct\s+|right\s+)?(?:total\s+)?"
+    r"(?:answer|result|total|count|number|value|sum|option|choice)(?:\s+of(?:\s+[a-z]+){1,3})?\s*(?:is\s*:?|:|=)\s*"
     r"|(?:there\s+(?:are|is)|i\s+count|i\s+see|it\s+is|it's|that\s+is|exactly|a\s+total\s+of|in\s+total,?)\s+)",
     re.IGNORECASE,
 )

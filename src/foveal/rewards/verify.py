@@ -228,25 +228,9 @@ _HEDGES = frozenset(
     nearly almost least most fewer less more than over under above below between either neither except
     unless wait guess think""".split()
 )
-_RELATIONS = (
-    "<",
-    ">",
-    "\u2264",
-    "\u2265",
-    "\u2260",
-    "\u2248",
-    "\\le",
-    "\\ge",
-    "\\ne",
-    "\\approx",
-    "\\sim",
-    "\\pm",
-    "\\mp",
-    "\\lt",
-    "\\gt",
-    "\\in",
-    "\\subset",
-    "\\notin",
+_RELATION = re.compile(
+    r"[<>\u2264\u2265\u2260\u2248]"
+    r"|\\(?:le|leq|leqslant|ge|geq|geqslant|ne|neq|approx|sim|simeq|pm|mp|lt|gt|in|notin|subset|subseteq)(?![A-Za-z])"
 )
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _WORD = re.compile(r"[A-Za-z]+")
@@ -287,9 +271,8 @@ def states_one_value(pred: str, gold: str) -> str | None:
     words = {w.lower() for w in _WORD.findall(_COMMAND.sub(" ", pred)) if len(w) >= 3}
     if words - gold_words - _FUNCTIONS:
         return None
-    for rel in _RELATIONS:
-        if rel in pred and rel not in gold:
-            return None
+    if set(_RELATION.findall(pred)) - set(_RELATION.findall(gold)):
+        return None
     for sep in ",;":
         if _THOUSANDS.sub("", pred).count(sep) > _THOUSANDS.sub("", gold).count(sep):
             return None
