@@ -207,7 +207,7 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
 
 def read_file(path: Path) -> ExperimentFile:
     if not path.is_file():
-        raise FovealError(f"experiment file {path}: no such file")
+        raise FovealError(f"experiment file {path}: {'is not a file' if path.exists() else 'no such file'}")
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
