@@ -204,3 +204,24 @@ def test_workers_give_the_same_results(smoke, tmp_path):
     _, ref = smoke
     results = run_experiment(SMOKE, tmp_path / "w2", workers=2, progress=False)
     assert comparable(results) == comparable(ref)
+
+
+def test_base_stage_trains_nothing_and_pass_at_k_is_reported(tmp_path):
+    """Two arms scoring the untrained model of the same seed: identical, so Δ is exactly 0; k = 2 adds pass@2."""
+    f = tmp_path / "base.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [3], "reference": "a",
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1], "forms": ["text"], "n": 4, "k": 2,
+                 "temperature": 1.0, "max_new_tokens": 4}}))
+    results = run_experiment(f, tmp_path / "out", progress=False)
+    assert results["metrics"] == ["accuracy", "pass@2"]
+    assert not list((tmp_path / "out").rglob("train"))
+    b = results["rows"][1]
+    for m in ("accuracy", "pass@2"):
+        d = b[m]["overall"]["minus_reference"]
+        assert d["delta"] == 0 and d["ci95"] == [0, 0] and not d["significant"]
+    assert b["pass@2"]["overall"]["mean"] >= b["accuracy"]["overall"]["mean"]
+    rows = read_jsonl(tmp_path / "out" / "cells" / "b" / "seed-3" / "eval-base" / "samples.jsonl")
+    assert len(rows) == 4 and all(len(r["scores"]) == 2 and r["form"] == "text" for r in rows)

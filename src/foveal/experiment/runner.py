@@ -181,7 +181,7 @@ def run_cells(cells: list[Cell], workers: int = 1, progress: bool = True) -> lis
         def finished(c: Cell, done: dict) -> None:
             results[cells.index(c)] = done
             acc = "  ".join(f"{s} {a:.0%}" for s, a in done["accuracy"].items() if a is not None)
-            bar.update(task, advance=1, info=f"{c.name}: {acc} ({done['seconds']:.0f}s)")
+            bar.update(task, advance=1, info=f"{c.name} done: accuracy {acc} ({done['seconds']:.0f}s)")
 
         if workers == 1 or len(todo) <= 1:
             if "OMP_NUM_THREADS" not in os.environ:
