@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from foveal.config import RunConfig, _format_errors, load_config
+from foveal.config import RunConfig, format_errors, load_config, read_yaml
 from foveal.errors import FovealError
 from foveal.sample import Sample
 
@@ -208,18 +207,13 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
 def read_file(path: Path) -> ExperimentFile:
     if not path.is_file():
         raise FovealError(f"experiment file {path}: {'is not a file' if path.exists() else 'no such file'}")
-    try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FovealError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    tree = read_yaml(path)
     if not isinstance(tree, dict):
         raise FovealError(f"{path}: expected a mapping with arms, seeds, reference and eval")
     try:
         return ExperimentFile.model_validate(tree)
     except ValidationError as e:
-        raise FovealError(_format_errors(e, str(path))) from None
+        raise FovealError(format_errors(e, str(path))) from None
 
 
 def load_experiment(path: str | os.PathLike) -> Experiment:
