@@ -139,7 +139,7 @@ def detail_rows(results: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def title(results: dict) -> str:
-    metric = "" if len(results["metrics"]) > 1 else f"{results['metrics'][0]} (%), "
+    metric = "" if len(results["metrics"]) > 1 else f"{results['metrics'][0]}, "
     return (f"{metric}mean over seeds {', '.join(map(str, results['seeds']))}: "
             f"{results['n_distinct_per_task']} distinct {results['split']} problems per task "
             f"({', '.join(results['tasks'])}; level {', '.join(map(str, results['levels']))}; "
@@ -156,7 +156,7 @@ def print_results(results: dict, console) -> None:
 
     tables = [(title(results), table_rows(results))]
     if len(results["tasks"]) * len(results["forms"]) > 1:
-        tables.append(("accuracy (%) by task and form", detail_rows(results)))
+        tables.append(("accuracy by task and form", detail_rows(results)))
     for name, (cols, lines) in tables:
         table = Table(title=name)
         for c in cols:
