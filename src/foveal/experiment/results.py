@@ -40,12 +40,14 @@ def pass_at(k: int) -> Callable[[dict], float]:
 
 
 def problem_scores(eval_dir: str | Path, value: Callable[[dict], float] = accuracy) -> Scores:
-    """{(task, form): {problem_key: value(row)}} of one eval run's samples.jsonl (shuffled copies left out)."""
+    """{(task, form): {problem_key: value(row)}} of one eval run's samples.jsonl (probe rows, e.g.
+    shuffled, blind or perturbed copies, left out)."""
+    from foveal.eval.metrics import is_extra
     from foveal.io import read_jsonl
 
     out: Scores = {}
     for r in read_jsonl(Path(eval_dir) / "samples.jsonl"):
-        if not r.get("shuffle_of"):
+        if not is_extra(r):
             out.setdefault((r["task"], r["form"]), {})[r["problem_key"]] = value(r)
     return out
 
