@@ -159,7 +159,7 @@ def init_worker() -> None:
         import ctypes
         import signal
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     import torch
 
     torch.set_num_threads(1)
@@ -198,6 +198,10 @@ def run_cells(cells: list[Cell], workers: int = 1, progress: bool = True) -> lis
             bar.update(task, info=f"running {min(workers, len(todo))} cells at a time")
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_worker) as pool:
                 futures = {pool.submit(run_cell, c): c for c in todo}
-                for f in as_completed(futures):
-                    finished(futures[f], f.result())
+                try:
+                    for f in as_completed(futures):
+                        finished(futures[f], f.result())
+                except BaseException:  # a cell failed (or Ctrl-C): start no further cells
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     return [results.get(i) or json.loads((Path(c.dir) / "done.json").read_text()) for i, c in enumerate(cells)]
