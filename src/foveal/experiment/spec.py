@@ -225,7 +225,10 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     spec = read_file(path)
     configs, stages = {}, {}
     for name, arm in spec.arms.items():
-        configs[name], stages[name] = load_arm(name, arm, spec.set, path.parent)
+        try:
+            configs[name], stages[name] = load_arm(name, arm, spec.set, path.parent)
+        except FovealError as e:
+            raise FovealError(f"{path}: {e}") from None
     rows = [Row(a, s, a if len(stages[a]) == 1 else f"{a}/{s}") for a in spec.arms for s in stages[a]]
     by_label = {r.label: r for r in rows}
     ref = by_label.get(spec.reference) or next((r for r in reversed(rows) if r.arm == spec.reference), None)
