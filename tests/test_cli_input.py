@@ -80,6 +80,7 @@ def kind(command, param) -> type:
 # not exist afterwards; other {names}: fixtures). Options tested against another baseline: BASE_FOR.
 BASE = {
     "eval": {"--model": "tiny", "--data": "{data}", "--out": "{out}", "--max-new-tokens": "4"},
+    "experiment": {"file": "{experiment}", "--out": "{out}"},
     "gen": {"--tasks": "count", "--n": "2", "--levels": "1", "--out": "{out}"},
     "model tiny": {"--out": "{out}"},
     "quickstart": {"--out": "{out}"},
@@ -107,6 +108,8 @@ INVALID = {
     ("eval", "--shuffles"): ["-1"],
     ("eval", "--temperature"): ["-1", "nan", "inf"],
     ("eval", "--top-p"): ["0", "1.5"],
+    ("experiment", "--out"): ["{file}"],
+    ("experiment", "file"): ["{missing}", "{dir}", "{badyaml}"],
     ("gen", "--levels"): ["0", "1-", "9-1"],
     ("gen", "--n"): ["0"],
     ("gen", "--out"): ["{file}"],
@@ -234,7 +237,7 @@ def fixtures(tmp_path_factory):
     (fx / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     names = {"file": fx / "file", "dir": fx / "dir", "missing": fx / "missing", "badyaml": fx / "bad.yaml",
              "badjsonl": fx / "bad.jsonl", "recipe": fx / "recipe.yaml", "data": fx / "data",
-             "evalrun": fx / "evalrun"}
+             "evalrun": fx / "evalrun", "experiment": Path(__file__).resolve().parents[1] / "experiments" / "smoke.yaml"}
     names = {k: str(v) for k, v in names.items()}
     with socket.socket() as s:  # a port free now, so that serve's baseline is valid
         s.bind(("127.0.0.1", 0))

@@ -20,6 +20,7 @@ LAYERS = [
     {"config", "models"},
     {"rollout"},
     {"train", "eval", "serve", "transfer"},
+    {"experiment"},
     {"quickstart", "cli"},
 ]
 RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}

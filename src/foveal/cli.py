@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "foveal.serve.commands",  # serve
     "foveal.eval.commands",  # eval, report
     "foveal.train.commands",  # train
+    "foveal.experiment.commands",  # experiment
     "foveal.quickstart",  # quickstart
 )
 

@@ -216,7 +216,7 @@ class RunConfig(Strict):
 # -- loading -------------------------------------------------------------------------------
 
 
-def _format_errors(e: ValidationError, where: str) -> str:
+def format_errors(e: ValidationError, where: str) -> str:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
@@ -260,7 +260,17 @@ def config_from_dict(tree: dict, where: str = "config", overrides: list[str] = (
         return RunConfig.model_validate(tree)
     except ValidationError as e:
         suffix = f" (with --set {' '.join(overrides)})" if overrides else ""
-        raise FovealError(_format_errors(e, where + suffix)) from None
+        raise FovealError(format_errors(e, where + suffix)) from None
+
+
+def read_yaml(p: Path) -> Any:
+    """The YAML document in file `p`; FovealError naming the line and column where it is not valid YAML."""
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise FovealError(f"{p}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
 
 
 def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig:
@@ -268,12 +278,7 @@ def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig
     p = Path(path)
     if not p.is_file():
         raise FovealError(f"recipe {p} does not exist")
-    try:
-        tree = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FovealError(f"{p}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    tree = read_yaml(p)
     if tree is not None and not isinstance(tree, dict):
         raise FovealError(f"{p}: expected a mapping of sections (model, data, sft, rl, ...), got {type(tree).__name__}")
     return config_from_dict(tree or {}, str(p), overrides)

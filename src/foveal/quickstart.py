@@ -156,12 +156,9 @@ def run_one_seed(cfg, out: Path, samples: list, split: str, minutes: float, cons
 
 def per_problem(run_dir: str, stage: str) -> dict[tuple[str, str], dict[str, float]]:
     """{(task, form): {problem_key: greedy score}} of one stage's eval."""
-    from foveal.io import read_jsonl
+    from foveal.experiment.results import problem_scores
 
-    out: dict[tuple[str, str], dict[str, float]] = {}
-    for r in read_jsonl(Path(run_dir) / f"eval-{stage}" / "samples.jsonl"):
-        out.setdefault((r["task"], r["form"]), {})[r["problem_key"]] = float(r["scores"][0] >= 0.5)
-    return out
+    return problem_scores(Path(run_dir) / f"eval-{stage}")
 
 
 def summarize(runs: list[dict], tasks: list[str], samples: list, split: str, seconds: float) -> dict:

@@ -425,8 +425,9 @@ def pick_examples(run: Run, n: int = 4) -> dict[str, list[dict[str, Any]]]:
 
 # -- the page ---------------------------------------------------------------------------
 
-def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], examples: int = 4) -> str:
-    """The report's HTML."""
+def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], examples: int = 4,
+           tables: list[dict[str, Any]] | None = None) -> str:
+    """The report's HTML; `tables` ({title, note, columns, rows} of strings) open the page."""
     import jinja2
 
     style()
@@ -454,13 +455,17 @@ def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], 
         train_names=[n for n, _ in train_logs],
         examples=[(r.name, pick_examples(r, examples)) for r in evals],
         escape=html.escape,
+        tables=tables or [],
     )
 
 
 def build_report(runs: list[str | os.PathLike], out: str | os.PathLike, names: list[str] | None = None,
-                 train: list[str | os.PathLike] | None = None, examples: int = 4) -> Path:
+                 train: list[str | os.PathLike] | None = None, examples: int = 4,
+                 train_names: list[str] | None = None, tables: list[dict[str, Any]] | None = None) -> Path:
     """Write the HTML report for eval `runs` (and training logs `train`: run directories or
-    train.jsonl files) to `out`, atomically. Returns the output path."""
+    train.jsonl files, labelled `train_names`) to `out`, atomically. `tables` (each {title, note,
+    columns, rows}, cells as strings) are shown first, e.g. an experiment's summary over seeds.
+    Returns the output path."""
     if not runs and not train:
         raise FovealError("give at least one run directory")
     if names is not None and len(names) != len(runs):
@@ -474,7 +479,7 @@ def build_report(runs: list[str | os.PathLike], out: str | os.PathLike, names: l
         else:
             seen[r.name] = 1
     logs = [(r.name, r.train) for r in loaded if r.train]
-    for t in train or []:
+    for i, t in enumerate(train or []):
         tp = Path(t)
         f = tp / "train.jsonl" if tp.is_dir() else tp
         if not f.exists():
@@ -482,5 +487,5 @@ def build_report(runs: list[str | os.PathLike], out: str | os.PathLike, names: l
         rows = read_jsonl(f)
         if not rows:
             raise FovealError(f"--train {f}: the log is empty")
-        logs.append((tp.name if tp.is_dir() else tp.parent.name, rows))
-    return atomic_write_text(out, render(loaded, logs, examples))
+        logs.append((train_names[i] if train_names else tp.name if tp.is_dir() else tp.parent.name, rows))
+    return atomic_write_text(out, render(loaded, logs, examples, tables))

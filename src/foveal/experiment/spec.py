@@ -1,0 +1,256 @@
+"""An experiment file: arms × seeds, scored on one set of held-out problems. YAML in, a validated plan out.
+
+    arms:                          # name -> a recipe and its --set overrides
+      sft:  {recipe: ../recipes/quickstart.yaml, set: [rl.steps=0]}
+      grpo: {recipe: ../recipes/quickstart.yaml}
+    seeds: 3                       # a count (0, 1, 2) or a list of seeds
+    reference: sft                 # paired differences are taken against this arm
+    eval: {split: test, tasks: [count], levels: [1], forms: [image, text], n: 200}
+
+`load_experiment(path)` checks everything a run would need before anything is written: every
+recipe loads with its overrides, every stage asked for is trained, the RL algorithm and rewards
+exist, the model can be found, and every task has `n` distinct problems of the split at its levels
+(those problems are drawn here, once, and scored by every cell). Errors name the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from foveal.config import RunConfig, format_errors, load_config, read_yaml
+from foveal.errors import FovealError
+from foveal.sample import Sample
+
+STAGES = ("base", "sft", "rl")  # base: the model before training (the recipe's model.path, init from the seed)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Arm(Strict):
+    """One arm: a recipe, its `--set` overrides, and the stages of each run to evaluate."""
+
+    recipe: str = Field(..., description="a recipe YAML, relative to the experiment file or the repository root")
+    set: list[str] = Field(default_factory=list, description="overrides key=value, as `foveal train --set`")
+    stages: list[Literal["base", "sft", "rl"]] | None = Field(
+        None, min_length=1, description="checkpoints to evaluate; default: the last stage the recipe trains")
+
+
+class EvalSpec(Strict):
+    """The problems every cell is scored on, and how completions are sampled."""
+
+    split: Literal["val", "test"] = Field(..., description="val for tuning, test to report")
+    tasks: list[str] | None = Field(None, min_length=1, description="default: the reference arm's data.gym.tasks")
+    levels: list[int] | None = Field(None, min_length=1, description="default: the reference arm's data.gym.levels")
+    forms: list[Literal["image", "text"]] = Field(["image"], min_length=1)
+    n: int = Field(..., ge=2, description="distinct problems per task")
+    k: int = Field(1, ge=1, description="completions per problem")
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy")
+    max_new_tokens: int | None = Field(None, ge=1, description="default: the reference arm's sampling.max_new_tokens")
+    batch_size: int = Field(64, ge=1)
+
+    @field_validator("tasks", "levels", "forms")
+    @classmethod
+    def _no_repeats(cls, v):
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError(f"lists an item twice: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _sampling(self):
+        if self.k > 1 and self.temperature == 0:
+            raise ValueError(f"k {self.k} at temperature 0 (greedy) would repeat one completion: "
+                             f"set eval.temperature > 0, or k: 1")
+        return self
+
+    @property
+    def twin(self) -> str:
+        """The harness's `twin` for these forms."""
+        return self.forms[0] if len(self.forms) == 1 else "both"
+
+
+class ExperimentFile(Strict):
+    """The YAML file as written."""
+
+    arms: dict[str, Arm] = Field(..., min_length=1)
+    seeds: int | list[int] = Field(..., description="a count n (seeds 0..n-1) or a list of seeds")
+    reference: str = Field(..., description="the arm (or arm/stage) the paired differences are taken against")
+    eval: EvalSpec
+    set: list[str] = Field(default_factory=list, description="overrides applied to every arm, before its own")
+    metrics: list[Literal["accuracy", "pass@k"]] | None = Field(
+        None, description="accuracy is always reported; pass@k needs eval.k > 1 (default: reported when k > 1)")
+
+    @field_validator("arms")
+    @classmethod
+    def _arm_names(cls, v):
+        for name in v:
+            if not name or "/" in name or name.startswith(".") or name != name.strip():
+                raise ValueError(f"arm name {name!r}: use a plain name (no '/', no leading '.')")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v):
+        seeds = list(range(v)) if isinstance(v, int) else v
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"a count must be at least 1, got {v}")
+        if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+            raise ValueError(f"expected distinct seeds >= 0, got {v}")
+        return seeds
+
+    @model_validator(mode="after")
+    def _metrics(self):
+        if self.metrics and "pass@k" in self.metrics and self.eval.k < 2:
+            raise ValueError("metrics: pass@k needs eval.k > 1")
+        return self
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results: an arm's run evaluated at one stage. `label` is `arm` when the arm
+    evaluates one stage, else `arm/stage`."""
+
+    arm: str
+    stage: str
+    label: str
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: arm configs (seed not yet set), the rows, the shared problems."""
+
+    path: Path
+    spec: ExperimentFile
+    configs: dict[str, RunConfig]
+    stages: dict[str, list[str]]
+    rows: list[Row]
+    reference: Row
+    max_new_tokens: int
+    samples: list[Sample]
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.spec.seeds)
+
+    @property
+    def metrics(self) -> list[str]:
+        """accuracy, and pass@k where asked for (by default when eval.k > 1)."""
+        asked = self.spec.metrics if self.spec.metrics is not None else ["pass@k"] * (self.spec.eval.k > 1)
+        return ["accuracy", *(["pass@k"] if "pass@k" in asked else [])]
+
+
+def repo_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding pyproject.toml (the repository root)."""
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def find_recipe(recipe: str, here: Path) -> Path:
+    """`recipe` as given when absolute, else relative to `here` (the experiment file's folder), else to
+    the repository root; FovealError naming both places when neither holds it."""
+    p = Path(recipe)
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        root = repo_root(here.resolve())
+        candidates = [here / p] + ([root / p] if root else [])
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise FovealError(f"recipe {recipe!r} not found (looked in {' and '.join(str(c.parent) for c in candidates)})")
+
+
+def stages_of(cfg: RunConfig) -> list[str]:
+    """The stages a config trains, in order."""
+    return [s for s, steps in (("sft", cfg.sft.steps), ("rl", cfg.rl.steps)) if steps]
+
+
+def check_model(path: str) -> None:
+    from foveal.models.load import SMOLLM2_NAME
+
+    if path not in ("tiny", SMOLLM2_NAME) and not Path(path).is_dir():
+        raise FovealError(f"model.path {path!r}: not a directory, nor \"tiny\" or \"{SMOLLM2_NAME}\"")
+
+
+def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunConfig, list[str]]:
+    """The arm's RunConfig (recipe + common + own overrides) and its stages to evaluate, checked."""
+    from foveal.train.algos import check_rl_config
+    from foveal.train.rl import load_rewards
+
+    where = f"arms.{name}"
+    try:
+        cfg = load_config(find_recipe(arm.recipe, here), overrides=[*common, *arm.set])
+        check_rl_config(cfg.rl)
+        if cfg.rl.steps:
+            load_rewards(cfg.rewards)
+        check_model(cfg.model.path)
+    except FovealError as e:
+        raise FovealError(f"{where}: {e}") from None
+    trained = stages_of(cfg)
+    stages = list(arm.stages) if arm.stages else [trained[-1]]
+    for s in stages:
+        if s != "base" and s not in trained:
+            raise FovealError(f"{where}.stages: {s!r} is not trained by this arm (it trains {', '.join(trained)})")
+    if len(set(stages)) != len(stages):
+        raise FovealError(f"{where}.stages: lists a stage twice: {stages}")
+    return cfg, stages
+
+
+def read_file(path: Path) -> ExperimentFile:
+    if not path.is_file():
+        raise FovealError(f"experiment file {path}: {'is not a file' if path.exists() else 'no such file'}")
+    tree = read_yaml(path)
+    if not isinstance(tree, dict):
+        raise FovealError(f"{path}: expected a mapping with arms, seeds, reference and eval")
+    try:
+        return ExperimentFile.model_validate(tree)
+    except ValidationError as e:
+        raise FovealError(format_errors(e, str(path))) from None
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and check an experiment file completely (see the module docstring); writes nothing."""
+    import foveal.tasks as gym
+    from foveal.tasks.generate import distinct_samples
+
+    path = Path(path)
+    spec = read_file(path)
+    configs, stages = {}, {}
+    for name, arm in spec.arms.items():
+        try:
+            configs[name], stages[name] = load_arm(name, arm, spec.set, path.parent)
+        except FovealError as e:
+            raise FovealError(f"{path}: {e}") from None
+    rows = [Row(a, s, a if len(stages[a]) == 1 else f"{a}/{s}") for a in spec.arms for s in stages[a]]
+    by_label = {r.label: r for r in rows}
+    ref = by_label.get(spec.reference) or next((r for r in reversed(rows) if r.arm == spec.reference), None)
+    if ref is None:
+        raise FovealError(f"{path}: reference: {spec.reference!r} is not an arm (arms: {', '.join(by_label)})")
+    ev = spec.eval
+    gym_ref = configs[ref.arm].data.gym
+    if ev.tasks is None or ev.levels is None:
+        if gym_ref is None:
+            raise FovealError(f"{path}: eval: give tasks and levels (the reference arm trains on a dataset)")
+        ev.tasks = ev.tasks or list(gym_ref.tasks)
+        ev.levels = ev.levels or list(gym_ref.levels)
+    try:
+        for t in ev.tasks:
+            task = gym.get(t)
+            for level in ev.levels:
+                task.check_level(level)
+            missing = [f for f in ev.forms if f not in task.forms]
+            if missing:
+                raise FovealError(f"task {t!r} has no {missing[0]} form")
+        samples = distinct_samples(ev.tasks, ev.levels, ev.n, ev.split)
+    except FovealError as e:
+        raise FovealError(f"{path}: eval: {e}") from None
+    max_new = ev.max_new_tokens or configs[ref.arm].sampling.max_new_tokens
+    return Experiment(path, spec, configs, stages, rows, ref, max_new, samples)

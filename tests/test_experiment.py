@@ -1,0 +1,227 @@
+"""`foveal experiment`: experiments/smoke.yaml run for real (tiny model, real files), resumed, killed, refused."""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from foveal.errors import FovealError
+from foveal.experiment import run_experiment
+from foveal.io import read_jsonl
+from foveal.split import split_of
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "smoke.yaml"
+FOVEAL = [sys.executable, "-m", "foveal.cli"]
+
+
+def comparable(results: dict) -> dict:
+    """results.json without what differs between invocations (timings)."""
+    return {k: v for k, v in results.items() if k not in ("seconds", "cells", "report")}
+
+
+def files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("exp") / "smoke"
+    return out, run_experiment(SMOKE, out, progress=False)
+
+
+def test_smoke_experiment_writes_results_with_paired_differences(smoke):
+    out, results = smoke
+    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(results))
+    assert results["seeds"] == [0, 1] and results["reference"] == "sft" and results["split"] == "test"
+    assert [(r["arm"], r["stage"]) for r in results["rows"]] == [("sft", "sft"), ("grpo", "rl")]
+    # every cell scored the same distinct test problems, in both forms
+    keys = []
+    for arm, stage in (("sft", "sft"), ("grpo", "rl")):
+        for seed in (0, 1):
+            rows = read_jsonl(out / "cells" / arm / f"seed-{seed}" / f"eval-{stage}" / "samples.jsonl")
+            keys.append(sorted((r["problem_key"], r["form"]) for r in rows))
+    assert all(k == keys[0] for k in keys) and len(keys[0]) == 6 * 2
+    assert {split_of(k) for k, _ in keys[0]} == {"test"}
+    # the paired difference, recomputed from the eval rows: mean over seeds of the mean over problems
+    def acc(arm, stage, seed):
+        rows = read_jsonl(out / "cells" / arm / f"seed-{seed}" / f"eval-{stage}" / "samples.jsonl")
+        return {(r["problem_key"], r["form"]): float(r["scores"][0] >= 0.5) for r in rows}
+
+    per_seed = []
+    for seed in (0, 1):
+        a, b = acc("sft", "sft", seed), acc("grpo", "rl", seed)
+        per_seed.append(statistics.fmean(b[u] - a[u] for u in a))
+    d = results["rows"][1]["accuracy"]["overall"]["minus_reference"]
+    assert d["delta"] == pytest.approx(statistics.fmean(per_seed)) and d["n_seeds"] == 2 and d["n_problems"] == 12
+    assert d["ci95"][0] <= d["delta"] <= d["ci95"][1]
+    assert "minus_reference" not in results["rows"][0]["accuracy"]["overall"]
+    grpo = results["rows"][1]["accuracy"]["overall"]
+    assert grpo["min"] <= grpo["mean"] <= grpo["max"] and len(grpo["per_seed"]) == 2
+    assert set(results["rows"][1]["accuracy"]["by_task_form"]["count"]) == {"image", "text"}
+    html = (out / "report.html").read_text()
+    assert "Experiment by task and form" in html and "grpo (seed 0)" in html
+
+
+def test_a_seed_sets_init_and_data_stream_for_every_arm(smoke):
+    out, _ = smoke
+    def sft_log(arm, seed):
+        return [r for r in read_jsonl(out / "cells" / arm / f"seed-{seed}" / "train" / "train.jsonl")
+                if r["stage"] == "sft"]
+
+    # same seed: the SFT-only arm and the SFT stage of the GRPO arm are the same run (a paired design)
+    assert [r["loss"] for r in sft_log("sft", 0)] == [r["loss"] for r in sft_log("grpo", 0)]
+    # another seed: another init and problem stream
+    assert [r["loss"] for r in sft_log("sft", 0)] != [r["loss"] for r in sft_log("sft", 1)]
+    assert not (out / "cells" / "sft" / "seed-0" / "train" / "rl").exists()
+    assert (out / "cells" / "grpo" / "seed-0" / "train" / "rl").is_dir()
+
+
+def test_a_second_invocation_skips_finished_cells(smoke):
+    out, results = smoke
+    before = files(out / "cells")
+    t = time.perf_counter()
+    again = run_experiment(SMOKE, out, progress=False)
+    assert files(out / "cells") == before  # nothing trained or evaluated again
+    assert comparable(again) == comparable(results)
+    assert time.perf_counter() - t < results["seconds"]
+
+
+def test_a_changed_arm_refuses_to_reuse_its_cells(smoke, tmp_path):
+    out, _ = smoke
+    spec = yaml.safe_load(SMOKE.read_text())
+    spec["arms"]["grpo"]["set"] = ["rl.group_size=4"]
+    for arm in spec["arms"].values():
+        arm["recipe"] = str(ROOT / "recipes" / "quickstart.yaml")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(spec))
+    before = files(out)
+    with pytest.raises(FovealError, match="arm 'grpo' seed 0"):
+        run_experiment(changed, out, progress=False)
+    assert files(out) == before
+
+
+def bad(spec: dict, path: list, value) -> dict:
+    spec = json.loads(json.dumps(spec))
+    node = spec
+    for k in path[:-1]:
+        node = node[k]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return spec
+
+
+BAD = [
+    (["arms", "sft", "recipe"], "../recipes/nope.yaml", "arms.sft: recipe '../recipes/nope.yaml' not found"),
+    (["arms", "sft", "set"], ["rl.nope=1"], "arms.sft: .*rl.nope: unknown field"),
+    (["arms", "sft", "stages"], ["rl"], "arms.sft.stages: 'rl' is not trained"),
+    (["arms", "sft", "colour"], "red", "arms.sft.colour: unknown field"),
+    (["arms"], {}, "arms"),
+    (["seeds"], 0, "seeds"),
+    (["seeds"], [1, 1], "seeds"),
+    (["reference"], "rl", "reference: 'rl' is not an arm"),
+    (["eval", "split"], "train", "eval.split"),
+    (["eval", "tasks"], ["count", "nope"], "eval: .*nope"),
+    (["eval", "tasks"], ["fraction_shaded"], "eval: task 'fraction_shaded' .* distinct test problems"),
+    (["eval", "levels"], [99], "eval: .*level"),
+    (["eval", "n"], 1, "eval.n"),
+    (["eval", "k"], 4, "eval: .*temperature"),
+    (["eval", "forms"], ["mixed"], "eval.forms"),
+    (["metrics"], ["pass@k"], "pass@k needs eval.k > 1"),
+    (["eval", "max_new_tokens"], 0, "eval.max_new_tokens"),
+    (["reference"], KeyError, "reference: Field required"),
+]
+
+
+@pytest.mark.parametrize("path,value,needle", BAD, ids=[".".join(p) + "=" + str(v) for p, v, _ in BAD])
+def test_a_bad_file_is_refused_before_anything_is_written(path, value, needle, tmp_path):
+    f = tmp_path / "exp" / "bad.yaml"
+    f.parent.mkdir()
+    f.write_text(yaml.safe_dump(bad(yaml.safe_load(SMOKE.read_text()), path, value)))
+    (tmp_path / "recipes").symlink_to(ROOT / "recipes")  # ../recipes/quickstart.yaml, as in experiments/
+    with pytest.raises(FovealError, match=needle) as e:
+        run_experiment(f, tmp_path / "out", progress=False)
+    assert "\n" not in str(e.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_bad_input_in_one_line(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "x.txt").write_text("mine")
+    f = tmp_path / "e.yaml"
+    f.write_text("arms: [unclosed\n")
+    for argv, needle in (([str(f), "--out", str(tmp_path / "o")], "not valid YAML"),
+                         ([str(SMOKE), "--out", str(tmp_path / "notes")], "not an experiment directory"),
+                         ([str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o")], "no such file")):
+        r = subprocess.run(FOVEAL + ["experiment", *argv], capture_output=True, text=True)
+        assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o").exists() and os.listdir(tmp_path / "notes") == ["x.txt"]
+
+
+def test_the_repository_experiments_parse():
+    from foveal.experiment.spec import read_file
+
+    for f in sorted((ROOT / "experiments").glob("*.yaml")):
+        spec = read_file(f)
+        assert spec.reference in spec.arms, f
+
+
+def test_killed_then_resumed_matches_an_uninterrupted_run(smoke, tmp_path):
+    """SIGKILL mid-run (the second cell half done), rerun: the results equal the uninterrupted run's."""
+    ref_out, ref = smoke
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(FOVEAL + ["experiment", str(SMOKE), "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second = out / "cells" / "grpo" / "seed-0"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "cells" / "sft" / "seed-0" / "done.json").exists() and read_jsonl(second / "train" / "train.jsonl"):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (second / "done.json").exists() and not (out / "results.json").exists()
+    results = run_experiment(SMOKE, out, progress=False)
+    assert comparable(results) == comparable(ref)
+    for cell in ("sft/seed-0/eval-sft", "grpo/seed-0/eval-rl", "grpo/seed-1/eval-rl"):
+        got = [r["completions"] for r in read_jsonl(out / "cells" / cell / "samples.jsonl")]
+        assert got == [r["completions"] for r in read_jsonl(ref_out / "cells" / cell / "samples.jsonl")], cell
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_results(smoke, tmp_path):
+    _, ref = smoke
+    results = run_experiment(SMOKE, tmp_path / "w2", workers=2, progress=False)
+    assert comparable(results) == comparable(ref)
+
+
+def test_base_stage_trains_nothing_and_pass_at_k_is_reported(tmp_path):
+    """Two arms scoring the untrained model of the same seed: identical, so Δ is exactly 0; k = 2 adds pass@2."""
+    f = tmp_path / "base.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [3], "reference": "a",
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1], "forms": ["text"], "n": 4, "k": 2,
+                 "temperature": 1.0, "max_new_tokens": 4}}))
+    results = run_experiment(f, tmp_path / "out", progress=False)
+    assert results["metrics"] == ["accuracy", "pass@2"]
+    assert not list((tmp_path / "out").rglob("train"))
+    b = results["rows"][1]
+    for m in ("accuracy", "pass@2"):
+        d = b[m]["overall"]["minus_reference"]
+        assert d["delta"] == 0 and d["ci95"] == [0, 0] and not d["significant"]
+    assert b["pass@2"]["overall"]["mean"] >= b["accuracy"]["overall"]["mean"]
+    rows = read_jsonl(tmp_path / "out" / "cells" / "b" / "seed-3" / "eval-base" / "samples.jsonl")
+    assert len(rows) == 4 and all(len(r["scores"]) == 2 and r["form"] == "text" for r in rows)
