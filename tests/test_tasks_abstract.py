@@ -103,7 +103,7 @@ def test_family(name, level, seed):
 
 
 def test_minimum_object_sizes():
-    from foveal.tasks import odd_one_out, pattern, raven
+    from foveal.tasks.abstract import odd_one_out, pattern, raven
 
     assert min(raven.RADIUS.values()) >= 4 and raven.PANEL >= 40 and pattern.PANEL >= 40 and odd_one_out.CELL >= 40
     s = get("spot_difference").generate(0, 5)

@@ -9,6 +9,7 @@ import hashlib
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -236,7 +237,7 @@ def test_sudoku_fewer_givens_as_level_rises_and_mixed_splits_givens():
 def test_jigsaw_reassembled_pieces_equal_the_source(level):
     from PIL import Image
 
-    from foveal.tasks.jigsaw import GAP, HEADER, source
+    from foveal.tasks.spatial.jigsaw import GAP, HEADER, source
 
     for seed in range(3):
         s = tasks.get("jigsaw").generate(seed, level)
@@ -340,7 +341,12 @@ def test_legible_at_default_resolution(name, level):
 
 
 def test_a_broken_family_module_fails_loudly_naming_its_file(tmp_path):
-    (tmp_path / "brokenfam.py").write_text("import foveal.no_such_module\n")
+    """Families live in subpackages (kinds); a broken one names its file. Top-level modules are
+    infrastructure: discovery does not import them (a broken one there goes unnoticed until used)."""
+    (tmp_path / "brokenkind").mkdir()
+    (tmp_path / "brokenkind" / "__init__.py").write_text("")
+    (tmp_path / "brokenkind" / "brokenfam.py").write_text("import foveal.no_such_module\n")
+    (tmp_path / "brokeninfra.py").write_text("import foveal.no_such_module\n")
     code = ("import sys\nfrom foveal import tasks\n"
             f"tasks.__path__.append({str(tmp_path)!r})\n"
             "try:\n    tasks.names()\nexcept ImportError as e:\n"
@@ -348,4 +354,20 @@ def test_a_broken_family_module_fails_loudly_naming_its_file(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     kind, msg, cause = (p.strip() for p in r.stdout.split("|"))
     assert kind == "FamilyImportError" and cause == "ModuleNotFoundError"
-    assert str(tmp_path / "brokenfam.py") in msg and "foveal.no_such_module" in msg
+    assert str(tmp_path / "brokenkind" / "brokenfam.py") in msg and "foveal.no_such_module" in msg
+    (tmp_path / "brokenkind" / "brokenfam.py").unlink()
+    r = subprocess.run([sys.executable, "-c", code + "else:\n    print(len(tasks.names()))\n"],
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == str(len(tasks.names()))
+
+
+def test_every_family_lives_in_the_subpackage_of_its_kind_listed_in_the_docs():
+    """docs/gym.md's layout table names each kind's families; each family's module is
+    `foveal.tasks.<kind>.<module>` for its kind, and every family is listed once."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "gym.md").read_text()
+    rows = re.findall(r"^\| `(\w+)/` \| (.+?) \|", doc, flags=re.M)
+    listed = {fam: kind for kind, fams in rows for fam in re.findall(r"`(\w+)`", fams)}
+    assert sorted(listed) == tasks.names()
+    for t in tasks.all_tasks():
+        parts = type(t).__module__.split(".")
+        assert parts[:2] == ["foveal", "tasks"] and len(parts) == 4 and parts[2] == listed[t.name], t.name

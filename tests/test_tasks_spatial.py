@@ -207,7 +207,7 @@ def check_locate(s):
 
 
 def check_gui(s):
-    from foveal.tasks.gui_click import BTN_EDGE, INTENTS  # the goal -> caption table is the task's vocabulary
+    from foveal.tasks.grounding.gui_click import BTN_EDGE, INTENTS  # the goal -> caption table is the task's vocabulary
 
     m = s.meta
     want = [e for e in m["elements"] if e["window"] == m["window"] and e["caption"] == INTENTS[m["goal"]]]
@@ -244,7 +244,8 @@ def test_answers_vary_and_labels_are_legible():
     assert len({get("maze").generate(k, 3).answer for k in range(30)}) >= 3
     assert {get("cube_net").generate(k, 4).answer for k in range(30)} == {"A", "B"}
     assert len({get("gui_click").generate(k, 3).answer for k in range(20)}) >= 5
-    from foveal.tasks import gui_click, transit_route
+    from foveal.tasks.grounding import gui_click
+    from foveal.tasks.spatial import transit_route
 
     assert gui_click.FONT >= MIN_FONT_PX and transit_route.TransitRoute.SPACING >= 24
 

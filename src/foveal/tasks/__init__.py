@@ -1,12 +1,15 @@
-"""The gym: a registry of task families, each one module in this package.
+"""The gym: a registry of task families, each one module in a subpackage of its kind.
 
     >>> from foveal import tasks
     >>> tasks.names()[:3]
     >>> tasks.get("count").generate(seed=0, level=1)
 
-Family modules are discovered automatically: any module here whose name does not start
-with an underscore and is not one of the infrastructure modules below is imported, and
-its classes decorated with `@register` join the registry.
+Layout: the modules directly in this package are infrastructure (base, draw, export, ...);
+families live only in the subpackages, one per kind (puzzles/, math/, spatial/, abstract/,
+games/, video/, grounding/; see docs/gym.md), with the helpers of that kind beside them as
+underscore modules (puzzles/_puzzle.py). Discovery imports every subpackage and each of its
+modules whose name does not start with an underscore; their classes decorated with
+`@register` join the registry.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+from types import ModuleType
 
 from foveal.errors import FovealError
 from foveal.tasks.base import Task, task_rng, task_seed
 
-_INFRA = {"base", "draw", "export", "commands", "generate", "gallery", "stats"}
 _REGISTRY: dict[str, Task] = {}
 _loaded = False
 
@@ -39,20 +42,29 @@ class FamilyImportError(ImportError):
 
 
 def _load() -> None:
-    """Import every family module once; a module that fails raises FamilyImportError (chained)."""
+    """Import every family module once (the non-underscore modules of each subpackage); a module
+    or subpackage that fails raises FamilyImportError naming its file (chained)."""
     global _loaded
     if _loaded:
         return
-    for mod in pkgutil.iter_modules(__path__):
-        if mod.name.startswith("_") or mod.name in _INFRA:
+    for kind in pkgutil.iter_modules(__path__):
+        if not kind.ispkg or kind.name.startswith("_"):
             continue
-        try:
-            importlib.import_module(f"{__name__}.{mod.name}")
-        except Exception as e:
-            spec = mod.module_finder.find_spec(mod.name)  # type: ignore[call-arg]
-            where = spec.origin if spec and spec.origin else f"{mod.module_finder.path}/{mod.name}"  # type: ignore[union-attr]
-            raise FamilyImportError(f"gym family module {where} failed to import: {type(e).__name__}: {e}") from e
+        package = _import(kind, f"{__name__}.{kind.name}")
+        for mod in pkgutil.iter_modules(package.__path__):
+            if not mod.name.startswith("_"):
+                _import(mod, f"{package.__name__}.{mod.name}")
     _loaded = True
+
+
+def _import(mod: pkgutil.ModuleInfo, dotted: str) -> ModuleType:
+    """`importlib.import_module(dotted)`; FamilyImportError naming the file of `mod` if it fails."""
+    try:
+        return importlib.import_module(dotted)
+    except Exception as e:
+        spec = mod.module_finder.find_spec(mod.name)  # type: ignore[call-arg]
+        where = spec.origin if spec and spec.origin else f"{mod.module_finder.path}/{mod.name}"  # type: ignore[union-attr]
+        raise FamilyImportError(f"gym family module {where} failed to import: {type(e).__name__}: {e}") from e
 
 
 def names() -> list[str]:

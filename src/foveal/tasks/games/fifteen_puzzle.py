@@ -1,0 +1,163 @@
+"""`fifteen_puzzle`: the sliding-tile puzzle (8-puzzle on 3×3, 15-puzzle on 4×4) a few moves from solved.
+
+The solved board reads 1, 2, ..., n²-1 row by row with the gap in the bottom-right corner. A
+move slides a tile next to the gap into it. Generation: a random walk of the level's length
+from the solved board (never undoing the previous move); the answer comes from IDA* search with
+the Manhattan-distance bound, which is exact for these depths.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+from PIL import ImageDraw
+
+from foveal.sample import Sample
+from foveal.tasks import draw as D
+from foveal.tasks import register
+from foveal.tasks._glyphs import label
+from foveal.tasks.puzzles._puzzle import PAD, grid_text
+from foveal.tasks.base import Task
+
+
+def goal(n: int) -> tuple[int, ...]:
+    return (*range(1, n * n), 0)
+
+
+def neighbours(n: int, i: int) -> list[int]:
+    r, c = divmod(i, n)
+    return [j for j, ok in ((i - n, r > 0), (i + n, r < n - 1), (i - 1, c > 0), (i + 1, c < n - 1)) if ok]
+
+
+def manhattan(n: int, s: tuple[int, ...]) -> int:
+    return sum(abs(i // n - (v - 1) // n) + abs(i % n - (v - 1) % n) for i, v in enumerate(s) if v)
+
+
+def optimal(n: int, s: tuple[int, ...], limit: int = 2) -> tuple[int, list[list[int]]]:
+    """(fewest moves to solve `s`, up to `limit` optimal solutions as lists of the tiles slid), by IDA*."""
+    found: list[list[int]] = []
+    path: list[int] = []
+
+    def dfs(state: list[int], gap: int, g: int, bound: int, prev: int) -> int:
+        h = manhattan(n, tuple(state))
+        if g + h > bound:
+            return g + h
+        if h == 0:
+            found.append(list(path))
+            return g
+        best = 10 ** 9
+        for j in neighbours(n, gap):
+            if j == prev:
+                continue
+            tile = state[j]
+            state[gap], state[j] = tile, 0
+            path.append(tile)
+            t = dfs(state, j, g + 1, bound, gap)
+            path.pop()
+            state[gap], state[j] = 0, tile
+            if len(found) >= limit:
+                return t
+            best = min(best, t)
+        return best
+
+    bound = manhattan(n, s)
+    while True:
+        t = dfs(list(s), s.index(0), 0, bound, -1)
+        if found:
+            return len(found[0]), found
+        bound = t
+
+
+def scramble(rng: random.Random, n: int, moves: int) -> tuple[int, ...]:
+    s = list(goal(n))
+    gap, prev = n * n - 1, -1
+    for _ in range(moves):
+        j = rng.choice([j for j in neighbours(n, gap) if j != prev])
+        s[gap], s[j] = s[j], 0
+        prev, gap = gap, j
+    return tuple(s)
+
+
+@register
+class FifteenPuzzle(Task):
+    """Sliding-tile puzzle: fewest moves to solve, or the unique shortest sequence of tiles to slide.
+
+    Level knobs:
+        n: board side (3 for the 8-puzzle, 4 for the 15-puzzle).
+        scramble: (min, max) random moves applied to the solved board.
+        ask: "moves" (fewest moves; number) or "sequence" (the tiles to slide, in order, of the only
+            shortest solution; positions with several shortest solutions are redrawn).
+        cell: tile side in pixels.
+
+    Mixed form: the tiles of the top row are stated in text and drawn blank.
+    """
+
+    name = "fifteen_puzzle"
+    description = "Sliding-tile puzzle (3x3/4x4): fewest moves to solve or the unique shortest move sequence."
+    tags = ("planning", "spatial")
+    forms = ("image", "text", "mixed")
+    levels = {
+        1: dict(n=3, scramble=(2, 3), ask="sequence", cell=48),
+        2: dict(n=3, scramble=(4, 6), ask="moves", cell=48),
+        3: dict(n=3, scramble=(5, 8), ask="sequence", cell=48),
+        4: dict(n=3, scramble=(10, 14), ask="moves", cell=48),
+        5: dict(n=4, scramble=(8, 12), ask="moves", cell=42),
+        6: dict(n=4, scramble=(12, 18), ask="moves", cell=42),
+    }
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        n = cfg["n"]
+        while True:
+            s = scramble(rng, n, rng.randint(*cfg["scramble"]))
+            if s == goal(n):
+                continue
+            k, sols = optimal(n, s, limit=2 if cfg["ask"] == "sequence" else 1)
+            if cfg["ask"] == "moves" or len(sols) == 1:
+                break
+        seq = " ".join(map(str, sols[0]))
+        if cfg["ask"] == "sequence":
+            ask = ("There is exactly one shortest way to solve it. Answer with the numbers of the tiles to slide, "
+                   "in order, separated by spaces.")
+            answer, answer_type = seq, "sequence"
+            sol = f"The gap must travel so that each slide brings tiles home; the shortest solution slides {seq}. Answer: {seq}."
+        else:
+            ask = "What is the smallest number of moves that solves it? Answer with a number."
+            answer, answer_type = str(k), "number"
+            sol = (f"The tiles are {manhattan(n, s)} steps from home in Manhattan distance, and a search shows the "
+                   f"shortest solution slides {seq}, which is {k} moves. Answer: {k}.")
+        last = n * n - 1
+        intro = (f"A {n}x{n} sliding puzzle. A move slides a tile next to the gap into the gap. It is solved when the "
+                 f"tiles read 1 to {last} row by row from the top left with the gap in the bottom-right corner.")
+        twin = (f"{intro} The board, row by row ('0' is the gap):\n"
+                f"{grid_text([s[r * n:(r + 1) * n] for r in range(n)])}\n{ask}")
+        return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{ask}"),
+                           images=(self.picture(render, s, n, cfg["cell"], False),), answer=answer, answer_type=answer_type,
+                           text_twin=twin, solution=sol,
+                           meta={"n": n, "board": list(s), "cell": cfg["cell"], "moves": k, "ask": ask,
+                                 "intro": intro})
+
+    def mixed(self, sample: Sample) -> Sample:
+        m = sample.meta
+        n, s = m["n"], m["board"]
+        said = ", ".join("the gap" if v == 0 else str(v) for v in s[:n])
+        prompt = self.image_prompt(f"{m['intro']} The top row is drawn blank; left to right it holds: {said}.\n"
+                                   f"{m['ask']}")
+        return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
+                       images=(render(tuple(s), n, m["cell"], True),), meta={**m, "described": "top row"})
+
+
+def render(s: tuple[int, ...], n: int, cell: int, hide_top: bool) -> Any:
+    im = D.canvas(n * cell + 2 * PAD)
+    d = ImageDraw.Draw(im)
+    d.rectangle([PAD - 2, PAD - 2, PAD + n * cell + 2, PAD + n * cell + 2], fill=(90, 90, 90))
+    for i, v in enumerate(s):
+        r, c = divmod(i, n)
+        x, y = PAD + c * cell, PAD + r * cell
+        if hide_top and r == 0:
+            d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(200, 200, 200))
+        elif v:
+            d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(250, 230, 180), outline=(120, 90, 40), width=2)
+            label(im, (x + cell / 2, y + cell / 2), str(v), size=int(cell * 0.5))
+    return im

@@ -1,0 +1,1 @@
+"""Reading and computing quantities from a picture: counts, angles, areas, charts, clocks, tables, plots."""

@@ -1,0 +1,90 @@
+"""Event counting: how many times a lamp switches on across the frames of a video."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from PIL import ImageDraw
+
+from foveal.sample import Sample
+from foveal.tasks import register
+from foveal.tasks.video._video import frames_text, mixed_video
+from foveal.tasks.base import Task
+from foveal.tasks.draw import COLORS, canvas
+
+LAMP_COLORS = ("red", "blue", "green", "yellow", "purple")
+OFF = (70, 70, 70)
+
+
+def switch_ons(states: list[bool]) -> int:
+    """Number of off→on transitions between consecutive frames (the first frame is not an event)."""
+    return sum(1 for a, b in zip(states, states[1:], strict=False) if not a and b)
+
+
+@register
+class EventCount(Task):
+    """A row of lamps, each lit (filled with its colour) or off (dark grey inside a ring of its colour)
+    in every frame; count how often the named lamp switches on.
+
+    Knobs per level:
+        frames: number of frames.
+        lamps: lamps in the row (the named one plus distractors that blink independently).
+        p_toggle: chance a lamp flips between consecutive frames.
+    """
+
+    name = "event_count"
+    modality = "video"
+    description = "Video: count how many times a lamp switches on"
+    tags = ("temporal", "counting")
+    forms = ("image", "text", "mixed")
+    levels = {
+        1: {"frames": 4, "lamps": 1, "p_toggle": 0.5},
+        2: {"frames": 6, "lamps": 2, "p_toggle": 0.5},
+        3: {"frames": 8, "lamps": 3, "p_toggle": 0.5},
+        4: {"frames": 10, "lamps": 4, "p_toggle": 0.5},
+        5: {"frames": 12, "lamps": 5, "p_toggle": 0.6},
+    }
+    LAMP, PAD = 22, 6
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        F, n = cfg["frames"], cfg["lamps"]
+        colors = rng.sample(LAMP_COLORS, n)
+        states = []
+        for _ in colors:
+            s = [rng.random() < 0.5]
+            for _ in range(F - 1):
+                s.append(s[-1] != (rng.random() < cfg["p_toggle"]))
+            states.append(s)
+        k = rng.randrange(n)
+        answer = str(switch_ons(states[k]))
+        q = (f"How many times does the {colors[k]} lamp switch on (go from off in one frame to lit in the next)? "
+             "Answer with a number.")
+        descs = ["; ".join(f"{c} lamp {'lit' if states[i][t] else 'off'}" for i, c in enumerate(colors)) for t in range(F)]
+        ons = [t + 2 for t in range(F - 1) if not states[k][t] and states[k][t + 1]]
+        sol = (f"The {colors[k]} lamp goes " + ", ".join("lit" if v else "off" for v in states[k])
+               + (f"; it switches on in frame{'s' if len(ons) > 1 else ''} {', '.join(map(str, ons))}" if ons else "; it never switches on")
+               + f". Answer: {answer}.")
+        row = n * (self.LAMP + self.PAD) + self.PAD
+        width, height = max(64, row), self.LAMP + 4 * self.PAD
+        x0 = (width - row) // 2 + self.PAD
+        centers = [[x0 + i * (self.LAMP + self.PAD) + self.LAMP // 2, height // 2] for i in range(n)]
+        def frame(t):  # drawn only for forms that show images
+            img = canvas(width, height)
+            d = ImageDraw.Draw(img)
+            for i, c in enumerate(colors):
+                x, y = centers[i][0] - self.LAMP // 2, centers[i][1] - self.LAMP // 2
+                box = [x, y, x + self.LAMP, y + self.LAMP]
+                d.ellipse(box, fill=COLORS[c] if states[i][t] else OFF, outline=COLORS[c], width=3)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
+        intro = f"These are the {F} frames of a short video, in order. Each shows a row of lamps ({', '.join(colors)} from left to right)."
+        context = f"Each frame shows a row of lamps ({', '.join(colors)} from left to right)."
+        return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{q}", F), images=tuple(frames), answer=answer,
+                           answer_type="number", text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "colors": colors, "states": states, "target": k, "centers": centers})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)

@@ -1,0 +1,112 @@
+"""Trajectory extrapolation: where will the moving ball be a few frames after the video ends."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from foveal.sample import Sample
+from foveal.tasks import register
+from foveal.tasks._glyphs import label
+from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
+from foveal.tasks.base import Task
+from foveal.tasks.draw import choice_block, letters
+
+RULES = {
+    "linear": "The ball moves the same number of cells every frame.",
+    "bounce": "The ball moves the same number of cells every frame and bounces off the edges of the grid like a billiard ball "
+              "(a step that would leave the grid is reflected back from the edge).",
+    "gravity": "The ball moves sideways by the same number of cells every frame, and its downward step grows by one cell every frame (gravity).",
+}
+
+
+def reflect(x: int, g: int) -> int:
+    """Fold an unbounded coordinate back into 0..g-1 (mirror reflection at both edges)."""
+    period = 2 * (g - 1)
+    x %= period
+    return x if x < g else period - x
+
+
+def where(m: dict[str, Any], t: int, g: int) -> tuple[int, int]:
+    """Cell (column, row) of the ball in frame t (0-based) under motion model m."""
+    x, y = m["x"] + m["vx"] * t, m["y"] + m["vy"] * t
+    if m["kind"] == "bounce":
+        return reflect(x, g), reflect(y, g)
+    if m["kind"] == "gravity":
+        y += t * (t - 1) // 2
+    return x, y
+
+
+@register
+class Trajectory(Task):
+    """A ball moves on a g×g grid; four cells are marked A-D in every frame. Which marked cell will the
+    ball occupy `ahead` frames after the last one shown?
+
+    Knobs per level:
+        model: "linear", "bounce" (reflects off the edges) or "gravity" (downward step grows by 1 each frame).
+        frames: frames shown (≥3 for gravity so the growing step is visible).
+        ahead: how many frames past the last to predict.
+        g, size: grid cells per side, frame side in pixels.
+    """
+
+    name = "trajectory"
+    modality = "video"
+    description = "Video: extrapolate a ball's path (straight, bouncing, or falling) to a future frame"
+    tags = ("temporal", "spatial", "planning")
+    forms = ("image", "text", "mixed")
+    levels = {
+        1: {"model": "linear", "frames": 3, "ahead": 1, "g": 7, "size": 112},
+        2: {"model": "linear", "frames": 3, "ahead": 2, "g": 8, "size": 112},
+        3: {"model": "linear", "frames": 4, "ahead": 3, "g": 9, "size": 126},
+        4: {"model": "bounce", "frames": 4, "ahead": 3, "g": 8, "size": 112},
+        5: {"model": "gravity", "frames": 4, "ahead": 2, "g": 9, "size": 126},
+    }
+
+    def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        g, F, k, kind = cfg["g"], cfg["frames"], cfg["ahead"], cfg["model"]
+        T = F - 1 + k
+        inside = lambda p: 0 <= p[0] < g and 0 <= p[1] < g  # noqa: E731
+        while True:
+            m = {"kind": kind, "x": rng.randrange(g), "y": rng.randrange(g), "vx": rng.randint(-2, 2),
+                 "vy": rng.randint(-2, 2) if kind != "gravity" else rng.randint(-3, 0)}
+            if (m["vx"], m["vy"]) == (0, 0):
+                continue
+            path = [where(m, t, g) for t in range(T + 2)]
+            if not all(inside(p) for p in path[: T + 1]) or len(set(path[:F])) < F:
+                continue
+            target = path[T]
+            near = {path[T - 1], path[T + 1] if inside(path[T + 1]) else path[T - 1]}
+            near |= {(target[0] + dx, target[1] + dy) for dx in (-2, -1, 0, 1, 2) for dy in (-2, -1, 0, 1, 2)}
+            pool = sorted(p for p in near if inside(p) and p != target and p not in path[:F])
+            if target in path[:F] or len(pool) < 3:
+                continue
+            break
+        cands = rng.sample(pool, 3) + [target]
+        rng.shuffle(cands)
+        answer = letters(4)[cands.index(target)]
+        choices = tuple(f"cell {L}" for L in letters(4))
+        q = (f"Where will the ball be in frame {T + 1}, {k} frame{'s' if k > 1 else ''} after the last one shown?\n"
+             f"{choice_block(list(choices))}\nAnswer with the letter.")
+        descs = [f"ball at {at(*path[t])}" for t in range(F)]
+        steps = [(path[t + 1][0] - path[t][0], path[t + 1][1] - path[t][1]) for t in range(F - 1)]
+        sol = (f"Between frames the ball steps by {', '.join(f'({dx:+d}, {dy:+d})' for dx, dy in steps)} (columns, rows). "
+               f"Continuing the same rule for {k} more frame{'s' if k > 1 else ''} puts it at {at(*target)}. Answer: {answer}.")
+        def frame(t):  # drawn only for forms that show images
+            img, d, cell = grid_frame(cfg["size"], g)
+            for L, (c, r) in zip(letters(4), cands, strict=False):
+                label(img, ((c + 0.5) * cell, (r + 0.5) * cell), L, size=11, fill=(150, 150, 150))
+            put(d, "circle", "red", *path[t], cell, scale=0.4)
+            return img
+
+        frames = [self.picture(frame, t) for t in range(F)]
+        marks = "; ".join(f"cell {L} is {at(*p)}" for L, p in zip(letters(4), cands, strict=False))
+        context = f"{grid_note(g)} {RULES[kind]} Marked cells: {marks}."
+        return self.sample(seed, level, prompt=self.image_prompt(
+            f"These are the {F} frames of a short video, in order. Four grid cells are marked A-D in grey. {RULES[kind]}\n{q}", F),
+            images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
+            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+            solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "motion": m, "g": g, "frames": F, "ahead": k, "candidates": [list(p) for p in cands], "size": cfg["size"]})
+
+    def mixed(self, sample: Sample) -> Sample:
+        """The first half of the frames told in words, the second half shown."""
+        return mixed_video(sample)
