@@ -86,3 +86,55 @@ def test_the_check_catches_lazy_imports_upwards(tmp_path):
     src.write_text("from foveal import rollout, sample\nimport foveal.serve.app\n")
     assert len(violations("foveal.models.policy", src)) == 2
     assert violations("foveal.serve.app", src) == []
+
+
+# Inside tasks/: the top-level modules are infrastructure, the subpackages are the kinds of family.
+TASKS = SRC / "tasks"
+KINDS = sorted(p.name for p in TASKS.iterdir() if (p / "__init__.py").is_file())
+
+
+def task_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported foveal module or name); `from foveal.tasks[.kind] import x` reads foveal.tasks[.kind].x."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "foveal"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
+                node.module.split(".")[0] == "foveal":
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return out
+
+
+def kind_violations(module: str, path: Path) -> list[str]:
+    """Imports in a tasks/ module that cross kinds: infrastructure importing a kind, or a family
+    importing another kind's family (another kind's underscore helpers are shared and allowed)."""
+    parts, bad = module.split("."), []
+    here = parts[2] if len(parts) > 3 and parts[2] in KINDS else None
+    for line, target in task_imports(path):
+        t = target.split(".")
+        if t[:2] != ["foveal", "tasks"] or len(t) < 3 or t[2] not in KINDS:
+            continue
+        helper = len(t) > 3 and t[3].startswith("_")
+        if here is None or (t[2] != here and not helper):
+            bad.append(f"{path.name}:{line}: {module} imports {target}")
+    return bad
+
+
+def test_tasks_infrastructure_imports_no_family_and_kinds_share_only_helpers():
+    assert {"puzzles", "math", "spatial", "abstract", "games", "video", "grounding"} <= set(KINDS)
+    found = [(m, p) for m, p in modules() if m.startswith("foveal.tasks.")]
+    assert sum(m.split(".")[2] in KINDS for m, _ in found) >= 47  # families and helpers were seen
+    assert [v for module, path in found for v in kind_violations(module, path)] == []
+
+
+def test_the_kind_check_catches_crossings(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text("from foveal.tasks.puzzles import sudoku\nfrom foveal.tasks.video._video import put\n")
+    assert [v.split(": ", 1)[1] for v in kind_violations("foveal.tasks.gallery", src)] == [
+        "foveal.tasks.gallery imports foveal.tasks.puzzles.sudoku",
+        "foveal.tasks.gallery imports foveal.tasks.video._video.put",
+    ]
+    assert [v.split(": ", 1)[1] for v in kind_violations("foveal.tasks.math.count", src)] == [
+        "foveal.tasks.math.count imports foveal.tasks.puzzles.sudoku"
+    ]
+    assert kind_violations("foveal.tasks.puzzles.binairo", src) == []

@@ -207,7 +207,8 @@ def check_locate(s):
 
 
 def check_gui(s):
-    from foveal.tasks.grounding.gui_click import BTN_EDGE, INTENTS  # the goal -> caption table is the task's vocabulary
+    # the goal -> caption table is the task's vocabulary
+    from foveal.tasks.grounding.gui_click import BTN_EDGE, INTENTS
 
     m = s.meta
     want = [e for e in m["elements"] if e["window"] == m["window"] and e["caption"] == INTENTS[m["goal"]]]

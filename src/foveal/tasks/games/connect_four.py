@@ -18,8 +18,8 @@ from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import PAD
 from foveal.tasks.base import Task
+from foveal.tasks.puzzles._puzzle import PAD
 
 PIECE = {"R": (220, 40, 40), "Y": (245, 205, 30), ".": (255, 255, 255)}
 NAME = {"R": "Red", "Y": "Yellow"}

@@ -18,8 +18,8 @@ from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import PAD, grid_text
 from foveal.tasks.base import Task
+from foveal.tasks.puzzles._puzzle import PAD, grid_text
 
 
 def goal(n: int) -> tuple[int, ...]:

@@ -19,8 +19,8 @@ from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import PAD
 from foveal.tasks.base import Task, task_rng
+from foveal.tasks.puzzles._puzzle import PAD
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 OUTCOMES = ("X wins", "O wins", "draw")

@@ -15,7 +15,16 @@ from PIL import ImageDraw
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import PAD, GridPuzzle, chunk, font_px, grid_text, latin_solve, latin_square, third
+from foveal.tasks.puzzles._puzzle import (
+    PAD,
+    GridPuzzle,
+    chunk,
+    font_px,
+    grid_text,
+    latin_solve,
+    latin_square,
+    third,
+)
 
 
 def solve(n: int, grid: list[int], ineqs: list[tuple[int, int]], limit: int = 2) -> list[list[int]]:

@@ -18,8 +18,8 @@ from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import latin_solve
 from foveal.tasks.base import Task, task_rng
+from foveal.tasks.puzzles._puzzle import latin_solve
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # grid size -> (box rows, box cols)
 

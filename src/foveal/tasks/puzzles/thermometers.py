@@ -14,7 +14,15 @@ from typing import Any
 
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import GridPuzzle, board, centre, chunk, font_px, known_cells, reveal_until_unique
+from foveal.tasks.puzzles._puzzle import (
+    GridPuzzle,
+    board,
+    centre,
+    chunk,
+    font_px,
+    known_cells,
+    reveal_until_unique,
+)
 
 
 def tile(rng: random.Random, n: int, longest: int) -> list[list[int]]:

@@ -11,9 +11,9 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.spatial._spatial import MOVES, cells_image, rc
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
+from foveal.tasks.spatial._spatial import MOVES, cells_image, rc
 
 WALL, FLOOR, START, GOAL = (30, 30, 30), (255, 255, 255), (40, 160, 60), (220, 40, 40)
 CELL_CHARS = bytes.maketrans(b"\x00\x01", b"#.")

@@ -10,9 +10,9 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.spatial._spatial import cells_image
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, choice_block
+from foveal.tasks.spatial._spatial import cells_image
 
 PALETTE = {".": (255, 255, 255), "R": COLORS["red"], "B": COLORS["blue"], "G": COLORS["green"], "Y": COLORS["yellow"]}
 NAMES = {".": "white", "R": "red", "B": "blue", "G": "green", "Y": "yellow"}

@@ -10,9 +10,9 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.video._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters
+from foveal.tasks.video._video import frames_text, mixed_video
 
 ACTIONS = ("walking right", "walking left", "jumping", "squatting", "waving", "standing still", "raising both arms")
 FIG_COLORS = ("red", "blue", "green", "purple", "orange")

@@ -9,9 +9,9 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.video._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas
+from foveal.tasks.video._video import frames_text, mixed_video
 
 LAMP_COLORS = ("red", "blue", "green", "yellow", "purple")
 OFF = (70, 70, 70)

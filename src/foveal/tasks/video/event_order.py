@@ -7,8 +7,8 @@ from typing import Any
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
+from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
 PCOLORS = ("red", "blue", "green", "yellow", "purple", "orange")

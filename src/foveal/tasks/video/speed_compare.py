@@ -10,9 +10,9 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
-from foveal.tasks.video._video import frames_text, mixed_video
 from foveal.tasks.base import Task
 from foveal.tasks.draw import COLORS, canvas, choice_block, letters, shape
+from foveal.tasks.video._video import frames_text, mixed_video
 
 BALL_COLORS = ("red", "blue", "green", "yellow", "purple", "orange")
 R = 6

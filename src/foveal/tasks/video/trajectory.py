@@ -8,9 +8,9 @@ from typing import Any
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 from foveal.tasks.base import Task
 from foveal.tasks.draw import choice_block, letters
+from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 
 RULES = {
     "linear": "The ball moves the same number of cells every frame.",
