@@ -10,6 +10,7 @@ from foveal.sample import Sample
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+CAPTION_OPEN, CAPTION_CLOSE = "<caption>", "</caption>"
 
 R1_SYSTEM_PROMPT = (
     "Think step by step inside <think> </think>, then give only the final answer "

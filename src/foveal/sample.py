@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image
 
 IMAGE_TOKEN = "<image>"
-ANSWER_TYPES = ("number", "choice", "text", "box", "grid", "sequence", "math")
+ANSWER_TYPES = ("number", "choice", "text", "box", "grid", "sequence", "math", "interval")
 FORMS = ("image", "text", "mixed")
 SKILLS = ("counting", "spatial", "arithmetic", "logic", "temporal", "grounding", "planning", "perception")
 

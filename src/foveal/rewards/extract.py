@@ -7,11 +7,14 @@ Three named answer formats say where the final answer is (docs/rewards.md has th
   of the one `<answer>` block.
 * `answer`: `<answer>final answer</answer>` alone (answer-only SFT, no-thinking RL): one
   answer block, no think tags, only whitespace around it.
+* `caption`: `<caption>description</caption><think>reasoning</think><answer>final answer</answer>`
+  (Visionary-R1's caption-reason-answer format): a non-empty caption block first, then an
+  `r1` completion; each tag exactly once.
 * `raw`: a free completion with no answer tags (math benchmarks). Text inside a closed
   `<think>…</think>` is skipped; the answer is the `\\boxed{}` content (several boxes must
   agree), else the last "answer is X" / "answer: X" statement, else the whole text.
 
-In `r1` and `answer` a completion that breaks the format (a missing, unclosed, repeated or
+In `r1`, `answer` and `caption` a completion that breaks the format (a missing, unclosed, repeated or
 nested answer tag, text after `</answer>`) has no answer: nothing falls back to a
 `\\boxed{}` or to text inside `<think>`. Text is NFKC-normalised first (full-width digits
 and tags are digits and tags; superscript digits become `^{…}`). Everything here is linear
@@ -23,9 +26,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, THINK_CLOSE, THINK_OPEN
+from foveal.prompts import ANSWER_CLOSE, ANSWER_OPEN, CAPTION_CLOSE, CAPTION_OPEN, THINK_CLOSE, THINK_OPEN
 
-ANSWER_FORMATS = ("r1", "answer", "raw")
+ANSWER_FORMATS = ("r1", "answer", "raw", "caption")
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\{")
 _BRACE = re.compile(r"[{}]")
@@ -61,8 +64,8 @@ def check_format(answer_format: str) -> str:
 def extract_answer(completion: str, answer_format: str = "r1") -> str | None:
     """The final answer of `completion` under `answer_format`, or None when it states none.
 
-    `r1` / `answer`: the content of the one `<answer>` block of a well-formed completion
-    (see the module docstring); `raw`: the boxed answer, else the last "answer is X", else
+    `r1` / `answer` / `caption`: the content of the one `<answer>` block of a well-formed
+    completion (see the module docstring); `raw`: the boxed answer, else the last "answer is X", else
     the whole (short) text, outside any `<think>` block. The result is NFKC-normalised and
     stripped of surrounding whitespace, math delimiters and a whole-answer `\\boxed{}`.
     """
@@ -72,6 +75,9 @@ def extract_answer(completion: str, answer_format: str = "r1") -> str | None:
     text = nfkc(completion)
     if answer_format == "raw":
         answer = _raw_answer(text)
+    elif answer_format == "caption":
+        parts = _caption_parts(text)
+        answer = parts[1] if parts is not None else None
     else:
         answer = _tagged_answer(text, think=answer_format == "r1")
     if answer is None:
@@ -93,6 +99,34 @@ def _tagged_answer(text: str, think: bool) -> str | None:
     if not (rest.startswith(ANSWER_OPEN) and rest.endswith(ANSWER_CLOSE)):
         return None
     return rest[len(ANSWER_OPEN) : -len(ANSWER_CLOSE)]
+
+
+def _caption_parts(text: str) -> tuple[str, str] | None:
+    """(caption, answer) when `text` is exactly <caption>…</caption><think>…</think><answer>…</answer>
+    with a non-empty caption; else None."""
+    if text.count(CAPTION_OPEN) != 1 or text.count(CAPTION_CLOSE) != 1:
+        return None
+    s = text.strip()
+    if not s.startswith(CAPTION_OPEN):
+        return None
+    end = s.find(CAPTION_CLOSE)
+    caption = s[len(CAPTION_OPEN) : end]
+    answer = _tagged_answer(s[end + len(CAPTION_CLOSE) :], think=True)
+    return (caption, answer) if caption.strip() and answer is not None else None
+
+
+def extract_caption(completion: str) -> str | None:
+    """The caption of a well-formed `caption`-format completion (NFKC-normalised, stripped), else None.
+
+    None too when the completion has no non-empty answer: a caption counts only in a
+    completion that keeps the whole caption-think-answer format.
+    """
+    if not isinstance(completion, str):
+        return None
+    parts = _caption_parts(nfkc(completion))
+    if parts is None or not clean_answer(parts[1]):
+        return None
+    return parts[0].strip()
 
 
 def raw_text(completion: str) -> str | None:

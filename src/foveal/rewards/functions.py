@@ -33,12 +33,13 @@ from foveal.errors import FovealError
 from foveal.rewards.extract import (
     check_format,
     extract_answer,
+    extract_caption,
     extract_think,
     is_r1_format,
     reasoning_conclusion,
 )
-from foveal.rewards.parse import parse_box
-from foveal.rewards.verify import BOX_IOU_THRESHOLD, iou, verify, verify_math_completion
+from foveal.rewards.parse import parse_box, parse_interval
+from foveal.rewards.verify import BOX_IOU_THRESHOLD, iou, tiou, verify, verify_math_completion
 
 RewardFn = Callable[..., list[float]]
 
@@ -129,13 +130,21 @@ def accuracy(
 
 
 @_configurable
-def format_reward(completions: list[str], samples: list[Any]) -> list[float]:
-    """1.0 for the strict R1 format, else 0.0.
+def format_reward(completions: list[str], samples: list[Any], *, answer_format: str = "r1") -> list[float]:
+    """1.0 for a completion that keeps the tagged `answer_format` strictly, else 0.0.
 
-    Strict: `<think>…</think>` then `<answer>…</answer>`, each tag exactly once, only
-    whitespace around and between the blocks, a non-empty answer, nothing after.
+    `r1` (default): `<think>…</think>` then `<answer>…</answer>`; `caption` (Visionary-R1):
+    a non-empty `<caption>…</caption>` before those two; `answer`: `<answer>…</answer>` alone.
+    Each tag exactly once, only whitespace around and between the blocks, a non-empty
+    answer, nothing after. `raw` has no tags to keep: ValueError.
     """
-    return [1.0 if is_r1_format(_text(c)) else 0.0 for c in completions]
+    if check_format(answer_format) == "raw":
+        raise ValueError("format: answer_format 'raw' has no tags to check; use r1, answer or caption")
+    if answer_format == "r1":
+        return [1.0 if is_r1_format(_text(c)) else 0.0 for c in completions]
+    if answer_format == "caption":
+        return [1.0 if extract_caption(_text(c)) is not None else 0.0 for c in completions]
+    return [1.0 if extract_answer(_text(c), answer_format) is not None else 0.0 for c in completions]
 
 
 format = format_reward  # noqa: A001 - the public name the recipes use; `format_reward` avoids shadowing
@@ -259,6 +268,28 @@ def iou_reward(completions: list[str], samples: list[Any], *, answer_format: str
     return out
 
 
+@_configurable
+def tiou_reward(completions: list[str], samples: list[Any], *, answer_format: str = "r1") -> list[float]:
+    """Continuous temporal IoU in [0, 1] between the stated and an `interval` sample's gold frames.
+
+    Temporal-R1's continuous temporal reward: `tiou` of the answer's `[start, end]` (parsed
+    strictly by `parse_interval`) with the gold interval; 0.0 when the answer is not one
+    interval. Samples of other answer types get their 0/1 `accuracy` (a mixed batch).
+    """
+    check_format(answer_format)
+    out = []
+    for c, s in zip(completions, samples, strict=True):
+        if s.answer_type != "interval":
+            out.append(
+                score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices)
+            )
+            continue
+        answer = extract_answer(_text(c), answer_format)
+        span = parse_interval(answer) if answer is not None and len(answer) < 10_000 else None
+        out.append(tiou(span, s.answer) if span is not None else 0.0)
+    return out
+
+
 # ---------------------------------------------------------------- calling, combining, naming
 
 
@@ -310,6 +341,7 @@ REWARDS: dict[str, RewardFn] = {
     "length": length,
     "consistency": consistency,
     "iou": iou_reward,
+    "tiou": tiou_reward,
 }
 
 

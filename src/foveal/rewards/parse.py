@@ -466,3 +466,30 @@ def parse_box(text: str) -> tuple[float, float, float, float] | None:
     if not all(abs(v) < 1e12 for v in (x1, y1, x2, y2)) or x2 < x1 or y2 < y1:
         return None
     return (x1, y1, x2, y2)
+
+
+# ---------------------------------------------------------------- frame intervals
+
+_FRAME = r"\s*(?:frames?\s*)?(\d{1,6})\s*"
+_INTERVAL_FORMS = (
+    re.compile(rf"\[{_FRAME},{_FRAME}\]"),
+    re.compile(rf"\({_FRAME},{_FRAME}\)"),
+    re.compile(rf"{_FRAME},{_FRAME}"),
+    re.compile(rf"(?:from\s+)?{_FRAME}(?:-|\u2013|\u2014|to|through|until){_FRAME}"),
+)
+
+
+def parse_interval(text: str) -> tuple[int, int] | None:
+    """A frame interval `[start, end]` (1-based, inclusive, start <= end), or None.
+
+    Written as `[s, e]`, `(s, e)`, `s, e`, `s-e`, `s–e`, `s to e`, `frames s to e` or `from
+    frame s to frame e`, after an allowed lead-in; exactly two whole frame numbers >= 1.
+    Anything else around them (`not`, `or`, a second interval, a decimal) is not an interval.
+    """
+    t = strip_leads(" ".join(plain(text).split()))
+    t = t[:-1].rstrip() if t.endswith(".") else t
+    m = next((m for form in _INTERVAL_FORMS if (m := form.fullmatch(t))), None)
+    if m is None:
+        return None
+    start, end = int(m.group(1)), int(m.group(2))
+    return (start, end) if 1 <= start <= end else None

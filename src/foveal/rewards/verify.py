@@ -16,6 +16,8 @@ One rule per answer type (see `foveal.sample.ANSWER_TYPES`):
 * box: `[x1, y1, x2, y2]`, right when IoU >= `threshold` (0.5).
 * grid: the same cells in the same rows (`1 2\\n3 4` = `12\\n34` = `[[1,2],[3,4]]`).
 * sequence: the same items in the same order (`[1, 2, 3]` = `1,2,3` = `1 2 3`).
+* interval: the same first and last frame (`[3, 7]` = `3-7` = `frames 3 to 7`; `parse.parse_interval`);
+  `tiou` gives the partial credit of the `tiou` reward.
 
 Before any rule, the prediction is NFKC-normalised, and one holding zero-width, format
 or control characters is wrong (`parse.has_invisible`).
@@ -46,6 +48,7 @@ from foveal.rewards.parse import (
     parse_box,
     parse_choice,
     parse_grid,
+    parse_interval,
     parse_number,
     parse_sequence,
     plain,
@@ -143,6 +146,7 @@ _GOLD_PARSERS = {
     "box": lambda g, c: parse_box(g),
     "grid": lambda g, c: _rectangular(parse_grid(g)),
     "sequence": lambda g, c: parse_sequence(g),
+    "interval": lambda g, c: parse_interval(g),
 }
 
 
@@ -178,6 +182,10 @@ def _match_sequence(pred: str, gold, _choices, _threshold) -> bool:
     return parse_sequence(t[:-1] if t.endswith(".") else t) == gold
 
 
+def _match_interval(pred: str, gold, _choices, _threshold) -> bool:
+    return parse_interval(pred) == gold
+
+
 _MATCHERS = {
     "number": _match_number,
     "choice": _match_choice,
@@ -185,6 +193,7 @@ _MATCHERS = {
     "box": _match_box,
     "grid": _match_grid,
     "sequence": _match_sequence,
+    "interval": _match_interval,
 }
 
 
@@ -206,6 +215,36 @@ def iou(a: Sequence[float] | str, b: Sequence[float] | str) -> float:
     inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
     union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
     return inter / union if union > 0 else 0.0
+
+
+def tiou(a: Sequence[int] | str, b: Sequence[int] | str) -> float:
+    """Temporal IoU of two frame intervals `[start, end]` (1-based, inclusive; or strings holding them).
+
+    Frames are counted, so [s, e] holds e - s + 1 of them:
+        tIoU = |a ∩ b| / |a ∪ b|,  |a ∩ b| = max(0, min(e_a, e_b) - max(s_a, s_b) + 1),
+        |a ∪ b| = |a| + |b| - |a ∩ b|,
+    in [0, 1] (Temporal-R1's continuous temporal reward, on frames). ValueError if an interval
+    is not two whole frame numbers 1 <= start <= end.
+    """
+    spans = []
+    for span in (a, b):
+        parsed = parse_interval(span) if isinstance(span, str) else _interval_tuple(span)
+        if parsed is None:
+            raise ValueError(f"not a frame interval [start, end] with 1 <= start <= end: {span!r}")
+        spans.append(parsed)
+    (sa, ea), (sb, eb) = spans
+    inter = max(0, min(ea, eb) - max(sa, sb) + 1)
+    return inter / ((ea - sa + 1) + (eb - sb + 1) - inter)
+
+
+def _interval_tuple(span) -> tuple[int, int] | None:
+    try:
+        start, end = span
+    except (TypeError, ValueError):
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        return None
+    return (start, end) if 1 <= start <= end else None
 
 
 def _box_tuple(box) -> tuple[float, float, float, float] | None:
@@ -375,4 +414,4 @@ def _symbolic(pred: str, gold: str, timeout: float, mode: str = "answer") -> boo
     return result
 
 
-__all__ = ["BOX_IOU_THRESHOLD", "BadGoldError", "iou", "states_one_value", "verify", "verify_math_completion"]
+__all__ = ["BOX_IOU_THRESHOLD", "BadGoldError", "iou", "states_one_value", "tiou", "verify", "verify_math_completion"]
