@@ -48,6 +48,10 @@ def solve_event_count(s):
     fr, m = frames_of(s), s.meta
     x, y = m["centers"][m["target"]]
     lit = [tuple(f[y, x]) == COLORS[m["colors"][m["target"]]] for f in fr]
+    if s.answer_type == "interval":
+        on = [t + 1 for t, v in enumerate(lit) if v]
+        assert on == list(range(on[0], on[-1] + 1)) and len(on) < len(lit), "one unbroken run, not the whole video"
+        return f"[{on[0]}, {on[-1]}]"
     return str(sum(1 for a, b in zip(lit, lit[1:], strict=False) if not a and b))
 
 

@@ -1,4 +1,8 @@
-"""Event counting: how many times a lamp switches on across the frames of a video."""
+"""Event counting and temporal grounding on a row of lamps across the frames of a video.
+
+Two queries: how many times the named lamp switches on (a number), and, at the top level, in
+which frames it is lit (an `interval` answer `[start, end]`, scored by tIoU as in Temporal-R1).
+"""
 
 from __future__ import annotations
 
@@ -22,15 +26,26 @@ def switch_ons(states: list[bool]) -> int:
     return sum(1 for a, b in zip(states, states[1:], strict=False) if not a and b)
 
 
+def sol_tail(states: list[bool], color: str, answer: str) -> str:
+    """The worked solution of a count question: the lamp's states, the frames it switches on in, the answer."""
+    ons = [t + 2 for t in range(len(states) - 1) if not states[t] and states[t + 1]]
+    return (f"The {color} lamp goes " + ", ".join("lit" if v else "off" for v in states)
+            + (f"; it switches on in frame{'s' if len(ons) > 1 else ''} {', '.join(map(str, ons))}" if ons else "; it never switches on")
+            + f". Answer: {answer}.")
+
+
 @register
 class EventCount(Task):
     """A row of lamps, each lit (filled with its colour) or off (dark grey inside a ring of its colour)
-    in every frame; count how often the named lamp switches on.
+    in every frame; count how often the named lamp switches on, or say in which frames it is lit.
 
     Knobs per level:
         frames: number of frames.
         lamps: lamps in the row (the named one plus distractors that blink independently).
         p_toggle: chance a lamp flips between consecutive frames.
+        query: "count" (how many times the named lamp switches on; a number) or "interval" (the
+            named lamp is lit in one unbroken run of frames, never the whole video; answer its first
+            and last frame as `[start, end]`, 1-based).
     """
 
     name = "event_count"
@@ -39,11 +54,12 @@ class EventCount(Task):
     tags = ("temporal", "counting")
     forms = ("image", "text", "mixed")
     levels = {
-        1: {"frames": 4, "lamps": 1, "p_toggle": 0.5},
-        2: {"frames": 6, "lamps": 2, "p_toggle": 0.5},
-        3: {"frames": 8, "lamps": 3, "p_toggle": 0.5},
-        4: {"frames": 10, "lamps": 4, "p_toggle": 0.5},
-        5: {"frames": 12, "lamps": 5, "p_toggle": 0.6},
+        1: {"frames": 4, "lamps": 1, "p_toggle": 0.5, "query": "count"},
+        2: {"frames": 6, "lamps": 2, "p_toggle": 0.5, "query": "count"},
+        3: {"frames": 8, "lamps": 3, "p_toggle": 0.5, "query": "count"},
+        4: {"frames": 10, "lamps": 4, "p_toggle": 0.5, "query": "count"},
+        5: {"frames": 12, "lamps": 5, "p_toggle": 0.6, "query": "count"},
+        6: {"frames": 12, "lamps": 4, "p_toggle": 0.5, "query": "interval"},
     }
     LAMP, PAD = 22, 6
 
@@ -57,14 +73,31 @@ class EventCount(Task):
                 s.append(s[-1] != (rng.random() < cfg["p_toggle"]))
             states.append(s)
         k = rng.randrange(n)
+        if cfg["query"] == "interval":
+            return self._interval(rng, cfg, seed, level, colors, states, k)
         answer = str(switch_ons(states[k]))
         q = (f"How many times does the {colors[k]} lamp switch on (go from off in one frame to lit in the next)? "
              "Answer with a number.")
+        return self._finish(seed, level, colors, states, k, q, answer, "number", sol_tail(states[k], colors[k], answer))
+
+    def _interval(self, rng, cfg, seed, level, colors, states, k) -> Sample:
+        """The named lamp lit in frames start..end only (1-based, inclusive; not the whole video)."""
+        F = cfg["frames"]
+        start, end = 1, F
+        while (start, end) == (1, F):
+            start = rng.randint(1, F)
+            end = rng.randint(start, F)
+        states[k] = [start <= t + 1 <= end for t in range(F)]
+        answer = f"[{start}, {end}]"
+        q = (f"In which frames is the {colors[k]} lamp lit? It is lit in one unbroken run of frames. Answer with "
+             "the first and last frame of that run as [start, end], counting frames from 1.")
+        tail = (f"The {colors[k]} lamp goes " + ", ".join("lit" if v else "off" for v in states[k])
+                + f"; it is lit from frame {start} to frame {end}. Answer: {answer}.")
+        return self._finish(seed, level, colors, states, k, q, answer, "interval", tail)
+
+    def _finish(self, seed, level, colors, states, k, q, answer, answer_type, sol) -> Sample:
+        F, n = len(states[0]), len(colors)
         descs = ["; ".join(f"{c} lamp {'lit' if states[i][t] else 'off'}" for i, c in enumerate(colors)) for t in range(F)]
-        ons = [t + 2 for t in range(F - 1) if not states[k][t] and states[k][t + 1]]
-        sol = (f"The {colors[k]} lamp goes " + ", ".join("lit" if v else "off" for v in states[k])
-               + (f"; it switches on in frame{'s' if len(ons) > 1 else ''} {', '.join(map(str, ons))}" if ons else "; it never switches on")
-               + f". Answer: {answer}.")
         row = n * (self.LAMP + self.PAD) + self.PAD
         width, height = max(64, row), self.LAMP + 4 * self.PAD
         x0 = (width - row) // 2 + self.PAD
@@ -82,8 +115,9 @@ class EventCount(Task):
         intro = f"These are the {F} frames of a short video, in order. Each shows a row of lamps ({', '.join(colors)} from left to right)."
         context = f"Each frame shows a row of lamps ({', '.join(colors)} from left to right)."
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro}\n{q}", F), images=tuple(frames), answer=answer,
-                           answer_type="number", text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
-                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "colors": colors, "states": states, "target": k, "centers": centers})
+                           answer_type=answer_type, text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
+                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "colors": colors, "states": states, "target": k, "centers": centers,
+                                 **({"query": "interval"} if answer_type == "interval" else {})})
 
     def mixed(self, sample: Sample) -> Sample:
         """The first half of the frames told in words, the second half shown."""
