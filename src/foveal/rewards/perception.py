@@ -320,7 +320,7 @@ def _read_blocks(text: str) -> list[Fact]:
     return read_facts(text.lower(), [
         (rf"\btallest\s+(?:column|stack|tower)\s+(?:is|has|of)\s+{NUM}(?:\s+cubes?(?:\s+(?:high|tall))?)?",
          lambda m: [(("tallest",), number(m.group(1)))]),
-        (rf"\b{NUM}\s+(?:columns|stacks|towers)\b", lambda m: [(("columns",), number(m.group(1)))]),
+        (rf"\b{NUM}\s+(?:columns?|stacks?|towers?)\b", lambda m: [(("columns",), number(m.group(1)))]),
         (rf"\b{NUM}\s+(?:unit\s+)?cubes?\b", lambda m: [(("cubes",), number(m.group(1)))]),
     ])
 
@@ -336,8 +336,8 @@ def _blocks_required(meta: dict) -> dict[Key, Any]:
 
 def _say_blocks(meta: dict) -> str:
     f = _blocks_required(meta)
-    return (f"The stack has {f[('cubes',)]} cubes in {f[('columns',)]} columns; "
-            f"the tallest column is {f[('tallest',)]} cubes high.")
+    return (f"The stack has {f[('cubes',)]} cubes in {f[('columns',)]} column{'' if f[('columns',)] == 1 else 's'}; "
+            f"the tallest column is {f[('tallest',)]} cube{'' if f[('tallest',)] == 1 else 's'} high.")
 
 
 BLOCKS = CaptionFamily(_read_blocks, _blocks_truth, _blocks_required, _say_blocks)
@@ -442,16 +442,16 @@ CAPTION_FAMILIES: dict[str, CaptionFamily] = {
 def caption_score(caption: str, sample: Any) -> float:
     """How truly and fully `caption` describes `sample`'s scene, in [0, 1].
 
-    The caption's stated facts are read by its family's patterns (`CAPTION_FAMILIES`). A key
-    stated with two different values (`3 circles ... 4 circles`) is one false fact. With n
-    distinct keys stated, c of them true, and R the scene's required facts (r of them stated
-    truly):
+    The caption's stated facts are read by its family's patterns (`CAPTION_FAMILIES`). With n
+    distinct facts (keys) stated, c of them true, and R the scene's required facts (r of them
+    stated truly):
 
         P = c / n,  Rec = r / |R|,  score = 2·P·Rec / (P + Rec)   (F1)
-        score = 0 if n = 0, if P < 1/2 (false-heavy), or if n > 3·|R| + 3 (listing everything).
+        score = 0 if n = 0, if P < 1/2 (false-heavy), if n > 3·|R| + 3 (listing everything),
+                or if any key is stated with two different values (`3 circles ... 4 circles`: a hedge).
 
-    So listing every colour or every number is false-heavy, and a caption of one safe fact has
-    little recall. 0.0 for a family not in the table or a caption over MAX_CAPTION_CHARS.
+    So listing every colour or every number is false-heavy or a hedge, and a caption of one safe
+    fact has little recall. 0.0 for a family not in the table or a caption over MAX_CAPTION_CHARS.
     """
     family = CAPTION_FAMILIES.get(getattr(sample, "task", None))
     if family is None or not isinstance(caption, str) or len(caption) > MAX_CAPTION_CHARS:
@@ -461,11 +461,12 @@ def caption_score(caption: str, sample: Any) -> float:
         stated.setdefault(key, set()).add(value)
     required = family.required(sample.meta)
     n = len(stated)
-    if n == 0 or n > 3 * len(required) + 3:
+    if n == 0 or n > 3 * len(required) + 3 or any(len(vs) > 1 for vs in stated.values()):
         return 0.0
-    true = {k for k, vs in stated.items() if len(vs) == 1 and next(iter(vs)) == family.truth(sample.meta, k)}
+    said = {k: next(iter(vs)) for k, vs in stated.items()}
+    true = {k for k, v in said.items() if v == family.truth(sample.meta, k)}
     precision = len(true) / n
-    recall = sum(1 for k, v in required.items() if k in true and stated[k] == {v}) / len(required)
+    recall = sum(1 for k, v in required.items() if k in true and said[k] == v) / len(required)
     if precision < 0.5 or recall == 0:
         return 0.0
     return 2 * precision * recall / (precision + recall)
