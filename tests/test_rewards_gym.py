@@ -12,7 +12,7 @@ import pytest
 from foveal import tasks
 from foveal.prompts import r1_format, r1_target
 from foveal.rewards import accuracy, score, verify
-from foveal.rewards.parse import parse_grid, parse_sequence
+from foveal.rewards.parse import parse_grid, parse_interval, parse_sequence
 
 
 def _wrong(sample) -> str:
@@ -37,6 +37,9 @@ def _wrong(sample) -> str:
         return "[0, 0, 0.001, 0.001]"
     if t == "math":
         return f"({a})+1"
+    if t == "interval":
+        start, end = parse_interval(a)
+        return f"[{start}, {end + 1}]"
     raise AssertionError(f"no wrong-answer maker for answer type {t!r} (task {sample.task})")
 
 
