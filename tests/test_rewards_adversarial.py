@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from foveal import tasks
+from foveal import ANSWER_TYPES, tasks
 from foveal.rewards import score
-from foveal.rewards.parse import parse_grid, parse_sequence
+from foveal.rewards.parse import parse_grid, parse_interval, parse_sequence
 
 SEEDS = (0, 1, 2)
 FILLER = "Let me look at this again carefully"
@@ -35,6 +35,8 @@ def gym_samples() -> tuple:
         form = "text" if "text" in task.forms else task.forms[0]
         for seed in SEEDS:
             out.append(task.generate(seed, min(task.levels), form=form))
+    for seed in SEEDS:  # the one family level with interval answers
+        out.append(tasks.get("event_count").generate(seed, 6, form="text"))
     return tuple(out)
 
 
@@ -59,6 +61,9 @@ def wrong(sample) -> str:
         return "[0, 0, 1, 1]"
     if t == "math":
         return "1/7" if a != "1/7" else "2/7"
+    if t == "interval":
+        start, end = parse_interval(a)
+        return f"[{start}, {end + 1}]"
     raise AssertionError(f"no wrong answer for answer type {t!r}")
 
 
@@ -180,7 +185,12 @@ def contents(sample, rng: random.Random) -> list[tuple[str, str]]:
     return out
 
 
+CAPTION = "<caption>A picture of a few objects.</caption>"
+
+
 def wrap(content: str, answer_format: str) -> str:
+    if answer_format == "caption":
+        return CAPTION + wrap(content, "r1")
     if answer_format == "r1":
         return f"<think>{FILLER}.</think><answer>{content}</answer>"
     if answer_format == "answer":
@@ -191,6 +201,14 @@ def wrap(content: str, answer_format: str) -> str:
 def structural(sample, answer_format: str) -> list[tuple[str, str]]:
     """Hacks on the tags themselves: the right answer where the format does not put it."""
     g, w = sample.answer, wrong(sample)
+    if answer_format == "caption":
+        return [(n, CAPTION + c) for n, c in structural(sample, "r1")] + [
+            ("caption_leak", f"<caption>The answer is {g}.</caption><think>{FILLER}.</think>"),
+            ("caption_leak", f"<caption>The answer is {g}.</caption><think>{FILLER}.</think><answer></answer>"),
+            ("caption_leak", f"<caption>{g}</caption><answer>{g}</answer>"),
+            ("several_tags", f"{CAPTION}{CAPTION}<think>{FILLER}.</think><answer>{g}</answer>"),
+            ("before_answer", f"<think>{FILLER}.</think>{CAPTION}<answer>{g}</answer>"),
+        ]
     think = f"<think>{FILLER}, the answer is \\boxed{{{g}}}.</think>"
     if answer_format == "raw":
         return [
@@ -228,7 +246,7 @@ def structural(sample, answer_format: str) -> list[tuple[str, str]]:
 def hack_cases():
     rng = random.Random(0)
     for s in gym_samples():
-        for fmt in ("r1", "answer", "raw"):
+        for fmt in ("r1", "answer", "raw", "caption"):
             if fmt == "raw" and s.answer_type == "math":
                 continue  # raw math is math-verify's reading, checked against its own corpus
             for name, content in contents(s, rng):
@@ -242,7 +260,7 @@ def test_every_hack_scores_zero():
     by_type = Counter(s.answer_type for s, *_ in cases)
     by_pattern = Counter(name for _, _, name, _ in cases)
     assert len(cases) >= 5_000 and len(by_pattern) >= 20, (len(cases), by_pattern)
-    assert set(by_type) == {"number", "choice", "text", "box", "grid", "sequence", "math"}, by_type
+    assert set(by_type) == set(ANSWER_TYPES), by_type
     assert {s.task for s, *_ in cases} == {t.name for t in tasks.all_tasks()}
     passed = [
         (s.task, s.answer, fmt, name, c[:120])
@@ -346,6 +364,20 @@ def variants(sample) -> list[str]:
             f"${', '.join(items)}$",
             f"The answer is {', '.join(items)}.",
         ]
+    if t == "interval":
+        start, end = parse_interval(g)
+        return common + [
+            f"[{start},{end}]",
+            f"({start}, {end})",
+            f"{start}, {end}",
+            f"{start}-{end}",
+            f"{start} \u2013 {end}",
+            f"{start} to {end}",
+            f"frames {start} to {end}",
+            f"from frame {start} to frame {end}",
+            f"${g}$",
+            f"{g}.",
+        ]
     if t == "math":
         num, den = g.split("/")
         return common + [
@@ -369,12 +401,12 @@ def test_every_right_answer_in_harmless_variations_scores_one():
         vs = variants(s)
         assert len(vs) >= 10, (s.task, len(vs))
         for v in vs:
-            for fmt in ("r1", "answer"):
+            for fmt in ("r1", "answer", "caption"):
                 counted[s.answer_type] += 1
                 if score(wrap(v, fmt), s.answer, s.answer_type, answer_format=fmt, choices=s.choices) != 1.0:
                     failed.append((s.task, s.answer, fmt, v[:80]))
     assert not failed, f"{len(failed)} harmless variations scored 0: {failed[:20]}"
-    assert set(counted) == {"number", "choice", "text", "box", "grid", "sequence", "math"}
+    assert set(counted) == set(ANSWER_TYPES)
 
 
 def test_r1_targets_of_every_family_score_one():

@@ -286,7 +286,7 @@ OBJECTS = CaptionFamily(_read_objects, _objects_truth, _objects_required, _say_o
 
 def _read_chart(text: str) -> list[Fact]:
     facts = read_facts(text, [
-        (rf"\b([A-Z])\s*(?:=|:|\bis\b)\s*(-?\d+(?:\.\d+)?)(?!\.?\d)", lambda m: [(("value", m.group(1)), Fraction(m.group(2)))]),
+        (r"\b([A-Z])\s*(?:=|:|\bis\b)\s*(-?\d+(?:\.\d+)?)(?!\.?\d)", lambda m: [(("value", m.group(1)), Fraction(m.group(2)))]),
     ], flags=0)
     return facts + read_facts(text.lower(), [
         (r"\b(bar|line)\s+(?:chart|graph|plot)\b", lambda m: [(("kind",), m.group(1))]),
