@@ -1,6 +1,15 @@
 """Shared fixtures."""
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run: a suite that can fail by chance would block
+# every submission. Explore new examples locally with `HYPOTHESIS_PROFILE=explore pytest`.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="module")

@@ -145,6 +145,8 @@ def raw_text(completion: str) -> str | None:
     return completion
 
 
+_TAIL_HEDGE = re.compile(r"\b(?:or|maybe|perhaps|wait|actually|no|not|hmm|alternatively|unless)\b", re.IGNORECASE)
+"""After the last "the answer is X" of a raw completion, any of these words takes the statement back."""
 _STATED = re.compile(
     r"(?:final answer|the answer|answer)\s*(?:is|:)\s*:?\s*([^\n]{1,500}?)\s*(?:\.\s|\.?$|\n)",
     re.IGNORECASE | re.MULTILINE,
@@ -159,9 +161,11 @@ def _raw_answer(text: str) -> str | None:
     if boxes:
         distinct = {" ".join(b.split()) for b in boxes}
         return boxes[-1] if len(distinct) == 1 else None  # several different boxed answers: no one answer
-    stated = list(_STATED.finditer(body[-TAIL_CHARS:]))
+    tail = body[-TAIL_CHARS:]
+    stated = list(_STATED.finditer(tail))
     if stated:
-        return stated[-1].group(1)
+        after = tail[stated[-1].end():]
+        return None if _TAIL_HEDGE.search(after) else stated[-1].group(1)  # "The answer is A. Hmm, or B."
     body = body.strip()
     return body if len(body) <= RAW_WHOLE_CHARS else None
 
