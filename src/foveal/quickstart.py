@@ -58,8 +58,9 @@ def chance(samples: list) -> float:
 def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT_MINUTES,
                    tasks: list[str] | None = None, n_eval: int | None = None, overwrite: bool = False,
                    console: Console | None = None, seeds: int = 1, split: str = "test",
-                   overrides: list[str] | None = None) -> dict:
-    """Run the quickstart into `out` for `seeds` full seeds; returns the summary (also `out/summary.json`)."""
+                   overrides: list[str] | None = None, first_seed: int = 0) -> dict:
+    """Run the quickstart into `out` for seeds first_seed .. first_seed + seeds - 1; returns the summary
+    (also `out/summary.json`). Seed ranges run on several machines combine with `summarize`."""
     from foveal.config import load_config
     from foveal.split import check_split
     from foveal.tasks.generate import distinct_samples
@@ -70,6 +71,8 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
         raise FovealError(f"--minutes must be a number > 0, got {minutes}")
     if not isinstance(seeds, int) or seeds < 1:
         raise FovealError(f"--seeds must be a positive integer, got {seeds}")
+    if not isinstance(first_seed, int) or first_seed < 0:
+        raise FovealError(f"--first-seed must be a non-negative integer, got {first_seed}")
     check_split(split)
     if split == "train":
         raise FovealError("--split train: the quickstart scores problems it did not train on (val or test)")
@@ -98,12 +101,12 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     runs = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         run_dir = out if seeds == 1 else out / f"seed-{seed}"
         cfg_s = cfg.model_copy(deep=True)
         cfg_s.seed = seed
         if seeds > 1:
-            console.rule(f"[bold]seed {seed + 1} of {seeds}[/]")
+            console.rule(f"[bold]seed {seed} ({seed - first_seed + 1} of {seeds})[/]")
         runs.append(run_one_seed(cfg_s, run_dir, samples, split, minutes, console, t0))
     summary = summarize(runs, task_names, samples, split, time.perf_counter() - t0)
     atomic_write_json(out / "summary.json", summary)
@@ -228,6 +231,7 @@ def register(app: typer.Typer) -> None:
         tasks: str = typer.Option("", "--tasks", help="comma-separated gym tasks (default: the recipe's)"),
         n_eval: int = typer.Option(EVAL_PER_TASK, "--n-eval", min=1, help="distinct evaluation problems per task"),
         seeds: int = typer.Option(1, "--seeds", min=1, help="full seeds to run (each varies init, data stream, sampling)"),
+        first_seed: int = typer.Option(0, "--first-seed", min=0, help="the first seed (seed ranges can run on several machines)"),
         split: str = typer.Option("test", "--split", help="evaluation split: test (report) or val (tuning)"),
         overrides: list[str] = typer.Option([], "--set", help="recipe override key=value (repeatable), for tuning"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing output directory"),
@@ -241,4 +245,5 @@ def register(app: typer.Typer) -> None:
             for t in names:
                 gym.get(t)
         check_out_dir(out, overwrite or is_empty_dir(out))
-        run_quickstart(out, minutes, names or None, n_eval, overwrite, seeds=seeds, split=split, overrides=overrides)
+        run_quickstart(out, minutes, names or None, n_eval, overwrite, seeds=seeds, split=split, overrides=overrides,
+                       first_seed=first_seed)
