@@ -81,6 +81,10 @@ class Session:
 
         return gather_object(list(xs))
 
+    def global_max(self, x: int) -> int:
+        """The largest `x` over all processes (every process must call it: it is a collective)."""
+        return int(x) if self.world == 1 else int(self.gather(torch.tensor([float(x)])).max())
+
     def global_mean(self, t: torch.Tensor) -> float:
         return float(self.gather(t).mean())
 
@@ -202,6 +206,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
         if cfg.model.lora is not None:
             policy.model.enable_input_require_grads()
     set_seed(cfg.seed)
+    accelerator.wait_for_everyone()  # every process has checked its input (and `out` was empty) before any writes
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +278,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
         atomic_write_json(run_dir / "meta.json", meta)
         if session.writer is not None:
             session.writer.close()
-    accelerator.wait_for_everyone()
+    accelerator.end_training()  # waits for every process, then leaves the process group cleanly
     return run_dir
 
 
