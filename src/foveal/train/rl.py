@@ -313,7 +313,6 @@ class RLStage:
             stats["entropy"] += weight * float((entropy.detach() * mask).sum()) / b.num_tokens
 
     def step(self, step: int) -> dict:
-        cfg, s = self.cfg, self.s
         t0 = time.perf_counter()
         ro = self.rollout(step)
         t_gen = time.perf_counter() - t0
