@@ -1,12 +1,16 @@
 """verl takes foveal's data and rewards unchanged, through verl's own code (verl 0.9.1).
 
-- `foveal gen --format verl` parquet loads through verl's `RLHFDataset` with the tiny VLM's processor,
-  configured by verl's own `ppo_trainer` config (hydra): no row is dropped, every `<image>` becomes an
-  image part, and verl's multimodal path (`process_multi_modal_info` + `build_multimodal_processor_inputs`,
-  what its agent loop runs before generation) gives the model one image placeholder per visual token;
-- foveal's reward, put in a file as `compute_score = to_verl(accuracy)`, loads through verl's
-  custom-reward loader (`load_reward_manager` -> `get_custom_reward_fn`) and scores decoded responses
-  in verl's `NaiveRewardManager`.
+The documented example, recipes/verl/grpo_vlm.yaml, composed with verl's `ppo_trainer` config by
+hydra (only the data paths, the model and the patch size swapped for the tiny VLM's):
+
+- it passes verl's `validate_config`, as `main_ppo` runs it before starting any worker;
+- `foveal gen --format verl` parquet loads through verl's `RLHFDataset` with the tiny VLM's processor:
+  no row is dropped, every `<image>` becomes an image part, and verl's multimodal path
+  (`process_multi_modal_info` + `build_multimodal_processor_inputs`, what its agent loop runs before
+  generation) gives the model one image placeholder per visual token, pictures not resized;
+- recipes/verl/foveal_reward.py (foveal's accuracy + 0.5 x format through `to_verl`) loads through
+  verl's custom-reward loader (`load_reward_manager` -> `get_custom_reward_fn`) and scores decoded
+  responses in verl's `NaiveRewardManager`.
 
 verl pins transformers < 5.11, so it lives in its own environment: `make test-integration` builds
 `.venv-verl` (layered over `.venv`) and runs this file with FOVEAL_REQUIRE_VERL=1, where a missing verl
@@ -25,10 +29,7 @@ import pytest
 REQUIRED = bool(os.environ.get("FOVEAL_REQUIRE_VERL"))  # set by `make test-integration`: missing verl fails
 verl, _ = (importlib.import_module(m) if REQUIRED else pytest.importorskip(m) for m in ("verl", "qwen_vl_utils"))
 
-REWARD_FILE = """from foveal.rewards import accuracy, to_verl
-
-compute_score = to_verl(accuracy)
-"""
+EXAMPLE = Path(__file__).resolve().parents[1] / "recipes" / "verl"
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +47,25 @@ def setup(tmp_path_factory):
         main(["gen", "--tasks", "count,motion", "--n", "3", "--levels", "1", "--forms", "image,text",
               "--format", "verl", "--out", str(root / "data")])
     assert done.value.code in (0, None)
-    (root / "reward.py").write_text(REWARD_FILE)
-    config_dir = str(Path(verl.__file__).parent / "trainer" / "config")
-    with initialize_config_dir(config_dir=config_dir, version_base=None):
-        cfg = compose(config_name="ppo_trainer", overrides=[
+    with initialize_config_dir(config_dir=str(EXAMPLE), version_base=None):
+        cfg = compose(config_name="grpo_vlm", overrides=[
             f"data.train_files={root / 'data' / 'train.parquet'}",
             f"data.val_files={root / 'data' / 'train.parquet'}",
-            "data.max_prompt_length=1024",
+            f"actor_rollout_ref.model.path={root / 'tiny'}",
             "data.image_patch_size=8",  # the tiny VLM's patch (Qwen2.5-VL: 14)
-            f"reward.custom_reward_function.path={root / 'reward.py'}",
-            "reward.custom_reward_function.name=compute_score",
+            f"reward.custom_reward_function.path={EXAMPLE / 'foveal_reward.py'}",
         ])
     return root, cfg
+
+
+def test_the_example_config_passes_verls_own_validation(setup):
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    _, cfg = setup
+    assert cfg.algorithm.adv_estimator == "grpo" and cfg.actor_rollout_ref.rollout.n == 8
+    assert need_reference_policy(cfg) and not need_critic(cfg)  # GRPO with a KL loss: a reference, no critic
+    validate_config(config=cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
 
 
 def test_rlhf_dataset_reads_foveal_parquet_with_the_models_processor(setup):
@@ -116,7 +124,7 @@ def test_verls_custom_reward_loader_runs_foveals_reward(setup):
     for row in rows:
         gold = row["reward_model"]["ground_truth"]
         wrong = ("B" if gold == "A" else "A") if row["extra_info"]["answer_type"] == "choice" else str(int(gold) + 1)
-        for answer, want in ((gold, 1.0), (wrong, 0.0)):
+        for answer, want in ((gold, 1.5), (wrong, 0.5)):  # accuracy + 0.5 x format (the R1 layout is right)
             ids = tokenizer(f"<think>counting</think><answer>{answer}</answer>", add_special_tokens=False)["input_ids"]
             prompt = [tokenizer.pad_token_id] * 3
             data = DataProto.from_dict(
