@@ -48,7 +48,7 @@ def launch(n: int, *args: str) -> list[str]:
 
 def _env() -> dict:
     src = str(Path(__file__).resolve().parents[1] / "src")
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1",
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",  # CPU, gloo
             "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
