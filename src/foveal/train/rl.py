@@ -160,7 +160,8 @@ class RLStage:
             if not cfg.dynamic_sampling or rounds > cfg.max_refill_rounds:
                 break
         filtered = len(dropped)
-        kept = kept[:want] + dropped[: want - len(kept)]  # out of refill rounds: top up (their advantages are 0)
+        kept = kept[:want]  # another process's deficit may have drawn more than this one needed
+        kept += dropped[: want - len(kept)]  # out of refill rounds: top up (their advantages are 0)
         return self.assemble(kept, generated, filtered, rounds)
 
     def score_group(self, sample: Sample, group) -> tuple:
