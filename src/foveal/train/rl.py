@@ -146,7 +146,8 @@ class RLStage:
         generated, rounds = 0, 0
         while (need := s.global_max(want - len(kept))) > 0:  # every process draws the same count
             prompts = s.shard(self.source.draw(need * s.world))
-            sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=s.cfg.seed * 1_000_003 + step * 1_009 + rounds)
+            seed = (s.cfg.seed * 1_000_003 + step * 1_009 + rounds) * s.world + s.rank  # each process its own
+            sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed)
             groups = self.backend.generate(prompts, G, sampling)
             rounds += 1
             for sample, group in zip(prompts, groups, strict=False):
