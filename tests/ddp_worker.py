@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from accelerate.utils import set_seed
 
 from foveal.config import load_config
@@ -31,7 +30,7 @@ from foveal.rewards import register_reward
 from foveal.rollout.base import Completion, Group
 from foveal.train.data import PromptSource
 from foveal.train.rl import RLStage
-from foveal.train.run import Session
+from foveal.train.run import Session, make_accelerator
 from foveal.train.sft import SFTStage
 
 
@@ -52,7 +51,7 @@ def fixed_group(policy, sample, g: int) -> Group:
 def main(recipe: str, out: str) -> None:
     out_dir = Path(out)
     cfg = load_config(recipe)
-    accelerator = Accelerator(cpu=True)
+    accelerator = make_accelerator()  # what `foveal train` uses (the test hides any GPU)
     set_seed(cfg.seed)
     policy = load_policy(cfg.model.path, dtype="float32", device="cpu", system_prompt=cfg.model.system_prompt)
     session = Session(cfg, out_dir, policy, accelerator)

@@ -49,12 +49,13 @@ def launch(n: int, *args: str) -> list[str]:
 def _env() -> dict:
     src = str(Path(__file__).resolve().parents[1] / "src")
     return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",  # CPU, gloo
+            "PYTHONFAULTHANDLER": "1",  # a native abort prints every thread's Python stack
             "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
 
 
 def _check(cmd: list[str], timeout: int = 600) -> None:
     r = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout)
-    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.returncode == 0, r.stderr[-8000:]
 
 
 @pytest.fixture(scope="module")

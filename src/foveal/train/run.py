@@ -164,9 +164,16 @@ def _summary(stage: str, row: dict) -> str:
     return "  ".join(f"{k}={row[k]:.3g}" for k in keys if isinstance(row.get(k), (int, float)))
 
 
+def make_accelerator():
+    """The `Accelerator` of a run: GPUs when there are, else CPU (processes joined over gloo); DDP
+    tolerates parameters a batch leaves unused (a text-only batch never reaches the vision tower)."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    return Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
 def train(config: RunConfig | str | Path | None, out: str | Path | None = None, resume: str | Path | None = None) -> Path:
     """Run the SFT and RL stages of `config` into `out` (or continue run `resume`); returns the run dir."""
-    from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
 
     from foveal.models import load_policy
@@ -187,7 +194,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
             raise FovealError(f"output directory {run_dir} already exists and is not empty (use --resume {run_dir} to continue it)")
 
     algos.check_rl_config(cfg.rl)  # the algorithm names are known here, not in config.py
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    accelerator = make_accelerator()
     set_seed(cfg.seed)
     # Everything that can fail on bad input happens before anything is written.
     policy = load_policy(cfg.model.path, lora=cfg.model.lora, dtype=cfg.model.dtype, device=str(accelerator.device),
