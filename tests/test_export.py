@@ -1,4 +1,4 @@
-"""Export formats (hf, jsonl, verl): exact round trips, the layouts other tools read, atomicity."""
+"""Export formats (hf, jsonl, verl, trl): exact round trips, the layouts other tools read, atomicity."""
 
 import json
 
@@ -16,7 +16,7 @@ def samples():
                                  forms="image,text,mixed"))
 
 
-@pytest.mark.parametrize("fmt", ["hf", "jsonl", "verl"])
+@pytest.mark.parametrize("fmt", ["hf", "jsonl", "verl", "trl"])
 def test_round_trip_is_exact(tmp_path, samples, fmt):
     out = tmp_path / fmt
     m = write_dataset(iter(samples), out, fmt, {"tasks": ["count"], "seed": 2})
@@ -53,6 +53,32 @@ def test_verl_layout(tmp_path, samples):
     assert [x["extra_info"]["index"] for x in rows] == list(range(len(rows)))
 
 
+def test_trl_layout_is_trls_conversational_vision_format(tmp_path, samples):
+    import datasets
+    from trl.data_utils import is_conversational, prepare_multimodal_messages
+
+    from foveal.prompts import R1_SYSTEM_PROMPT
+
+    write_dataset(iter(samples), tmp_path / "t", "trl", {})
+    ds = datasets.load_from_disk(str(tmp_path / "t"))
+    assert {"prompt", "images", "answer", "answer_type", "choices"} <= set(ds.column_names)
+    by_id = {s.id: s for s in samples}
+    for row in ds:
+        s = by_id[row["id"]]
+        system, user = row["prompt"]
+        assert system == {"role": "system", "content": [{"type": "text", "text": R1_SYSTEM_PROMPT}]}
+        assert user["role"] == "user" and is_conversational(row)
+        placeholders = [p for p in user["content"] if p["type"] == "image"]
+        assert len(placeholders) == len(row["images"]) == len(s.images)  # a video: one per frame
+        text = "".join("<image>" if p["type"] == "image" else p["text"] for p in user["content"])
+        assert text.replace("\n", "").replace(" ", "") == s.prompt.replace("\n", "").replace(" ", "")
+        assert [im.tobytes() for im in row["images"]] == [im.tobytes() for im in s.images]
+        assert (row["answer"], row["answer_type"], row["choices"]) == (s.answer, s.answer_type, list(s.choices) if s.choices else None)
+        filled = prepare_multimodal_messages(row["prompt"], images=row["images"])  # what GRPOTrainer does
+        assert [p["image"] for p in filled[1]["content"] if p["type"] == "image"] == row["images"]
+    assert any(len(r["images"]) > 1 for r in ds) and any(not r["images"] for r in ds)  # video and text forms
+
+
 def test_not_a_dataset_names_the_path(tmp_path):
     with pytest.raises(FovealError, match=str(tmp_path)):
         load_samples(tmp_path)
@@ -68,7 +94,7 @@ def test_failed_write_leaves_nothing(tmp_path, samples):
         yield from samples[:3]
         raise RuntimeError("generator died")
 
-    for fmt in ("hf", "jsonl", "verl"):
+    for fmt in ("hf", "jsonl", "verl", "trl"):
         with pytest.raises(RuntimeError):
             write_dataset(broken(), tmp_path / fmt, fmt, {})
     assert list(tmp_path.iterdir()) == []

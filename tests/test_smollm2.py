@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.long
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "smollm2_grpo.yaml"
 HELD_OUT = 100

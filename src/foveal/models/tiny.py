@@ -103,8 +103,8 @@ def _init(model_cls, config, seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = model_cls(config)
-    gen = model.generation_config
-    gen.eos_token_id, gen.pad_token_id, gen.bos_token_id = config.eos_token_id, config.pad_token_id, None
+    gen, text = model.generation_config, config.get_text_config()  # older transformers keep the ids only there
+    gen.eos_token_id, gen.pad_token_id, gen.bos_token_id = text.eos_token_id, text.pad_token_id, None
     return model.eval()
 
 

@@ -86,7 +86,7 @@ def gen(
     levels: str = typer.Option("1-5", "--levels", help="Levels to cycle through: '1-5' or '1,3,5'."),
     seed: int = typer.Option(0, "--seed", min=0, help="Sample i of each task has seed SEED+i."),
     out: Path = typer.Option(..., "--out", help="Output dataset directory (must not exist unless --overwrite)."),
-    fmt: str = typer.Option("hf", "--format", help="hf (datasets + parquet), jsonl (+PNG files) or verl."),
+    fmt: str = typer.Option("hf", "--format", help="hf (datasets + parquet), jsonl (+PNG files), verl (its RL parquet) or trl (TRL's VLM chat layout)."),
     forms: str = typer.Option("image", "--forms", help="Comma-separated forms: image,text,mixed."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes to generate with (output is identical)."),
     shard: str = typer.Option(None, "--shard", help="Only shard k of N ('k/N', 0 <= k < N) of every task."),
@@ -94,7 +94,7 @@ def gen(
                               help="Content split: train (for training), val (for tuning) or test (for reporting)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
-    """Generate a dataset: N samples per task over the given levels and forms, saved as hf, jsonl or verl.
+    """Generate a dataset: N samples per task over the given levels and forms, saved as hf, jsonl, verl or trl.
 
     Every sample is a problem of one content split (default train): train, val and test never share
     a problem, whatever the seeds. A level whose split holds fewer distinct problems than asked for

@@ -1,6 +1,6 @@
 """Writing datasets to disk and reading them back as `Sample`s.
 
-Three layouts, each a directory with a `manifest.json` (what generated it, in which format):
+Four layouts, each a directory with a `manifest.json` (what generated it, in which format):
 
 - `hf`: a Hugging Face `datasets` dataset saved with `save_to_disk` (open it with
   `datasets.load_from_disk(dir)`; images are a list of the `Image` feature), plus the same
@@ -11,6 +11,13 @@ Three layouts, each a directory with a `manifest.json` (what generated it, in wh
   user turn is the sample's prompt followed by the R1 format instruction), `images`,
   `ability`, `reward_model` {"style": "rule", "ground_truth": answer} and `extra_info`
   (index, id, answer, answer_type, level, question and the rest of the sample).
+- `trl`: a `datasets` dataset (`save_to_disk`) in TRL's conversational vision layout, so
+  `GRPOTrainer(train_dataset=load_from_disk(dir), reward_funcs=[to_trl(accuracy), ...])` trains on
+  it unchanged: `prompt` is chat messages, a system turn with the R1 format instruction and a user
+  turn whose content is the sample's prompt split at each `<image>` into parts
+  `{"type": "image"}` / `{"type": "text", "text": ...}`; `images` holds the pictures in placeholder
+  order (a video sample's frames, one placeholder each); `answer`, `answer_type`, `choices` feed the
+  rewards; `question` (the prompt with its `<image>` placeholders) and the other sample fields are kept.
 
 `load_samples(dir)` reads any of them back; samples round-trip exactly (images pixel-identical).
 Every write goes through `atomic_dir`: a failed run leaves no directory behind.
@@ -29,20 +36,20 @@ from PIL import Image
 from foveal.errors import FovealError
 from foveal.io import atomic_dir, atomic_write_json, read_jsonl
 from foveal.prompts import R1_SYSTEM_PROMPT
-from foveal.sample import Sample, png_bytes
+from foveal.sample import IMAGE_TOKEN, Sample, png_bytes
 from foveal.split import split_of
 
-FORMATS = ("hf", "jsonl", "verl")
+FORMATS = ("hf", "jsonl", "verl", "trl")
 MANIFEST = "manifest.json"
 SAMPLE_KEYS = ("id", "task", "level", "seed", "prompt", "answer", "answer_type", "choices", "text_twin",
                "solution", "form", "tags", "problem_key")
 
 
-def _features(verl: bool):
+def _features(fmt: str):
     from datasets import Features, List, Value
     from datasets import Image as HFImage
 
-    if verl:
+    if fmt == "verl":
         extra = {k: Value("string") for k in ("id", "task", "answer", "answer_type", "question", "text_twin",
                                               "solution", "meta", "form", "split", "problem_key")}
         extra.update(index=Value("int64"), level=Value("int32"), seed=Value("int64"),
@@ -58,6 +65,10 @@ def _features(verl: bool):
     cols = {k: Value("string") for k in SAMPLE_KEYS}
     cols.update(level=Value("int32"), seed=Value("int64"), images=List(HFImage()), meta=Value("string"),
                 choices=List(Value("string")), tags=List(Value("string")))
+    if fmt == "trl":
+        part = {"type": Value("string"), "text": Value("string")}
+        del cols["prompt"]
+        cols.update(prompt=List({"role": Value("string"), "content": List(part)}), question=Value("string"))
     return Features(cols)
 
 
@@ -67,6 +78,18 @@ def _hf_row(s: Sample) -> dict[str, Any]:
                meta=json.dumps(s.meta, sort_keys=True), images=[{"bytes": png_bytes(im), "path": None}
                                                                for im in s.images])
     return row
+
+
+def _trl_row(s: Sample) -> dict[str, Any]:
+    """An hf row whose `prompt` is TRL's conversational messages; the original prompt moves to `question`."""
+    parts: list[dict[str, Any]] = []
+    for i, piece in enumerate(s.prompt.split(IMAGE_TOKEN)):
+        if i > 0:
+            parts.append({"type": "image", "text": None})
+        if piece.strip():
+            parts.append({"type": "text", "text": piece.strip()})
+    system = {"role": "system", "content": [{"type": "text", "text": R1_SYSTEM_PROMPT}]}
+    return {**_hf_row(s), "question": s.prompt, "prompt": [system, {"role": "user", "content": parts}]}
 
 
 def _verl_row(s: Sample, index: int) -> dict[str, Any]:
@@ -115,7 +138,7 @@ def write_dataset(samples: Iterable[Sample], out: str | Path, fmt: str, manifest
         else:
             rows = []
             for s in samples:
-                rows.append(_verl_row(s, count) if fmt == "verl" else _hf_row(s))
+                rows.append(_verl_row(s, count) if fmt == "verl" else _trl_row(s) if fmt == "trl" else _hf_row(s))
                 count += 1
                 if on_sample:
                     on_sample(s)
@@ -128,16 +151,17 @@ def write_dataset(samples: Iterable[Sample], out: str | Path, fmt: str, manifest
 
 
 def _write_rows(rows: list[dict[str, Any]], tmp: Path, fmt: str) -> None:
-    """hf: save_to_disk + data.parquet; verl: train.parquet. datasets' own tqdm bars are silenced."""
+    """hf: save_to_disk + data.parquet; trl: save_to_disk; verl: train.parquet. datasets' bars are silenced."""
     import datasets
     from datasets import Dataset
 
     quiet = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
-        ds = Dataset.from_list(rows, features=_features(fmt == "verl"))
-        if fmt == "hf":
+        ds = Dataset.from_list(rows, features=_features(fmt))
+        if fmt in ("hf", "trl"):
             ds.save_to_disk(str(tmp))
+        if fmt == "hf":
             ds.to_parquet(str(tmp / "data.parquet"))
         else:
             ds.to_parquet(str(tmp / "train.parquet"))
@@ -174,7 +198,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def load_samples(path: str | Path) -> list[Sample]:
-    """Every sample of a dataset directory written by `foveal gen` (hf, jsonl or verl), in order."""
+    """Every sample of a dataset directory written by `foveal gen` (hf, jsonl, verl or trl), in order."""
     path = Path(path)
     fmt = read_manifest(path)["format"]
     try:
@@ -186,11 +210,11 @@ def load_samples(path: str | Path) -> list[Sample]:
             return out
         import pyarrow.parquet as pq
 
-        if fmt == "hf":
+        if fmt in ("hf", "trl"):
             from datasets import load_from_disk
 
             rows = load_from_disk(str(path)).to_list()
-            return [_from_hf_row(r) for r in rows]
+            return [_from_hf_row({**r, "prompt": r["question"]} if fmt == "trl" else r) for r in rows]
         return [_from_verl_row(r) for r in pq.read_table(path / "train.parquet").to_pylist()]
     except (OSError, KeyError, ValueError) as e:
         if isinstance(e, FovealError):

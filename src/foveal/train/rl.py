@@ -144,9 +144,10 @@ class RLStage:
         kept: list[tuple] = []
         dropped: list[tuple] = []
         generated, rounds = 0, 0
-        while len(kept) < want:
-            prompts = s.shard(self.source.draw((want - len(kept)) * s.world))
-            sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=s.cfg.seed * 1_000_003 + step * 1_009 + rounds)
+        while (need := s.global_max(want - len(kept))) > 0:  # every process draws the same count
+            prompts = s.shard(self.source.draw(need * s.world))
+            seed = (s.cfg.seed * 1_000_003 + step * 1_009 + rounds) * s.world + s.rank  # each process its own
+            sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed)
             groups = self.backend.generate(prompts, G, sampling)
             rounds += 1
             for sample, group in zip(prompts, groups, strict=False):
@@ -160,6 +161,7 @@ class RLStage:
             if not cfg.dynamic_sampling or rounds > cfg.max_refill_rounds:
                 break
         filtered = len(dropped)
+        kept = kept[:want]  # another process's deficit may have drawn more than this one needed
         kept += dropped[: want - len(kept)]  # out of refill rounds: top up (their advantages are 0)
         return self.assemble(kept, generated, filtered, rounds)
 
@@ -263,7 +265,7 @@ class RLStage:
             cur = self.frozen_logprobs(mbs, s.model)
             penalty = [algos.kl_reward_penalty(torch.zeros(len(c)), c, r, m, cfg.beta, cfg.kl).cpu() for c, r, (_, _, m) in zip(cur, ref, mbs, strict=False)]
             rewards = rewards + torch.cat(penalty)
-        adv = self.advantage(rewards, ro.group_ids, **({"scale": cfg.scale_rewards} if cfg.advantage == "grpo" else {}))
+        adv = self.global_advantages(rewards, ro.group_ids)
         old = None
         if cfg.old_logprobs == "backend":
             old = self.backend_old_logprobs(ro, mbs)
@@ -272,6 +274,22 @@ class RLStage:
         num_seqs = s.global_sum(len(ro.samples)) / s.world
         num_tokens = s.global_sum(sum(float(m.sum()) for _, _, m in mbs)) / s.world
         return Prepared(mbs, rewards, adv, old, ref, num_seqs, num_tokens)
+
+    def global_advantages(self, rewards: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
+        """This process's advantages, computed over the rewards of all processes.
+
+        Batch statistics (`scale_rewards: batch`, `reinforce`'s baseline) must see the whole step, or N
+        processes would compute N different normalisations. Every process holds the same number of
+        completions, so its rows are the rank-th equal slice of the gathered batch.
+        """
+        s, cfg = self.s, self.cfg
+        kwargs = {"scale": cfg.scale_rewards} if cfg.advantage == "grpo" else {}
+        if s.world == 1:
+            return self.advantage(rewards, group_ids, **kwargs)
+        n, groups = len(rewards), int(group_ids.max()) + 1
+        all_rewards = s.gather(rewards)
+        all_ids = s.gather(group_ids + s.rank * groups).long()  # distinct group ids across processes
+        return self.advantage(all_rewards, all_ids, **kwargs)[s.rank * n : (s.rank + 1) * n]
 
     def backward_pass(self, b: Prepared, stats: dict, weight: float = 1.0) -> None:
         """One pass over the micro-batches: loss, backward (gradients accumulate; no optimizer step)."""
@@ -297,17 +315,22 @@ class RLStage:
             stats["entropy"] += weight * float((entropy.detach() * mask).sum()) / b.num_tokens
 
     def step(self, step: int) -> dict:
-        cfg, s = self.cfg, self.s
         t0 = time.perf_counter()
         ro = self.rollout(step)
         t_gen = time.perf_counter() - t0
+        prepared, stats = self.update(ro)
+        dt = time.perf_counter() - t0
+        return self.log_row(ro, prepared.rewards, stats, dt, t_gen)
+
+    def update(self, ro: Rollouts) -> tuple[Prepared, dict]:
+        """Steps 3-5 on given rollouts: advantages, then mu optimizer steps; returns the batch and stats."""
+        cfg, s = self.cfg, self.s
         prepared = self.prepare(ro)
         stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0, "grad_norm": 0.0}
         for _ in range(cfg.mu):
             self.backward_pass(prepared, stats, weight=1 / cfg.mu)
             stats["grad_norm"] += s.clip_and_step(self.optimizer, self.scheduler, cfg.optim.max_grad_norm) / cfg.mu
-        dt = time.perf_counter() - t0
-        return self.log_row(ro, prepared.rewards, stats, dt, t_gen)
+        return prepared, stats
 
     def log_row(self, ro: Rollouts, rewards: torch.Tensor, stats: dict, dt: float, t_gen: float) -> dict:
         s = self.s

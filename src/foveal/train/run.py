@@ -81,6 +81,10 @@ class Session:
 
         return gather_object(list(xs))
 
+    def global_max(self, x: int) -> int:
+        """The largest `x` over all processes (every process must call it: it is a collective)."""
+        return int(x) if self.world == 1 else int(self.gather(torch.tensor([float(x)])).max())
+
     def global_mean(self, t: torch.Tensor) -> float:
         return float(self.gather(t).mean())
 
@@ -160,9 +164,16 @@ def _summary(stage: str, row: dict) -> str:
     return "  ".join(f"{k}={row[k]:.3g}" for k in keys if isinstance(row.get(k), (int, float)))
 
 
+def make_accelerator():
+    """The `Accelerator` of a run: GPUs when there are, else CPU (processes joined over gloo); DDP
+    tolerates parameters a batch leaves unused (a text-only batch never reaches the vision tower)."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    return Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
 def train(config: RunConfig | str | Path | None, out: str | Path | None = None, resume: str | Path | None = None) -> Path:
     """Run the SFT and RL stages of `config` into `out` (or continue run `resume`); returns the run dir."""
-    from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
 
     from foveal.models import load_policy
@@ -183,7 +194,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
             raise FovealError(f"output directory {run_dir} already exists and is not empty (use --resume {run_dir} to continue it)")
 
     algos.check_rl_config(cfg.rl)  # the algorithm names are known here, not in config.py
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    accelerator = make_accelerator()
     set_seed(cfg.seed)
     # Everything that can fail on bad input happens before anything is written.
     policy = load_policy(cfg.model.path, lora=cfg.model.lora, dtype=cfg.model.dtype, device=str(accelerator.device),
@@ -202,6 +213,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
         if cfg.model.lora is not None:
             policy.model.enable_input_require_grads()
     set_seed(cfg.seed)
+    accelerator.wait_for_everyone()  # every process has checked its input (and `out` was empty) before any writes
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +285,7 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
         atomic_write_json(run_dir / "meta.json", meta)
         if session.writer is not None:
             session.writer.close()
-    accelerator.wait_for_everyone()
+    accelerator.end_training()  # waits for every process, then leaves the process group cleanly
     return run_dir
 
 
