@@ -4,7 +4,9 @@
 #   make test              fast + slow tests (pytest -m 'not long'), then the verl integration test
 #   make test-fast         the fast tests only (plain `pytest`: the edit-run loop)
 #   make test-integration  verl==0.9.1 in .venv-verl (it pins transformers < 5.11), tests/test_verl.py
-#   make test-slow         the hour-long tests CI leaves out (marker `long`: the SmolLM2 recipe)
+#   make test-slow         the hour-long tests CI leaves out (marker `long`: the SmolLM2 recipe,
+#                          the 10,000-draw split sweep)
+#   make claims            one quickstart run, checked against the README's claims (claims/quickstart.json)
 #
 # pytest exits 5 when it collects no test; make treats that as a failure, so an empty selection fails.
 PYTHON ?= python3
@@ -18,7 +20,7 @@ EXTRAS ?= train,serve,smollm,dev
 VENV_VERL ?= .venv-verl
 VERL      ?= verl==0.9.1 qwen-vl-utils
 
-.PHONY: demo test test-fast test-integration test-slow install lint bench clean
+.PHONY: demo test test-fast test-integration test-slow claims install lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +55,10 @@ test-integration: $(VENV_VERL)/.installed
 
 test-slow: install
 	$(PY) -m pytest -q -m long
+
+claims: install
+	$(VENV)/bin/foveal quickstart --out runs/claims --overwrite
+	$(PY) scripts/claims.py check runs/claims/summary.json
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

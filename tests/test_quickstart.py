@@ -59,7 +59,7 @@ def test_bad_budget_is_refused(tmp_path):
 @pytest.mark.slow
 def test_shortened_quickstart_end_to_end(tmp_path):
     out = tmp_path / "qs"
-    summary = run_quickstart(out, minutes=4, n_eval=60, seeds=2, split="val")
+    summary = run_quickstart(out, minutes=3, n_eval=60, seeds=2, split="val")
     for seed in (0, 1):
         for name in ("report.html", "eval-base/metrics.json", "eval-sft/metrics.json", "eval-grpo/metrics.json",
                      "train/train.jsonl", "train/sft/config.json", "train/rl/config.json"):

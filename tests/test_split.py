@@ -64,7 +64,7 @@ def test_a_level_without_problems_of_a_split_is_a_clear_error():
 
 def test_no_test_problem_is_seen_in_training_level_1_every_family():
     """The split's promise at the smallest levels, both forms: no test draw's picture (prompt +
-    pixels + answer) or twin occurs among 400 train draws (the slow test below: 10,000 at every level)."""
+    pixels + answer) or twin occurs among 400 train draws (the `long` test below: 10,000 at every level)."""
     bad = []
     for task in gym.all_tasks():
         for form in ("image", "text"):
@@ -77,9 +77,9 @@ def test_no_test_problem_is_seen_in_training_level_1_every_family():
     assert not bad, bad
 
 
-@pytest.mark.slow
+@pytest.mark.long  # ~25-60 s a family, 20 min for binairo: `make test-slow`, not CI
 @pytest.mark.parametrize("task", gym.names())
-def test_no_test_problem_is_seen_in_10000_training_draws_slow(task):
+def test_no_test_problem_is_seen_in_10000_training_draws(task):
     t = gym.get(task)
     for level in sorted(t.levels):
         for form in ("image", "text"):
