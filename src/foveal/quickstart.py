@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -65,7 +66,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
     from foveal.split import check_split
     from foveal.tasks.generate import distinct_samples
 
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 120)  # logs keep every column
     out = Path(out)
     if not (math.isfinite(minutes) and minutes > 0):
         raise FovealError(f"--minutes must be a number > 0, got {minutes}")
