@@ -68,6 +68,8 @@ class Scripted:
                     outer.in_flight += 1
                     outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 time.sleep(outer.delay)
+                with outer.lock:  # before the reply leaves: a client that has it may already send the next
+                    outer.in_flight -= 1
                 status, headers, payload = (200, {}, completion_body(body)) if step is None else step
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -76,8 +78,6 @@ class Scripted:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                with outer.lock:
-                    outer.in_flight -= 1
 
             def log_message(self, *args):
                 pass
