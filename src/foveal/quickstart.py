@@ -61,7 +61,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
                    console: Console | None = None, seeds: int = 1, split: str = "test",
                    overrides: list[str] | None = None, first_seed: int = 0) -> dict:
     """Run the quickstart into `out` for seeds first_seed .. first_seed + seeds - 1; returns the summary
-    (also `out/summary.json`). Seed ranges run on several machines combine with `summarize`."""
+    (also `out/summary.json`). Seed ranges run apart combine with `scripts/merge_quickstart.py`."""
     from foveal.config import load_config
     from foveal.split import check_split
     from foveal.tasks.generate import distinct_samples
