@@ -254,18 +254,7 @@ def iou_reward(completions: list[str], samples: list[Any], *, answer_format: str
     0.0 when the answer is not a box. Samples of other answer types get their 0/1
     `accuracy`, so one reward serves a mixed batch. The answer is read under `answer_format`.
     """
-    check_format(answer_format)
-    out = []
-    for c, s in zip(completions, samples, strict=True):
-        if s.answer_type != "box":
-            out.append(
-                score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices)
-            )
-            continue
-        answer = extract_answer(_text(c), answer_format)
-        box = parse_box(answer) if answer is not None and len(answer) < 10_000 else None
-        out.append(iou(box, s.answer) if box is not None else 0.0)
-    return out
+    return _overlap_rewards(completions, samples, answer_format, "box", parse_box, iou)
 
 
 @_configurable
@@ -276,17 +265,24 @@ def tiou_reward(completions: list[str], samples: list[Any], *, answer_format: st
     strictly by `parse_interval`) with the gold interval; 0.0 when the answer is not one
     interval. Samples of other answer types get their 0/1 `accuracy` (a mixed batch).
     """
+    return _overlap_rewards(completions, samples, answer_format, "interval", parse_interval, tiou)
+
+
+def _overlap_rewards(completions: list[str], samples: list[Any], answer_format: str, answer_type: str,
+                     parse: Callable[[str], Any], overlap: Callable[[Any, str], float]) -> list[float]:
+    """`overlap(parse(answer), gold)` for samples of `answer_type` (0.0 when the answer does not parse),
+    the 0/1 `score` for the others."""
     check_format(answer_format)
     out = []
     for c, s in zip(completions, samples, strict=True):
-        if s.answer_type != "interval":
+        if s.answer_type != answer_type:
             out.append(
                 score(_text(c), s.answer, s.answer_type, answer_format=answer_format, choices=s.choices)
             )
             continue
         answer = extract_answer(_text(c), answer_format)
-        span = parse_interval(answer) if answer is not None and len(answer) < 10_000 else None
-        out.append(tiou(span, s.answer) if span is not None else 0.0)
+        parsed = parse(answer) if answer is not None and len(answer) < 10_000 else None
+        out.append(overlap(parsed, s.answer) if parsed is not None else 0.0)
     return out
 
 
