@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -24,10 +23,12 @@ CLAIMS = Path(__file__).resolve().parents[1] / "claims" / "quickstart.json"
 MIN_MARGIN = 0.02
 
 
-def half_width(p: float, n: int, z: float = 1.959963984540054) -> float:
+def half_width(p: float, n: int) -> float:
     """Half-width of the 95% Wilson interval at proportion p over n problems."""
-    denom = 1 + z * z / n
-    return z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    from foveal.eval.metrics import wilson_interval
+
+    lo, hi = wilson_interval(p * n, n)
+    return (hi - lo) / 2
 
 
 def derive(summary: dict, min_seeds: int = 5) -> dict:
