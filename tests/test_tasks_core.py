@@ -82,10 +82,17 @@ def choice_text(sample):
 # -- count ------------------------------------------------------------------------------
 
 
+def plain(name: str, seed: int, level: int, form: str = "image"):
+    """The family's first (original) question, worded directly, drawn in the plain style: what the
+    pixel- and wording-level checks below read."""
+    t = tasks.get(name)
+    return t.generate(seed, level, form, query=t.queries[0], phrasing="direct", style="plain")
+
+
 @pytest.mark.parametrize("level", range(1, 7))
 def test_count_recounted_from_scene_and_pixels(level):
     for seed in SEEDS:
-        s = tasks.get("count").generate(seed, level)
+        s = plain("count", seed, level)
         q, objs = s.meta["query"], s.meta["objects"]
         assert int(s.answer) == len([o for o in objs if all(o[k] == v for k, v in q.items())])
         assert 1 <= int(s.answer)
@@ -102,7 +109,7 @@ def test_count_recounted_from_scene_and_pixels(level):
 def test_count_mixed_total_is_drawn_plus_described():
     t = tasks.get("count")
     for seed in range(10):
-        s, m = t.generate(seed, 4), t.generate(seed, 4, "mixed")
+        s, m = plain(t.name, seed, 4), plain(t.name, seed, 4, "mixed")
         q = s.meta["query"]
         drawn = [o for i, o in enumerate(s.meta["objects"]) if i not in m.meta["described"]]
         said = re.findall(r"\ban? (\w+) (\w+)", m.prompt.split("not drawn:")[1].split(".")[0])
@@ -119,7 +126,7 @@ def test_count_mixed_total_is_drawn_plus_described():
 @pytest.mark.parametrize("level", range(1, 7))
 def test_spatial_relation_from_coordinates(level):
     for seed in SEEDS:
-        s = tasks.get("spatial").generate(seed, level)
+        s = plain("spatial", seed, level)
         m = re.search(r"Where is the (\w+) (\w+) relative to the (\w+) (\w+)\?", s.text_twin)
         pos = {(c, sh): (int(x), int(y)) for c, sh, x, y in
                re.findall(r"\ban? (\w+) (\w+) at \((\d+), (\d+)\)", s.text_twin)}
@@ -159,7 +166,7 @@ def chart_answer(question: str, values: dict[str, int]) -> int:
 @pytest.mark.parametrize("level", range(1, 7))
 def test_chart_answer_from_twin_values(level):
     for seed in range(8):
-        s = tasks.get("chart").generate(seed, level)
+        s = plain("chart", seed, level)
         values = {k: int(x) for k, x in re.findall(r"\b([A-H]) = (\d+)", s.text_twin)}
         assert list(values) == [chr(ord("A") + i) for i in range(len(values))]
         assert int(s.answer) == chart_answer(s.prompt, values)
@@ -206,7 +213,7 @@ def count_solutions(grid: list[list[int]], box: tuple[int, int], limit: int = 2)
 @pytest.mark.parametrize("level", range(1, 7))
 def test_sudoku_unique_solution_by_independent_solver(level):
     for seed in range(2 if level >= 4 else 4):
-        s = tasks.get("sudoku").generate(seed, level)
+        s = plain("sudoku", seed, level)
         rows = s.text_twin.strip().splitlines()[-s.meta["n"]:]
         grid = [[0 if ch == "." else int(ch) for ch in row] for row in rows]
         n = len(grid)
@@ -240,7 +247,7 @@ def test_jigsaw_reassembled_pieces_equal_the_source(level):
     from foveal.tasks.spatial.jigsaw import GAP, HEADER, source
 
     for seed in range(3):
-        s = tasks.get("jigsaw").generate(seed, level)
+        s = plain("jigsaw", seed, level)
         k, piece = s.meta["k"], s.meta["piece"]
         perm = [int(x) for x in s.answer.split()]
         assert sorted(perm) == list(range(k * k)) and perm != list(range(k * k))
@@ -256,7 +263,7 @@ def test_jigsaw_reassembled_pieces_equal_the_source(level):
 @pytest.mark.parametrize("level", [1, 3, 6])
 def test_jigsaw_twin_solvable_by_matching_corners(level):
     for seed in range(3):
-        s = tasks.get("jigsaw").generate(seed, level)
+        s = plain("jigsaw", seed, level)
         k = s.meta["k"]
         pieces = {int(p): cs.split() for p, cs in re.findall(r"piece (\d+): ((?:#\w{6} ?){4})", s.text_twin)}
         assert len(pieces) == k * k
@@ -292,7 +299,7 @@ def frames_from_twin(twin: str) -> list[dict[tuple[str, str], tuple[int, int]]]:
 @pytest.mark.parametrize("level", range(1, 7))
 def test_motion_answer_from_described_frames(level):
     for seed in range(6):
-        s = tasks.get("motion").generate(seed, level)
+        s = plain("motion", seed, level)
         frames = frames_from_twin(s.text_twin)
         assert len(frames) == len(s.images) == s.meta["frames"] and 4 <= len(frames) <= 16
         if m := re.search(r"direction does the (\w+) (\w+) move", s.text_twin):

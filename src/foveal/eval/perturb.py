@@ -189,7 +189,7 @@ def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) ->
         return None
     probe = KnobRng(draw_seed)
     try:
-        original = task.make_from(probe, sample.seed, sample.level, drawing=False)
+        original = task.make_from(probe, sample.seed, sample.level, drawing=False, variant=task.variant_of(sample))
     except Exception:  # noqa: BLE001 - a sample this generator cannot replay gets no twin
         return None
     if (original.problem_key, original.answer) != (sample.problem_key, sample.answer):
@@ -227,6 +227,6 @@ def replay(task, sample: Sample, draw_seed: int, knob: int, alt: int, limit: int
     """(the sample made with call `knob` changed, its rng), or (None, rng) when the replay fails."""
     rng = KnobRng(draw_seed, knob=knob, alt=alt, max_calls=limit)
     try:
-        return task.make_from(rng, sample.seed, sample.level, drawing=drawing), rng
+        return task.make_from(rng, sample.seed, sample.level, drawing=drawing, variant=task.variant_of(sample)), rng
     except Exception:  # noqa: BLE001 - a changed value the generator cannot build from: not a twin
         return None, rng

@@ -9,6 +9,7 @@ from global state.
 from __future__ import annotations
 
 import contextvars
+import copy
 import hashlib
 import random
 from collections.abc import Callable
@@ -20,10 +21,15 @@ from PIL import Image
 from foveal.errors import FovealError
 from foveal.sample import FORMS, IMAGE_TOKEN, Sample
 from foveal.split import SPLITS, check_split, problem_key, split_of
+from foveal.tasks import style as S
+from foveal.tasks.variant import CANONICAL_PHRASING, PHRASINGS, Variant, choose, parse_hold_out
 
 MODALITIES = ("image", "video", "text")
 # False while `Task.generate` builds a text-form sample, whose images are dropped anyway.
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
+# The variant `make` is building (read through `Task.query` and `Task.ask`).
+_VARIANT: contextvars.ContextVar[Variant | None] = contextvars.ContextVar("foveal_variant", default=None)
+DEFAULT_QUERY = "default"  # the one query of a family that declares no `questions`
 MAX_DRAWS = 500  # draws searched for a problem of the wanted split (test holds 10%: 0.9^500 ≈ 1e-23)
 _PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
 
@@ -51,6 +57,10 @@ class Task:
             the family overrides `mixed`.
         style_keys: meta fields that vary the look or wording but not the problem (left out of
             the problem key, so a style never separates two copies of one problem across splits).
+        questions: {query: {phrasing: template}}: the kinds of question the family asks about a
+            scene, each worded in every register of `foveal.tasks.variant.PHRASINGS`; templates
+            are `str.format` strings over the slots `make` passes to `ask`. A level may allow a
+            subset (its knob `queries`). A family without `questions` has one query, "default".
     """
 
     name: ClassVar[str]
@@ -60,6 +70,7 @@ class Task:
     levels: ClassVar[dict[int, dict[str, Any]]] = {}
     forms: ClassVar[tuple[str, ...]] = ("image", "text")
     style_keys: ClassVar[tuple[str, ...]] = ()
+    questions: ClassVar[dict[str, dict[str, str]]] = {}
 
     # -- what subclasses implement -------------------------------------------------
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -84,13 +95,20 @@ class Task:
         return {"twin": sample.text_twin, "question": question, "answer": sample.answer, "choices": sample.choices}
 
     # -- shared machinery -----------------------------------------------------------
-    def generate(self, seed: int, level: int = 1, form: str = "image", split: str | None = None) -> Sample:
+    def generate(self, seed: int, level: int = 1, form: str = "image", split: str | None = None, *,
+                 query: str | None = None, phrasing: str | None = None, style: str | None = None,
+                 hold_out: Any = ()) -> Sample:
         """The sample for (seed, level) in the given form; deterministic.
 
         With `split` ("train", "val" or "test") the sample is the first of the seed's draws
         j = 0, 1, 2, ... whose problem lies in that split (`foveal.split.split_of`), so a split's
         samples never share a problem with another split's; its id reads `{task}/L{level}/{split}/s{seed}`.
         Draw 0 is the plain sample for the seed. The search runs without drawing pictures.
+
+        `query`, `phrasing` and `style` pin the variant; unpinned parts are drawn per seed
+        (`foveal.tasks.variant.choose`). `hold_out` ("style=noisy", "query=sum", ...) keeps those
+        parts out of train/val/test; split "ood" draws only them, on test-split content.
+        `meta["variant"]` records what was used.
         """
         self.check_level(level)
         if form not in FORMS:
@@ -99,50 +117,112 @@ class Task:
             raise FovealError(f"task {self.name!r} has no {form} form (forms: {', '.join(self.forms)})")
         if not isinstance(seed, int) or seed < 0:
             raise FovealError(f"seed must be a non-negative integer, got {seed!r}")
-        check_split(split, "split")
-        draw = 0 if split is None else self._find_draw(seed, level, split)
-        sample = self._make(seed, level, draw, drawing=form != "text")
+        held = parse_hold_out(hold_out)
+        if split == "ood":
+            if not held:
+                raise FovealError("split 'ood' needs held-out parts (hold_out, e.g. style=noisy)")
+        else:
+            check_split(split, "split")
+        variant = choose(self, seed, level, query=query, phrasing=phrasing, style=style, hold_out=held,
+                         ood=split == "ood")
+        content = "test" if split == "ood" else split
+        draw = 0 if content is None else self._find_draw(seed, level, content, variant)
+        sample = self._make(seed, level, draw, drawing=form != "text", variant=variant)
         if split is not None:
             sample = replace(sample, id=f"{self.name}/L{level}/{split}/s{seed}")
         if form == "text":
             return sample.as_text()
         if form == "mixed":
-            return self.mixed(sample)
+            with S.using(variant.style):
+                return self.mixed(sample)
         return sample
 
-    def _make(self, seed: int, level: int, draw: int, drawing: bool) -> Sample:
-        """Draw `draw` of (seed, level), with its problem key; pictures only when `drawing`."""
-        return self.make_from(random.Random(self.draw_seed(seed, level, draw)), seed, level, drawing)
+    def _make(self, seed: int, level: int, draw: int, drawing: bool, variant: Variant) -> Sample:
+        """Draw `draw` of (seed, level) in `variant`, with its problem key; pictures only when `drawing`."""
+        return self.make_from(random.Random(self.draw_seed(seed, level, draw)), seed, level, drawing, variant)
 
     def draw_seed(self, seed: int, level: int, draw: int = 0) -> int:
         """The seed of the random stream that draw `draw` of (seed, level) is made from."""
         return task_seed(self.name, seed if draw == 0 else f"{seed}#{draw}", level)
 
+    def variant_of(self, sample: Sample) -> Variant:
+        """The variant `sample` was made in (from `meta["variant"]`)."""
+        v = sample.meta.get("variant") or {}
+        return Variant(v.get("query", self.queries[0]), v.get("phrasing", CANONICAL_PHRASING),
+                       v.get("style", S.CANONICAL))
+
     def draw_of(self, sample: Sample) -> int:
         """Which draw of its (seed, level) `sample` is: 0, or for a sample of `generate(split=...)`
         (id `{task}/L{level}/{split}/s{seed}`) the first draw in that split."""
         parts = sample.id.split("/")
-        split = parts[2] if len(parts) > 3 and parts[2] in SPLITS else None
-        return 0 if split is None else self._find_draw(sample.seed, sample.level, split)
+        split = parts[2] if len(parts) > 3 and parts[2] in (*SPLITS, "ood") else None
+        if split is None:
+            return 0
+        return self._find_draw(sample.seed, sample.level, "test" if split == "ood" else split, self.variant_of(sample))
 
-    def make_from(self, rng: random.Random, seed: int, level: int, drawing: bool = True) -> Sample:
-        """`make` for (seed, level) from the random stream `rng` (`random.Random(draw_seed(...))`
-        reproduces a draw; `foveal.eval.perturb` replays it with one decision changed), with its
-        problem key; pictures only when `drawing`."""
-        token = _DRAWING.set(drawing)
+    def make_from(self, rng: random.Random, seed: int, level: int, drawing: bool = True,
+                  variant: Variant | None = None) -> Sample:
+        """`make` for (seed, level) in `variant` (default: the first query, canonical phrasing and
+        style) from the random stream `rng` (`random.Random(draw_seed(...))` reproduces a draw;
+        `foveal.eval.perturb` replays it with one decision changed), with its problem key (defined
+        under the canonical phrasing and style) and `meta["variant"]`; pictures, in the variant's
+        style, only when `drawing`."""
+        variant = variant or Variant(self.queries[0], CANONICAL_PHRASING, S.CANONICAL)
+        canonical = variant.canonical()
+        replay = copy.deepcopy(rng) if variant.phrasing != canonical.phrasing else None
+        sample = self._build(rng, seed, level, drawing, variant)
+        keyed = sample if replay is None else self._build(replay, seed, level, False, canonical)
+        meta = {**sample.meta, "variant": variant.as_dict()}
+        if drawing and sample.images:
+            finish_seed = self.draw_seed(seed, level) ^ 0x5EED
+            images = tuple(S.finish(im, S.get(variant.style), finish_seed + k) for k, im in enumerate(sample.images))
+            sample = replace(sample, images=images)
+        return replace(sample, meta=meta, problem_key=problem_key(self.name, self.problem_params(keyed)))
+
+    def _build(self, rng: random.Random, seed: int, level: int, drawing: bool, variant: Variant) -> Sample:
+        tokens = (_DRAWING.set(drawing), _VARIANT.set(variant))
         try:
-            sample = self.make(rng, dict(self.levels[level]), seed, level)
+            with S.using(variant.style):
+                return self.make(rng, dict(self.levels[level]), seed, level)
         finally:
-            _DRAWING.reset(token)
-        return replace(sample, problem_key=problem_key(self.name, self.problem_params(sample)))
+            _VARIANT.reset(tokens[1])
+            _DRAWING.reset(tokens[0])
 
-    def _find_draw(self, seed: int, level: int, split: str) -> int:
-        """The first draw of (seed, level) whose problem lies in `split` (FovealError after MAX_DRAWS)."""
+    def _find_draw(self, seed: int, level: int, split: str, variant: Variant) -> int:
+        """The first draw of (seed, level) in `variant` whose problem lies in `split` (FovealError after MAX_DRAWS)."""
+        canonical = variant.canonical()
         for draw in range(MAX_DRAWS):
-            if split_of(self._make(seed, level, draw, drawing=False).problem_key) == split:
+            if split_of(self._make(seed, level, draw, drawing=False, variant=canonical).problem_key) == split:
                 return draw
         raise FovealError(f"task {self.name!r} level {level}: no {split} problem in {MAX_DRAWS} draws of seed "
                           f"{seed}; this level has too few distinct problems (see `foveal tasks stats {self.name}`)")
+
+    # -- variants ---------------------------------------------------------------------
+    @property
+    def queries(self) -> tuple[str, ...]:
+        """The kinds of question this family asks (`questions`' keys, or ("default",))."""
+        return tuple(self.questions) or (DEFAULT_QUERY,)
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The registers this family words its questions in (all of PHRASINGS, or just "direct")."""
+        return PHRASINGS if self.questions else (CANONICAL_PHRASING,)
+
+    def level_queries(self, level: int) -> tuple[str, ...]:
+        """The queries level `level` asks (its knob `queries`, default all)."""
+        return tuple(self.levels[level].get("queries", self.queries))
+
+    @property
+    def query(self) -> str:
+        """The query the sample being made asks (inside `make`)."""
+        v = _VARIANT.get()
+        return v.query if v is not None else self.queries[0]
+
+    def ask(self, **slots: Any) -> str:
+        """The current query in the current phrasing, its template filled with `slots`."""
+        v = _VARIANT.get()
+        query, phrasing = (v.query, v.phrasing) if v is not None else (self.queries[0], CANONICAL_PHRASING)
+        return self.questions[query][phrasing].format(**slots)
 
     @staticmethod
     def picture(render: Callable[..., Image.Image], *args: Any, **kwargs: Any) -> Image.Image:
@@ -174,4 +254,8 @@ class Task:
             "tags": list(self.tags),
             "levels": sorted(self.levels),
             "forms": list(self.forms),
+            "queries": list(self.queries),
+            "phrasings": list(self.phrasings),
+            "styles": list(S.STYLES),
+            "variants": len(self.queries) * len(self.forms),
         }

@@ -1,8 +1,14 @@
 """Drawing primitives shared by the gym families (Pillow only, deterministic).
 
-Colours have plain names so prompts and text twins can say "red circle". Text uses
-Pillow's bundled FreeType font at an explicit pixel size, so renders are identical on
-every machine with the same Pillow version.
+Colours have plain names so prompts and text twins can say "red circle". Text uses a
+FreeType font at an explicit pixel size, so renders are identical on every machine with the
+same Pillow version.
+
+Everything here draws in the visual style in force (`foveal.tasks.style.current()`): `canvas`
+paints its background, `ink()` is the colour for lines and labels, `rgb(name)` a palette colour
+as the style shows it, `width(w)` a line width, `font(size)` its face. Families draw through
+these instead of literal black and white, so every family can be drawn in every style; under
+`plain` they give exactly the old white / black / Pillow-font pictures.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import math
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
+
+from foveal.tasks import style as S
 
 # Names chosen to be mutually distinguishable at small sizes.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -30,20 +38,45 @@ SHAPES = ("circle", "square", "triangle", "diamond", "star", "hexagon")
 MIN_FONT_PX = 10  # smallest text size any family may use at its default resolution
 
 
-def canvas(width: int, height: int | None = None, color: tuple[int, int, int] = BACKGROUND) -> Image.Image:
-    return Image.new("RGB", (width, height if height is not None else width), color)
+def canvas(width: int, height: int | None = None, color: tuple[int, int, int] | None = None) -> Image.Image:
+    """A blank picture: the style's background (and texture), or `color` when given."""
+    style = S.current()
+    im = Image.new("RGB", (width, height if height is not None else width), color or style.background)
+    if color is None:
+        S.texture(im, style)
+    return im
 
 
-@lru_cache(maxsize=64)
+def ink() -> tuple[int, int, int]:
+    """The colour lines, grids and labels are drawn in (black under `plain`)."""
+    return S.current().ink
+
+
+def rgb(name: str) -> tuple[int, int, int]:
+    """Palette colour `name` (a key of COLORS) as the current style shows it."""
+    return S.tint(COLORS[name])
+
+
+def width(w: int) -> int:
+    """A line width of `w` pixels under `plain`, scaled by the style (never below 1)."""
+    return max(1, round(w * S.current().line_scale))
+
+
 def font(size: int) -> ImageFont.FreeTypeFont:
-    """Pillow's bundled font at `size` pixels (never below MIN_FONT_PX)."""
-    return ImageFont.load_default(size=max(size, MIN_FONT_PX))
+    """The style's font at `size` pixels (never below MIN_FONT_PX)."""
+    return _font(S.current().font, max(size, MIN_FONT_PX))
+
+
+@lru_cache(maxsize=256)
+def _font(file: str | None, size: int) -> ImageFont.FreeTypeFont:
+    path = S.font_path(file) if file else None
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
 
 
 def text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], s: str, size: int = 14,
-         fill: tuple[int, int, int] = (0, 0, 0), anchor: str = "mm") -> None:
-    """Draw `s` at `xy` (anchored at its middle by default)."""
-    draw.text(xy, s, fill=fill, font=font(size), anchor=anchor)
+         fill: tuple[int, int, int] | None = None, anchor: str = "mm") -> None:
+    """Draw `s` at `xy` (anchored at its middle by default), in the style's ink unless `fill`."""
+    draw.text(xy, s, fill=fill or ink(), font=font(size), anchor=anchor)
 
 
 def polygon_points(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, float]]:
@@ -69,15 +102,18 @@ def polygon_points(shape: str, cx: float, cy: float, r: float) -> list[tuple[flo
 def shape(draw: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, r: float,
           fill: tuple[int, int, int], outline: tuple[int, int, int] | None = None) -> None:
     """Draw one filled shape (see SHAPES) of circumradius `r` centred at (cx, cy)."""
+    w = width(1)
     if kind == "circle":
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill, outline=outline)
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill, outline=outline, width=w)
     else:
-        draw.polygon(polygon_points(kind, cx, cy, r), fill=fill, outline=outline)
+        draw.polygon(polygon_points(kind, cx, cy, r), fill=fill, outline=outline, width=w)
 
 
 def grid_lines(draw: ImageDraw.ImageDraw, x0: int, y0: int, cell: int, rows: int, cols: int,
-               width: int = 1, bold_every: tuple[int, int] | None = None, fill=(0, 0, 0)) -> None:
-    """Lines of a rows×cols board with top-left (x0, y0); thicker every `bold_every` (r, c) cells."""
+               width: int = 1, bold_every: tuple[int, int] | None = None, fill=None) -> None:
+    """Lines of a rows×cols board with top-left (x0, y0); thicker every `bold_every` (r, c) cells.
+    Drawn in the style's ink unless `fill`."""
+    fill = fill or ink()
     for r in range(rows + 1):
         w = width * 3 if bold_every and r % bold_every[0] == 0 else width
         draw.line([(x0, y0 + r * cell), (x0 + cols * cell, y0 + r * cell)], fill=fill, width=w)
@@ -136,9 +172,9 @@ def scatter(rng, n: int, width: int, height: int, radius: float, gap: float = 2.
 
 def scene(size: int, objects: list[dict]) -> Image.Image:
     """A square picture of `objects` (dicts with shape, color, x, y, r), each a filled shape with a
-    thin dark outline, on white."""
+    thin dark outline, on the style's background."""
     im = canvas(size)
     d = ImageDraw.Draw(im)
     for o in objects:
-        shape(d, o["shape"], o["x"], o["y"], o["r"], COLORS[o["color"]], outline=(40, 40, 40))
+        shape(d, o["shape"], o["x"], o["y"], o["r"], rgb(o["color"]), outline=S.current().outline)
     return im

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import draw as D
+from foveal.tasks import style as S
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
@@ -192,8 +193,9 @@ PAD = 6  # margin around the board, pixels
 
 
 @cache
-def board(n: int, cell: int) -> Image.Image:
-    """The empty board: thin cell lines and bold box lines (drawn once per size, then copied)."""
+def board(n: int, cell: int, style: str) -> Image.Image:
+    """The empty board in `style`: thin cell lines and bold box lines (drawn once per size and
+    style, then copied)."""
     im = D.canvas(n * cell + 2 * PAD)
     D.grid_lines(ImageDraw.Draw(im), PAD, PAD, cell, n, n, width=1, bold_every=BOXES[n])
     return im
@@ -201,7 +203,7 @@ def board(n: int, cell: int) -> Image.Image:
 
 def render(grid: list[int], n: int, cell: int):
     """The board with the given digits centred in their cells."""
-    pad, im, size = PAD, board(n, cell).copy(), int(cell * 0.62)
+    pad, im, size = PAD, board(n, cell, S.current().name).copy(), int(cell * 0.62)
     for i, v in enumerate(grid):
         if v:  # pasting cached glyph masks is ~4x faster than drawing text each time
             r, c = divmod(i, n)
