@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -97,7 +97,7 @@ def using(name: str) -> Iterator[Style]:
         _CURRENT.reset(token)
 
 
-@lru_cache(maxsize=None)
+@cache
 def font_path(file: str) -> str | None:
     """Path of one of matplotlib's bundled fonts, or None when matplotlib is not installed."""
     spec = importlib.util.find_spec("matplotlib")

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import draw as D
-from foveal.tasks import style as S
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 from foveal.tasks.puzzles._puzzle import latin_solve
