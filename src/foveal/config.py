@@ -49,6 +49,16 @@ class GymConfig(Strict):
     levels: list[int] = Field([1], min_length=1)
     form: Literal["image", "text", "mixed"] = "image"
     seed_start: int = Field(TRAIN_SEED_START, ge=0, description="first gym seed of the training stream")
+    query: str | None = Field(None, description="ask only this query (default: drawn per seed)")
+    phrasing: str | None = Field(None, description="word questions only this way (default: drawn per seed)")
+    style: str | None = Field(None, description="draw only in this style (default: drawn per seed)")
+    hold_out: list[str] = Field([], description="parts never trained on, e.g. [style=noisy, query=sum]")
+
+    def variant(self):
+        """The `foveal.tasks.variant.VariantSpec` these fields describe."""
+        from foveal.tasks.variant import VariantSpec
+
+        return VariantSpec.parse(self.query, self.phrasing, self.style, self.hold_out)
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -83,6 +93,12 @@ class GymConfig(Strict):
                 raise ValueError(f"task {name!r} has no level(s) {missing} (levels: {sorted(gym.get(name).levels)})")
             if self.form not in gym.get(name).forms:
                 raise ValueError(f"task {name!r} has no {self.form!r} form (forms: {list(gym.get(name).forms)})")
+        try:
+            spec = self.variant()
+            for name in self.tasks:
+                spec.check_task(gym.get(name), self.levels, "train")
+        except FovealError as e:
+            raise ValueError(str(e).replace("--", "")) from None
         return self
 
 

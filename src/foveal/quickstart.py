@@ -88,7 +88,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
     cfg.sft.steps = max(1, round(cfg.sft.steps * scale)) if cfg.sft.steps else 0
     cfg.rl.steps = max(1, round(cfg.rl.steps * scale)) if cfg.rl.steps else 0
     task_names = list(cfg.data.gym.tasks)
-    samples = distinct_samples(task_names, cfg.data.gym.levels, n_eval, split)
+    samples = distinct_samples(task_names, cfg.data.gym.levels, n_eval, split, variant=cfg.data.gym.variant())
     if "OMP_NUM_THREADS" not in os.environ:
         import torch
 

@@ -218,7 +218,7 @@ def perturbed_twin(sample: Sample, seed: int = 0, max_tries: int = MAX_TRIES) ->
                 if sample.form == "text":
                     twin = twin.as_text()
                 elif sample.form == "mixed":
-                    twin = task.mixed(twin)
+                    twin = task.mixed_of(twin)
                 return replace(twin, meta={**twin.meta, "perturb_of": sample.id, "knob": knob_info})
     return None
 

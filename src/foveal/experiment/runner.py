@@ -88,7 +88,10 @@ def problems(ev: dict) -> list:
 
     key = json.dumps(ev, sort_keys=True)
     if key not in _SAMPLES:
-        _SAMPLES[key] = distinct_samples(ev["tasks"], ev["levels"], ev["n"], ev["split"])
+        from foveal.experiment.spec import EvalSpec
+
+        _SAMPLES[key] = distinct_samples(ev["tasks"], ev["levels"], ev["n"], ev["split"],
+                                         variant=EvalSpec(**ev).variant())
     return _SAMPLES[key]
 
 

@@ -45,7 +45,7 @@ class Arm(Strict):
 class EvalSpec(Strict):
     """The problems every cell is scored on, and how completions are sampled."""
 
-    split: Literal["val", "test"] = Field(..., description="val for tuning, test to report")
+    split: Literal["val", "test", "ood"] = Field(..., description="val for tuning, test to report, ood: held-out parts")
     tasks: list[str] | None = Field(None, min_length=1, description="default: the reference arm's data.gym.tasks")
     levels: list[int] | None = Field(None, min_length=1, description="default: the reference arm's data.gym.levels")
     forms: list[Literal["image", "text"]] = Field(["image"], min_length=1)
@@ -54,6 +54,16 @@ class EvalSpec(Strict):
     temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy")
     max_new_tokens: int | None = Field(None, ge=1, description="default: the reference arm's sampling.max_new_tokens")
     batch_size: int = Field(64, ge=1)
+    query: str | None = Field(None, description="default: the reference arm's data.gym.query")
+    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing")
+    style: str | None = Field(None, description="default: the reference arm's data.gym.style")
+    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out")
+
+    def variant(self):
+        """The `foveal.tasks.variant.VariantSpec` of the evaluation set."""
+        from foveal.tasks.variant import VariantSpec
+
+        return VariantSpec.parse(self.query, self.phrasing, self.style, self.hold_out)
 
     @field_validator("tasks", "levels", "forms")
     @classmethod
@@ -241,6 +251,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             raise FovealError(f"{path}: eval: give tasks and levels (the reference arm trains on a dataset)")
         ev.tasks = ev.tasks or list(gym_ref.tasks)
         ev.levels = ev.levels or list(gym_ref.levels)
+        for field in ("query", "phrasing", "style", "hold_out"):
+            if getattr(ev, field) is None:
+                setattr(ev, field, getattr(gym_ref, field))
     try:
         for t in ev.tasks:
             task = gym.get(t)
@@ -249,7 +262,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             missing = [f for f in ev.forms if f not in task.forms]
             if missing:
                 raise FovealError(f"task {t!r} has no {missing[0]} form")
-        samples = distinct_samples(ev.tasks, ev.levels, ev.n, ev.split)
+        samples = distinct_samples(ev.tasks, ev.levels, ev.n, ev.split, variant=ev.variant())
     except FovealError as e:
         raise FovealError(f"{path}: eval: {e}") from None
     max_new = ev.max_new_tokens or configs[ref.arm].sampling.max_new_tokens

@@ -133,9 +133,26 @@ class Task:
         if form == "text":
             return sample.as_text()
         if form == "mixed":
-            with S.using(variant.style):
-                return self.mixed(sample)
+            return self.mixed_of(sample)
         return sample
+
+    def mixed_of(self, sample: Sample) -> Sample:
+        """The mixed form of an image-form sample, made in the sample's own variant (`mixed` sees the
+        same `query`, phrasing and style; its pictures get the style's finish)."""
+        variant = self.variant_of(sample)
+        tokens = (_DRAWING.set(True), _VARIANT.set(variant))
+        try:
+            with S.using(variant.style):
+                mixed = self.mixed(sample)
+        finally:
+            _VARIANT.reset(tokens[1])
+            _DRAWING.reset(tokens[0])
+        return replace(mixed, images=self._stylize(mixed.images, variant, sample.seed, sample.level))
+
+    def _stylize(self, images: tuple[Image.Image, ...], variant: Variant, seed: int, level: int) -> tuple:
+        """The style's pixel finish on each picture, seeded from (task, seed, level) and the picture's index."""
+        style, base = S.get(variant.style), self.draw_seed(seed, level) ^ 0x5EED
+        return tuple(S.finish(im, style, base + k) for k, im in enumerate(images))
 
     def _make(self, seed: int, level: int, draw: int, drawing: bool, variant: Variant) -> Sample:
         """Draw `draw` of (seed, level) in `variant`, with its problem key; pictures only when `drawing`."""
@@ -174,9 +191,7 @@ class Task:
         keyed = sample if replay is None else self._build(replay, seed, level, False, canonical)
         meta = {**sample.meta, "variant": variant.as_dict()}
         if drawing and sample.images:
-            finish_seed = self.draw_seed(seed, level) ^ 0x5EED
-            images = tuple(S.finish(im, S.get(variant.style), finish_seed + k) for k, im in enumerate(sample.images))
-            sample = replace(sample, images=images)
+            sample = replace(sample, images=self._stylize(sample.images, variant, seed, level))
         return replace(sample, meta=meta, problem_key=problem_key(self.name, self.problem_params(keyed)))
 
     def _build(self, rng: random.Random, seed: int, level: int, drawing: bool, variant: Variant) -> Sample:

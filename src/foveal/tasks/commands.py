@@ -19,6 +19,18 @@ from rich.table import Table
 from foveal.errors import FovealError
 from foveal.options import about, check_out_dir, check_out_file
 
+QUERY_HELP = "Ask only this kind of question (see `foveal tasks list`: each family's queries); default: drawn per seed."
+PHRASING_HELP = "Word questions only this way: direct, imperative, polite or terse; default: drawn per seed."
+STYLE_HELP = "Draw only in this style: plain, paper, blueprint, noisy, soft or bold; default: drawn per seed."
+HOLD_OUT_HELP = ("Keep a part of the gym out of train/val/test, e.g. style=noisy, phrasing=terse or query=sum "
+                 "(comma-separated or repeated); --split ood then draws only it.")
+
+
+def variant_spec(query, phrasing, style, hold_out):
+    from foveal.tasks.variant import VariantSpec
+
+    return VariantSpec.parse(query, phrasing, style, hold_out)
+
 
 def level_range(levels: list[int]) -> str:
     return f"{min(levels)}-{max(levels)}" if levels == list(range(min(levels), max(levels) + 1)) else \
@@ -26,20 +38,25 @@ def level_range(levels: list[int]) -> str:
 
 
 def tasks_list(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List the task families: name, modality, levels, skill tags, forms and description."""
+    """List the task families: name, modality, levels, skill tags, forms, queries and description.
+
+    A variant is family × query × form; every variant is drawn in each phrasing and style."""
     from foveal import tasks
 
     infos = [t.info() for t in tasks.all_tasks()]
     if json_out:
         typer.echo(json.dumps(infos, indent=2))
         return
-    table = Table(title=f"foveal gym: {len(infos)} task families", title_justify="left")
+    n_variants = sum(i["variants"] for i in infos)
+    table = Table(title=f"foveal gym: {len(infos)} task families, {n_variants} variants (family × query × form)",
+                  title_justify="left")
     for col in ("name", "modality", "levels", "tags", "forms"):
         table.add_column(col, no_wrap=True, style="bold" if col == "name" else None)
+    table.add_column("queries")
     table.add_column("description", ratio=1)
     for i in infos:
         table.add_row(i["name"], i["modality"], level_range(i["levels"]), ",".join(i["tags"]),
-                      ",".join(i["forms"]), i["description"])
+                      ",".join(i["forms"]), ",".join(i["queries"]), i["description"])
     Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
@@ -49,6 +66,9 @@ def tasks_show(
     level: int = typer.Option(1, "--level", help="Difficulty level."),
     out: Path = typer.Option(..., "--out", help="Directory to write the images (PNG) and sample.json into."),
     form: str = typer.Option("image", "--form", help="image, text or mixed."),
+    query: str = typer.Option(None, "--query", help=QUERY_HELP),
+    phrasing: str = typer.Option(None, "--phrasing", help=PHRASING_HELP),
+    style: str = typer.Option(None, "--style", help=STYLE_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
     """Generate one sample; write its images and sample.json to --out and print it."""
@@ -62,8 +82,10 @@ def tasks_show(
     with about("--form"):
         if form not in task.forms:
             raise FovealError(f"expected one of {', '.join(task.forms)} ({name}'s forms), got {form!r}")
+    variant = variant_spec(query, phrasing, style, None)
+    variant.check_task(task, [level], None)
     check_out_dir(out, overwrite)
-    sample = task.generate(seed, level, form)
+    sample = task.generate(seed, level, form, **variant.kwargs())
     with atomic_dir(out, overwrite=overwrite) as tmp:
         files = []
         for k, im in enumerate(sample.images):
@@ -73,7 +95,9 @@ def tasks_show(
         record["images"] = files
         atomic_write_json(tmp / "sample.json", record)
     c = Console(highlight=False)
-    c.print(f"[bold]{sample.id}[/]  ({sample.answer_type}, form {sample.form}, tags {', '.join(sample.tags)})")
+    v = sample.meta["variant"]
+    c.print(f"[bold]{sample.id}[/]  ({sample.answer_type}, form {sample.form}, query {v['query']}, "
+            f"phrasing {v['phrasing']}, style {v['style']}, tags {', '.join(sample.tags)})")
     c.print("[bold]prompt:[/]", sample.prompt, markup=True)
     c.print("[bold]answer:[/]", sample.answer)
     c.print("[bold]solution:[/]", sample.solution)
@@ -91,7 +115,12 @@ def gen(
     workers: int = typer.Option(1, "--workers", min=1, help="Processes to generate with (output is identical)."),
     shard: str = typer.Option(None, "--shard", help="Only shard k of N ('k/N', 0 <= k < N) of every task."),
     split: str = typer.Option("train", "--split",
-                              help="Content split: train (for training), val (for tuning) or test (for reporting)."),
+                              help="Content split: train (for training), val (for tuning), test (for reporting), "
+                                   "or ood (only what --hold-out holds out, on test content)."),
+    query: str = typer.Option(None, "--query", help=QUERY_HELP),
+    phrasing: str = typer.Option(None, "--phrasing", help=PHRASING_HELP),
+    style: str = typer.Option(None, "--style", help=STYLE_HELP),
+    hold_out: list[str] = typer.Option(None, "--hold-out", help=HOLD_OUT_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
     """Generate a dataset: N samples per task over the given levels and forms, saved as hf, jsonl, verl or trl.
@@ -104,7 +133,7 @@ def gen(
     from foveal.tasks.export import FORMATS, write_dataset
     from foveal.tasks.generate import iter_plan, plan
 
-    p = plan(tasks_, n, levels, seed, forms, shard, split)
+    p = plan(tasks_, n, levels, seed, forms, shard, split, variant_spec(query, phrasing, style, hold_out))
     if fmt not in FORMATS:
         raise FovealError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     check_out_dir(out, overwrite)
@@ -113,7 +142,7 @@ def gen(
         c.print(f"note: {t} has no {', '.join(missing)} form; skipped for it")
     manifest = {"tasks": list(p.tasks), "n": p.n, "levels": list(p.levels), "seed": p.seed,
                 "forms": list(p.forms), "shard": f"{p.shard[0]}/{p.shard[1]}" if p.shard else None,
-                "split": p.split}
+                "split": p.split, "variant": p.variant.as_dict()}
     t0 = time.perf_counter()
     drawn = Counter((job[0], job[2]) for job in p.jobs)  # samples per (task, level), each form aside
     keys: dict[tuple[str, int], set[str]] = {}
@@ -154,9 +183,14 @@ def tasks_stats(
     form: str = typer.Option("image", "--form", help="image, text or mixed: what counts as distinct."),
     n: int = typer.Option(2000, "--n", min=2, help="Draws per level."),
     split: str = typer.Option(None, "--split", help="Draw from one content split only (train, val, test)."),
+    query: str = typer.Option(None, "--query", help=QUERY_HELP),
+    phrasing: str = typer.Option(None, "--phrasing", help=PHRASING_HELP),
+    style: str = typer.Option(None, "--style", help=STYLE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Estimate how many distinct problems a family holds per level (distinct in N draws + Chao1 estimate)."""
+    """Estimate how many distinct problems a family holds per level (distinct in N draws + Chao1 estimate).
+
+    Pin --query to size one variant; phrasings and styles, unless pinned, are drawn per seed as in a dataset."""
     from foveal import tasks
     from foveal.split import check_split
     from foveal.tasks.stats import problem_space
@@ -165,10 +199,13 @@ def tasks_stats(
     if form not in task.forms:
         raise FovealError(f"--form {form!r}: task {name!r} has forms {', '.join(task.forms)}")
     check_split(split)
+    variant = variant_spec(query, phrasing, style, None)
     levels = [level] if level is not None else sorted(task.levels)
     for lv in levels:
         task.check_level(lv)
-    rows = [problem_space(task, lv, form, n, split=split) for lv in levels]
+    with about("--level"):
+        variant.check_task(task, levels, split)
+    rows = [problem_space(task, lv, form, n, split=split, variant=variant) for lv in levels]
     if json_out:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -4,7 +4,8 @@ The contract: for each task (in the order given) and each index i in range(n), t
 has seed `seed + i` and level `levels[i % len(levels)]`, and each form in `forms` that the
 task has is produced for it, in the order given. With `split` ("train", "val" or "test") every
 sample is a problem of that content split (`foveal.split`), so datasets of different splits
-never share a problem. `shard=(k, N)` keeps the indices
+never share a problem. `variant` (a `foveal.tasks.variant.VariantSpec`) pins the query, phrasing
+or style, or holds parts out (split "ood" then draws only those). `shard=(k, N)` keeps the indices
 i in [k·n/N, (k+1)·n/N) of every task, so the N shards together hold exactly the unsharded
 samples. `workers` only changes how fast: the output, order included, is the same.
 """
@@ -21,8 +22,10 @@ from foveal import tasks as registry
 from foveal.errors import FovealError
 from foveal.options import about
 from foveal.sample import FORMS, Sample
-from foveal.split import check_split
 from foveal.tasks.base import Task
+from foveal.tasks.variant import VariantSpec
+
+Job = tuple[str, int, int, tuple[str, ...], str | None, VariantSpec]  # (task, seed, level, forms, split, variant)
 
 
 def parse_levels(spec: str | int | Sequence[int]) -> list[int]:
@@ -75,7 +78,8 @@ class Plan:
     forms: tuple[str, ...]
     shard: tuple[int, int] | None
     split: str | None
-    jobs: tuple[tuple[str, int, int, tuple[str, ...], str | None], ...]  # (task, seed, level, forms, split)
+    variant: VariantSpec
+    jobs: tuple[Job, ...]
     skipped: dict[str, tuple[str, ...]]  # task -> requested forms it does not have
 
     @property
@@ -85,9 +89,10 @@ class Plan:
 
 def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: int,
          forms: Sequence[str] | str = ("image",), shard: str | tuple[int, int] | None = None,
-         split: str | None = None) -> Plan:
+         split: str | None = None, variant: VariantSpec | None = None) -> Plan:
     """Validate every argument (FovealError on bad input) and list the jobs; generates nothing."""
-    check_split(split)
+    variant = variant or VariantSpec()
+    variant.check_split(split)
     names = parse_names(tasks)
     with about("--tasks"):
         families: list[Task] = [registry.get(t) for t in names]
@@ -106,27 +111,29 @@ def plan(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: 
         for t in families:
             for level in lv:
                 t.check_level(level)
+    for t in families:
+        variant.check_task(t, lv, split)
     skipped = {t.name: tuple(f for f in forms_ if f not in t.forms) for t in families}
     skipped = {k: v for k, v in skipped.items() if v}
     if all(set(forms_) <= set(skipped.get(t.name, ())) for t in families):
         raise FovealError(f"--forms {','.join(forms_)}: none of the tasks has these forms")
     sh = parse_shard(shard)
     lo, hi = (0, n) if sh is None else (sh[0] * n // sh[1], (sh[0] + 1) * n // sh[1])
-    jobs = tuple((t.name, seed + i, lv[i % len(lv)], tuple(f for f in forms_ if f in t.forms), split)
+    jobs = tuple((t.name, seed + i, lv[i % len(lv)], tuple(f for f in forms_ if f in t.forms), split, variant)
                  for t in families for i in range(lo, hi))
-    return Plan(tuple(names), n, tuple(lv), seed, tuple(forms_), sh, split, jobs, skipped)
+    return Plan(tuple(names), n, tuple(lv), seed, tuple(forms_), sh, split, variant, jobs, skipped)
 
 
-def run_job(job: tuple[str, int, int, tuple[str, ...], str | None]) -> list[Sample]:
+def run_job(job: Job) -> list[Sample]:
     """All requested forms of one (task, seed, level); the image form is built once and reused."""
-    name, seed, level, forms, split = job
+    name, seed, level, forms, split, variant = job
     task = registry.get(name)
     if type(task).generate is not Task.generate:  # a family with its own form logic
-        return [task.generate(seed, level, f, split=split) for f in forms]
+        return [task.generate(seed, level, f, split=split, **variant.kwargs()) for f in forms]
     if forms == ("text",):  # no picture needed
-        return [task.generate(seed, level, "text", split=split)]
-    base = task.generate(seed, level, "image", split=split)
-    derive = {"image": lambda: base, "text": base.as_text, "mixed": lambda: task.mixed(base)}
+        return [task.generate(seed, level, "text", split=split, **variant.kwargs())]
+    base = task.generate(seed, level, "image", split=split, **variant.kwargs())
+    derive = {"image": lambda: base, "text": base.as_text, "mixed": lambda: task.mixed_of(base)}
     return [derive[f]() for f in forms]
 
 
@@ -149,32 +156,37 @@ def _drain(pool, p: Plan, chunksize: int) -> Iterator[Sample]:
 
 def generate_samples(tasks: Sequence[str] | str, n: int, levels: Sequence[int] | str, seed: int,
                      forms: Sequence[str] | str = ("image",), workers: int = 1,
-                     shard: str | tuple[int, int] | None = None, split: str | None = None) -> Iterator[Sample]:
+                     shard: str | tuple[int, int] | None = None, split: str | None = None,
+                     variant: VariantSpec | None = None) -> Iterator[Sample]:
     """Samples for every task × index × form, in the contract's order (see the module docstring).
 
     Arguments are validated before anything is generated (FovealError on bad input).
     """
-    return iter_plan(plan(tasks, n, levels, seed, forms, shard, split), workers)
+    return iter_plan(plan(tasks, n, levels, seed, forms, shard, split, variant), workers)
 
 
 def distinct_samples(tasks: Sequence[str], levels: Sequence[int], n: int, split: str, seed: int = 0,
-                     search: int = 20) -> list[Sample]:
+                     search: int = 20, variant: VariantSpec | None = None) -> list[Sample]:
     """`n` distinct problems of each task from one content split, for evaluation.
 
     Seeds seed, seed+1, ... are drawn with `split` (levels round-robin over the draws); a draw whose
     problem key was already taken is skipped, so every problem counts once. FovealError when a
     task's levels hold fewer than `n` distinct problems of the split in `search`·n draws: such a
-    set could not measure generalisation (`foveal tasks stats` shows the level's size).
+    set could not measure generalisation (`foveal tasks stats` shows the level's size). Two
+    draws of one problem in different phrasings or styles count once. `variant` pins or holds out
+    parts of the gym (split "ood": only the held-out parts, on test-split content).
     """
-    check_split(split)
+    variant = variant or VariantSpec()
+    variant.check_split(split)
     out: list[Sample] = []
     for name in tasks:
         task = registry.get(name)
+        variant.check_task(task, levels, split)
         keys: set[str] = set()
         for i in range(search * n):
             if len(keys) == n:
                 break
-            s = task.generate(seed + i, levels[i % len(levels)], split=split)
+            s = task.generate(seed + i, levels[i % len(levels)], split=split, **variant.kwargs())
             if s.problem_key not in keys:
                 keys.add(s.problem_key)
                 out.append(s)

@@ -36,17 +36,20 @@ def chao1(counts: Counter) -> float:
 
 
 def problem_space(task, level: int, form: str = "image", n: int = 2000, seed: int = 0,
-                  split: str | None = None) -> dict[str, Any]:
-    """Distinct problems among n draws of `task` at `level` in `form` (seeds seed..seed+n-1)."""
+                  split: str | None = None, variant=None) -> dict[str, Any]:
+    """Distinct problems among n draws of `task` at `level` in `form` (seeds seed..seed+n-1), of one
+    `variant` (a `foveal.tasks.variant.VariantSpec`: e.g. one query) when given."""
     ids: Counter = Counter()
     keys: Counter = Counter()
+    pinned = variant.kwargs() if variant is not None else {}
     for s in range(seed, seed + n):
-        x = task.generate(s, level, form, split=split)
+        x = task.generate(s, level, form, split=split, **pinned)
         ids[form_id(x)] += 1
         keys[x.problem_key] += 1
     f = Counter(ids.values())
     return {
         "task": task.name, "level": level, "form": form, "split": split, "draws": n,
+        "variant": variant.as_dict() if variant is not None else None,
         "distinct": len(ids), "distinct_keys": len(keys), "singletons": f[1], "doubletons": f[2],
         "distinct_estimate": round(chao1(ids)),
         "keys_by_split": dict(Counter(split_of(k) for k in keys)),

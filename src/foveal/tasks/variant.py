@@ -48,11 +48,14 @@ class Variant:
         return {"query": self.query, "phrasing": self.phrasing, "style": self.style}
 
 
-def parse_hold_out(specs: str | Iterable[str] | None) -> tuple[tuple[str, str], ...]:
-    """`"style=noisy,query=sum"` or `["style=noisy", ...]` → (("style", "noisy"), ...), checked."""
+def parse_hold_out(specs: str | Iterable[str | tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    """`"style=noisy,query=sum"`, `["style=noisy", ...]` or `[("style", "noisy"), ...]` →
+    (("style", "noisy"), ...), checked."""
     if specs is None:
         return ()
-    items = [p.strip() for spec in ([specs] if isinstance(specs, str) else specs) for p in str(spec).split(",")]
+    specs = [specs] if isinstance(specs, str) else specs
+    items = [p.strip() for spec in specs
+             for p in ("=".join(spec) if isinstance(spec, tuple) else str(spec)).split(",")]
     out = []
     for item in filter(None, items):
         kind, sep, name = item.partition("=")
@@ -107,3 +110,63 @@ def choose(task, seed: int, level: int, *, query: str | None = None, phrasing: s
         pinned[k] = n
     return Variant(*(_pick(k, u, pinned[k], options[k], held[k], task.name, ood)
                      for k, u in zip(HOLD_OUT_KINDS, (u_q, u_p, u_s), strict=True)))
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """What a dataset, a training stream or an evaluation set pins or holds out (None = drawn per seed)."""
+
+    query: str | None = None
+    phrasing: str | None = None
+    style: str | None = None
+    hold_out: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, query: str | None = None, phrasing: str | None = None, style: str | None = None,
+              hold_out: str | Iterable[str] | None = None) -> VariantSpec:
+        """Checked: a known phrasing and style, well-formed hold-outs that do not clash with a pin."""
+        if phrasing is not None and phrasing not in PHRASINGS:
+            raise FovealError(f"--phrasing {phrasing!r}: expected one of {', '.join(PHRASINGS)}")
+        if style is not None and style not in S.STYLES:
+            raise FovealError(f"--style {style!r}: expected one of {', '.join(S.STYLES)}")
+        try:
+            held = parse_hold_out(hold_out)
+        except FovealError as e:
+            raise FovealError(f"--{e}") from None
+        for kind, name in held:
+            if {"query": query, "phrasing": phrasing, "style": style}[kind] == name:
+                raise FovealError(f"--{kind} {name!r} is also held out (--hold-out {kind}={name})")
+        return cls(query or None, phrasing, style, held)
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for `Task.generate`."""
+        return {"query": self.query, "phrasing": self.phrasing, "style": self.style, "hold_out": self.hold_out}
+
+    def as_dict(self) -> dict:
+        """JSON-ready (for manifests and run configs)."""
+        return {"query": self.query, "phrasing": self.phrasing, "style": self.style,
+                "hold_out": [f"{k}={n}" for k, n in self.hold_out]}
+
+    def check_split(self, split: str | None) -> str | None:
+        """`split` is one of train/val/test, or "ood" when something is held out."""
+        from foveal.split import check_split
+
+        if split == "ood":
+            if not self.hold_out:
+                raise FovealError("--split ood: needs --hold-out KIND=NAME (the part of the gym held out for it)")
+            return split
+        return check_split(split)
+
+    def check_task(self, task, levels: Sequence[int], split: str | None) -> None:
+        """FovealError unless `task` can draw this variant at every level (a pinned query it asks there;
+        for split ood, a held-out part it has)."""
+        for level in levels:
+            if self.query is not None and self.query not in task.level_queries(level):
+                raise FovealError(f"--query {self.query!r}: task {task.name!r} level {level} asks "
+                                  f"{', '.join(task.level_queries(level))}")
+            if self.phrasing is not None and self.phrasing not in task.phrasings:
+                raise FovealError(f"--phrasing {self.phrasing!r}: task {task.name!r} words its questions only "
+                                  f"{', '.join(task.phrasings)}")
+            if split == "ood":
+                choose(task, 0, level, query=self.query, phrasing=self.phrasing, style=self.style,
+                       hold_out=self.hold_out, ood=True)

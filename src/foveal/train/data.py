@@ -36,6 +36,7 @@ class PromptSource:
         self._perm: tuple[int, list[int]] | None = None  # (epoch, order)
         if cfg.dataset is not None:
             self._dataset = load_dataset(cfg.dataset)
+        self._variant = cfg.gym.variant() if cfg.gym is not None else None
 
     def draw(self, n: int) -> list[Sample]:
         """The next `n` samples."""
@@ -59,7 +60,8 @@ class PromptSource:
         name = rng.choices(names, weights)[0]
         task = gym.get(name)
         level = rng.choice(gcfg.levels)
-        return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, gcfg.form, split="train")
+        return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, gcfg.form, split="train",
+                             **self._variant.kwargs())
 
     def state(self) -> dict:
         return {"cursor": self.cursor}
@@ -73,7 +75,7 @@ class PromptSource:
             return {"dataset": self.cfg.dataset, "size": len(self._dataset), "drawn": self.cursor}
         gcfg = self.cfg.gym
         return {
-            "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form},
+            "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form, "variant": self._variant.as_dict()},
             "split": "train",
             "train_seed_range": [gcfg.seed_start + STREAM_STRIDE * self.seed,
                                  gcfg.seed_start + STREAM_STRIDE * self.seed + self.cursor],
