@@ -7,7 +7,8 @@ from PIL import Image
 
 from foveal.errors import FovealError
 from foveal.tasks import get, names
-from foveal.tasks.gallery import build_gallery, tile_for
+from foveal.tasks.gallery import build_gallery, styles_for, tile_for
+from foveal.tasks.style import STYLES
 
 
 def test_gallery_has_one_tile_per_family(tmp_path):
@@ -19,7 +20,12 @@ def test_gallery_has_one_tile_per_family(tmp_path):
 
 
 def test_tile_scales_video_frames_and_clamps_level():
-    t = tile_for(get("event_order"), level=99, seed=0, width=200, height=160, max_frames=4)
+    t = tile_for(get("event_order"), level=99, seed=0, width=200, height=160, styles=("plain", "paper"))
     assert t.size == (200, 160)
+
+
+def test_the_sheet_shows_every_style():
+    shown = {st for i in range(len(names())) for st in styles_for(i)}
+    assert shown == set(STYLES) and all(len(set(styles_for(i))) == 3 for i in range(len(names())))
     with pytest.raises(FovealError, match="level"):
         build_gallery("unused.png", level=0)
