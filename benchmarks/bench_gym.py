@@ -8,6 +8,10 @@ sudoku, futoshiki, kakurasu, maze; triangle angles) it times reasoning-gym's gen
 same process and prints foveal / reasoning-gym ratios (goal: text form >= 10x); `angle`'s
 triangle level is set against reasoning-gym's `simple_geometry` (third angle of a triangle).
 
+The style section times the simple families' level-1 image form (≤128 px; goal ≥ 2,000
+samples/s on one core) in the plain style and with styles drawn per seed, side by side, and
+prints random / plain (goal: styles cost ≤ 20%, a ratio ≥ 0.8).
+
     .venv/bin/python benchmarks/bench_gym.py                 # all families, 1 s each
     .venv/bin/python benchmarks/bench_gym.py --budget 0.3 --families sudoku,futoshiki --out gym.json
 
@@ -32,6 +36,8 @@ SHARED = (
     ("maze", 3, "maze", {"min_grid_size": 9, "max_grid_size": 9}, "9x9"),
     ("angle", 3, "simple_geometry", {"min_sides": 3, "max_sides": 3}, "triangle's third angle"),
 )
+SIMPLE = ("count", "spatial", "fraction_shaded", "block_count", "chart", "clock", "angle", "number_line",
+          "symmetry", "odd_one_out")
 
 
 def rate(fn: Callable[[int], object], budget: float, min_calls: int = 3) -> float:
@@ -44,7 +50,8 @@ def rate(fn: Callable[[int], object], budget: float, min_calls: int = 3) -> floa
     return i / (time.perf_counter() - start)
 
 
-def foveal_rates(name: str, budget: float, level: int | None = None) -> tuple[float, float]:
+def foveal_rates(name: str, budget: float, level: int | None = None, style: str | None = None
+                 ) -> tuple[float, float]:
     from foveal import tasks
     from foveal.sample import png_bytes
 
@@ -52,7 +59,7 @@ def foveal_rates(name: str, budget: float, level: int | None = None) -> tuple[fl
     levels = sorted(task.levels) if level is None else [level]
 
     def image(i: int) -> None:
-        s = task.generate(i, levels[i % len(levels)])
+        s = task.generate(i, levels[i % len(levels)], style=style)
         for im in s.images:
             png_bytes(im)
 
@@ -105,10 +112,22 @@ def main() -> None:
                           "rg_per_s": round(peer, 2), "text_ratio": round(txt / peer, 1),
                           "image_ratio": round(img / peer, 1)})
             print(f"{label:<34}{txt:>14.0f}{img:>9.0f}{peer:>9.1f}{txt / peer:>11.1f}x{img / peer:>11.1f}x", flush=True)
+    styles = []
+    print(f"\n{'level 1, image+png/s':<22}{'plain':>9}{'styled':>9}{'styled/plain':>14}{'px':>6}")
+    for name in SIMPLE:
+        if name not in names:
+            continue
+        plain, _ = foveal_rates(name, args.budget, 1, style="plain")
+        styled, _ = foveal_rates(name, args.budget, 1)
+        px = max(tasks.get(name).generate(0, 1, style="plain").images[0].size)
+        styles.append({"family": name, "plain_per_s": round(plain, 1), "styled_per_s": round(styled, 1),
+                       "ratio": round(styled / plain, 2), "px": px})
+        print(f"{name:<22}{plain:>9.0f}{styled:>9.0f}{styled / plain:>13.2f}x{px:>6}", flush=True)
     if args.out:
         from foveal.io import atomic_write_json
 
-        atomic_write_json(args.out, {"families": rows, "reasoning_gym": peers, "budget_s": args.budget})
+        atomic_write_json(args.out, {"families": rows, "reasoning_gym": peers, "styles": styles,
+                                     "budget_s": args.budget})
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Style:
         mute: how far each palette colour is mixed toward the background, in [0, 0.3].
         texture: "none", "grid" (faint lines every 16 px) or "grain" (speckled paper).
         noise: standard deviation of per-pixel Gaussian noise, in 0-255 units (0 = none).
-        blur: Gaussian blur radius in pixels (0 = none).
+        blur: box blur radius in pixels (0 = none).
     """
 
     name: str
@@ -130,18 +130,37 @@ def texture(im: Image.Image, style: Style) -> None:
             d.line([(x, 0), (x, h - 1)], fill=line)
 
 
+@cache
+def _pattern(kind: str, amount: float) -> np.ndarray:
+    """A fixed 512×512 pattern, int16, drawn once per (kind, amount) from a fixed seed: Gaussian
+    noise of standard deviation `amount` (3 channels), or grain (1 channel, −amount on 4% of pixels)."""
+    rng = np.random.default_rng(0x5EED)
+    if kind == "noise":
+        return np.round(rng.normal(0.0, amount, (512, 512, 3))).astype(np.int16)
+    return (-amount * (rng.random((512, 512, 1)) < 0.04)).astype(np.int16)
+
+
+def _add(im: Image.Image, pattern: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """`im` plus a window of `pattern` at a random offset (tiled for pictures larger than it)."""
+    a = np.asarray(im, dtype=np.int16)
+    h, w = a.shape[:2]
+    reps = (-(-h // 512) + 1, -(-w // 512) + 1, 1)
+    big = np.tile(pattern, reps) if h > 256 or w > 256 else pattern
+    y, x = rng.integers(0, big.shape[0] - h + 1), rng.integers(0, big.shape[1] - w + 1)
+    return Image.fromarray((a + big[y:y + h, x:x + w]).clip(0, 255).astype(np.uint8), "RGB")
+
+
 def finish(im: Image.Image, style: Style, seed: int) -> Image.Image:
     """The style's pixel finish on a drawn picture: grain, blur, then noise (a new image; `plain`
-    returns `im` itself). Deterministic in `seed`."""
+    returns `im` itself). Deterministic in `seed`: grain and noise are windows, at seeded offsets,
+    of fixed patterns (`_pattern`), so finishing costs an addition, not a fresh random draw."""
     if style.texture != "grain" and not style.blur and not style.noise:
         return im
     rng = np.random.default_rng(seed)
-    a = np.asarray(im, dtype=np.float32)
     if style.texture == "grain":
-        a = a - 10.0 * (rng.random(a.shape[:2]) < 0.04)[..., None]
+        im = _add(im, _pattern("grain", 10.0), rng)
     if style.blur:
-        a = np.asarray(Image.fromarray(a.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(style.blur)),
-                       dtype=np.float32)
+        im = im.filter(ImageFilter.BoxBlur(style.blur))
     if style.noise:
-        a = a + rng.normal(0.0, style.noise, a.shape).astype(np.float32)
-    return Image.fromarray(a.clip(0, 255).round().astype(np.uint8), "RGB")
+        im = _add(im, _pattern("noise", style.noise), rng)
+    return im
