@@ -180,3 +180,17 @@ def test_by_tag_breakdown():
     rows = [row("a", scores=[1], tags=["counting"]), row("b", scores=[0], tags=["counting", "spatial"])]
     s = M.summarize(rows)
     assert s["by_tag"]["counting"]["accuracy"] == 0.5 and s["by_tag"]["spatial"]["accuracy"] == 0.0
+
+
+def test_by_variant_splits_accuracy_by_phrasing_style_and_query():
+    rows = [row("a", scores=[1.0], query="sum", phrasing="direct", style="plain"),
+            row("b", scores=[0.0], query="sum", phrasing="terse", style="noisy"),
+            row("c", scores=[1.0], query="max", phrasing="terse", style="plain"),
+            row("d", task="chart", scores=[0.0], query="value", phrasing="direct", style="noisy"),
+            row("e", scores=[1.0])]  # a benchmark row: no variant, left out of by_variant only
+    v = M.summarize(rows)["by_variant"]
+    assert {p: g["accuracy"] for p, g in v["phrasing"].items()} == {"direct": 0.5, "terse": 0.5}
+    assert {s: g["accuracy"] for s, g in v["style"].items()} == {"noisy": 0.0, "plain": 1.0}
+    assert {q: g["accuracy"] for q, g in v["query"]["count"].items()} == {"max": 1.0, "sum": 0.5}
+    assert v["query"]["chart"]["value"]["n"] == 1
+    assert M.summarize([row("e")])["by_variant"] == {}

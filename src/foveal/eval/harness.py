@@ -208,6 +208,8 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     for key in ("shuffle_of", "perm", "blind_of", "perturb_of", "knob"):
         if key in sample.meta:
             row[key] = sample.meta[key]
+    if isinstance(sample.meta.get("variant"), dict):  # gym problems: which query, phrasing and style
+        row.update({k: sample.meta["variant"].get(k) for k in ("query", "phrasing", "style")})
     return row
 
 

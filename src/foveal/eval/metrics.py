@@ -374,9 +374,24 @@ def paired_difference(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], 
             "significant": n > 1 and (delta - half > 0 or delta + half < 0)}
 
 
+def by_variant(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
+    """`core` by phrasing, by style and by task × query, over the gym rows that record their variant
+    (`{"phrasing": {name: core}, "style": {...}, "query": {task: {query: core}}}`; empty when none do):
+    how accuracy moves with the wording and the look of a problem, and what each kind of question scores."""
+    rows = [r for r in rows if r.get("style") is not None]
+    if not rows:
+        return {}
+    return {
+        "phrasing": {p: core(g, ks) for p, g in group_by(rows, lambda r: r["phrasing"]).items()},
+        "style": {st: core(g, ks) for st, g in group_by(rows, lambda r: r["style"]).items()},
+        "query": {t: {q: core(h, ks) for q, h in group_by(g, lambda r: r["query"]).items()}
+                  for t, g in group_by(rows, lambda r: r["task"]).items()},
+    }
+
+
 def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dict[str, Any]:
     """All metrics of an eval run: `core` overall and broken down by task, level, form, skill
-    tag, task × level and task × form, plus the modality gap, option-shuffle consistency, blind
+    tag, task × level, task × form and variant (`by_variant`), plus the modality gap, option-shuffle consistency, blind
     accuracy (`blind`: `blind_rates`) and the perturbation test (`perturbed`: `perturb_rates`),
     each of the last two overall and by task.
 
@@ -395,6 +410,7 @@ def summarize(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -
                           for t, g in group_by(base, lambda r: r["task"]).items()},
         "by_task_form": {t: {f: core(q, ks) for f, q in group_by(g, lambda r: r["form"]).items()}
                          for t, g in group_by(base, lambda r: r["task"]).items()},
+        "by_variant": by_variant(base, ks),
         "modality_gap": modality_gap(base),
         "shuffled": option_consistency(rows),
         "blind": by_task(pairs_of(rows, "blind_of"), blind_rates),
