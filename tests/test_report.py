@@ -42,7 +42,8 @@ def write_run(path: Path, skill: float, seed: int, k: int = 4, train: bool = Fal
                         "answers": answers, "scores": scores, "formats": [True] * k,
                         "n_tokens": [rng.randint(20, 90) for _ in range(k)], "finish": ["stop"] * k,
                         "maj_answer": answers[m], "maj_score": scores[m], "agree": M.agreement(answers),
-                        "thumbs": [thumbnail_b64(im)] if form == "image" else []})
+                        "thumbs": [thumbnail_b64(im)] if form == "image" else [],
+                        "query": "how_many", "phrasing": ("direct", "terse")[s // 2], "style": ("plain", "noisy")[s % 2]})
     append_jsonl(path / "samples.jsonl", rows)
     atomic_write_json(path / "config.json", {"model": f"models/{path.name}", "data": "data", "k": k,
                                              "sampling": {"temperature": 1.0}, "twin": "both"})
@@ -62,8 +63,11 @@ def test_report_is_self_contained_and_has_every_section(runs, tmp_path):
     out = build_report(runs, tmp_path / "r.html", names=["base", "grpo"])
     page = out.read_text()
     for needle in ('id="summary"', 'id="tasks"', 'id="gap"', 'id="sampling"', 'id="training"', 'id="examples"',
-                   ">base<", ">grpo<", "pass@k", "Modality gap"):
+                   'id="variants"', ">base<", ">grpo<", "pass@k", "Modality gap"):
         assert needle in page, needle
+    noisy = load_run(runs[1]).metrics["by_variant"]["style"]["noisy"]["accuracy"]
+    assert f">noisy</td>" in page and f"{noisy * 100:.1f}%" in page
+    assert "how_many" not in page.split('id="variants"')[1].split("</section>")[0]  # one query: not a variant row
     assert page.count("data:image/png;base64,") >= 5 + 4  # plots + example thumbnails
     assert "http://" not in page and "https://" not in page and "<script" not in page  # views offline
     assert "&lt;think&gt;I look.&lt;/think&gt;" in page  # model output is escaped, never markup

@@ -396,6 +396,21 @@ def probes(runs: list[Run]) -> dict[str, list[dict[str, Any]]]:
     return {"think": think, "blind": blind, "perturbed": pert}
 
 
+def variant_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """The rows of the variants section: per run, accuracy by phrasing and by style where more than one
+    was asked, and by query for the tasks asked more than one kind of question."""
+    out = []
+    for run in runs:
+        v = run.metrics.get("by_variant") or {}
+        groups = [("phrasing", name, m) for name, m in (v.get("phrasing") or {}).items()]
+        groups += [("style", name, m) for name, m in (v.get("style") or {}).items()]
+        groups += [("query", f"{task}: {q}", m) for task, qs in (v.get("query") or {}).items() if len(qs) > 1
+                   for q, m in qs.items()]
+        out += [{"run": run.name, "kind": kind, "name": name, **m} for kind, name, m in groups]
+    varied = {k for k in ("phrasing", "style") if len({r["name"] for r in out if r["kind"] == k}) > 1}
+    return [r for r in out if r["kind"] in varied or r["kind"] == "query"]
+
+
 def pick_examples(run: Run, n: int = 4) -> dict[str, list[dict[str, Any]]]:
     """Up to `n` right and `n` wrong problems, taken round-robin over tasks so each family shows."""
     def round_robin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -447,6 +462,7 @@ def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], 
         gaps=[(r.name, r.metrics["modality_gap"]) for r in evals if r.metrics["modality_gap"]],
         shuffled=[(r.name, r.metrics["shuffled"]) for r in evals if r.metrics.get("shuffled")],
         probes=probes(evals),
+        variants=variant_rows(evals),
         plots={"levels": plot_accuracy_vs_level(evals) if evals else None,
                "gap": plot_modality_gap(evals) if evals else None,
                "passk": plot_pass_at_k(evals) if evals else None,
