@@ -66,7 +66,7 @@ def test_report_is_self_contained_and_has_every_section(runs, tmp_path):
                    'id="variants"', ">base<", ">grpo<", "pass@k", "Modality gap"):
         assert needle in page, needle
     noisy = load_run(runs[1]).metrics["by_variant"]["style"]["noisy"]["accuracy"]
-    assert f">noisy</td>" in page and f"{noisy * 100:.1f}%" in page
+    assert ">noisy</td>" in page and f"{noisy * 100:.1f}%" in page
     assert "how_many" not in page.split('id="variants"')[1].split("</section>")[0]  # one query: not a variant row
     assert page.count("data:image/png;base64,") >= 5 + 4  # plots + example thumbnails
     assert "http://" not in page and "https://" not in page and "<script" not in page  # views offline
