@@ -287,3 +287,31 @@ def test_concurrency_limit_is_respected(scripted):
     groups = backend(srv.url, concurrency=3).generate([image_sample(s) for s in range(9)], 1, Sampling())
     assert len(srv.bodies) == 9 and 2 <= srv.max_in_flight <= 3
     assert [g.prompt_id for g in groups] == [f"toy/L1/s{s}" for s in range(9)]  # order kept
+
+
+@pytest.mark.parametrize("text,finish,reason,stop,want", [
+    ("<think>4</think><answer>4", "stop", "</answer>", ("</answer>",), "<think>4</think><answer>4</answer>"),
+    ("<think>4</think><answer>4", "stop", None, ("</answer>",), "<think>4</think><answer>4</answer>"),  # tag open
+    ("<think>4</think> 4", "stop", None, ("</answer>",), "<think>4</think> 4"),  # no answer tag opened: none made
+    ("<answer>4", "stop", 151643, ("</answer>",), "<answer>4"),  # vLLM: an eos token id ended it
+    ("<answer>4", "length", None, ("</answer>",), "<answer>4"),  # cut by the length limit
+    ("<answer>4", "stop", None, (), "<answer>4"),  # nothing was asked to stop at
+    ("<answer>4</answer>", "stop", None, ("</answer>",), "<answer>4</answer>"),  # a server that keeps it
+    ("<answer>1</answer> <answer>2", "stop", None, ("</answer>",), "<answer>1</answer> <answer>2</answer>"),
+])
+def test_restore_stop_puts_back_only_the_string_that_ended_the_text(text, finish, reason, stop, want):
+    from foveal.rollout.openai import restore_stop
+
+    assert restore_stop(text, finish, reason, stop) == want
+
+
+def test_a_server_that_strips_the_stop_string_still_scores_under_strict_rewards(scripted):
+    from foveal.rewards import accuracy
+
+    reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "<think>red first</think><answer>A"},
+                          "finish_reason": "stop", "stop_reason": "</answer>"}]}
+    server = scripted([(200, {}, reply)])
+    s = image_sample()
+    [group] = backend(server.url).generate([s], n=1, sampling=Sampling(temperature=0.0, stop=("</answer>",)))
+    assert group.completions[0].text.endswith("<answer>A</answer>")
+    assert accuracy([group.completions[0].text], [s]) == [1.0]

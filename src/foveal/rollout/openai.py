@@ -176,7 +176,7 @@ class OpenAIBackend:
         else:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(bodies))) as pool:
                 responses = list(pool.map(self.complete, bodies))
-        return [self._group(p, i, r, n) for i, (p, r) in enumerate(zip(prompts, responses, strict=True))]
+        return [self._group(p, i, r, n, tuple(sampling.stop or ())) for i, (p, r) in enumerate(zip(prompts, responses, strict=True))]
 
     def request_body(self, prompt: Prompt, n: int, sampling: Sampling) -> dict[str, Any]:
         """The JSON body of the chat-completions request for one prompt."""
@@ -265,7 +265,7 @@ class OpenAIBackend:
         raise FovealError(f"{where} failed after {self.max_retries + 1} tries; last error: {last}")
 
     # -- parsing -----------------------------------------------------------------------
-    def _group(self, prompt: Prompt, index: int, response: dict[str, Any], n: int) -> Group:
+    def _group(self, prompt: Prompt, index: int, response: dict[str, Any], n: int, stop: tuple[str, ...] = ()) -> Group:
         pid = prompt.id if isinstance(prompt, Sample) else str(index)
         choices = sorted(response["choices"], key=lambda c: c.get("index", 0))
         if len(choices) < n:
@@ -275,13 +275,33 @@ class OpenAIBackend:
             )
         return Group(
             prompt_id=pid,
-            completions=[_completion(c) for c in choices[:n]],
+            completions=[_completion(c, stop) for c in choices[:n]],
             prompt_token_ids=response.get("prompt_token_ids"),
         )
 
 
-def _completion(choice: dict[str, Any]) -> Completion:
-    """A Completion from one response choice (logprobs and vLLM-style `token_ids` when present)."""
+def restore_stop(text: str, finish: str, stop_reason: Any, stop: tuple[str, ...]) -> str:
+    """The completion text with the stop string that ended it, as the hf and vLLM backends return it.
+
+    OpenAI-compatible servers cut the matched stop string off the text, so a completion stopped at
+    `</answer>` would lose the tag that strict answer formats require. Restored when the server says
+    which string matched (vLLM's `stop_reason`), else when the text leaves a tag open that a requested
+    closing-tag stop string closes (`<answer>4` + `</answer>`): an answer tag is never invented for a
+    completion that did not open one. A text that already ends with a stop string is kept.
+    """
+    if finish != "stop" or not stop or any(text.endswith(s) for s in stop):
+        return text
+    if stop_reason is not None:
+        return text + stop_reason if isinstance(stop_reason, str) and stop_reason in stop else text
+    for s in stop:
+        if s.startswith("</") and s.endswith(">") and text.rfind("<" + s[2:]) > text.rfind(s):
+            return text + s
+    return text
+
+
+def _completion(choice: dict[str, Any], stop: tuple[str, ...] = ()) -> Completion:
+    """A Completion from one response choice (logprobs and vLLM-style `token_ids` when present); the
+    stop string the server cut off is put back (`restore_stop`)."""
     message = choice.get("message") or {}
     content = message.get("content") or ""
     if isinstance(content, list):  # some servers return content parts
@@ -289,6 +309,7 @@ def _completion(choice: dict[str, Any]) -> Completion:
     lp = (choice.get("logprobs") or {}).get("content")
     logprobs = [float(t["logprob"]) for t in lp] if lp else None
     finish = choice.get("finish_reason") or "stop"
+    content = restore_stop(content, finish, choice.get("stop_reason"), stop)
     return Completion(
         text=content,
         token_ids=[int(t) for t in choice.get("token_ids") or []],
