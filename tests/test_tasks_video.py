@@ -191,9 +191,36 @@ def classify(poses: list[dict]) -> str:
     return "standing still"
 
 
+def action_option(query: str, action: str) -> str:
+    """The option that answers `query` for a figure doing `action` (written anew from the action)."""
+    if query == "action":
+        return action
+    if query == "travel":
+        return {"walking right": "to the right", "walking left": "to the left"}.get(action, "it stays in place")
+    moves = {"feet": ("jumping",), "crouch": ("squatting",), "arms": ("waving", "raising both arms")}[query]
+    return "yes" if action in moves else "no"
+
+
 def solve_action(s):
     fig = s.meta["figures"][s.meta["target"]]
-    return letter_of(s, list(s.choices).index(classify(fig["poses"])))
+    return letter_of(s, list(s.choices).index(action_option(query_of(s), classify(fig["poses"]))))
+
+
+ARM_ANGLE = {"hanging down": 20, "held out sideways": 90, "raised diagonally": 135, "straight up": 170}
+
+
+def twin_action(s):
+    """From the words alone: the named figure's state in every frame, classified like the poses."""
+    question = s.text_twin.split("\n", 1)[1]
+    color = (re.search(r"the (\w+) figure", question) or re.search(r"the (\w+) figure", s.text_twin)).group(1)
+    poses = []
+    for dx, body, lift, left, right in re.findall(
+            rf"the {color} figure: x = ([+-]\d+) px from the middle of its lane, (\w+), feet (?:(\d+) px above the "
+            r"ground|on the ground), left arm ([\w ]+?), right arm ([\w ]+?)(?:;|\.)", s.text_twin.split("\n", 1)[0]):
+        poses.append({"dx": int(dx), "lift": int(lift or 0), "squat": 9 if body == "crouching" else 0,
+                      "left": ARM_ANGLE[left], "right": ARM_ANGLE[right]})
+    assert len(poses) == s.meta["frames"]
+    return letter_of(s, list(s.choices).index(action_option(query_of(s), classify(poses))))
 
 
 SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "occlusion": solve_occlusion,
@@ -201,7 +228,7 @@ SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "
            "collision": solve_collision, "action_recognition": solve_action}
 
 
-TWIN_SOLVERS = {"event_count": twin_event_count}
+TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action}
 
 
 def plain(name, seed, level, query, form="image"):

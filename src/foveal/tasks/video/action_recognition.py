@@ -1,4 +1,9 @@
-"""Action recognition: what is a stick figure doing across the frames of a video."""
+"""Action recognition: what is a stick figure doing across the frames of a video.
+
+Queries about the named figure: its action (`action`), which way it travels (`travel`), whether its
+feet leave the ground (`feet`), whether it crouches (`crouch`) and whether it moves its arms (`arms`,
+from level 2, where waving and raising arms are possible actions).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,21 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks.base import Task
-from foveal.tasks.draw import COLORS, canvas, choice_block, letters
+from foveal.tasks.draw import canvas, choice_block, letters, rgb
 from foveal.tasks.video._video import frames_text, mixed_video
 
 ACTIONS = ("walking right", "walking left", "jumping", "squatting", "waving", "standing still", "raising both arms")
 FIG_COLORS = ("red", "blue", "green", "purple", "orange")
 BAND, HEIGHT, GROUND = 56, 84, 78  # pixels per figure's lane, frame height, ground line y
+TRAVEL = ("to the right", "to the left", "it stays in place")
+YES_NO = ("yes", "no")
+
+
+def facts(action: str) -> dict[str, str]:
+    """The answer option each yes/no or travel query has for `action`."""
+    return {"travel": TRAVEL[0] if action == "walking right" else TRAVEL[1] if action == "walking left" else TRAVEL[2],
+            "feet": YES_NO[action != "jumping"], "crouch": YES_NO[action != "squatting"],
+            "arms": YES_NO[action not in ("waving", "raising both arms")]}
 
 
 def poses(action: str, frames: int) -> list[dict[str, int]]:
@@ -54,9 +68,10 @@ def state(p: dict[str, int]) -> str:
             f"left arm {arm_words(p['left'])}, right arm {arm_words(p['right'])}")
 
 
-def draw_figure(d: ImageDraw.ImageDraw, cx: float, p: dict[str, int], color: tuple[int, int, int]) -> None:
+def draw_figure(d: ImageDraw.ImageDraw, cx: float, p: dict[str, int], color: tuple[int, int, int],
+                ground: int = GROUND) -> None:
     x = cx + p["dx"]
-    foot_y = GROUND - p["lift"]
+    foot_y = ground - p["lift"]
     hip_y = foot_y - 22 + p["squat"]
     knee_dx = 7 if p["squat"] > 3 else 3
     shoulder_y = hip_y - 16
@@ -79,7 +94,12 @@ class ActionRecognition(Task):
         frames: frames shown.
         figures: figures in the video (each doing a different action).
         actions: how many of ACTIONS are possible (the first n).
-        options: answer options (the correct action plus others).
+        options: answer options of `action` (the correct action plus others).
+        frame: (width, height): one figure whose lane middle and ground line lie at random places
+            in a frame of that size (both stated in the twin); without it, fixed lanes and ground.
+        queries: "action" (what the figure is doing), "travel" (to the right / to the left / stays
+            in place), "feet" (do its feet leave the ground: yes / no), "crouch" (does it crouch),
+            "arms" (does it move its arms; only where waving or raising arms is possible).
     """
 
     name = "action_recognition"
@@ -88,11 +108,44 @@ class ActionRecognition(Task):
     tags = ("temporal", "perception")
     forms = ("image", "text", "mixed")
     levels = {
-        1: {"frames": 3, "figures": 1, "actions": 4, "options": 4},
+        1: {"frames": 3, "figures": 1, "actions": 4, "options": 4, "frame": (112, 100),
+            "queries": ("action", "travel", "feet", "crouch")},
         2: {"frames": 4, "figures": 1, "actions": 6, "options": 4},
         3: {"frames": 4, "figures": 2, "actions": 6, "options": 5},
         4: {"frames": 5, "figures": 2, "actions": 7, "options": 6},
         5: {"frames": 6, "figures": 3, "actions": 7, "options": 7},
+    }
+    questions = {
+        "action": {
+            "direct": "What is {who} doing?",
+            "imperative": "Name what {who} is doing.",
+            "polite": "Could you tell me what {who} is doing?",
+            "terse": "Action of {who}?",
+        },
+        "travel": {
+            "direct": "Which way does {who} travel across the picture?",
+            "imperative": "Say which way {who} travels across the picture.",
+            "polite": "Could you tell me which way {who} travels across the picture?",
+            "terse": "Direction of travel of {who}?",
+        },
+        "feet": {
+            "direct": "Do the feet of {who} leave the ground at any point?",
+            "imperative": "Say whether the feet of {who} leave the ground at any point.",
+            "polite": "Could you tell me whether the feet of {who} leave the ground at any point?",
+            "terse": "Feet of {who} off the ground at any point?",
+        },
+        "crouch": {
+            "direct": "Does {who} crouch at any point?",
+            "imperative": "Say whether {who} crouches at any point.",
+            "polite": "Could you tell me whether {who} crouches at any point?",
+            "terse": "Any crouching by {who}?",
+        },
+        "arms": {
+            "direct": "Does {who} move its arms?",
+            "imperative": "Say whether {who} moves its arms.",
+            "polite": "Could you tell me whether {who} moves its arms?",
+            "terse": "Any arm movement by {who}?",
+        },
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -102,29 +155,41 @@ class ActionRecognition(Task):
         figs = [{"color": c, "action": a, "poses": poses(a, F)} for c, a in zip(colors, acts, strict=False)]
         k = rng.randrange(n)
         fig = figs[k]
-        options = [fig["action"]] + rng.sample([a for a in ACTIONS[: cfg["actions"]] if a != fig["action"]], cfg["options"] - 1)
-        rng.shuffle(options)
-        answer = letters(len(options))[options.index(fig["action"])]
+        if self.query == "action":
+            options = [fig["action"]] + rng.sample([a for a in ACTIONS[: cfg["actions"]] if a != fig["action"]], cfg["options"] - 1)
+            rng.shuffle(options)
+            correct = fig["action"]
+        else:
+            options, correct = list(TRAVEL if self.query == "travel" else YES_NO), facts(fig["action"])[self.query]
+        answer = letters(len(options))[options.index(correct)]
         who = f"the {fig['color']} figure" if n > 1 else "the figure"
-        q = f"What is {who} doing?\n{choice_block(options)}\nAnswer with the letter."
+        q = f"{self.ask(who=who)}\n{choice_block(options)}\nAnswer with the letter."
         descs = ["; ".join(f"the {f['color']} figure: {state(f['poses'][t])}" for f in figs) for t in range(F)]
         sol = (f"Frame by frame {who} is: " + " → ".join(f"({state(p)})" for p in fig["poses"])
-               + f". That is {fig['action']}. Answer: {answer}.")
-        width = max(96, n * BAND)
+               + f". That is {fig['action']}" + (f", so the answer is \"{correct}\"" if self.query != "action" else "")
+               + f". Answer: {answer}.")
+        width, height, ground = max(96, n * BAND), HEIGHT, GROUND
+        centers = [width / n * (i + 0.5) for i in range(n)]
+        context = "The frames show stick figures standing on the ground."
+        if "frame" in cfg:  # one figure, its lane middle and the ground line anywhere sensible
+            width, height = cfg["frame"]
+            centers, ground = [rng.randint(42, width - 42)], rng.randint(66, height - 4)
+            context += (f" The frames are {width}×{height} pixels; the figure's lane is centred at x = {centers[0]} px "
+                        f"and the ground is the line at y = {ground + 1} px.")
         def frame(t):  # drawn only for forms that show images
-            img = canvas(width, HEIGHT)
+            img = canvas(width, height)
             d = ImageDraw.Draw(img)
-            d.line([(0, GROUND + 1), (width, GROUND + 1)], fill=(120, 120, 120), width=2)
+            d.line([(0, ground + 1), (width, ground + 1)], fill=(120, 120, 120), width=2)
             for i, f in enumerate(figs):
-                draw_figure(d, width / n * (i + 0.5), f["poses"][t], COLORS[f["color"]])
+                draw_figure(d, centers[i], f["poses"][t], rgb(f["color"]), ground)
             return img
 
         frames = [self.picture(frame, t) for t in range(F)]
-        context = "The frames show stick figures standing on the ground."
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order.\n{q}", F),
                            images=tuple(frames), answer=answer, answer_type="choice", choices=tuple(options),
                            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
-                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "figures": figs, "target": k, "frames": F})
+                           solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "figures": figs, "target": k, "frames": F,
+                                                "centers": centers, "ground": ground})
 
     def mixed(self, sample: Sample) -> Sample:
         """The first half of the frames told in words, the second half shown."""
