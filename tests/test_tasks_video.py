@@ -78,6 +78,17 @@ def twin_event_count(s):
     return lamp_answer(query_of(s), lit)
 
 
+def occlusion_answer(s, behind: int, end_col: int, v: int, n_seen: int) -> str:
+    """The answer to an occlusion query: `behind` indexes the hidden ball, `end_col` (0-based) and `v` are
+    its last column and speed, `n_seen` the balls seen in the last frame."""
+    q = query_of(s)
+    if q == "behind":
+        return letter_of(s, behind)
+    if q == "direction":
+        return letter_of(s, list(s.choices).index("to the right" if v > 0 else "to the left"))
+    return str(end_col + 1 if q == "column" else n_seen)
+
+
 def solve_occlusion(s):
     m, fr = s.meta, frames_of(s)
     w0, w1 = m["wall"]
@@ -88,7 +99,28 @@ def solve_occlusion(s):
     color = COLORS[m["balls"][behind[0]]["color"]]
     seen = [(f == color).all(-1).any() for f in fr]
     assert not seen[-1] and sum(seen) >= 2, "hidden at the end, visible in at least two frames"
-    return letter_of(s, behind[0])
+    n_seen = sum((fr[-1] == COLORS[b["color"]]).all(-1).any() for b in m["balls"])
+    return occlusion_answer(s, behind[0], end[behind[0]], m["balls"][behind[0]]["v"], n_seen)
+
+
+def twin_occlusion(s):
+    """From the words alone: each ball's column in the frames it is seen, extrapolated to the last frame."""
+    scene, question = s.text_twin.split("\n", 1)
+    w0, w1 = (int(x) - 1 for x in re.search(r"wall covers columns (\d+) to (\d+)", scene).groups())
+    frames = re.findall(r"Frame \d+: (.*?)\.(?= Frame|$)", scene)
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for t, body in enumerate(frames):
+        for color, col in re.findall(r"(\w+) ball at \((\d+), \d+\)", body):
+            seen.setdefault(color, []).append((t, int(col) - 1))
+    last, hidden = len(frames) - 1, []
+    for color, ((t0, c0), (t1, c1), *_) in seen.items():
+        v = (c1 - c0) // (t1 - t0)
+        if w0 <= c0 + v * (last - t0) <= w1:
+            hidden.append((color, c0 + v * (last - t0), v))
+    assert len(hidden) == 1
+    color, end_col, v = hidden[0]
+    behind = list(s.choices).index(f"the {color} ball") if query_of(s) == "behind" else -1
+    return occlusion_answer(s, behind, end_col, v, len(re.findall(r" ball at ", frames[-1])))
 
 
 def solve_speed(s):
@@ -228,7 +260,8 @@ SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "
            "collision": solve_collision, "action_recognition": solve_action}
 
 
-TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action}
+TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action,
+                "occlusion": twin_occlusion}
 
 
 def plain(name, seed, level, query, form="image"):

@@ -12,9 +12,10 @@ from dataclasses import replace
 from PIL import Image, ImageDraw
 
 from foveal.sample import IMAGE_TOKEN, Sample
-from foveal.tasks.draw import COLORS, canvas, shape
+from foveal.tasks import style as S
+from foveal.tasks.draw import canvas, rgb, shape
 
-GRID_LINE = (232, 232, 232)
+GRID_SHADE = 23  # grid lines are this much darker than the background (232 grey on plain white)
 
 
 def grid_note(g: int) -> str:
@@ -31,16 +32,17 @@ def grid_frame(size: int, g: int) -> tuple[Image.Image, ImageDraw.ImageDraw, flo
     img = canvas(size)
     d = ImageDraw.Draw(img)
     cell = size / g
+    line = tuple(max(0, c - GRID_SHADE) for c in S.current().background)
     for i in range(1, g):
-        d.line([(round(i * cell), 0), (round(i * cell), size)], fill=GRID_LINE)
-        d.line([(0, round(i * cell)), (size, round(i * cell))], fill=GRID_LINE)
+        d.line([(round(i * cell), 0), (round(i * cell), size)], fill=line)
+        d.line([(0, round(i * cell)), (size, round(i * cell))], fill=line)
     d.rectangle([0, 0, size - 1, size - 1], outline=(120, 120, 120))
     return img, d, cell
 
 
 def put(d: ImageDraw.ImageDraw, kind: str, color: str, c: float, r: float, cell: float, scale: float = 0.38) -> None:
     """Draw a shape centred in cell (c, r) (0-based, fractional allowed)."""
-    shape(d, kind, (c + 0.5) * cell, (r + 0.5) * cell, max(3.5, scale * cell), COLORS[color], outline=(40, 40, 40))
+    shape(d, kind, (c + 0.5) * cell, (r + 0.5) * cell, max(3.5, scale * cell), rgb(color), outline=S.current().outline)
 
 
 def frames_text(descriptions: list[str]) -> str:

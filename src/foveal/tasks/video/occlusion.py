@@ -1,4 +1,9 @@
-"""Object permanence: which ball is hidden behind the wall at the end of the video."""
+"""Object permanence: which ball is hidden behind the wall at the end of the video.
+
+Queries: which ball is behind the wall in the last frame (`behind`), in which column that hidden
+ball is then (`column`), how many balls can be seen in the last frame (`visible`), and which way
+the hidden ball rolls (`direction`).
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,9 @@ class Occlusion(Task):
         g: grid cells per side.
         wall: wall width in columns.
         speeds: allowed speeds in cells per frame.
+        queries: "behind" (which ball is behind the wall in the last frame; choice), "column" (the
+            column of the hidden ball in the last frame; number), "visible" (balls seen in the last
+            frame; number), "direction" (which way the hidden ball rolls; choice left / right).
     """
 
     name = "occlusion"
@@ -52,6 +60,32 @@ class Occlusion(Task):
         3: {"frames": 5, "balls": 3, "g": 7, "wall": 2, "speeds": (1,), "size": 112},
         4: {"frames": 6, "balls": 4, "g": 8, "wall": 2, "speeds": (1, 2), "size": 120},
         5: {"frames": 7, "balls": 5, "g": 8, "wall": 3, "speeds": (1, 2), "size": 128},
+    }
+    questions = {
+        "behind": {
+            "direct": "In the last frame, which ball is behind the grey wall?",
+            "imperative": "Name the ball that is behind the grey wall in the last frame.",
+            "polite": "Could you tell me which ball is behind the grey wall in the last frame?",
+            "terse": "Ball behind the grey wall in the last frame?",
+        },
+        "column": {
+            "direct": "In the last frame the {color} ball is behind the grey wall. In which column is it?",
+            "imperative": "The {color} ball is behind the grey wall in the last frame. Give the column it is in.",
+            "polite": "In the last frame the {color} ball is behind the grey wall. Could you tell me which column it is in?",
+            "terse": "Column of the {color} ball, behind the wall in the last frame?",
+        },
+        "visible": {
+            "direct": "How many balls can be seen in the last frame?",
+            "imperative": "Count the balls that can be seen in the last frame.",
+            "polite": "Could you tell me how many balls can be seen in the last frame?",
+            "terse": "Balls visible in the last frame: how many?",
+        },
+        "direction": {
+            "direct": "Which way does the {color} ball roll?",
+            "imperative": "Say which way the {color} ball rolls.",
+            "polite": "Could you tell me which way the {color} ball rolls?",
+            "terse": "Rolling direction of the {color} ball?",
+        },
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -70,18 +104,29 @@ class Occlusion(Task):
                 if hidden(b, F - 1, wall) == (i == k) and sum(visible(b, t, wall, g) for t in range(F)) >= 2:
                     break
             balls.append(b)
-        choices = tuple(f"the {c} ball" for c in colors)
-        answer = letters(n)[k]
-        q = f"In the last frame, which ball is behind the grey wall?\n{choice_block(list(choices))}\nAnswer with the letter."
-        descs = []
-        for t in range(F):
-            seen = [f"{b['color']} ball at {at(column(b, t), b['row'])}" for b in balls if visible(b, t, wall, g)]
-            descs.append(", ".join(seen) if seen else "no ball visible")
         b = balls[k]
+        q = self.ask(color=b["color"])
+        if self.query in ("behind", "direction"):
+            choices = (tuple(f"the {c} ball" for c in colors) if self.query == "behind"
+                       else ("to the left", "to the right"))
+            answer = letters(len(choices))[k if self.query == "behind" else int(b["v"] > 0)]
+            q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        else:
+            choices = None
+            n_seen = sum(visible(bb, F - 1, wall, g) for bb in balls)
+            answer = str(column(b, F - 1) + 1 if self.query == "column" else n_seen)
+            q = f"{q} Answer with a number."
+        descs = []
+        # listed in the options' order where the options name every ball, else top to bottom (as drawn)
+        listing = balls if self.query == "behind" else sorted(balls, key=lambda bb: bb["row"])
+        for t in range(F):
+            seen = [f"{bb['color']} ball at {at(column(bb, t), bb['row'])}" for bb in listing if visible(bb, t, wall, g)]
+            descs.append(", ".join(seen) if seen else "no ball visible")
         last_seen = max(t for t in range(F) if visible(b, t, wall, g))
         sol = (f"The {b['color']} ball moves {abs(b['v'])} column{'s' if abs(b['v']) > 1 else ''} per frame to the "
                f"{'right' if b['v'] > 0 else 'left'}; last seen at column {column(b, last_seen) + 1} in frame {last_seen + 1}, it must be at "
-               f"column {column(b, F - 1) + 1} in frame {F}, inside the wall (columns {wall[0] + 1}-{wall[1] + 1}). Answer: {answer}.")
+               f"column {column(b, F - 1) + 1} in frame {F}, inside the wall (columns {wall[0] + 1}-{wall[1] + 1})"
+               + (f"; the frame shows {descs[-1]}" if self.query == "visible" else "") + f". Answer: {answer}.")
         def frame(t):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
             for bb in balls:
@@ -95,7 +140,7 @@ class Occlusion(Task):
         context = f"{grid_note(g)} {wall_txt} Balls roll at constant speeds."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Balls roll at constant speeds; the grey band is a wall that hides balls behind it.\n{q}", F),
-            images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
+            images=tuple(frames), answer=answer, answer_type="choice" if choices else "number", choices=choices,
             text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
             solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "balls": balls, "wall": list(wall), "g": g, "frames": F, "size": cfg["size"]})
 
