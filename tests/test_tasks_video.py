@@ -148,14 +148,8 @@ def step(x, v, g):
     return x, v
 
 
-def solve_trajectory(s):
-    m, fr = s.meta, frames_of(s)
-    g, cell = m["g"], m["size"] / m["g"]
-    path = []
-    for f in fr:
-        ys, xs = np.nonzero((f == COLORS["red"]).all(-1))
-        path.append((int(xs.mean() // cell), int(ys.mean() // cell)))
-    kind, T = m["motion"]["kind"], len(fr) - 1 + m["ahead"]
+def predict(path, kind, g, T):
+    """The one cell every velocity consistent with the seen `path` (under rule `kind`) reaches at step T."""
     preds = set()
     for vx in range(-2, 3):
         for vy in range(-3, 3):
@@ -171,8 +165,36 @@ def solve_trajectory(s):
             if sim[: len(path)] == path:
                 preds.add(sim[T])
     assert len(preds) == 1
-    cands = [tuple(c) for c in m["candidates"]]
-    return letter_of(s, cands.index(preds.pop()))
+    return preds.pop()
+
+
+def trajectory_answer(s, cell, cands):
+    q = query_of(s)
+    if q == "future":
+        return letter_of(s, cands.index(cell))
+    return str(cell[0 if q == "column" else 1] + 1)
+
+
+def solve_trajectory(s):
+    m, fr = s.meta, frames_of(s)
+    cell = m["size"] / m["g"]
+    path = []
+    for f in fr:
+        ys, xs = np.nonzero((f == COLORS["red"]).all(-1))
+        path.append((int(xs.mean() // cell), int(ys.mean() // cell)))
+    T = len(fr) - 1 + m["ahead"]
+    return trajectory_answer(s, predict(path, m["motion"]["kind"], m["g"], T), [tuple(c) for c in m["candidates"]])
+
+
+def twin_trajectory(s):
+    """From the words alone: the grid, the rule, the marked cells, the ball's cells and the asked frame."""
+    scene, question = s.text_twin.split("\n", 1)
+    g = int(re.search(r"on a (\d+)×", scene).group(1))
+    kind = "bounce" if "bounces" in scene else "gravity" if "gravity" in scene else "linear"
+    path = [(int(c) - 1, int(r) - 1) for c, r in re.findall(r"ball at \((\d+), (\d+)\)", scene)]
+    cands = [(int(c) - 1, int(r) - 1) for _, c, r in re.findall(r"cell ([A-D]) is \((\d+), (\d+)\)", scene)]
+    T = int(re.search(r"frame (\d+)", question).group(1)) - 1
+    return trajectory_answer(s, predict(path, kind, g, T), cands)
 
 
 def solve_scene_change(s):
@@ -261,7 +283,7 @@ SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "
 
 
 TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action,
-                "occlusion": twin_occlusion}
+                "occlusion": twin_occlusion, "trajectory": twin_trajectory}
 
 
 def plain(name, seed, level, query, form="image"):

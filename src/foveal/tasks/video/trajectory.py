@@ -1,4 +1,8 @@
-"""Trajectory extrapolation: where will the moving ball be a few frames after the video ends."""
+"""Trajectory extrapolation: where will the moving ball be a few frames after the video ends.
+
+Queries: which marked cell it will be in (`future`), and that cell's column (`column`) or row
+(`row`) as a number.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ class Trajectory(Task):
         frames: frames shown (≥3 for gravity so the growing step is visible).
         ahead: how many frames past the last to predict.
         g, size: grid cells per side, frame side in pixels.
+        queries: "future" (which marked cell; choice), "column" / "row" (the column or row the ball
+            will be in; number, 1-based).
     """
 
     name = "trajectory"
@@ -60,6 +66,28 @@ class Trajectory(Task):
         3: {"model": "linear", "frames": 4, "ahead": 3, "g": 9, "size": 126},
         4: {"model": "bounce", "frames": 4, "ahead": 3, "g": 8, "size": 112},
         5: {"model": "gravity", "frames": 4, "ahead": 2, "g": 9, "size": 126},
+    }
+    questions = {
+        "future": {
+            "direct": "Where will the ball be in frame {frame}, {later} after the last one shown?",
+            "imperative": "Say where the ball will be in frame {frame}, {later} after the last one shown.",
+            "polite": "Could you tell me where the ball will be in frame {frame}, {later} after the last one shown?",
+            "terse": "Ball's cell in frame {frame} ({later} after the last one shown)?",
+        },
+        "column": {
+            "direct": "In which column will the ball be in frame {frame}, {later} after the last one shown?",
+            "imperative": "Give the column the ball will be in in frame {frame}, {later} after the last one shown.",
+            "polite": "Could you tell me which column the ball will be in in frame {frame}, {later} after the last "
+                      "one shown?",
+            "terse": "Ball's column in frame {frame} ({later} after the last one shown)?",
+        },
+        "row": {
+            "direct": "In which row will the ball be in frame {frame}, {later} after the last one shown?",
+            "imperative": "Give the row the ball will be in in frame {frame}, {later} after the last one shown.",
+            "polite": "Could you tell me which row the ball will be in in frame {frame}, {later} after the last one "
+                      "shown?",
+            "terse": "Ball's row in frame {frame} ({later} after the last one shown)?",
+        },
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -83,10 +111,14 @@ class Trajectory(Task):
             break
         cands = rng.sample(pool, 3) + [target]
         rng.shuffle(cands)
-        answer = letters(4)[cands.index(target)]
-        choices = tuple(f"cell {L}" for L in letters(4))
-        q = (f"Where will the ball be in frame {T + 1}, {k} frame{'s' if k > 1 else ''} after the last one shown?\n"
-             f"{choice_block(list(choices))}\nAnswer with the letter.")
+        q = self.ask(frame=T + 1, later=f"{k} frame{'s' if k > 1 else ''}")
+        if self.query == "future":
+            answer = letters(4)[cands.index(target)]
+            choices = tuple(f"cell {L}" for L in letters(4))
+            q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        else:
+            answer, choices = str(target[0 if self.query == "column" else 1] + 1), None
+            q = f"{q} Answer with a number."
         descs = [f"ball at {at(*path[t])}" for t in range(F)]
         steps = [(path[t + 1][0] - path[t][0], path[t + 1][1] - path[t][1]) for t in range(F - 1)]
         sol = (f"Between frames the ball steps by {', '.join(f'({dx:+d}, {dy:+d})' for dx, dy in steps)} (columns, rows). "
@@ -103,7 +135,7 @@ class Trajectory(Task):
         context = f"{grid_note(g)} {RULES[kind]} Marked cells: {marks}."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"These are the {F} frames of a short video, in order. Four grid cells are marked A-D in grey. {RULES[kind]}\n{q}", F),
-            images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
+            images=tuple(frames), answer=answer, answer_type="choice" if choices else "number", choices=choices,
             text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}",
             solution=sol, meta={"frame_texts": descs, "context": context, "question_text": q, "motion": m, "g": g, "frames": F, "ahead": k, "candidates": [list(p) for p in cands], "size": cfg["size"]})
 
