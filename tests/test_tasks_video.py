@@ -203,9 +203,9 @@ def solve_scene_change(s):
     return str(changed[0]) if s.meta["question"] == "first" else str(len(changed))
 
 
-def solve_collision(s):
-    balls, m = s.meta["balls"], s.meta
-    F = m["frames"]
+def collision_answer(s, balls, target):
+    """The answer from every ball's row and columns frame by frame; `target` indexes the asked-about ball."""
+    F, q = len(balls[0]["cols"]), query_of(s)
 
     def started_by(i):
         """(frame the ball first moves, the ball resting against it on the trailing side just before)."""
@@ -217,14 +217,33 @@ def solve_collision(s):
         hit = [j for j, o in enumerate(balls) if j != i and o["row"] == b["row"] and o["cols"][t - 1] == b["cols"][t - 1] - d]
         return t, (hit[0] if hit else None)
 
-    target = m["target"]
+    if q == "start":
+        return str(started_by(target)[0] + 1)
+    if q == "moving":
+        return str(sum(len(set(b["cols"])) > 1 for b in balls))
     _, cause = started_by(target)
     if cause is None:
         return letter_of(s, len(s.choices) - 1)
-    if m["ask"] == "origin":
+    if q == "origin":
         while started_by(cause)[1] is not None:
             cause = started_by(cause)[1]
     return letter_of(s, list(s.choices).index(f"the {balls[cause]['color']} ball"))
+
+
+def solve_collision(s):
+    return collision_answer(s, s.meta["balls"], s.meta["target"])
+
+
+def twin_collision(s):
+    """From the words alone: each ball's cells frame by frame; the question names the target."""
+    scene, question = s.text_twin.split("\n", 1)
+    balls: dict[str, dict] = {}
+    for color, c, r in re.findall(r"(\w+) ball at \((\d+), (\d+)\)", scene):
+        balls.setdefault(color, {"color": color, "row": int(r), "cols": []})["cols"].append(int(c))
+    named = re.search(r"the (\w+) ball", question.split("\n")[0])
+    listed = list(balls.values())
+    target = [b["color"] for b in listed].index(named.group(1)) if named else -1
+    return collision_answer(s, listed, target)
 
 
 def classify(poses: list[dict]) -> str:
@@ -283,7 +302,8 @@ SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "
 
 
 TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action,
-                "occlusion": twin_occlusion, "trajectory": twin_trajectory}
+                "occlusion": twin_occlusion, "trajectory": twin_trajectory,
+                "collision": twin_collision}
 
 
 def plain(name, seed, level, query, form="image"):

@@ -1,4 +1,9 @@
-"""Cause and effect: which ball's collision set the target ball in motion (Newton's-cradle physics)."""
+"""Cause and effect: which ball's collision set the target ball in motion (Newton's-cradle physics).
+
+Queries: why the target starts moving (`cause`), which ball started the chain (`origin`, where
+chains are two hits long), in which frame the target first moves (`start`) and how many balls move
+at all (`moving`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from foveal.tasks.draw import choice_block, letters
 from foveal.tasks.video._video import at, frames_text, grid_frame, grid_note, mixed_video, put
 
 BALL_COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "brown")
+BASIC = ("cause", "start", "moving")  # the queries of levels whose chains are one hit long
 
 
 def chain_path(starts: list[int], d: int, frames: int, own_at: int | None) -> list[list[int]]:
@@ -45,7 +51,9 @@ class Collision(Task):
         chain: balls that hit one another before the target (1 or 2).
         distractors: other balls (resting or rolling in other rows).
         p_own: probability that the target instead starts moving by itself.
-        ask: "cause" (the ball that hit it) and, at level 5, also "origin" (the ball that started the chain).
+        queries: "cause" (the ball that hit it, or nothing), "origin" (the ball that started the
+            chain; levels with two-hit chains), "start" (the frame in which the target is first in a
+            new cell; number), "moving" (how many balls change cell during the video; number).
     """
 
     name = "collision"
@@ -54,17 +62,44 @@ class Collision(Task):
     tags = ("temporal", "logic")
     forms = ("image", "text", "mixed")
     levels = {
-        1: {"frames": 4, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.0, "ask": ("cause",), "size": 96},
-        2: {"frames": 5, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.25, "ask": ("cause",), "size": 96},
-        3: {"frames": 6, "g": 7, "chain": 1, "distractors": 2, "p_own": 0.25, "ask": ("cause",), "size": 112},
-        4: {"frames": 6, "g": 10, "chain": 2, "distractors": 2, "p_own": 0.2, "ask": ("cause",), "size": 120},
-        5: {"frames": 7, "g": 10, "chain": 2, "distractors": 3, "p_own": 0.2, "ask": ("cause", "origin"), "size": 130},
+        1: {"frames": 4, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.0, "size": 96, "queries": BASIC},
+        2: {"frames": 5, "g": 6, "chain": 1, "distractors": 1, "p_own": 0.25, "size": 96, "queries": BASIC},
+        3: {"frames": 6, "g": 7, "chain": 1, "distractors": 2, "p_own": 0.25, "size": 112, "queries": BASIC},
+        4: {"frames": 6, "g": 10, "chain": 2, "distractors": 2, "p_own": 0.2, "size": 120},
+        5: {"frames": 7, "g": 10, "chain": 2, "distractors": 3, "p_own": 0.2, "size": 130},
+    }
+    questions = {
+        "cause": {
+            "direct": "Why does the {color} ball start moving?",
+            "imperative": "Explain why the {color} ball starts moving.",
+            "polite": "Could you tell me why the {color} ball starts moving?",
+            "terse": "Cause of the {color} ball starting to move?",
+        },
+        "origin": {
+            "direct": "Which ball started the chain of events that set the {color} ball moving?",
+            "imperative": "Name the ball that started the chain of events that set the {color} ball moving.",
+            "polite": "Could you tell me which ball started the chain of events that set the {color} ball moving?",
+            "terse": "Start of the chain that set the {color} ball moving?",
+        },
+        "start": {
+            "direct": "In which frame is the {color} ball first in a different cell from the frame before?",
+            "imperative": "Give the first frame in which the {color} ball is in a different cell from the frame before.",
+            "polite": "Could you tell me in which frame the {color} ball is first in a different cell from the frame "
+                      "before?",
+            "terse": "First frame with the {color} ball in a new cell?",
+        },
+        "moving": {
+            "direct": "How many balls change cell at some point during the video?",
+            "imperative": "Count the balls that change cell at some point during the video.",
+            "polite": "Could you tell me how many balls change cell at some point during the video?",
+            "terse": "Balls that change cell during the video: how many?",
+        },
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         F, g = cfg["frames"], cfg["g"]
         own = rng.random() < cfg["p_own"]
-        ask = "cause" if own else rng.choice(cfg["ask"])
+        ask = self.query
         row = rng.randrange(g)
         for _ in range(10000):
             d = rng.choice((1, -1))
@@ -97,7 +132,15 @@ class Collision(Task):
         rng.shuffle(others)
         choices = tuple(f"the {b['color']} ball" for b in others) + ("nothing: it started moving on its own",)
         start = next(t for t in range(1, F) if target["cols"][t] != target["cols"][t - 1])
-        if own:
+        q = self.ask(color=target["color"])
+        if ask in ("start", "moving"):
+            movers = [b for b in balls if len(set(b["cols"])) > 1]
+            answer = str(start + 1 if ask == "start" else len(movers))
+            sol = (f"The {target['color']} ball is at column {target['cols'][start - 1] + 1} in frame {start} and column "
+                   f"{target['cols'][start] + 1} in frame {start + 1}" if ask == "start" else
+                   "The balls that change cell are " + ", ".join(f"the {b['color']} ball" for b in movers)) + f". Answer: {answer}."
+            q, choices = f"{q} Answer with a number.", None
+        elif own:
             answer = letters(len(choices))[-1]
             sol = f"In frame {start} no ball touches the {target['color']} ball, yet it starts rolling in frame {start + 1}: it moved on its own. Answer: {answer}."
         else:
@@ -108,10 +151,10 @@ class Collision(Task):
                    f"{start + 1} the {target['color']} ball rolls on"
                    + (f", and the {hitter['color']} ball itself was set moving by the {balls[0]['color']} ball, which started the chain" if ask == "origin" else "")
                    + f". Answer: {answer}.")
-        q = (f"Why does the {target['color']} ball start moving?" if ask == "cause" else
-             f"Which ball started the chain of events that set the {target['color']} ball moving?")
-        q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
-        descs = [", ".join(f"{b['color']} ball at {at(b['cols'][t], b['row'])}" for b in balls) for t in range(F)]
+        if choices:
+            q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        listing = sorted(balls, key=lambda b: (b["row"], b["cols"][0]))  # reading order of frame 1, as drawn
+        descs = [", ".join(f"{b['color']} ball at {at(b['cols'][t], b['row'])}" for b in listing) for t in range(F)]
         def frame(t):  # drawn only for forms that show images
             img, dr, cell = grid_frame(cfg["size"], g)
             for b in balls:
@@ -122,7 +165,7 @@ class Collision(Task):
         rule = "Balls roll one cell per frame; a ball that rolls up against a resting ball stops and pushes it on."
         context = f"{grid_note(g)} {rule}"
         return self.sample(seed, level, prompt=self.image_prompt(f"These are the {F} frames of a short video, in order. {rule}\n{q}", F),
-                           images=tuple(frames), answer=answer, answer_type="choice", choices=choices,
+                           images=tuple(frames), answer=answer, answer_type="choice" if choices else "number", choices=choices,
                            text_twin=f"A short video has {F} frames. {context} {frames_text(descs)}\n{q}", solution=sol,
                            meta={"frame_texts": descs, "context": context, "question_text": q, "balls": balls, "target": balls.index(target), "ask": ask, "own": own, "g": g, "frames": F})
 
