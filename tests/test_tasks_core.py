@@ -290,7 +290,7 @@ def test_jigsaw_twin_solvable_by_matching_corners(level):
 
 def frames_from_twin(twin: str) -> list[dict[tuple[str, str], tuple[int, int]]]:
     out = []
-    for body in re.findall(r"Frame \d+: (.*?)\.(?= Frame| In| Which)", twin):
+    for body in re.findall(r"Frame \d+: (.*?)\.(?= Frame| [A-Z])", twin):
         out.append({(c, sh): (int(x), int(y)) for c, sh, x, y in
                     re.findall(r"(\w+) (\w+) at \((\d+), (\d+)\)", body)})
     return out
@@ -298,23 +298,28 @@ def frames_from_twin(twin: str) -> list[dict[tuple[str, str], tuple[int, int]]]:
 
 @pytest.mark.parametrize("level", range(1, 7))
 def test_motion_answer_from_described_frames(level):
-    for seed in range(6):
-        s = plain("motion", seed, level)
+    t = tasks.get("motion")
+    for seed, query in ((seed, q) for seed in range(6) for q in t.level_queries(level)):
+        s = t.generate(seed, level, query=query, phrasing="direct", style="plain")
         frames = frames_from_twin(s.text_twin)
         assert len(frames) == len(s.images) == s.meta["frames"] and 4 <= len(frames) <= 16
-        if m := re.search(r"direction does the (\w+) (\w+) move", s.text_twin):
+        if m := re.search(r"(?:direction does|which way does|does) the (\w+) (\w+) move", s.text_twin, re.I):
             key = (m.group(1), m.group(2))
             (x0, y0), (x1, y1) = frames[0][key], frames[-1][key]
             h = ("right" if x1 > x0 else "left") if abs(x1 - x0) > 2 else ""
             v = ("down" if y1 > y0 else "up") if abs(y1 - y0) > 2 else ""
-            assert choice_text(s) == ("-".join(p for p in (v, h) if p))
+            want = {"direction": "-".join(p for p in (v, h) if p), "horizontal": f"to the {h}" if h else "neither",
+                    "vertical": v or "neither"}[query]
+            assert choice_text(s).split(":")[0] == want
+        elif m := re.search(r"In which frame does the (\w+) (\w+) first appear", s.text_twin):
+            assert s.answer == str(next(t + 1 for t, f in enumerate(frames) if (m.group(1), m.group(2)) in f))
         else:
             first = {}
-            for t, f in enumerate(frames):
+            for t_, f in enumerate(frames):
                 for key in f:
-                    first.setdefault(key, t)
+                    first.setdefault(key, t_)
             order = [f"{c} {sh}" for (c, sh) in sorted(first, key=first.get)]
-            assert choice_text(s) in (order[0], ", ".join(order))
+            assert choice_text(s) == (order[0] if query == "first" else ", ".join(order))
         for f, im in zip(frames, s.images, strict=True):  # each described object is drawn where the twin says
             for (c, sh), (x, y) in f.items():
                 alone = all(abs(x - x2) + abs(y - y2) > 40 for k2, (x2, y2) in f.items() if k2 != (c, sh))

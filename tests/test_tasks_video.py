@@ -301,7 +301,31 @@ SOLVERS = {"event_order": solve_event_order, "event_count": solve_event_count, "
            "collision": solve_collision, "action_recognition": solve_action}
 
 
-TWIN_SOLVERS = {"event_count": twin_event_count, "action_recognition": twin_action,
+def twin_motion(s):
+    """From the words alone: every object's pixel position frame by frame (missing before it appears)."""
+    line = s.text_twin.split("\n")[0]
+    question = re.split(r"Frame \d+: [^.]*\. ", line)[-1]
+    frames = [dict(((c, sh), (int(x), int(y))) for c, sh, x, y in re.findall(r"(\w+) (\w+) at \((\d+), (\d+)\)", body))
+              for body in re.findall(r"Frame \d+: ([^.]*)\.", line)]
+    q, named = query_of(s), re.search(r"the (\w+) (circle|square|triangle)", question)
+    if q == "appear":
+        return str(next(t + 1 for t, f in enumerate(frames) if (named.group(1), named.group(2)) in f))
+    if q in ("first", "order"):
+        first = {}
+        for t, f in enumerate(frames):
+            for key in f:
+                first.setdefault(key, t)
+        order = [f"{c} {sh}" for c, sh in sorted(first, key=first.get)]
+        return letter_of(s, list(s.choices).index(order[0] if q == "first" else ", ".join(order)))
+    (x0, y0), (x1, y1) = frames[0][named.groups()], frames[-1][named.groups()]
+    h = ("right" if x1 > x0 else "left") if abs(x1 - x0) > 2 else ""
+    v = ("down" if y1 > y0 else "up") if abs(y1 - y0) > 2 else ""
+    want = {"direction": "-".join(p for p in (v, h) if p), "horizontal": f"to the {h}" if h else "neither",
+            "vertical": v or "neither"}[q]
+    return letter_of(s, [c.split(":")[0] for c in s.choices].index(want))
+
+
+TWIN_SOLVERS = {"motion": twin_motion, "event_count": twin_event_count, "action_recognition": twin_action,
                 "occlusion": twin_occlusion, "trajectory": twin_trajectory,
                 "collision": twin_collision}
 
@@ -333,7 +357,8 @@ def test_every_query_and_style_rederived_from_twin(name):
         for query in t.level_queries(level):
             for k, style in enumerate(STYLES):
                 s = t.generate(k, level, query=query, style=style)
-                assert s.meta["variant"]["style"] == style and s.prompt.endswith(s.text_twin.rsplit("\n", 1)[1])
+                asked = s.meta.get("question_text", s.meta.get("ask"))
+                assert s.meta["variant"]["style"] == style and asked in s.prompt and s.text_twin.endswith(asked)
                 assert TWIN_SOLVERS[name](s) == s.answer, (level, query, style)
                 assert t.generate(k, level, "text", query=query, style=style).answer == s.answer
 
