@@ -44,8 +44,40 @@ def solve_event_order(s):
         ts = [t for t in range(1, len(fr)) if (cell_crop(fr[t], c, r, cell) != cell_crop(fr[t - 1], c, r, cell)).any()]
         assert len(ts) == 1, "each event object changes exactly once"
         when.append(ts[0])
+    return event_order_answer(s, when, s.meta["asked"])
+
+
+def event_order_answer(s, when: list[int], asked: int | None) -> str:
+    """The answer from the frame index (0-based) at which each listed event first shows."""
     assert len(set(when)) == len(when)
+    q = query_of(s)
+    if q == "when":
+        return str(when[asked] + 1)
+    if q in ("first", "last"):
+        return letter_of(s, when.index(min(when) if q == "first" else max(when)))
     return " ".join(str(i + 1) for i in sorted(range(len(when)), key=lambda i: when[i]))
+
+
+def twin_event_order(s):
+    """From the words alone: the frames' object lists and the listed events' wording."""
+    line, question = s.text_twin.split("\n", 1)
+    frames = [set(re.findall(r"(\w+ \w+) at \((\d+, \d+)\)", body)) for body in re.findall(r"Frame \d+: ([^.]*)\.", line)]
+    named = re.search(r"this happens?: (.*?)[?.] Answer|event \"(.*?)\"", question.split("\n")[0])
+    events = [named.group(1) or named.group(2)] if named else re.findall(r"^(?:\d+|[A-Z])\. (.*)$", question, re.M)
+
+    def shows(event: str, f: set) -> bool:
+        """Whether frame `f` shows the result of `event`."""
+        m = re.fullmatch(r"(?:a|the) (\w+) (\w+) (appears|disappears|turns (\w+))", event)
+        color, shape_, what, new = m.groups()
+        present = any(o == f"{color} {shape_}" for o, _ in f)
+        if what == "appears":
+            return present
+        if what == "disappears":
+            return not present
+        return any(o == f"{new} {shape_}" for o, _ in f)
+
+    when = [next(t for t, f in enumerate(frames) if shows(e, f)) for e in events]
+    return event_order_answer(s, when, 0)
 
 
 def query_of(s) -> str:
@@ -325,7 +357,7 @@ def twin_motion(s):
     return letter_of(s, [c.split(":")[0] for c in s.choices].index(want))
 
 
-TWIN_SOLVERS = {"motion": twin_motion, "event_count": twin_event_count, "action_recognition": twin_action,
+TWIN_SOLVERS = {"motion": twin_motion, "event_order": twin_event_order, "event_count": twin_event_count, "action_recognition": twin_action,
                 "occlusion": twin_occlusion, "trajectory": twin_trajectory,
                 "collision": twin_collision}
 
