@@ -229,10 +229,44 @@ def twin_trajectory(s):
     return trajectory_answer(s, predict(path, kind, g, T), cands)
 
 
+def change_kind(before: dict, after: dict) -> str:
+    """What turned `before` ({cell: (shape, colour)}) into `after`: one object appearing, disappearing,
+    changing colour or shape, or moving to a neighbouring cell."""
+    gone, new = set(before) - set(after), set(after) - set(before)
+    if gone and new:
+        (a,), (b,) = gone, new
+        assert before[a] == after[b] and abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1
+        return "an object moves to a neighbouring cell"
+    if gone or new:
+        return "an object disappears" if gone else "an object appears"
+    (cell,) = [c for c in before if before[c] != after[c]]
+    return "an object changes shape" if before[cell][0] != after[cell][0] else "an object changes colour"
+
+
+def scene_change_answer(s, scenes: list[dict]) -> str:
+    q = query_of(s)
+    changed = [t for t in range(1, len(scenes)) if scenes[t] != scenes[t - 1]]
+    if q == "first":
+        return str(changed[0] + 1)
+    if q == "kind":
+        assert len(changed) == 1
+        return letter_of(s, list(s.choices).index(change_kind(scenes[changed[0] - 1], scenes[changed[0]])))
+    return str(len(changed) if q == "count" else len(scenes[-1]))
+
+
 def solve_scene_change(s):
     fr = frames_of(s)
     changed = [t + 1 for t in range(1, len(fr)) if (fr[t] != fr[t - 1]).any()]
-    return str(changed[0]) if s.meta["question"] == "first" else str(len(changed))
+    scenes = [{(c, r): (sh, col) for c, r, sh, col in sc} for sc in s.meta["scenes"]]
+    assert changed == [t + 1 for t in range(1, len(scenes)) if scenes[t] != scenes[t - 1]], "pixels change iff the scene does"
+    return scene_change_answer(s, scenes)
+
+
+def twin_scene_change(s):
+    line = s.text_twin.split("\n")[0]
+    scenes = [{(int(c), int(r)): (sh, col) for col, sh, c, r in re.findall(r"(\w+) (\w+) at \((\d+), (\d+)\)", body)}
+              for body in re.findall(r"Frame \d+: ([^.]*)\.", line)]
+    return scene_change_answer(s, scenes)
 
 
 def collision_answer(s, balls, target):
@@ -357,7 +391,7 @@ def twin_motion(s):
     return letter_of(s, [c.split(":")[0] for c in s.choices].index(want))
 
 
-TWIN_SOLVERS = {"motion": twin_motion, "event_order": twin_event_order, "event_count": twin_event_count, "action_recognition": twin_action,
+TWIN_SOLVERS = {"motion": twin_motion, "scene_change": twin_scene_change, "event_order": twin_event_order, "event_count": twin_event_count, "action_recognition": twin_action,
                 "occlusion": twin_occlusion, "trajectory": twin_trajectory,
                 "collision": twin_collision}
 
