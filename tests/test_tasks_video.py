@@ -155,20 +155,35 @@ def twin_occlusion(s):
     return occlusion_answer(s, behind, end_col, v, len(re.findall(r" ball at ", frames[-1])))
 
 
+def speed_answer(s, speeds: dict[str, float]) -> str:
+    """The answer from each ball's speed (pixels per frame), keyed by colour."""
+    assert np.diff(sorted(speeds.values())).min() >= 1.5, "speeds clearly apart"
+    q = query_of(s)
+    if q in ("fastest", "slowest"):
+        pick = (max if q == "fastest" else min)(speeds, key=speeds.get)
+        return letter_of(s, list(s.choices).index(f"the {pick} ball"))
+    named = re.search(r"the (\w+) ball", s.text_twin.rsplit("\n", 1)[-1]).group(1)
+    return str(sum(v > speeds[named] for v in speeds.values()) if q == "faster" else round(speeds[named]))
+
+
 def solve_speed(s):
     fr, m = frames_of(s), s.meta
-    speeds = []
+    speeds = {}
     for b in m["balls"]:
         cents = []
         for f in fr:
             ys, xs = np.nonzero((f == COLORS[b["color"]]).all(-1))
             cents.append((xs.mean(), ys.mean()))
         steps = [np.hypot(x2 - x1, y2 - y1) for (x1, y1), (x2, y2) in zip(cents, cents[1:], strict=False)]
-        speeds.append(float(np.mean(steps)))
-    order = np.argsort(speeds)
-    gaps = np.diff(np.sort(speeds))
-    assert gaps.min() >= 1.5
-    return letter_of(s, int(order[-1] if m["ask"] == "fastest" else order[0]))
+        speeds[b["color"]] = float(np.mean(steps))
+    return speed_answer(s, speeds)
+
+
+def twin_speed(s):
+    path: dict[str, list[tuple[int, int]]] = {}
+    for color, x, y in re.findall(r"(\w+) ball at \((\d+), (\d+)\)", s.text_twin.split("\n")[0]):
+        path.setdefault(color, []).append((int(x), int(y)))
+    return speed_answer(s, {c: float(np.hypot(p[1][0] - p[0][0], p[1][1] - p[0][1])) for c, p in path.items()})
 
 
 def step(x, v, g):
@@ -391,7 +406,7 @@ def twin_motion(s):
     return letter_of(s, [c.split(":")[0] for c in s.choices].index(want))
 
 
-TWIN_SOLVERS = {"motion": twin_motion, "scene_change": twin_scene_change, "event_order": twin_event_order, "event_count": twin_event_count, "action_recognition": twin_action,
+TWIN_SOLVERS = {"motion": twin_motion, "speed_compare": twin_speed, "scene_change": twin_scene_change, "event_order": twin_event_order, "event_count": twin_event_count, "action_recognition": twin_action,
                 "occlusion": twin_occlusion, "trajectory": twin_trajectory,
                 "collision": twin_collision}
 
