@@ -21,7 +21,7 @@ from foveal.tasks.video._video import frames_text, mixed_video
 
 ACTIONS = ("walking right", "walking left", "jumping", "squatting", "waving", "standing still", "raising both arms")
 FIG_COLORS = ("red", "blue", "green", "purple", "orange")
-BAND, HEIGHT, GROUND = 56, 84, 78  # pixels per figure's lane, frame height, ground line y
+TOP_GROUND = 66  # the highest ground line (y, px) that leaves room for a jump
 TRAVEL = ("to the right", "to the left", "it stays in place")
 YES_NO = ("yes", "no")
 
@@ -69,7 +69,7 @@ def state(p: dict[str, int]) -> str:
 
 
 def draw_figure(d: ImageDraw.ImageDraw, cx: float, p: dict[str, int], color: tuple[int, int, int],
-                ground: int = GROUND) -> None:
+                ground: int) -> None:
     x = cx + p["dx"]
     foot_y = ground - p["lift"]
     hip_y = foot_y - 22 + p["squat"]
@@ -95,8 +95,10 @@ class ActionRecognition(Task):
         figures: figures in the video (each doing a different action).
         actions: how many of ACTIONS are possible (the first n).
         options: answer options of `action` (the correct action plus others).
-        frame: (width, height): one figure whose lane middle and ground line lie at random places
-            in a frame of that size (both stated in the twin); without it, fixed lanes and ground.
+        frame: (width, height) of the frames, split into one lane per figure.
+        jitter: each figure's lane middle lies up to this many pixels off its lane's centre, and
+            the ground line anywhere from y = 67 to the bottom (both stated in the twin), so a
+            level's scenes vary in place as well as in action.
         queries: "action" (what the figure is doing), "travel" (to the right / to the left / stays
             in place), "feet" (do its feet leave the ground: yes / no), "crouch" (does it crouch),
             "arms" (does it move its arms; only where waving or raising arms is possible).
@@ -108,12 +110,12 @@ class ActionRecognition(Task):
     tags = ("temporal", "perception")
     forms = ("image", "text", "mixed")
     levels = {
-        1: {"frames": 3, "figures": 1, "actions": 4, "options": 4, "frame": (112, 100),
+        1: {"frames": 3, "figures": 1, "actions": 4, "options": 4, "frame": (112, 100), "jitter": 14,
             "queries": ("action", "travel", "feet", "crouch")},
-        2: {"frames": 4, "figures": 1, "actions": 6, "options": 4},
-        3: {"frames": 4, "figures": 2, "actions": 6, "options": 5},
-        4: {"frames": 5, "figures": 2, "actions": 7, "options": 6},
-        5: {"frames": 6, "figures": 3, "actions": 7, "options": 7},
+        2: {"frames": 4, "figures": 1, "actions": 6, "options": 4, "frame": (112, 100), "jitter": 14},
+        3: {"frames": 4, "figures": 2, "actions": 6, "options": 5, "frame": (136, 100), "jitter": 6},
+        4: {"frames": 5, "figures": 2, "actions": 7, "options": 6, "frame": (136, 100), "jitter": 6},
+        5: {"frames": 6, "figures": 3, "actions": 7, "options": 7, "frame": (180, 100), "jitter": 4},
     }
     questions = {
         "action": {
@@ -168,14 +170,12 @@ class ActionRecognition(Task):
         sol = (f"Frame by frame {who} is: " + " → ".join(f"({state(p)})" for p in fig["poses"])
                + f". That is {fig['action']}" + (f", so the answer is \"{correct}\"" if self.query != "action" else "")
                + f". Answer: {answer}.")
-        width, height, ground = max(96, n * BAND), HEIGHT, GROUND
-        centers = [width / n * (i + 0.5) for i in range(n)]
-        context = "The frames show stick figures standing on the ground."
-        if "frame" in cfg:  # one figure, its lane middle and the ground line anywhere sensible
-            width, height = cfg["frame"]
-            centers, ground = [rng.randint(42, width - 42)], rng.randint(66, height - 4)
-            context += (f" The frames are {width}×{height} pixels; the figure's lane is centred at x = {centers[0]} px "
-                        f"and the ground is the line at y = {ground + 1} px.")
+        (width, height), jit = cfg["frame"], cfg["jitter"]
+        centers = [round(width / n * (i + 0.5)) + rng.randint(-jit, jit) for i in range(n)]
+        ground = rng.randint(TOP_GROUND, height - 4)
+        lanes = ", ".join(f"the {f['color']} figure's at x = {c} px" for f, c in zip(figs, centers, strict=True))
+        context = (f"The frames show stick figures standing on the ground. The frames are {width}×{height} pixels; lane "
+                   f"middles (left to right): {lanes}; the ground is the line at y = {ground + 1} px.")
         def frame(t):  # drawn only for forms that show images
             img = canvas(width, height)
             d = ImageDraw.Draw(img)
