@@ -215,8 +215,12 @@ def predict(path, kind, g, T):
     return preds.pop()
 
 
-def trajectory_answer(s, cell, cands):
+def trajectory_answer(s, cell, cands, path=None):
     q = query_of(s)
+    if q == "sideways":
+        steps = {abs(b[0] - a[0]) for a, b in zip(path, path[1:], strict=False)}
+        assert len(steps) == 1
+        return str(steps.pop())
     if q == "future":
         return letter_of(s, cands.index(cell))
     return str(cell[0 if q == "column" else 1] + 1)
@@ -230,7 +234,7 @@ def solve_trajectory(s):
         ys, xs = np.nonzero((f == COLORS["red"]).all(-1))
         path.append((int(xs.mean() // cell), int(ys.mean() // cell)))
     T = len(fr) - 1 + m["ahead"]
-    return trajectory_answer(s, predict(path, m["motion"]["kind"], m["g"], T), [tuple(c) for c in m["candidates"]])
+    return trajectory_answer(s, predict(path, m["motion"]["kind"], m["g"], T), [tuple(c) for c in m["candidates"]], path)
 
 
 def twin_trajectory(s):
@@ -240,8 +244,10 @@ def twin_trajectory(s):
     kind = "bounce" if "bounces" in scene else "gravity" if "gravity" in scene else "linear"
     path = [(int(c) - 1, int(r) - 1) for c, r in re.findall(r"ball at \((\d+), (\d+)\)", scene)]
     cands = [(int(c) - 1, int(r) - 1) for _, c, r in re.findall(r"cell ([A-D]) is \((\d+), (\d+)\)", scene)]
+    if query_of(s) == "sideways":
+        return trajectory_answer(s, None, cands, path)
     T = int(re.search(r"frame (\d+)", question).group(1)) - 1
-    return trajectory_answer(s, predict(path, kind, g, T), cands)
+    return trajectory_answer(s, predict(path, kind, g, T), cands, path)
 
 
 def change_kind(before: dict, after: dict) -> str:

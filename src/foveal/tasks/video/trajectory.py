@@ -1,7 +1,8 @@
 """Trajectory extrapolation: where will the moving ball be a few frames after the video ends.
 
 Queries: which marked cell it will be in (`future`), and that cell's column (`column`) or row
-(`row`) as a number.
+(`row`) as a number; and how many columns the ball moves sideways per frame (`sideways`; not where
+it bounces, since a bounce can shorten a step).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class Trajectory(Task):
         ahead: how many frames past the last to predict.
         g, size: grid cells per side, frame side in pixels.
         queries: "future" (which marked cell; choice), "column" / "row" (the column or row the ball
-            will be in; number, 1-based).
+            will be in; number, 1-based), "sideways" (columns moved sideways per frame; number; not
+            at the bounce level).
     """
 
     name = "trajectory"
@@ -64,7 +66,7 @@ class Trajectory(Task):
         1: {"model": "linear", "frames": 3, "ahead": 1, "g": 7, "size": 112},
         2: {"model": "linear", "frames": 3, "ahead": 2, "g": 8, "size": 112},
         3: {"model": "linear", "frames": 4, "ahead": 3, "g": 9, "size": 126},
-        4: {"model": "bounce", "frames": 4, "ahead": 3, "g": 8, "size": 112},
+        4: {"model": "bounce", "frames": 4, "ahead": 3, "g": 8, "size": 112, "queries": ("future", "column", "row")},
         5: {"model": "gravity", "frames": 4, "ahead": 2, "g": 9, "size": 126},
     }
     questions = {
@@ -87,6 +89,12 @@ class Trajectory(Task):
             "polite": "Could you tell me which row the ball will be in in frame {frame}, {later} after the last one "
                       "shown?",
             "terse": "Ball's row in frame {frame} ({later} after the last one shown)?",
+        },
+        "sideways": {
+            "direct": "How many columns does the ball move sideways from one frame to the next?",
+            "imperative": "Give the number of columns the ball moves sideways from one frame to the next.",
+            "polite": "Could you tell me how many columns the ball moves sideways from one frame to the next?",
+            "terse": "Columns moved sideways per frame?",
         },
     }
 
@@ -116,13 +124,18 @@ class Trajectory(Task):
             answer = letters(4)[cands.index(target)]
             choices = tuple(f"cell {L}" for L in letters(4))
             q = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        elif self.query == "sideways":
+            answer, choices = str(abs(m["vx"])), None
+            q = f"{q} Answer with a number."
         else:
             answer, choices = str(target[0 if self.query == "column" else 1] + 1), None
             q = f"{q} Answer with a number."
         descs = [f"ball at {at(*path[t])}" for t in range(F)]
         steps = [(path[t + 1][0] - path[t][0], path[t + 1][1] - path[t][1]) for t in range(F - 1)]
         sol = (f"Between frames the ball steps by {', '.join(f'({dx:+d}, {dy:+d})' for dx, dy in steps)} (columns, rows). "
-               f"Continuing the same rule for {k} more frame{'s' if k > 1 else ''} puts it at {at(*target)}. Answer: {answer}.")
+               + (f"Sideways that is {answer} column{'s' if answer != '1' else ''} per frame." if self.query == "sideways" else
+                  f"Continuing the same rule for {k} more frame{'s' if k > 1 else ''} puts it at {at(*target)}.")
+               + f" Answer: {answer}.")
         def frame(t):  # drawn only for forms that show images
             img, d, cell = grid_frame(cfg["size"], g)
             for L, (c, r) in zip(letters(4), cands, strict=False):
