@@ -17,6 +17,7 @@ from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks.base import Task
 from foveal.tasks.draw import canvas, choice_block, letters, rgb
+from foveal.tasks.draw import width as line_width
 from foveal.tasks.video._video import frames_text, mixed_video
 
 ACTIONS = ("walking right", "walking left", "jumping", "squatting", "waving", "standing still", "raising both arms")
@@ -78,11 +79,11 @@ def draw_figure(d: ImageDraw.ImageDraw, cx: float, p: dict[str, int], color: tup
     head_y = shoulder_y - 7
     for side in (-1, 1):  # legs: hip → knee → foot (wider apart on a stride frame)
         spread = 6 + (4 if p["stride"] else 0)
-        d.line([(x, hip_y), (x + side * knee_dx, (hip_y + foot_y) / 2), (x + side * spread, foot_y)], fill=color, width=3)
-    d.line([(x, hip_y), (x, shoulder_y)], fill=color, width=3)
+        d.line([(x, hip_y), (x + side * knee_dx, (hip_y + foot_y) / 2), (x + side * spread, foot_y)], fill=color, width=line_width(3))
+    d.line([(x, hip_y), (x, shoulder_y)], fill=color, width=line_width(3))
     for side, ang in ((-1, p["left"]), (1, p["right"])):
         a = math.radians(ang)
-        d.line([(x, shoulder_y), (x + side * 13 * math.sin(a), shoulder_y + 13 * math.cos(a))], fill=color, width=3)
+        d.line([(x, shoulder_y), (x + side * 13 * math.sin(a), shoulder_y + 13 * math.cos(a))], fill=color, width=line_width(3))
     d.ellipse([x - 5, head_y - 5, x + 5, head_y + 5], fill=color)
 
 
@@ -179,7 +180,7 @@ class ActionRecognition(Task):
         def frame(t):  # drawn only for forms that show images
             img = canvas(width, height)
             d = ImageDraw.Draw(img)
-            d.line([(0, ground + 1), (width, ground + 1)], fill=(120, 120, 120), width=2)
+            d.line([(0, ground + 1), (width, ground + 1)], fill=(120, 120, 120), width=line_width(2))
             for i, f in enumerate(figs):
                 draw_figure(d, centers[i], f["poses"][t], rgb(f["color"]), ground)
             return img
