@@ -12,7 +12,6 @@ documents a smaller space.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
