@@ -80,7 +80,7 @@ class OddOneOut(Task):
             "direct": "How many items are {colour}?",
             "imperative": "Count the {colour} items.",
             "polite": "Could you tell me how many items are {colour}?",
-            "terse": "{Colour} items: how many?",
+            "terse": "Number of {colour} items?",
         },
         "shape_of": {
             "direct": "What shape is item {item}?",
@@ -128,7 +128,7 @@ class OddOneOut(Task):
         elif query == "count":
             colour = rng.choice(VALUES["color"])
             n = sum(i["color"] == colour for i in items)
-            q, answer, fmt = self.ask(colour=colour, Colour=colour.capitalize()), str(n), "Answer with a number."
+            q, answer, fmt = self.ask(colour=colour), str(n), "Answer with a number."
             hits = [L for L, i in zip(names, items, strict=True) if i["color"] == colour]
             sol = f"The {colour} items are {', '.join(hits) if hits else 'none'}: {n}. Answer: {answer}."
         else:

@@ -205,7 +205,7 @@ class ConnectFour(Task):
             "direct": "How many {colour} pieces are on the board?",
             "imperative": "Count the {colour} pieces on the board.",
             "polite": "Could you tell me how many {colour} pieces are on the board?",
-            "terse": "{Colour} pieces: how many?",
+            "terse": "Number of {colour} pieces?",
         },
         "height": {
             "direct": "How many pieces are in column {col}?",
@@ -240,7 +240,7 @@ class ConnectFour(Task):
                      else random_position(rng, rows, cols, rng.randint(*cfg["moves"])))
                 if q == "count":
                     p = rng.choice("RY")
-                    slots = {"colour": NAME[p].lower(), "Colour": NAME[p]}
+                    slots = {"colour": NAME[p].lower()}
                     answer = str("".join(b).count(p))
                     sol = (f"Row by row from the top, the {NAME[p].lower()} pieces number "
                            f"{' + '.join(str(row.count(p)) for row in b)} = {answer}. Answer: {answer}.")

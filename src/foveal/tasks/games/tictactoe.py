@@ -161,7 +161,7 @@ class TicTacToe(Task):
         3: dict(queries=("block", "win", "empty", "winner"), moves=(3, 6), cell=48),
         4: dict(queries=("outcome", "best", "win", "block"), moves=(3, 5), cell=48),
         5: dict(queries=("best", "outcome", "block", "win"), moves=(3, 5), cell=48),
-        6: dict(queries=("best", "outcome", "empty"), moves=(1, 2), cell=48),
+        6: dict(queries=("best",), moves=(1, 2), cell=48),  # 12 problems: one query, as before
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:

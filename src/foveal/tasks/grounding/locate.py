@@ -73,7 +73,7 @@ class Locate(Task):
             "direct": "How many {colour} objects are there?",
             "imperative": "Count the {colour} objects.",
             "polite": "Could you tell me how many {colour} objects there are?",
-            "terse": "{Colour} objects: how many?",
+            "terse": "Number of {colour} objects?",
         },
         "shape": {
             "direct": "What shape is {what}?",
@@ -119,7 +119,7 @@ class Locate(Task):
             hits = [o for o in objs if o["color"] == colour]
             about = [shape_box(o["shape"], o["x"], o["y"], o["r"]) for o in hits]
             answer, answer_type, fmt = str(len(hits)), "number", "Answer with a number."
-            q = self.ask(colour=colour, Colour=colour.capitalize())
+            q = self.ask(colour=colour)
             sol = (f"The {colour} objects are " + ("; ".join(f"the {phrase(o, True)} at ({o['x']}, {o['y']})" for o in hits)
                    or "none") + f": {len(hits)}. Answer: {answer}.")
         else:
