@@ -181,7 +181,7 @@ class ConnectFour(Task):
             "direct": "It is {me}'s turn. In which column should {me} drop a piece to win at once?",
             "imperative": "It is {me}'s turn. Find the column where {me} drops a piece to win at once.",
             "polite": "It is {me}'s turn. Could you tell me in which column {me} should drop a piece to win at once?",
-            "terse": "{me} to move: column that wins at once?",
+            "terse": "{me}'s turn: column where {me} wins at once?",
         },
         "block": {
             "direct": "It is {me}'s turn. In which column must {me} drop a piece to stop the opponent from winning "
@@ -190,7 +190,7 @@ class ConnectFour(Task):
                           "winning on the next move.",
             "polite": "It is {me}'s turn. Could you tell me in which column {me} must drop a piece to stop the "
                       "opponent from winning on the next move?",
-            "terse": "{me} to move: column that blocks the opponent's next-move win?",
+            "terse": "{me}'s turn: column where {me} blocks the opponent's next-move win?",
         },
         "win2": {
             "direct": "It is {me}'s turn. Exactly one column lets {me} force a win on the following move, whatever "
@@ -199,7 +199,7 @@ class ConnectFour(Task):
                           "whatever the opponent replies. Find it.",
             "polite": "It is {me}'s turn. Exactly one column lets {me} force a win on the following move, whatever "
                       "the opponent replies. Could you tell me which column?",
-            "terse": "{me} to move: the one column that forces a win next move, whatever the reply?",
+            "terse": "{me}'s turn: the one column that lets {me} force a win next move, whatever the reply?",
         },
         "count": {
             "direct": "How many {colour} pieces are on the board?",

@@ -133,7 +133,7 @@ class TicTacToe(Task):
             "imperative": "It is {p}'s turn. Find the cell {p} must play to stop the opponent from winning on the next move.",
             "polite": "It is {p}'s turn. Could you tell me which cell {p} must play to stop the opponent from winning "
                       "on the next move?",
-            "terse": "{p} to move: cell that blocks the opponent's next-move win?",
+            "terse": "{p}'s turn: cell where {p} blocks the opponent's next-move win?",
         },
         "outcome": {
             "direct": "It is {p}'s turn. If both players play perfectly from here, how does the game end?",
@@ -146,7 +146,7 @@ class TicTacToe(Task):
             "imperative": "It is {p}'s turn. Exactly one move gives {p} the best result under perfect play. Find it.",
             "polite": "It is {p}'s turn. Exactly one move gives {p} the best result under perfect play. Could you tell "
                       "me which cell?",
-            "terse": "{p} to move: the one best cell under perfect play?",
+            "terse": "{p}'s turn: the one best cell for {p} under perfect play?",
         },
         "empty": {
             "direct": "How many cells are empty?",
