@@ -132,11 +132,22 @@ def test_knob_rng_replays_random_and_changes_exactly_one_call():
     assert len(set(calls(KnobRng(42, knob=3))[2])) == 3  # a changed sample still has distinct elements
 
 
+def test_a_knob_stream_replays_in_any_phrasing():
+    t = tasks.get("raven")  # a family with questions: make_from copies the stream for the canonical key
+    s = t.generate(0, 1, phrasing="polite", style="plain")
+    again = t.make_from(KnobRng(t.draw_seed(0, 1)), 0, 1, drawing=False, variant=t.variant_of(s))
+    assert (again.problem_key, again.answer, again.text_twin) == (s.problem_key, s.answer, s.text_twin)
+    rng = KnobRng(t.draw_seed(0, 1), knob=2, alt=1)
+    changed = t.make_from(rng, 0, 1, drawing=False, variant=t.variant_of(s))
+    assert rng.change is not None and changed.problem_key != s.problem_key
+
+
 def test_every_family_replays_exactly_from_its_draw_seed():
     for name in tasks.names():
         t = tasks.get(name)
         s = t.generate(0, 1)
-        again = t.make_from(KnobRng(t.draw_seed(0, 1, t.draw_of(s))), 0, 1, drawing=False, variant=t.variant_of(s).canonical())
+        again = t.make_from(KnobRng(t.draw_seed(0, 1, t.draw_of(s))), 0, 1, drawing=False,
+                             variant=t.variant_of(s).canonical())
         assert (again.problem_key, again.answer) == (s.problem_key, s.answer), name
 
 

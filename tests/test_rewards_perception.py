@@ -36,7 +36,7 @@ CAP = "<caption>two red circles</caption><think>2 + 0</think><answer>2</answer>"
 def levels_and_seeds(name: str, seeds: int = 3):
     """The family's first question, plain style (the region checks read exact palette pixels)."""
     t = tasks.get(name)
-    return [t.generate(seed, level, query=t.queries[0], phrasing="direct", style="plain")
+    return [t.generate(seed, level, query=t.level_queries(level)[0], phrasing="direct", style="plain")
             for level in t.levels for seed in range(seeds)]
 
 

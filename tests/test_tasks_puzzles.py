@@ -526,7 +526,7 @@ def test_game_answers_by_independent_search(name):
         if name == "fifteen_puzzle" and task.levels[level]["n"] == 4:
             continue  # 4x4 breadth-first search is the slow sweep's job
         for seed in range(4):
-            GAME_CHECKS[name](task.generate(seed, level))
+            GAME_CHECKS[name](task.generate(seed, level, query=task.level_queries(level)[0]))  # other queries: test_tasks_games
 
 
 @pytest.mark.slow
@@ -535,7 +535,7 @@ def test_fifteen_puzzle_4x4_by_breadth_first_search():
     for level in task.levels:
         if task.levels[level]["n"] == 4:
             for seed in range(2):
-                check_fifteen(task.generate(seed, level))
+                check_fifteen(task.generate(seed, level, query="moves"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,6 +68,14 @@ class KnobRng(random.Random):
         self.change: tuple[Any, Any] | None = None
         self._depth = 0
 
+    def __deepcopy__(self, memo: dict) -> KnobRng:
+        """A copy at the same point of the stream, with the same knob and record (`Task.make_from`
+        copies the stream to replay a draw under the canonical phrasing)."""
+        twin = KnobRng(0, self.knob, self.alt, self.max_calls)
+        twin.setstate(self.getstate())
+        twin.calls, twin.change, twin._depth = list(self.calls), self.change, self._depth
+        return twin
+
     def _call(self, name: str, args: tuple[Any, ...], draw, other):
         """Run `draw()` (the stream's own result); at the outermost level, record the call and, if
         it is the knob, return `other(value)` instead."""

@@ -84,13 +84,24 @@ def _spatial_regions(s: Any) -> list[list[int]]:
     return [_object_box(objs[s.meta["a"]]), _object_box(objs[s.meta["b"]])]
 
 
+def _about(s: Any) -> list[list[int]] | None:
+    """The boxes a grounding family stores for its question (`meta["about"]`), if it does."""
+    about = s.meta.get("about")
+    return None if about is None else [list(b) for b in about]
+
+
 def _locate_regions(s: Any) -> list[list[int]]:
-    """locate: the described object's stored box (the answer)."""
-    return [list(s.meta["box"])]
+    """locate: the objects the question is about (the described object's box for "box")."""
+    about = _about(s)
+    return [list(s.meta["box"])] if about is None else about
 
 
 def _gui_regions(s: Any) -> list[list[int]]:
-    """gui_click: the button to click (its badge number in the choice mode, its box in the box mode)."""
+    """gui_click: the button the question is about (to click: its badge number in the choice mode, its
+    box in the box mode)."""
+    about = _about(s)
+    if about is not None:
+        return about
     elements = s.meta["elements"]
     if s.meta["mode"] == "choice":
         number = _letter_index(s.answer) + 1
@@ -100,7 +111,11 @@ def _gui_regions(s: Any) -> list[list[int]]:
 
 
 def _spot_difference_regions(s: Any) -> list[list[int]]:
-    """spot_difference: the grid cells that differ between the two pictures (same place in both)."""
+    """spot_difference: the grid cells the question is about (by default those that differ between the
+    two pictures, same place in both)."""
+    about = _about(s)
+    if about is not None:
+        return about
     m = s.meta
     first = {(r, c): tuple(rest) for r, c, *rest in m["first"]}
     second = {(r, c): tuple(rest) for r, c, *rest in m["second"]}

@@ -12,7 +12,7 @@ from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
-from foveal.tasks.draw import COLORS, canvas, letters, shape
+from foveal.tasks.draw import canvas, choice_block, ink, letters, rgb, shape
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "hexagon")
 PCOLORS = ("red", "blue", "green", "orange", "purple")
@@ -43,21 +43,53 @@ class Pattern(Task):
 
     Shape and colour repeat in a cycle (of period ≤ max_period, shown at least twice); the number of
     shapes changes by a constant step (±1 or ±2). Distractors differ from the answer in one property.
+    Queries: "next" (the candidate that continues the sequence; choice), "count" (shapes in a named
+    shown panel; number), "step" (the constant change in the count per panel, 0 when it stays;
+    number), "color" (the colour of a named shown panel's shapes; choice among the colours).
+
     Knobs per level:
         shown: panels shown before the '?'.
         active: which properties change (others stay fixed).
         max_period: longest cycle for shape/colour.
         steps: allowed count steps (the count stays within 1-9 over every panel and the answer).
         choices: number of candidate panels.
+        queries: the queries the level asks (default all; "step" only where the count changes).
     """
 
     name = "pattern"
+    questions = {
+        "next": {
+            "direct": "Which candidate comes next, as panel {n}?",
+            "imperative": "Pick the candidate that comes next, as panel {n}.",
+            "polite": "Could you tell me which candidate comes next, as panel {n}?",
+            "terse": "Panel {n}: which candidate?",
+        },
+        "count": {
+            "direct": "How many shapes are in panel {panel}?",
+            "imperative": "Count the shapes in panel {panel}.",
+            "polite": "Could you tell me how many shapes are in panel {panel}?",
+            "terse": "Shapes in panel {panel}: how many?",
+        },
+        "step": {
+            "direct": "By how much does the number of shapes change from one panel to the next?",
+            "imperative": "Give the change in the number of shapes from one panel to the next.",
+            "polite": "Could you tell me by how much the number of shapes changes from one panel to the next?",
+            "terse": "Count step per panel?",
+        },
+        "color": {
+            "direct": "What colour are the shapes in panel {panel}?",
+            "imperative": "Name the colour of the shapes in panel {panel}.",
+            "polite": "Could you tell me what colour the shapes in panel {panel} are?",
+            "terse": "Panel {panel}: colour?",
+        },
+    }
     description = "Continue a sequence of panels (cycles of shape/colour, count progressions)"
     tags = ("logic", "perception")
     forms = ("image", "text", "mixed")
     levels = {
         1: {"shown": 4, "active": ("count",), "max_period": 2, "steps": (1,), "choices": 4},
-        2: {"shown": 4, "active": ("shape",), "max_period": 2, "steps": (1,), "choices": 4},
+        2: {"shown": 4, "active": ("shape",), "max_period": 2, "steps": (1,), "choices": 4,
+            "queries": ("next", "count", "color")},
         3: {"shown": 4, "active": ("shape", "count"), "max_period": 2, "steps": (1, -1, 2, -2), "choices": 4},
         4: {"shown": 6, "active": ("shape", "color", "count"), "max_period": 3, "steps": (1, -1), "choices": 4},
         5: {"shown": 6, "active": ("shape", "color", "count"), "max_period": 3, "steps": (1, -1), "choices": 6},
@@ -92,18 +124,42 @@ class Pattern(Task):
             if alt not in cands:
                 cands.append(alt)
         rng.shuffle(cands)
-        answer = letters(len(cands))[cands.index(correct)]
+        names = letters(len(cands))
+        query = self.query
         seq = "; ".join(f"panel {i + 1}: {words(p)}" for i, p in enumerate(panels[:-1]))
-        q = f"Which candidate comes next, as panel {m + 1}?"
-        listing = "\n".join(f"{L}. {words(p)}" for L, p in zip(letters(len(cands)), cands, strict=False))
+        listing = "\n".join(f"{L}. {words(p)}" for L, p in zip(names, cands, strict=False))
         rule = "Shapes and colours repeat in a cycle and the number of shapes changes by a constant step."
-        sol = (f"Continuing each cycle and the count step, panel {m + 1} holds {words(correct)}. Answer: {answer}.")
+        choices, answer_type, fmt = tuple(words(p) for p in cands), "choice", "Answer with the letter."
+        if query == "next":
+            q, answer = self.ask(n=m + 1), names[cands.index(correct)]
+            sol = f"Continuing each cycle and the count step, panel {m + 1} holds {words(correct)}. Answer: {answer}."
+        elif query == "count":
+            j = rng.randrange(m)
+            q, answer, fmt = self.ask(panel=j + 1), str(panels[j]["count"]), "Answer with a number."
+            sol = f"Panel {j + 1} holds {words(panels[j])}. Answer: {answer}."
+        elif query == "step":
+            step = panels[1]["count"] - panels[0]["count"]
+            q, answer, fmt = self.ask(), str(step), "Answer with a number (negative if it falls)."
+            sol = (f"The counts read {', '.join(str(p['count']) for p in panels[:-1])}, changing by {step} each time. "
+                   f"Answer: {answer}.")
+        else:
+            j = rng.randrange(m)
+            options = list(PCOLORS)
+            choices, answer = tuple(options), letters(len(options))[panels[j]["color"]]
+            q = f"{self.ask(panel=j + 1)}\n{choice_block(options)}"
+            sol = f"Panel {j + 1} holds {words(panels[j])}. Answer: {answer}."
+        if query != "next":
+            choices, answer_type = (choices if query == "color" else None), ("choice" if query == "color" else "number")
+        question = f"{q} {fmt}" if "\n" not in q else f"{q}\n{fmt}"
+        if query == "next":
+            twin = f"A sequence of panels: {seq}. {rule}\n{q}\n{listing}\n{fmt}"
+        else:
+            twin = f"A sequence of panels: {seq}, then a '?' panel, with candidates:\n{listing}\n{rule}\n{question}"
         return self.sample(seed, level, prompt=self.image_prompt(
-            f"The top row shows {m} panels of a sequence and a '?' panel; candidates {letters(len(cands))[0]}-{letters(len(cands))[-1]} are below. {rule}\n{q} Answer with the letter."),
-            images=(self.picture(self.render, panels[:-1], cands),), answer=answer, answer_type="choice",
-            choices=tuple(words(p) for p in cands),
-            text_twin=f"A sequence of panels: {seq}. {rule}\n{q}\n{listing}\nAnswer with the letter.", solution=sol,
-            meta={"panels": panels[:-1], "candidates": cands, "question_text": f"{rule}\n{q} Answer with the letter."})
+            f"The top row shows {m} panels of a sequence and a '?' panel; candidates {names[0]}-{names[-1]} are below. {rule}\n{question}"),
+            images=(self.picture(self.render, panels[:-1], cands),), answer=answer, answer_type=answer_type,
+            choices=choices, text_twin=twin, solution=sol,
+            meta={"panels": panels[:-1], "candidates": cands, "question_text": f"{rule}\n{question}", "query": query})
 
     @staticmethod
     def render(panels: list[dict[str, int]], cands: list[dict[str, int]]):
@@ -113,7 +169,7 @@ class Pattern(Task):
         d = ImageDraw.Draw(img)
 
         def panel(p, x, y):
-            d.rectangle([x, y, x + PANEL, y + PANEL], outline=(0, 0, 0))
+            d.rectangle([x, y, x + PANEL, y + PANEL], outline=ink())
             if p is None:
                 label(img, (x + PANEL / 2, y + PANEL / 2), "?", size=22)
                 return
@@ -123,7 +179,7 @@ class Pattern(Task):
                 in_row = min(3, k - 3 * row)
                 cx = x + PANEL / 2 + ((i % 3) - (in_row - 1) / 2) * 13
                 cy = y + PANEL / 2 + (row - (rows - 1) / 2) * 14.5
-                shape(d, SHAPES[p["shape"]], cx, cy, 6, COLORS[PCOLORS[p["color"]]])
+                shape(d, SHAPES[p["shape"]], cx, cy, 6, rgb(PCOLORS[p["color"]]))
 
         for i, p in enumerate(panels + [None]):
             panel(p, GAP + i * (PANEL + GAP), GAP)

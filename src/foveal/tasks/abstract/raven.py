@@ -11,7 +11,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks.base import Task
-from foveal.tasks.draw import COLORS, canvas, choice_block, letters, shape, text
+from foveal.tasks.draw import canvas, choice_block, ink, letters, rgb, shape, text
 
 SHAPES = ("circle", "square", "triangle", "diamond", "hexagon", "star")
 PCOLORS = ("red", "blue", "green", "orange", "purple")
@@ -73,12 +73,42 @@ class Raven(Task):
     a row rule (constant, +1/-1 progression for count and size, or the same three values permuted
     in every row); the generator checks that every rule consistent with the visible panels predicts
     the same missing panel. Distractors differ from the answer in exactly one varying attribute.
+    Queries: "complete" (the candidate that fills the '?'; choice), "missing_count" (how many shapes the
+    '?' panel holds, by the rules; number), "count" (shapes in a named panel; number), "shape_of" (the
+    shape in a named panel; choice among the shapes).
+
     Knobs per level:
         attrs: how many attributes vary (shape, then colour, count, size); the rest stay fixed.
         choices: number of candidate panels.
     """
 
     name = "raven"
+    questions = {
+        "complete": {
+            "direct": "Which candidate panel completes the matrix (the '?' panel)?",
+            "imperative": "Pick the candidate panel that completes the matrix (the '?' panel).",
+            "polite": "Could you tell me which candidate panel completes the matrix (the '?' panel)?",
+            "terse": "Candidate for the '?' panel?",
+        },
+        "missing_count": {
+            "direct": "How many shapes does the missing '?' panel hold?",
+            "imperative": "Work out how many shapes the missing '?' panel holds.",
+            "polite": "Could you tell me how many shapes the missing '?' panel holds?",
+            "terse": "Shapes in the '?' panel: how many?",
+        },
+        "count": {
+            "direct": "How many shapes are in the panel in row {row}, column {col} of the matrix?",
+            "imperative": "Count the shapes in the panel in row {row}, column {col} of the matrix.",
+            "polite": "Could you tell me how many shapes are in the panel in row {row}, column {col} of the matrix?",
+            "terse": "Matrix row {row}, column {col}: how many shapes?",
+        },
+        "shape_of": {
+            "direct": "What shape is in the panel in row {row}, column {col} of the matrix?",
+            "imperative": "Name the shape in the panel in row {row}, column {col} of the matrix.",
+            "polite": "Could you tell me what shape is in the panel in row {row}, column {col} of the matrix?",
+            "terse": "Matrix row {row}, column {col}: shape?",
+        },
+    }
     description = "Raven-style 3×3 matrix completion (choose the missing panel)"
     tags = ("logic", "perception")
     forms = ("image", "text", "mixed")
@@ -105,24 +135,49 @@ class Raven(Task):
             if alt not in cands:
                 cands.append(alt)
         rng.shuffle(cands)
-        answer = letters(len(cands))[cands.index(correct)]
+        n = letters(len(cands))
         choices = tuple(words(p) for p in cands)
-        q = "Which candidate panel completes the matrix (the '?' panel)?"
         rules = "Each attribute (shape, colour, number, size) follows a rule along every row."
-        ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
         grid = "\n".join(f"Row {r + 1}: " + "; ".join(words(p) if (r, c) != (2, 2) else "?" for c, p in enumerate(row))
                          for r, row in enumerate(panels))
         why = "; ".join(f"{a} {'stays the same along each row' if len(set(table[a][0])) == 1 else 'changes along each row by a rule'}"
                         for a in ATTRS if a in active)
-        sol = f"Reading the rows: {why}. The missing panel must be {words(correct)}. Answer: {answer}."
-        n = letters(len(cands))
+        query, answer_type, fmt = self.query, "choice", "Answer with the letter."
+        if query == "complete":
+            q, answer = self.ask(), n[cands.index(correct)]
+            ask = f"{q}\n{choice_block(list(choices))}\n{fmt}"
+            question = f"{q} {fmt[:-1]} of the candidate."
+            sol = f"Reading the rows: {why}. The missing panel must be {words(correct)}. Answer: {answer}."
+        elif query == "missing_count":
+            q, answer, fmt = self.ask(), str(correct["count"] + 1), "Answer with a number."
+            choices, answer_type = None, "number"
+            ask = question = f"{q} {fmt}"
+            sol = (f"The number of shapes {'stays the same along each row' if len(set(table['count'][0])) == 1 else 'follows a row rule'}"
+                   f"; row 3 reads {table['count'][2][0] + 1}, {table['count'][2][1] + 1}, so the missing panel holds "
+                   f"{answer}. Answer: {answer}.")
+        else:
+            r, c = rng.choice([(r, c) for r in range(3) for c in range(3) if (r, c) != (2, 2)])
+            p = panels[r][c]
+            if query == "count":
+                q, answer, fmt = self.ask(row=r + 1, col=c + 1), str(p["count"] + 1), "Answer with a number."
+                choices, answer_type = None, "number"
+                ask = question = f"{q} {fmt}"
+            else:
+                options = list(SHAPES)
+                q, answer, choices = self.ask(row=r + 1, col=c + 1), letters(len(options))[p["shape"]], tuple(options)
+                ask = question = f"{q}\n{choice_block(options)}\n{fmt}"
+            sol = f"The panel in row {r + 1}, column {c + 1} holds {words(p)}. Answer: {answer}."
         return self.sample(seed, level, prompt=self.image_prompt(
             f"The picture shows a 3×3 matrix of panels with the last one missing, and candidate panels {n[0]}-{n[-1]} below it. "
-            f"{rules}\n{q} Answer with the letter of the candidate."),
-            images=(self.picture(self.render, panels, cands),), answer=answer, answer_type="choice", choices=choices,
-            text_twin=f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\n{rules}\n{ask}", solution=sol,
+            f"{rules}\n{question}"),
+            images=(self.picture(self.render, panels, cands),), answer=answer, answer_type=answer_type, choices=choices,
+            text_twin=(f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\n{rules}\n{ask}"
+                       if query == "complete" else
+                       f"A 3×3 matrix of panels, row by row, with the last panel missing:\n{grid}\nCandidate panels: "
+                       + "; ".join(f"{L}. {words(p)}" for L, p in zip(n, cands, strict=True)) + f".\n{rules}\n{ask}"),
+            solution=sol,
             meta={"table": table, "candidates": cands, "active": sorted(active), "rows_text": grid.split("\n"),
-                  "question_text": f"{rules}\n{q} Answer with the letter of the candidate."})
+                  "question_text": f"{rules}\n{question}", "query": query})
 
     @staticmethod
     def render(panels, cands, rows=(0, 1, 2)):
@@ -137,12 +192,12 @@ class Raven(Task):
         x0 = (w - 3 * (PANEL + gap)) // 2
 
         def panel(p, x, y):
-            d.rectangle([x, y, x + PANEL, y + PANEL], outline=(0, 0, 0), width=1)
+            d.rectangle([x, y, x + PANEL, y + PANEL], outline=ink(), width=1)
             if p is None:
                 text(d, (x + PANEL / 2, y + PANEL / 2), "?", size=22)
                 return
             for cx, cy in LAYOUT[p["count"] + 1]:
-                shape(d, SHAPES[p["shape"]], x + cx, y + cy, RADIUS[SIZES[p["size"]]], COLORS[PCOLORS[p["color"]]])
+                shape(d, SHAPES[p["shape"]], x + cx, y + cy, RADIUS[SIZES[p["size"]]], rgb(PCOLORS[p["color"]]))
 
         for k, r in enumerate(rows):
             for c in range(3):

@@ -147,35 +147,85 @@ def random_position(rng: random.Random, rows: int, cols: int, moves: int) -> lis
 
 @register
 class ConnectFour(Task):
-    """Connect Four positions: who won, the winning column, the blocking column, the forced win in two.
+    """Connect Four positions: who won, the winning column, the blocking column, the forced win in two,
+    how many pieces of a colour, how many pieces in a column.
+
+    Queries: "winner" (finished game; choice Red/Yellow/nobody), "win" (the one column that wins at
+    once; number), "block" (the one column that stops the opponent's immediate win; number), "win2"
+    (the one column after which every reply still loses to an immediate win; number), "count" (how
+    many pieces of a named colour; number), "height" (how many pieces in a named column; number).
 
     Level knobs:
         rows, cols: board size.
-        question: "winner" (finished game; choice Red/Yellow/nobody), "win" (the one column that wins at
-            once; number), "block" (the one column that stops the opponent's immediate win; number),
-            "win2" (the one column after which every reply still loses to an immediate win; number).
-        moves: (min, max) pieces already on the board.
+        queries: the queries the level asks; its first is the question the level asked before queries
+            existed.
+        moves: (min, max) pieces already on the board; (0, 0) means finished games (random play to the
+            end), which "winner" always uses.
         cell: cell side in pixels.
 
     Mixed form: the pieces of the bottom row are stated in text and not drawn.
     """
 
     name = "connect_four"
-    description = "Connect Four: winner, winning/blocking column, or forced win in two (number/choice)."
+    description = "Connect Four: winner, winning/blocking column, forced win in two, or counting pieces."
     tags = ("planning", "logic", "spatial")
     forms = ("image", "text", "mixed")
+    questions = {
+        "winner": {
+            "direct": "This game is over. Who won?",
+            "imperative": "This game is over. Name the winner.",
+            "polite": "This game is over. Could you tell me who won?",
+            "terse": "Game over: winner?",
+        },
+        "win": {
+            "direct": "It is {me}'s turn. In which column should {me} drop a piece to win at once?",
+            "imperative": "It is {me}'s turn. Find the column where {me} drops a piece to win at once.",
+            "polite": "It is {me}'s turn. Could you tell me in which column {me} should drop a piece to win at once?",
+            "terse": "{me}'s turn: column where {me} wins at once?",
+        },
+        "block": {
+            "direct": "It is {me}'s turn. In which column must {me} drop a piece to stop the opponent from winning "
+                      "on the next move?",
+            "imperative": "It is {me}'s turn. Find the column where {me} must drop a piece to stop the opponent from "
+                          "winning on the next move.",
+            "polite": "It is {me}'s turn. Could you tell me in which column {me} must drop a piece to stop the "
+                      "opponent from winning on the next move?",
+            "terse": "{me}'s turn: column where {me} blocks the opponent's next-move win?",
+        },
+        "win2": {
+            "direct": "It is {me}'s turn. Exactly one column lets {me} force a win on the following move, whatever "
+                      "the opponent replies. Which column?",
+            "imperative": "It is {me}'s turn. Exactly one column lets {me} force a win on the following move, "
+                          "whatever the opponent replies. Find it.",
+            "polite": "It is {me}'s turn. Exactly one column lets {me} force a win on the following move, whatever "
+                      "the opponent replies. Could you tell me which column?",
+            "terse": "{me}'s turn: the one column that lets {me} force a win next move, whatever the reply?",
+        },
+        "count": {
+            "direct": "How many {colour} pieces are on the board?",
+            "imperative": "Count the {colour} pieces on the board.",
+            "polite": "Could you tell me how many {colour} pieces are on the board?",
+            "terse": "Number of {colour} pieces?",
+        },
+        "height": {
+            "direct": "How many pieces are in column {col}?",
+            "imperative": "Count the pieces in column {col}.",
+            "polite": "Could you tell me how many pieces are in column {col}?",
+            "terse": "Column {col}: how many pieces?",
+        },
+    }
     levels = {
-        1: dict(rows=6, cols=7, question="winner", moves=(0, 0), cell=34),
-        2: dict(rows=6, cols=7, question="win", moves=(6, 14), cell=34),
-        3: dict(rows=6, cols=7, question="block", moves=(6, 14), cell=34),
-        4: dict(rows=6, cols=7, question="win", moves=(16, 28), cell=34),
-        5: dict(rows=6, cols=7, question="win2", moves=(8, 16), cell=34),
-        6: dict(rows=6, cols=7, question="win2", moves=(16, 26), cell=34),
+        1: dict(rows=6, cols=7, queries=("winner", "count", "height"), moves=(0, 0), cell=34),
+        2: dict(rows=6, cols=7, queries=("win", "block", "count", "height"), moves=(6, 14), cell=34),
+        3: dict(rows=6, cols=7, queries=("block", "win", "count", "height"), moves=(6, 14), cell=34),
+        4: dict(rows=6, cols=7, queries=("win", "block", "count", "height"), moves=(16, 28), cell=34),
+        5: dict(rows=6, cols=7, queries=("win2", "win", "block", "count"), moves=(8, 16), cell=34),
+        6: dict(rows=6, cols=7, queries=("win2", "win", "block", "height"), moves=(16, 26), cell=34),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        rows, cols, q = cfg["rows"], cfg["cols"], cfg["question"]
-        choices = None
+        rows, cols, q = cfg["rows"], cfg["cols"], self.query
+        choices, slots = None, {}
         while True:
             if q == "winner":
                 b = self.finished(rng, rows, cols)
@@ -184,6 +234,21 @@ class ConnectFour(Task):
                 answer = "ABC"[choices.index(NAME[w] if w else "nobody")]
                 sol = (f"{NAME[w]} has four in a row, so {NAME[w]} won." if w else
                        "The board is full with no four in a row, so nobody won.") + f" Answer: {answer}."
+                break
+            if q in ("count", "height"):
+                b = (self.finished(rng, rows, cols) if cfg["moves"] == (0, 0)
+                     else random_position(rng, rows, cols, rng.randint(*cfg["moves"])))
+                if q == "count":
+                    p = rng.choice("RY")
+                    slots = {"colour": NAME[p].lower()}
+                    answer = str("".join(b).count(p))
+                    sol = (f"Row by row from the top, the {NAME[p].lower()} pieces number "
+                           f"{' + '.join(str(row.count(p)) for row in b)} = {answer}. Answer: {answer}.")
+                else:
+                    c = rng.randrange(cols)
+                    slots = {"col": c + 1}
+                    answer = str(sum(row[c] != "." for row in b))
+                    sol = f"Column {c + 1} holds pieces in its bottom {answer} cells. Answer: {answer}."
                 break
             b = random_position(rng, rows, cols, rng.randint(*cfg["moves"]))
             me = to_move(b)
@@ -205,16 +270,9 @@ class ConnectFour(Task):
                     sol = (f"After {NAME[me]} drops in column {answer}, every reply by {NAME[other]} leaves "
                            f"{NAME[me]} a column that makes four in a row. Answer: {answer}.")
                     break
-        me = NAME[to_move(b)]
-        ask = {
-            "winner": "This game is over. Who won?",
-            "win": f"It is {me}'s turn. In which column should {me} drop a piece to win at once?",
-            "block": f"It is {me}'s turn. In which column must {me} drop a piece to stop the opponent from winning on the next move?",
-            "win2": (f"It is {me}'s turn. Exactly one column lets {me} force a win on the following move, whatever "
-                     f"the opponent replies. Which column?"),
-        }[q]
+        ask = self.ask(me=NAME[to_move(b)], **slots)
         tail = ("\n" + D.choice_block(list(choices)) + "\nAnswer with the letter.") if choices else \
-            " Answer with the column number."
+            (" Answer with a number." if q in ("count", "height") else " Answer with the column number.")
         intro = (f"A Connect Four board with {rows} rows and {cols} columns (columns numbered 1-{cols} from the left). "
                  f"Red moves first; pieces fall to the lowest empty cell of a column; four in a row horizontally, "
                  f"vertically or diagonally wins.")
@@ -259,7 +317,7 @@ def render(b: list[str], cell: int, hide_bottom: bool) -> Any:
         for r in range(rows):
             v = "." if hide_bottom and r == rows - 1 else b[r][c]
             x, y = PAD + (c + 0.5) * cell, y0 + (r + 0.5) * cell
-            d.ellipse([x - rr, y - rr, x + rr, y + rr], fill=PIECE[v], outline=(20, 40, 120))
+            d.ellipse([x - rr, y - rr, x + rr, y + rr], fill=PIECE[v], outline=(20, 40, 120), width=D.width(1))
     if hide_bottom:
         d.rectangle([PAD, y0 + (rows - 1) * cell, PAD + cols * cell, y0 + rows * cell], fill=(170, 170, 170))
     return im

@@ -82,51 +82,104 @@ def scramble(rng: random.Random, n: int, moves: int) -> tuple[int, ...]:
 
 @register
 class FifteenPuzzle(Task):
-    """Sliding-tile puzzle: fewest moves to solve, or the unique shortest sequence of tiles to slide.
+    """Sliding-tile puzzle: fewest moves, the unique shortest sequence of tiles to slide, the tiles that
+    can move now, or how many tiles are out of place.
+
+    Queries: "moves" (fewest moves to solve; number), "sequence" (the tiles to slide, in order, of the
+    only shortest solution; positions with several shortest solutions are redrawn; sequence),
+    "movable" (the tiles next to the gap, in increasing order; sequence), "misplaced" (tiles not on
+    their home cell, the gap not counted; number).
 
     Level knobs:
         n: board side (3 for the 8-puzzle, 4 for the 15-puzzle).
         scramble: (min, max) random moves applied to the solved board.
-        ask: "moves" (fewest moves; number) or "sequence" (the tiles to slide, in order, of the only
-            shortest solution; positions with several shortest solutions are redrawn).
+        queries: the queries the level asks; its first is the question the level asked before
+            queries existed ("sequence" on levels 1 and 3, "moves" elsewhere). "sequence" is left out
+            of the long scrambles, where unique shortest solutions are rare and slow to find.
         cell: tile side in pixels.
+
+    Problem space (documented exception to 10^4 per level): a board a few moves from solved is one
+    of few. Level 1 (3x3, 2-3 moves) has 12 distinct boards per query, level 2 75, level 3 222,
+    level 4 3,245, level 5 5,964 (`scripts/problem_spaces.py`); only level 6 exceeds 10^4. More
+    moves would make level 1 hard, which it must not be.
 
     Mixed form: the tiles of the top row are stated in text and drawn blank.
     """
 
     name = "fifteen_puzzle"
-    description = "Sliding-tile puzzle (3x3/4x4): fewest moves to solve or the unique shortest move sequence."
+    description = "Sliding-tile puzzle (3x3/4x4): fewest moves, unique shortest sequence, movable or misplaced tiles."
     tags = ("planning", "spatial")
     forms = ("image", "text", "mixed")
+    questions = {
+        "moves": {
+            "direct": "What is the smallest number of moves that solves it?",
+            "imperative": "Find the smallest number of moves that solves it.",
+            "polite": "Could you tell me the smallest number of moves that solves it?",
+            "terse": "Fewest moves to solve it?",
+        },
+        "sequence": {
+            "direct": "There is exactly one shortest way to solve it.",
+            "imperative": "There is exactly one shortest way to solve it. Give the tiles to slide.",
+            "polite": "There is exactly one shortest way to solve it. Could you list the tiles to slide?",
+            "terse": "Unique shortest solution: tiles to slide?",
+        },
+        "movable": {
+            "direct": "Which tiles can slide into the gap right now?",
+            "imperative": "Name the tiles that can slide into the gap right now.",
+            "polite": "Could you tell me which tiles can slide into the gap right now?",
+            "terse": "Tiles that can slide into the gap now?",
+        },
+        "misplaced": {
+            "direct": "How many tiles are not on their home cell?",
+            "imperative": "Count the tiles that are not on their home cell.",
+            "polite": "Could you tell me how many tiles are not on their home cell?",
+            "terse": "Tiles off their home cell: how many?",
+        },
+    }
+    FORMAT = {
+        "moves": "Answer with a number.",
+        "sequence": "Answer with the numbers of the tiles to slide, in order, separated by spaces.",
+        "movable": "Answer with their numbers in increasing order, separated by spaces.",
+        "misplaced": "Answer with a number.",
+    }
     levels = {
-        1: dict(n=3, scramble=(2, 3), ask="sequence", cell=48),
-        2: dict(n=3, scramble=(4, 6), ask="moves", cell=48),
-        3: dict(n=3, scramble=(5, 8), ask="sequence", cell=48),
-        4: dict(n=3, scramble=(10, 14), ask="moves", cell=48),
-        5: dict(n=4, scramble=(8, 12), ask="moves", cell=42),
-        6: dict(n=4, scramble=(12, 18), ask="moves", cell=42),
+        1: dict(n=3, scramble=(2, 3), queries=("sequence", "moves", "movable", "misplaced"), cell=48),
+        2: dict(n=3, scramble=(4, 6), queries=("moves", "sequence", "movable", "misplaced"), cell=48),
+        3: dict(n=3, scramble=(5, 8), queries=("sequence", "moves", "movable", "misplaced"), cell=48),
+        4: dict(n=3, scramble=(10, 14), queries=("moves", "movable", "misplaced"), cell=48),
+        5: dict(n=4, scramble=(8, 12), queries=("moves", "movable", "misplaced"), cell=42),
+        6: dict(n=4, scramble=(12, 18), queries=("moves", "movable", "misplaced"), cell=42),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        n = cfg["n"]
+        n, q = cfg["n"], self.query
         while True:
             s = scramble(rng, n, rng.randint(*cfg["scramble"]))
             if s == goal(n):
                 continue
-            k, sols = optimal(n, s, limit=2 if cfg["ask"] == "sequence" else 1)
-            if cfg["ask"] == "moves" or len(sols) == 1:
+            k, sols = optimal(n, s, limit=2 if q == "sequence" else 1)
+            if q != "sequence" or len(sols) == 1:
                 break
         seq = " ".join(map(str, sols[0]))
-        if cfg["ask"] == "sequence":
-            ask = ("There is exactly one shortest way to solve it. Answer with the numbers of the tiles to slide, "
-                   "in order, separated by spaces.")
+        ask = f"{self.ask()} {self.FORMAT[q]}"
+        if q == "sequence":
             answer, answer_type = seq, "sequence"
             sol = f"The gap must travel so that each slide brings tiles home; the shortest solution slides {seq}. Answer: {seq}."
-        else:
-            ask = "What is the smallest number of moves that solves it? Answer with a number."
+        elif q == "moves":
             answer, answer_type = str(k), "number"
             sol = (f"The tiles are {manhattan(n, s)} steps from home in Manhattan distance, and a search shows the "
                    f"shortest solution slides {seq}, which is {k} moves. Answer: {k}.")
+        elif q == "movable":
+            gap = s.index(0)
+            tiles = sorted(s[j] for j in neighbours(n, gap))
+            answer, answer_type = " ".join(map(str, tiles)), "sequence"
+            sol = (f"The gap is in row {gap // n + 1}, column {gap % n + 1}; the tiles beside it are "
+                   f"{', '.join(map(str, tiles))}. Answer: {answer}.")
+        else:
+            off = [v for i, v in enumerate(s) if v and v != i + 1]
+            answer, answer_type = str(len(off)), "number"
+            sol = (f"Tile v belongs in cell v (reading order); the tiles elsewhere are "
+                   f"{', '.join(map(str, sorted(off)))}, {len(off)} in all. Answer: {answer}.")
         last = n * n - 1
         intro = (f"A {n}x{n} sliding puzzle. A move slides a tile next to the gap into the gap. It is solved when the "
                  f"tiles read 1 to {last} row by row from the top left with the gap in the bottom-right corner.")
@@ -136,7 +189,7 @@ class FifteenPuzzle(Task):
                            images=(self.picture(render, s, n, cfg["cell"], False),), answer=answer, answer_type=answer_type,
                            text_twin=twin, solution=sol,
                            meta={"n": n, "board": list(s), "cell": cfg["cell"], "moves": k, "ask": ask,
-                                 "intro": intro})
+                                 "intro": intro, "query": q})
 
     def mixed(self, sample: Sample) -> Sample:
         m = sample.meta
@@ -158,6 +211,6 @@ def render(s: tuple[int, ...], n: int, cell: int, hide_top: bool) -> Any:
         if hide_top and r == 0:
             d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(200, 200, 200))
         elif v:
-            d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(250, 230, 180), outline=(120, 90, 40), width=2)
+            d.rectangle([x + 2, y + 2, x + cell - 2, y + cell - 2], fill=(250, 230, 180), outline=(120, 90, 40), width=D.width(2))
             label(im, (x + cell / 2, y + cell / 2), str(v), size=int(cell * 0.5))
     return im

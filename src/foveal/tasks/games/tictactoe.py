@@ -90,34 +90,82 @@ def rows(b: str) -> str:
 
 @register
 class TicTacToe(Task):
-    """Tic-tac-toe positions: who won, the winning move, the blocking move, the best move, the outcome.
+    """Tic-tac-toe positions: who won, the winning move, the blocking move, the best move, the outcome,
+    how many cells are empty.
+
+    Queries: "winner" (finished game: X, O or nobody; choice), "win" (the one cell that wins at once;
+    number), "block" (the one cell that stops the opponent's immediate win; number), "outcome" (result
+    with perfect play from here; choice), "best" (the one move that keeps the best result under perfect
+    play; number), "empty" (how many cells are empty; number).
 
     Level knobs:
-        question: "winner" (finished game: X, O or nobody; choice), "win" (the one cell that wins at once;
-            number), "block" (the one cell that stops the opponent's immediate win; number), "outcome"
-            (result with perfect play from here; choice), "best" (the one move that keeps the best result
-            under perfect play; number).
+        queries: the queries the level asks; its first is the question the level asked before queries
+            existed.
         moves: (min, max) moves already played (unused by "winner", which plays random games to the end).
         cell: board cell side in pixels.
+
+    Problem space (documented exception to 10^4): tic-tac-toe has 5,478 legal positions in all, so no
+    query reaches 10^4 at any level; level 1 "winner" has 958 finished games (the measured counts per
+    query and level are in docs/gym.md).
 
     Mixed form: the marks of one row are stated in text and not drawn.
     """
 
     name = "tictactoe"
-    description = "Tic-tac-toe: winner, winning/blocking move, best move or perfect-play outcome (number/choice)."
+    description = "Tic-tac-toe: winner, winning/blocking move, best move, perfect-play outcome or empty cells."
     tags = ("planning", "logic", "spatial")
     forms = ("image", "text", "mixed")
+    questions = {
+        "winner": {
+            "direct": "Who has won this finished game?",
+            "imperative": "Name the winner of this finished game.",
+            "polite": "Could you tell me who has won this finished game?",
+            "terse": "Finished game: winner?",
+        },
+        "win": {
+            "direct": "It is {p}'s turn. Which cell wins the game at once?",
+            "imperative": "It is {p}'s turn. Find the cell that wins the game at once.",
+            "polite": "It is {p}'s turn. Could you tell me which cell wins the game at once?",
+            "terse": "{p} to move: winning cell?",
+        },
+        "block": {
+            "direct": "It is {p}'s turn. Which cell must {p} play to stop the opponent from winning on the next move?",
+            "imperative": "It is {p}'s turn. Find the cell {p} must play to stop the opponent from winning on the next move.",
+            "polite": "It is {p}'s turn. Could you tell me which cell {p} must play to stop the opponent from winning "
+                      "on the next move?",
+            "terse": "{p}'s turn: cell where {p} blocks the opponent's next-move win?",
+        },
+        "outcome": {
+            "direct": "It is {p}'s turn. If both players play perfectly from here, how does the game end?",
+            "imperative": "It is {p}'s turn. Say how the game ends if both players play perfectly from here.",
+            "polite": "It is {p}'s turn. Could you tell me how the game ends if both players play perfectly from here?",
+            "terse": "{p} to move, perfect play: result?",
+        },
+        "best": {
+            "direct": "It is {p}'s turn. Exactly one move gives {p} the best result under perfect play. Which cell?",
+            "imperative": "It is {p}'s turn. Exactly one move gives {p} the best result under perfect play. Find it.",
+            "polite": "It is {p}'s turn. Exactly one move gives {p} the best result under perfect play. Could you tell "
+                      "me which cell?",
+            "terse": "{p}'s turn: the one best cell for {p} under perfect play?",
+        },
+        "empty": {
+            "direct": "How many cells are empty?",
+            "imperative": "Count the empty cells.",
+            "polite": "Could you tell me how many cells are empty?",
+            "terse": "Empty cells: how many?",
+        },
+    }
     levels = {
-        1: dict(question="winner", moves=(5, 9), cell=48),
-        2: dict(question="win", moves=(4, 6), cell=48),
-        3: dict(question="block", moves=(3, 6), cell=48),
-        4: dict(question="outcome", moves=(3, 5), cell=48),
-        5: dict(question="best", moves=(3, 5), cell=48),
-        6: dict(question="best", moves=(1, 2), cell=48),
+        1: dict(queries=("winner", "empty", "win"), moves=(5, 9), cell=48),
+        2: dict(queries=("win", "block", "empty", "winner"), moves=(4, 6), cell=48),
+        3: dict(queries=("block", "win", "empty", "winner"), moves=(3, 6), cell=48),
+        4: dict(queries=("outcome", "best", "win", "block"), moves=(3, 5), cell=48),
+        5: dict(queries=("best", "outcome", "block", "win"), moves=(3, 5), cell=48),
+        6: dict(queries=("best",), moves=(1, 2), cell=48),  # 12 problems: one query, as before
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        q = cfg["question"]
+        q = self.query
         choices = None
         while True:
             if q == "winner":
@@ -130,6 +178,11 @@ class TicTacToe(Task):
                 break
             b = random_board(rng, rng.randint(*cfg["moves"]))
             me = to_move(b)
+            if q == "empty":
+                answer = str(b.count("."))
+                sol = (f"{b.count('X')} cells hold X and {b.count('O')} hold O, so {answer} of the 9 are empty. "
+                       f"Answer: {answer}.")
+                break
             win, thr = wins_now(b), threats(b)
             if q == "win" and len(win) == 1:
                 answer = str(win[0] + 1)
@@ -155,15 +208,9 @@ class TicTacToe(Task):
                     sol = (f"Only cell {answer} keeps the best result for {me} under perfect play ({res}); "
                            f"every other move does worse. Answer: {answer}.")
                     break
-        ask = {
-            "winner": "Who has won this finished game?",
-            "win": f"It is {to_move(b)}'s turn. Which cell wins the game at once?",
-            "block": f"It is {to_move(b)}'s turn. Which cell must {to_move(b)} play to stop the opponent from winning on the next move?",
-            "outcome": f"It is {to_move(b)}'s turn. If both players play perfectly from here, how does the game end?",
-            "best": f"It is {to_move(b)}'s turn. Exactly one move gives {to_move(b)} the best result under perfect play. Which cell?",
-        }[q]
+        ask = self.ask(p=to_move(b))
         tail = ("\n" + D.choice_block(list(choices)) + "\nAnswer with the letter.") if choices else \
-            " Answer with the cell number."
+            (" Answer with a number." if q == "empty" else " Answer with the cell number.")
         intro = "A tic-tac-toe board (X moves first; cells are numbered 1-9 row by row from the top left)."
         twin = f"{intro} The board, row by row ('.' = empty):\n{rows(b)}\n{ask}{tail}"
         return self.sample(seed, level, prompt=self.image_prompt(f"{intro} Empty cells show their number.\n{ask}{tail}"),
@@ -200,8 +247,8 @@ def render(b: str, cell: int, hide) -> Any:
     im = D.canvas(size)
     d = ImageDraw.Draw(im)
     for k in (1, 2):
-        d.line([(PAD + k * cell, PAD), (PAD + k * cell, PAD + 3 * cell)], fill=(0, 0, 0), width=3)
-        d.line([(PAD, PAD + k * cell), (PAD + 3 * cell, PAD + k * cell)], fill=(0, 0, 0), width=3)
+        d.line([(PAD + k * cell, PAD), (PAD + k * cell, PAD + 3 * cell)], fill=D.ink(), width=D.width(3))
+        d.line([(PAD, PAD + k * cell), (PAD + 3 * cell, PAD + k * cell)], fill=D.ink(), width=D.width(3))
     s = cell * 0.3
     for i, v in enumerate(b):
         if i in hide:

@@ -39,6 +39,12 @@ class GuiClick(Task):
     Answer forms: "choice" (every button carries a number badge; pick the element number) or
     "box" (the button's pixel box). With two windows both may have a button with the same caption,
     and the goal names the window, so the caption alone is not enough.
+    Queries: "click" (the element that achieves the goal), "find" (the element with a named caption,
+    in a named window when there are two; answered like "click"), "caption" (what a button named
+    by its badge, or by its box on box levels, says; choice among the captions on screen).
+    `meta["about"]` holds the box of the button the question is about; geometry never depends on the
+    style.
+
     Knobs per level:
         windows: 1 or 2.
         buttons: buttons per window.
@@ -47,6 +53,26 @@ class GuiClick(Task):
     """
 
     name = "gui_click"
+    questions = {
+        "click": {
+            "direct": "Which element should you click{where} to {goal}?",
+            "imperative": "Pick the element to click{where} to {goal}.",
+            "polite": "Could you tell me which element to click{where} to {goal}?",
+            "terse": "Element to click{where} to {goal}?",
+        },
+        "find": {
+            "direct": "Which element is the '{caption}' button{where}?",
+            "imperative": "Find the '{caption}' button{where}.",
+            "polite": "Could you show me the '{caption}' button{where}?",
+            "terse": "The '{caption}' button{where}?",
+        },
+        "caption": {
+            "direct": "What does the button {ref} say?",
+            "imperative": "Read the caption of the button {ref}.",
+            "polite": "Could you tell me what the button {ref} says?",
+            "terse": "Caption of the button {ref}?",
+        },
+    }
     description = "GUI screen: which button to click for a goal (choice of element or pixel box)"
     tags = ("grounding", "planning")
     levels = {
@@ -89,29 +115,46 @@ class GuiClick(Task):
             elements[i]["number"] = num
         target = next(e for e in elements if e["window"] == titles[target_win] and e["caption"] == caption)
         where = f" in the '{titles[target_win]}' window" if nw > 1 else ""
-        q = f"Which element should you click{where} to {goal}?"
+        query, about = self.query, target
+        if query == "click":
+            q = self.ask(where=where, goal=goal)
+        else:
+            about = rng.choice(elements)
+            there = f" in the '{about['window']}' window" if nw > 1 else ""
+            ref = f"with badge {about['number']}" if cfg["answer"] == "choice" else f"with box {about['box']}"
+            q = self.ask(caption=about["caption"], where=there, ref=ref + there)
         screen = f"The screen is {width}×{height} pixels."
-        if cfg["answer"] == "choice":
+        if query == "caption":
+            choices = tuple(sorted({e["caption"] for e in elements}))
+            answer = letters(len(choices))[choices.index(about["caption"])]
+            ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
+        elif cfg["answer"] == "choice":
             choices = tuple(f"element {k}" for k in range(1, len(elements) + 1))
-            answer = letters(len(choices))[target["number"] - 1]
+            answer = letters(len(choices))[about["number"] - 1]
             ask = f"{q} Every button carries a number badge.\n{choice_block(list(choices))}\nAnswer with the letter."
         else:
             choices = None
-            answer = "[{}, {}, {}, {}]".format(*target["box"])
+            answer = "[{}, {}, {}, {}]".format(*about["box"])
             ask = f"{q} Answer with the button's bounding box. {BOX_RULE}"
         def say(e: dict[str, Any]) -> str:
             spot = f"button '{e['caption']}'" + (f" (badge {e['number']})" if cfg["answer"] == "choice" else "")
             return spot + (f" with box {e['box']}" if cfg["answer"] == "box" else "")
         listing = " ".join(f"Window '{t}' has: " + "; ".join(say(e) for e in elements if e["window"] == t) + "." for t in titles)
-        sol = (f"To {goal} the right button is '{caption}'{where}; it is "
-               + (f"element {target['number']}. Answer: {answer}." if choices else f"at {answer}. Answer: {answer}."))
+        if query == "click":
+            sol = (f"To {goal} the right button is '{caption}'{where}; it is "
+                   + (f"element {target['number']}. Answer: {answer}." if choices else f"at {answer}. Answer: {answer}."))
+        elif query == "find":
+            sol = (f"The '{about['caption']}' button{there} is "
+                   + (f"element {about['number']}. Answer: {answer}." if choices else f"at {answer}. Answer: {answer}."))
+        else:
+            sol = f"The button {ref}{there} reads '{about['caption']}'. Answer: {answer}."
         bars = [[rng.randint(60, width - 3 * GAP - 24) for _ in range(cfg["clutter"])] for _ in titles]
         img = self.picture(self.render, elements, titles, width, height, win_h, cfg["answer"], bars)
         return self.sample(seed, level, prompt=self.image_prompt(f"The image is a screenshot. {screen}\n{ask}"),
                            images=(img,), answer=answer, answer_type="choice" if choices else "box", choices=choices,
                            text_twin=f"A {width}×{height}-pixel screen shows windows with buttons. {listing}\n{ask}", solution=sol,
                            meta={"elements": elements, "goal": goal, "window": titles[target_win], "mode": cfg["answer"],
-                                 "width": width, "height": height})
+                                 "width": width, "height": height, "query": query, "about": [about["box"]]})
 
     @staticmethod
     def render(elements, titles, width, height, win_h, mode, bars):
