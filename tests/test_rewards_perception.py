@@ -100,7 +100,7 @@ def test_tiou_counts_frames():
 
 
 def test_event_count_asks_for_an_interval_and_tiou_scores_it():
-    samples = [tasks.get("event_count").generate(seed, 6) for seed in range(20)]
+    samples = [tasks.get("event_count").generate(seed, 6, query="interval") for seed in range(20)]
     assert {s.answer_type for s in samples} == {"interval"} and len({s.answer for s in samples}) >= 8
     reward = get_reward("tiou")
     for s in samples:
