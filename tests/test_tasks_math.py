@@ -9,13 +9,17 @@ values from the marker's pixel position. None of these use the generator's answe
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from itertools import product
 
 import pytest
 
 from foveal import tasks
+from foveal.errors import FovealError
 from foveal.sample import IMAGE_TOKEN, png_bytes
+from foveal.split import image_id, text_id
+from foveal.tasks.style import STYLES
 from foveal.tasks import draw as D
 
 MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_lookup", "venn", "number_line")
@@ -129,9 +133,7 @@ def check(name: str, s) -> None:
     elif name == "area":
         assert s.answer == area_answer(m)
     elif name == "fraction_shaded":
-        f = fraction_answer(m)
-        assert 0 < f < 1
-        assert s.answer == (f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator))
+        assert s.answer == fraction_query_answer(m, m["variant"]["query"])
     elif name == "function_plot":
         assert s.answer == str(plot_answer(m))
     elif name == "table_lookup":
@@ -170,3 +172,76 @@ def test_forms_determinism_and_legibility(name):
         m = task.generate(3, level, "mixed")
         assert m.form == "mixed" and m.answer == a.answer and m.prompt != a.prompt
         assert png_bytes(m.images[0]) != png_bytes(a.images[0])
+
+
+# -- variants of fraction_shaded, area, function_plot, table_lookup, venn (issue 15) ----------------------
+
+def lowest(f: Fraction) -> str:
+    return f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator)
+
+
+def fraction_query_answer(m, query: str) -> str:
+    """The answer to `query` from the figure's pieces ([area, shaded] each)."""
+    f = fraction_answer(m)
+    assert 0 < f < 1
+    if query == "shaded":
+        return lowest(f)
+    if query == "unshaded":
+        return lowest(1 - f)
+    if query == "shaded_parts":
+        return str(sum(a == sh for a, sh in m["pieces"]))
+    assert query == "parts"
+    return str(len(m["pieces"]))
+
+
+def fraction_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` read from the text twin alone (what it says is shaded where)."""
+    if "grid" in twin.split(";")[0]:
+        rows, cols = map(int, re.search(r"A (\d+) by (\d+) grid", twin).groups())
+        full = len(re.findall(r"\(\d+, \d+\)", re.search(r"fully shaded \w+, at \(row, column\) (.*?)(?:, and|\.)",
+                                                              twin).group(1)))
+        half_m = re.search(r"half shaded \(cut along a diagonal\), at (.*?)\.", twin)
+        half = len(re.findall(r"\(\d+, \d+\)", half_m.group(1))) if half_m else 0
+        parts, shaded, total = rows * cols, 2 * full + half, 2 * rows * cols
+    else:
+        n = int(re.search(r"divided into (\d+) equal", twin).group(1))
+        listed = re.search(r"\((?:strips|sectors) ([\d, and]+?)(?:, first and second shape)?, counting", twin).group(1)
+        per = [len(chunk.split(",")) for chunk in listed.split(" and ")]
+        assert all(1 <= k < n for k in per)
+        parts, shaded, total = n * len(per), sum(per), n * len(per)
+        full = shaded
+    return {"shaded": lowest(Fraction(shaded, total)), "unshaded": lowest(Fraction(total - shaded, total)),
+            "shaded_parts": str(full), "parts": str(parts)}[query]
+
+
+def test_fraction_shaded_every_query_style_and_phrasing_rederived():
+    task = tasks.get("fraction_shaded")
+    assert set(task.queries) == {"shaded", "unshaded", "shaded_parts", "parts"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 7 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == fraction_query_answer(s.meta, query) == fraction_from_twin(s.text_twin, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["question"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+    with pytest.raises(FovealError, match="unknown query"):
+        task.generate(0, 6, query="shaded_parts")
+
+
+def level1_distinct(name: str, query: str, n: int = 1000) -> tuple[int, int]:
+    """Distinct text ids and image ids among n level-1 draws of one query (direct wording, plain style)."""
+    task = tasks.get(name)
+    kw = dict(query=query, phrasing="direct", style="plain")
+    texts = {text_id(task.generate(seed, 1, "text", **kw)) for seed in range(n)}
+    images = {image_id(task.generate(seed, 1, **kw)) for seed in range(n)}
+    return len(texts), len(images)
+
+
+@pytest.mark.parametrize("query", ["shaded", "unshaded", "shaded_parts", "parts"])
+def test_fraction_shaded_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("fraction_shaded", query)
+    assert texts >= 950 and images >= 950, (texts, images)
