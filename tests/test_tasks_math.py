@@ -19,8 +19,8 @@ from foveal import tasks
 from foveal.errors import FovealError
 from foveal.sample import IMAGE_TOKEN, png_bytes
 from foveal.split import image_id, text_id
-from foveal.tasks.style import STYLES
 from foveal.tasks import draw as D
+from foveal.tasks.style import STYLES
 
 MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_lookup", "venn", "number_line")
 SEEDS = range(12)
