@@ -131,7 +131,9 @@ def check(name: str, s) -> None:
     elif name == "angle":
         assert s.answer == angle_answer(m)
     elif name == "area":
-        assert s.answer == area_answer(m)
+        assert s.answer == area_from_twin(s.text_twin, m["variant"]["query"])
+        if m["variant"]["query"] == "area":
+            assert s.answer == area_answer(m)
     elif name == "fraction_shaded":
         assert s.answer == fraction_query_answer(m, m["variant"]["query"])
     elif name == "function_plot":
@@ -244,4 +246,67 @@ def level1_distinct(name: str, query: str, n: int = 1000) -> tuple[int, int]:
 @pytest.mark.parametrize("query", ["shaded", "unshaded", "shaded_parts", "parts"])
 def test_fraction_shaded_level1_is_95_percent_distinct(query):
     texts, images = level1_distinct("fraction_shaded", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def area_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` from the figure as the twin states it: a polygon in units (or unit cells)."""
+    ints = lambda pat: [int(v) for v in re.search(pat, twin).groups()]  # noqa: E731
+    cells = None
+    if twin.startswith("A rectangle"):
+        w, h = ints(r"is (\d+) units wide and (\d+) units tall")
+        poly = [(0, 0), (w, 0), (w, h), (0, h)]
+    elif twin.startswith("A shape is made of unit squares"):
+        cells = {tuple(map(int, p)) for p in re.findall(r"\((\d+), (\d+)\)", twin)}
+        poly = None
+    elif twin.startswith("A right triangle"):
+        a, b = ints(r"legs of (\d+) and (\d+) units")
+        poly = [(0, 0), (a, 0), (0, b)]
+    elif twin.startswith("An L-shaped"):
+        W, H, w, h = ints(r"a (\d+) by (\d+) rectangle with a (\d+) by (\d+) rectangle cut")
+        poly = [(0, 0), (W, 0), (W, H - h), (W - w, H - h), (W - w, H), (0, H)]
+    elif twin.startswith("A polygon"):
+        corners = re.search(r"corners at the points (.*?)\. ", twin).group(1)
+        poly = [tuple(map(int, p)) for p in re.findall(r"\((\d+), (\d+)\)", corners)]
+    else:
+        W, H, R = ints(r"a (\d+) by (\d+) rectangle with a triangle of base \d+ and height (\d+) on top")
+        poly = [(0, 0), (W, 0), (W, H), (Fraction(W, 2), H + R), (0, H)]
+    if cells is not None:
+        area = Fraction(len(cells))
+        perimeter = sum((c + dc, r + dr) not in cells for c, r in cells for dc, dr in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+        xs = [c + d for c, _ in cells for d in (0, 1)]
+        ys = [r + d for _, r in cells for d in (0, 1)]
+    else:
+        n = len(poly)
+        area = abs(sum(Fraction(poly[i][0]) * poly[(i + 1) % n][1] - Fraction(poly[(i + 1) % n][0]) * poly[i][1]
+                       for i in range(n))) / 2
+        edges = [(poly[i], poly[(i + 1) % n]) for i in range(n)]
+        assert query != "perimeter" or all(a[0] == b[0] or a[1] == b[1] for a, b in edges)  # whole sides only
+        perimeter = sum(math.dist(a, b) for a, b in edges)
+        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    value = {"area": area, "scaled_area": 4 * area, "perimeter": perimeter, "width": max(xs) - min(xs),
+             "height": max(ys) - min(ys)}[query]
+    return str(int(value)) if value == int(value) else f"{float(value):g}"
+
+
+def test_area_every_query_style_and_phrasing_rederived():
+    task = tasks.get("area")
+    assert set(task.queries) == {"area", "perimeter", "width", "height", "scaled_area"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 5 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == area_from_twin(s.text_twin, query), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["question"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+    assert "perimeter" not in task.level_queries(5)  # a lattice polygon's sides are not whole numbers
+
+
+@pytest.mark.parametrize("query", ["area", "perimeter", "width", "height", "scaled_area"])
+def test_area_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("area", query)
     assert texts >= 950 and images >= 950, (texts, images)
