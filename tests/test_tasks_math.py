@@ -63,6 +63,8 @@ def table_answer(m, choices) -> str:
         return str(t[q[1]][q[2]])
     if q[0] == "row_sum":
         return str(sum(t[q[1]]))
+    if q[0] == "col_sum":
+        return str(sum(row[q[1]] for row in t))
     if q[0] == "diff":
         return str(t[q[1]][q[3]] - t[q[2]][q[3]])
     if q[0] == "argmax":
@@ -115,7 +117,7 @@ def check(name: str, s) -> None:
     elif name == "function_plot":
         assert s.answer == plot_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "table_lookup":
-        assert s.answer == table_answer(m, s.choices)
+        assert s.answer == table_answer(m, s.choices) == table_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "venn":
         assert s.answer == venn_answer(m)
     else:
@@ -347,4 +349,53 @@ def test_function_plot_every_query_style_and_phrasing_rederived():
 @pytest.mark.parametrize("query", ["value", "slope", "y_intercept"])
 def test_function_plot_level1_is_95_percent_distinct(query):
     texts, images = level1_distinct("function_plot", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def table_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` from the table the twin prints and the names its question mentions
+    (in the order it mentions them)."""
+    lines = twin.split("\n")
+    header = lines[1].split(" | ")[1:]
+    body = [line.split(" | ") for line in lines[2:] if " | " in line]
+    table = {row[0]: dict(zip(header, map(int, row[1:]), strict=True)) for row in body}
+    question = lines[2 + len(body)]
+    mentioned = lambda names: sorted((n for n in names if re.search(rf"\b{n}\b", question)),  # noqa: E731
+                                     key=lambda n: re.search(rf"\b{n}\b", question).start())
+    people, items = mentioned(table), mentioned(header)
+    if query == "cell":
+        return str(table[people[0]][items[0]])
+    if query == "row_sum":
+        return str(sum(table[people[0]].values()))
+    if query == "col_sum":
+        return str(sum(row[items[0]] for row in table.values()))
+    if query == "diff":
+        return str(table[people[0]][items[0]] - table[people[1]][items[0]])
+    if query == "count_gt":
+        return str(sum(row[items[0]] > row[items[1]] for row in table.values()))
+    column = {p: row[items[0]] for p, row in table.items()}
+    (top,) = [p for p, v in column.items() if v == max(column.values())]
+    options = [line.split(". ", 1)[1] for line in lines if re.match(r"^[A-H]\. ", line)]
+    return "ABCDEFGH"[options.index(top)]
+
+
+def test_table_lookup_every_query_style_and_phrasing_rederived():
+    task = tasks.get("table_lookup")
+    assert set(task.queries) == {"cell", "row_sum", "col_sum", "diff", "argmax", "count_gt"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 11 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == table_from_twin(s.text_twin, query) == table_answer(s.meta, s.choices), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["ask"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+
+
+@pytest.mark.parametrize("query", ["cell", "row_sum", "col_sum", "diff", "argmax", "count_gt"])
+def test_table_lookup_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("table_lookup", query)
     assert texts >= 950 and images >= 950, (texts, images)
