@@ -75,10 +75,10 @@ def table_answer(m, choices) -> str:
 
 
 VENN = {
-    "A": lambda a, b, c: a, "only A": lambda a, b, c: a and not b, "A and B": lambda a, b, c: a and b,
-    "A or B": lambda a, b, c: a or b, "neither": lambda a, b, c: not a and not b,
-    "exactly one": lambda a, b, c: a + b + c == 1, "exactly two": lambda a, b, c: a + b + c == 2,
-    "A and B not C": lambda a, b, c: a and b and not c, "total": lambda a, b, c: a or b or c,
+    "in_a": lambda a, b, c: a, "only_a": lambda a, b, c: a and not b, "both": lambda a, b, c: a and b,
+    "either": lambda a, b, c: a or b, "neither": lambda a, b, c: not a and not b,
+    "exactly_one": lambda a, b, c: a + b + c == 1, "exactly_two": lambda a, b, c: a + b + c == 2,
+    "both_not_c": lambda a, b, c: a and b and not c, "total": lambda a, b, c: a or b or c,
 }
 
 
@@ -119,7 +119,8 @@ def check(name: str, s) -> None:
     elif name == "table_lookup":
         assert s.answer == table_answer(m, s.choices) == table_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "venn":
-        assert s.answer == venn_answer(m)
+        assert m["query"] == m["variant"]["query"]
+        assert s.answer == venn_answer(m) == venn_from_twin(s.text_twin)
     else:
         assert s.answer == number_line_answer(m)
 
@@ -398,4 +399,52 @@ def test_table_lookup_every_query_style_and_phrasing_rederived():
 @pytest.mark.parametrize("query", ["cell", "row_sum", "col_sum", "diff", "argmax", "count_gt"])
 def test_table_lookup_level1_is_95_percent_distinct(query):
     texts, images = level1_distinct("table_lookup", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def venn_from_twin(twin: str) -> str:
+    """The answer from the twin alone: its group counts, and the question's wording of who counts."""
+    facts, question = twin.split("\n")
+    names = re.search(r"which of these they do: (.*?)\. Counts by group", facts).group(1).split(", ")
+    counts = {}
+    for part in facts.split("Counts by group: ")[1].rstrip(".").split("; "):
+        who, n = part.rsplit(": ", 1)
+        ins = set() if who == "none of them" else {g for g in names if re.search(rf"(^| and ){g}( only| and|$| but)", who)}
+        counts[frozenset(ins)] = int(n)
+    A, B = names[0], names[1]
+    C = names[-1]
+    rules = [  # (question text, which memberships count), most specific wording first
+        (f"{A} and {B} but do not {C}", lambda m: A in m and B in m and C not in m),
+        (f"{A} but do not {B}", lambda m: A in m and B not in m),
+        (f"both {A} and {B}", lambda m: A in m and B in m),
+        (f"{A} or {B} (or both)", lambda m: A in m or B in m),
+        (f"do not {A} and do not {B}", lambda m: A not in m and B not in m),
+        ("exactly one of these", lambda m: len(m) == 1),
+        ("exactly two of these", lambda m: len(m) == 2),
+        ("at least one of these", lambda m: len(m) >= 1),
+        (f"{A}", lambda m: A in m),
+    ]
+    rule = next(pred for text, pred in rules if text in question)
+    return str(sum(v for m, v in counts.items() if rule(m)))
+
+
+def test_venn_every_query_style_and_phrasing_rederived():
+    task = tasks.get("venn")
+    assert len(task.queries) == 9
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 13 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == venn_from_twin(s.text_twin) == venn_answer(s.meta), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["ask"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+
+
+@pytest.mark.parametrize("query", ["in_a", "only_a", "both"])
+def test_venn_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("venn", query)
     assert texts >= 950 and images >= 950, (texts, images)
