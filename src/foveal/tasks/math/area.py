@@ -20,8 +20,8 @@ from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
-FILL, EDGE = (190, 215, 250), (30, 60, 160)  # squares and lattice polygons (tinted by the style)
-COLOURS = ("blue", "green", "orange", "purple", "yellow", "cyan")  # what a labelled figure may be filled in
+FILL, EDGE = (190, 215, 250), (30, 60, 160)  # lattice polygons (tinted by the style)
+COLOURS = ("blue", "green", "orange", "purple", "yellow", "cyan")  # what other figures may be filled in
 SHIFT = 12  # a labelled figure is moved by up to this many pixels each way from the centre
 NUMBER = "Answer with a number."
 LABELLED = ("rectangle", "triangle", "lshape", "house")
@@ -55,8 +55,8 @@ def hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def polyomino(rng: random.Random, k: int, n: int) -> list[tuple[int, int]]:
-    """k edge-connected unit cells (col, row) inside an n×n board, grown at random."""
-    cells = [(n // 2, n // 2)]
+    """k edge-connected unit cells (col, row) inside an n×n board, grown at random from a random cell."""
+    cells = [(rng.randrange(n), rng.randrange(n))]
     while len(cells) < k:
         c, r = rng.choice(cells)
         dc, dr = rng.choice(((1, 0), (-1, 0), (0, 1), (0, -1)))
@@ -78,6 +78,9 @@ class Area(Task):
         sides: (min, max) side lengths in units; cells: (min, max) squares for "squares".
         size: image side in pixels.
         queries: the queries the level asks ("perimeter" only where every side is a whole number).
+
+    The "squares" shape grows from a random cell of the 6×6 board, so it can sit anywhere on it, and
+    is filled in one of COLOURS (stated in the twin).
 
     Queries: "area"; "perimeter"; "width" and "height" of the figure (leftmost to rightmost,
     lowest to highest point, in units); "scaled_area" (the area once every length is doubled, 4·A).
@@ -151,10 +154,10 @@ class Area(Task):
             sol = f"Area = width × height = {w} × {h} = {w * h}."
         elif fig == "squares":
             cells = polyomino(rng, rng.randint(*cfg["cells"]), 6)
-            meta["cells"] = [list(c) for c in cells]
+            meta["cells"], meta["colour"] = [list(c) for c in cells], rng.choice(COLOURS)
             poly, labels = [], []
-            facts = ("A shape is made of unit squares on a grid; its squares are at (column, row): "
-                     + ", ".join(f"({c + 1}, {r + 1})" for c, r in cells) + ".")
+            facts = (f"A shape is made of unit squares on a grid, filled {meta['colour']}; its squares are at "
+                     "(column, row): " + ", ".join(f"({c + 1}, {r + 1})" for c, r in cells) + ".")
             sol = f"Counting the shaded unit squares gives {len(cells)}."
         elif fig == "triangle":
             while True:
@@ -280,7 +283,8 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
         hidden = set(hide or [])
         for k, (c, r) in enumerate(meta["cells"]):
             if k not in hidden:
-                d.rectangle([x0 + c * cell, x0 + r * cell, x0 + (c + 1) * cell, x0 + (r + 1) * cell], fill=S.tint(FILL))
+                d.rectangle([x0 + c * cell, x0 + r * cell, x0 + (c + 1) * cell, x0 + (r + 1) * cell],
+                            fill=D.rgb(meta["colour"]))
         D.grid_lines(d, x0, x0, cell, n, n, width=1, fill=(150, 150, 150))
         return im
     poly = [tuple(p) for p in meta["poly"]]
