@@ -131,7 +131,7 @@ BAD = [
     (["reference"], "rl", "reference: 'rl' is not an arm"),
     (["eval", "split"], "train", "eval.split"),
     (["eval", "tasks"], ["count", "nope"], "eval: .*nope"),
-    (["eval", "tasks"], ["fraction_shaded"], "eval: task 'fraction_shaded' .* distinct test problems"),
+    (["eval", "tasks"], ["fifteen_puzzle"], "eval: task 'fifteen_puzzle' .* too few distinct problems"),
     (["eval", "levels"], [99], "eval: .*level"),
     (["eval", "n"], 1, "eval.n"),
     (["eval", "k"], 4, "eval: .*temperature"),

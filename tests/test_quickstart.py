@@ -41,7 +41,7 @@ def test_chance_is_the_best_constant_guess():
 
 def test_a_task_without_200_distinct_test_problems_is_refused(tmp_path):
     with pytest.raises(FovealError, match="distinct test problems"):
-        run_quickstart(tmp_path / "q", tasks=["fraction_shaded"], overrides=["data.gym.levels=[1]"])
+        run_quickstart(tmp_path / "q", tasks=["tictactoe"], overrides=["data.gym.levels=[6]"])
     assert not (tmp_path / "q").exists()
     with pytest.raises(FovealError, match="split train"):
         run_quickstart(tmp_path / "q", split="train")

@@ -38,7 +38,8 @@ def _held_out_accuracy(model_dir: Path) -> tuple[float, float]:
     from foveal.rollout.hf import HFBackend
 
     policy = load_policy(model_dir, device="cpu")
-    samples = [gym.get("table_lookup").generate(seed, 1, form="text") for seed in range(HELD_OUT)]
+    samples = [gym.get("table_lookup").generate(seed, 1, form="text", query="cell", phrasing="direct",
+                                                style="plain") for seed in range(HELD_OUT)]
     result = evaluate(HFBackend(policy, batch_size=16), samples, k=1, sampling=Sampling(temperature=0.0, max_new_tokens=48, stop=("</answer>",)),
                       twin="text", progress=False)
     return result.metrics["overall"]["accuracy"], sum(row["formats"][0] for row in result.rows) / len(result.rows)

@@ -95,7 +95,7 @@ def test_distinct_samples_counts_each_problem_once_or_refuses():
     assert len(s) == len({x.problem_key for x in s}) == 150
     assert all(split_of(x.problem_key) == "test" for x in s)
     with pytest.raises(FovealError, match="fewer than the 200 asked for"):
-        distinct_samples(["fraction_shaded"], [1], 200, "test")
+        distinct_samples(["tictactoe"], [6], 200, "test")
 
 
 def test_problem_space_and_chao1():

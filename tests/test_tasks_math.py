@@ -9,14 +9,18 @@ values from the marker's pixel position. None of these use the generator's answe
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from itertools import product
 
 import pytest
 
 from foveal import tasks
+from foveal.errors import FovealError
 from foveal.sample import IMAGE_TOKEN, png_bytes
+from foveal.split import image_id, text_id
 from foveal.tasks import draw as D
+from foveal.tasks.style import STYLES
 
 MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_lookup", "venn", "number_line")
 SEEDS = range(12)
@@ -53,36 +57,14 @@ def fraction_answer(m) -> Fraction:
     return Fraction(sum(s for _, s in m["pieces"]), sum(a for a, _ in m["pieces"]))
 
 
-def plot_answer(m) -> int:
-    curves, q = m["curves"], m["question"]
-    if q == "value":
-        _, a, b = curves[0]
-        return a * m["x"] + b
-    if q == "slope":
-        return curves[0][1]
-    if q == "root":
-        _, a, b = curves[0]
-        assert b % a == 0
-        return -b // a
-    if q == "vertex":
-        return curves[0][3]
-    if q == "meet":
-        (_, a1, b1), (_, a2, b2) = curves
-        assert (b2 - b1) % (a1 - a2) == 0
-        return (b2 - b1) // (a1 - a2)
-    (_, a, b), (_, s, h, k) = curves
-    # count integer-free: sample the difference finely and count sign changes (no tangencies are generated)
-    xs = [-40 + i / 100 for i in range(8001)]
-    diff = [a * x + b - (s * (x - h) ** 2 + k) for x in xs]
-    return sum((diff[i] > 0) != (diff[i + 1] > 0) for i in range(len(diff) - 1))
-
-
 def table_answer(m, choices) -> str:
     t, q = m["table"], m["query"]
     if q[0] == "cell":
         return str(t[q[1]][q[2]])
     if q[0] == "row_sum":
         return str(sum(t[q[1]]))
+    if q[0] == "col_sum":
+        return str(sum(row[q[1]] for row in t))
     if q[0] == "diff":
         return str(t[q[1]][q[3]] - t[q[2]][q[3]])
     if q[0] == "argmax":
@@ -93,10 +75,10 @@ def table_answer(m, choices) -> str:
 
 
 VENN = {
-    "A": lambda a, b, c: a, "only A": lambda a, b, c: a and not b, "A and B": lambda a, b, c: a and b,
-    "A or B": lambda a, b, c: a or b, "neither": lambda a, b, c: not a and not b,
-    "exactly one": lambda a, b, c: a + b + c == 1, "exactly two": lambda a, b, c: a + b + c == 2,
-    "A and B not C": lambda a, b, c: a and b and not c, "total": lambda a, b, c: a or b or c,
+    "in_a": lambda a, b, c: a, "only_a": lambda a, b, c: a and not b, "both": lambda a, b, c: a and b,
+    "either": lambda a, b, c: a or b, "neither": lambda a, b, c: not a and not b,
+    "exactly_one": lambda a, b, c: a + b + c == 1, "exactly_two": lambda a, b, c: a + b + c == 2,
+    "both_not_c": lambda a, b, c: a and b and not c, "total": lambda a, b, c: a or b or c,
 }
 
 
@@ -127,17 +109,18 @@ def check(name: str, s) -> None:
     elif name == "angle":
         assert s.answer == angle_answer(m)
     elif name == "area":
-        assert s.answer == area_answer(m)
+        assert s.answer == area_from_twin(s.text_twin, m["variant"]["query"])
+        if m["variant"]["query"] == "area":
+            assert s.answer == area_answer(m)
     elif name == "fraction_shaded":
-        f = fraction_answer(m)
-        assert 0 < f < 1
-        assert s.answer == (f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator))
+        assert s.answer == fraction_query_answer(m, m["variant"]["query"])
     elif name == "function_plot":
-        assert s.answer == str(plot_answer(m))
+        assert s.answer == plot_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "table_lookup":
-        assert s.answer == table_answer(m, s.choices)
+        assert s.answer == table_answer(m, s.choices) == table_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "venn":
-        assert s.answer == venn_answer(m)
+        assert m["query"] == m["variant"]["query"]
+        assert s.answer == venn_answer(m) == venn_from_twin(s.text_twin)
     else:
         assert s.answer == number_line_answer(m)
 
@@ -170,3 +153,298 @@ def test_forms_determinism_and_legibility(name):
         m = task.generate(3, level, "mixed")
         assert m.form == "mixed" and m.answer == a.answer and m.prompt != a.prompt
         assert png_bytes(m.images[0]) != png_bytes(a.images[0])
+
+
+# -- variants of fraction_shaded, area, function_plot, table_lookup, venn (issue 15) ----------------------
+
+def lowest(f: Fraction) -> str:
+    return f"{f.numerator}/{f.denominator}" if f.denominator != 1 else str(f.numerator)
+
+
+def fraction_query_answer(m, query: str) -> str:
+    """The answer to `query` from the figure's pieces ([area, shaded] each)."""
+    f = fraction_answer(m)
+    assert 0 < f < 1
+    if query == "shaded":
+        return lowest(f)
+    if query == "unshaded":
+        return lowest(1 - f)
+    if query == "shaded_parts":
+        return str(sum(a == sh for a, sh in m["pieces"]))
+    assert query == "parts"
+    return str(len(m["pieces"]))
+
+
+def fraction_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` read from the text twin alone (what it says is shaded where)."""
+    if "grid" in twin.split(";")[0]:
+        rows, cols = map(int, re.search(r"A (\d+) by (\d+) grid", twin).groups())
+        full = len(re.findall(r"\(\d+, \d+\)", re.search(r"fully shaded \w+, at \(row, column\) (.*?)(?:, and|\.)",
+                                                              twin).group(1)))
+        half_m = re.search(r"half shaded \(cut along a diagonal\), at (.*?)\.", twin)
+        half = len(re.findall(r"\(\d+, \d+\)", half_m.group(1))) if half_m else 0
+        parts, shaded, total = rows * cols, 2 * full + half, 2 * rows * cols
+    else:
+        n = int(re.search(r"divided into (\d+) equal", twin).group(1))
+        listed = re.search(r"\((?:strips|sectors) ([\d, and]+?)(?:, first and second shape)?, counting", twin).group(1)
+        per = [len(chunk.split(",")) for chunk in listed.split(" and ")]
+        assert all(1 <= k < n for k in per)
+        parts, shaded, total = n * len(per), sum(per), n * len(per)
+        full = shaded
+    return {"shaded": lowest(Fraction(shaded, total)), "unshaded": lowest(Fraction(total - shaded, total)),
+            "shaded_parts": str(full), "parts": str(parts)}[query]
+
+
+def test_fraction_shaded_every_query_style_and_phrasing_rederived():
+    task = tasks.get("fraction_shaded")
+    assert set(task.queries) == {"shaded", "unshaded", "shaded_parts", "parts"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 7 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == fraction_query_answer(s.meta, query) == fraction_from_twin(s.text_twin, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["question"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+    with pytest.raises(FovealError, match="unknown query"):
+        task.generate(0, 6, query="shaded_parts")
+
+
+def level1_distinct(name: str, query: str, n: int = 1000) -> tuple[int, int]:
+    """Distinct text ids and image ids among n level-1 draws of one query (direct wording, plain style)."""
+    task = tasks.get(name)
+    kw = dict(query=query, phrasing="direct", style="plain")
+    texts = {text_id(task.generate(seed, 1, "text", **kw)) for seed in range(n)}
+    images = {image_id(task.generate(seed, 1, **kw)) for seed in range(n)}
+    return len(texts), len(images)
+
+
+@pytest.mark.parametrize("query", ["shaded", "unshaded", "shaded_parts", "parts"])
+def test_fraction_shaded_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("fraction_shaded", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def area_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` from the figure as the twin states it: a polygon in units (or unit cells)."""
+    ints = lambda pat: [int(v) for v in re.search(pat, twin).groups()]  # noqa: E731
+    cells = None
+    if twin.startswith("A rectangle"):
+        w, h = ints(r"is (\d+) units wide and (\d+) units tall")
+        poly = [(0, 0), (w, 0), (w, h), (0, h)]
+    elif twin.startswith("A shape is made of unit squares"):
+        cells = {tuple(map(int, p)) for p in re.findall(r"\((\d+), (\d+)\)", twin)}
+        poly = None
+    elif twin.startswith("A right triangle"):
+        a, b = ints(r"legs of (\d+) and (\d+) units")
+        poly = [(0, 0), (a, 0), (0, b)]
+    elif twin.startswith("An L-shaped"):
+        W, H, w, h = ints(r"a (\d+) by (\d+) rectangle with a (\d+) by (\d+) rectangle cut")
+        poly = [(0, 0), (W, 0), (W, H - h), (W - w, H - h), (W - w, H), (0, H)]
+    elif twin.startswith("A polygon"):
+        corners = re.search(r"corners at the points (.*?)\. ", twin).group(1)
+        poly = [tuple(map(int, p)) for p in re.findall(r"\((\d+), (\d+)\)", corners)]
+    else:
+        W, H, R = ints(r"a (\d+) by (\d+) rectangle with a triangle of base \d+ and height (\d+) on top")
+        poly = [(0, 0), (W, 0), (W, H), (Fraction(W, 2), H + R), (0, H)]
+    if cells is not None:
+        area = Fraction(len(cells))
+        perimeter = sum((c + dc, r + dr) not in cells for c, r in cells for dc, dr in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+        xs = [c + d for c, _ in cells for d in (0, 1)]
+        ys = [r + d for _, r in cells for d in (0, 1)]
+    else:
+        n = len(poly)
+        area = abs(sum(Fraction(poly[i][0]) * poly[(i + 1) % n][1] - Fraction(poly[(i + 1) % n][0]) * poly[i][1]
+                       for i in range(n))) / 2
+        edges = [(poly[i], poly[(i + 1) % n]) for i in range(n)]
+        assert query != "perimeter" or all(a[0] == b[0] or a[1] == b[1] for a, b in edges)  # whole sides only
+        perimeter = sum(math.dist(a, b) for a, b in edges)
+        xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    value = {"area": area, "scaled_area": 4 * area, "perimeter": perimeter, "width": max(xs) - min(xs),
+             "height": max(ys) - min(ys)}[query]
+    return str(int(value)) if value == int(value) else f"{float(value):g}"
+
+
+def test_area_every_query_style_and_phrasing_rederived():
+    task = tasks.get("area")
+    assert set(task.queries) == {"area", "perimeter", "width", "height", "scaled_area"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 5 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == area_from_twin(s.text_twin, query), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["question"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+    assert "perimeter" not in task.level_queries(5)  # a lattice polygon's sides are not whole numbers
+
+
+@pytest.mark.parametrize("query", ["area", "perimeter", "width", "height", "scaled_area"])
+def test_area_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("area", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def plot_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` from the equations the twin states, by evaluating them on the grid."""
+    R = int(re.search(r"x and y from -(\d+) to", twin).group(1))
+    found = re.findall(r"y = (.*?) \(in (\w+)\)", twin)
+    curves = {}
+    for expr, ink in found:
+        py = re.sub(r"(\d)([x(])", r"\1*\2", expr.replace("^", "**"))
+        kind = "parabola" if "^" in expr else "line"
+        curves[(ink, kind)] = (lambda src: lambda x: eval(src, {"x": x}))(py)  # our own twin's formulas
+    question = twin.rsplit(" drawn. ", 1)[1]
+    named = ([key for key in curves if f"the {key[0]} {key[1]}" in question]
+             or [key for key in curves if f"the {key[1]}" in question])
+    xs = range(-R, R + 1)
+    if query in ("meet", "meet_y"):
+        f1, f2 = curves.values()
+        (x,) = [x for x in xs if f1(x) == f2(x)]
+        return str(x if query == "meet" else f1(x))
+    if query == "count":
+        line = curves[next(k for k in curves if k[1] == "line")]
+        par = curves[next(k for k in curves if k[1] == "parabola")]
+        grid = [-40 + i / 100 for i in range(8001)]
+        diff = [line(x) - par(x) for x in grid]
+        return str(sum((diff[i] > 0) != (diff[i + 1] > 0) for i in range(len(diff) - 1)))
+    (key,) = named
+    fn = curves[key]
+    if query == "value":
+        return str(fn(int(re.search(r"at x = (-?\d+)", question).group(1))))
+    if query == "slope":
+        return str(fn(1) - fn(0))
+    if query == "y_intercept":
+        return str(fn(0))
+    if query == "root":
+        (x,) = [x for x in xs if fn(x) == 0]
+        return str(x)
+    values = {x: fn(x) for x in xs}
+    best = min(values.values()) if "smallest" in question else max(values.values())
+    (x,) = [x for x, v in values.items() if v == best]
+    return str(best if query == "vertex" else x)
+
+
+def test_function_plot_every_query_style_and_phrasing_rederived():
+    task = tasks.get("function_plot")
+    assert len(task.queries) == 9
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 3 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == plot_from_twin(s.text_twin, query), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["ask"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+
+
+@pytest.mark.parametrize("query", ["value", "slope", "y_intercept"])
+def test_function_plot_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("function_plot", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def table_from_twin(twin: str, query: str) -> str:
+    """The answer to `query` from the table the twin prints and the names its question mentions
+    (in the order it mentions them)."""
+    lines = twin.split("\n")
+    header = lines[1].split(" | ")[1:]
+    body = [line.split(" | ") for line in lines[2:] if " | " in line]
+    table = {row[0]: dict(zip(header, map(int, row[1:]), strict=True)) for row in body}
+    question = lines[2 + len(body)]
+    mentioned = lambda names: sorted((n for n in names if re.search(rf"\b{n}\b", question)),  # noqa: E731
+                                     key=lambda n: re.search(rf"\b{n}\b", question).start())
+    people, items = mentioned(table), mentioned(header)
+    if query == "cell":
+        return str(table[people[0]][items[0]])
+    if query == "row_sum":
+        return str(sum(table[people[0]].values()))
+    if query == "col_sum":
+        return str(sum(row[items[0]] for row in table.values()))
+    if query == "diff":
+        return str(table[people[0]][items[0]] - table[people[1]][items[0]])
+    if query == "count_gt":
+        return str(sum(row[items[0]] > row[items[1]] for row in table.values()))
+    column = {p: row[items[0]] for p, row in table.items()}
+    (top,) = [p for p, v in column.items() if v == max(column.values())]
+    options = [line.split(". ", 1)[1] for line in lines if re.match(r"^[A-H]\. ", line)]
+    return "ABCDEFGH"[options.index(top)]
+
+
+def test_table_lookup_every_query_style_and_phrasing_rederived():
+    task = tasks.get("table_lookup")
+    assert set(task.queries) == {"cell", "row_sum", "col_sum", "diff", "argmax", "count_gt"}
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 11 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == table_from_twin(s.text_twin, query) == table_answer(s.meta, s.choices), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["ask"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+
+
+@pytest.mark.parametrize("query", ["cell", "row_sum", "col_sum", "diff", "argmax", "count_gt"])
+def test_table_lookup_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("table_lookup", query)
+    assert texts >= 950 and images >= 950, (texts, images)
+
+
+def venn_from_twin(twin: str) -> str:
+    """The answer from the twin alone: its group counts, and the question's wording of who counts."""
+    facts, question = twin.split("\n")
+    names = re.search(r"which of these they do: (.*?)\. Counts by group", facts).group(1).split(", ")
+    counts = {}
+    for part in facts.split("Counts by group: ")[1].rstrip(".").split("; "):
+        who, n = part.rsplit(": ", 1)
+        ins = set() if who == "none of them" else {g for g in names if re.search(rf"(^| and ){g}( only| and|$| but)", who)}
+        counts[frozenset(ins)] = int(n)
+    A, B = names[0], names[1]
+    C = names[-1]
+    rules = [  # (question text, which memberships count), most specific wording first
+        (f"{A} and {B} but do not {C}", lambda m: A in m and B in m and C not in m),
+        (f"{A} but do not {B}", lambda m: A in m and B not in m),
+        (f"both {A} and {B}", lambda m: A in m and B in m),
+        (f"{A} or {B} (or both)", lambda m: A in m or B in m),
+        (f"do not {A} and do not {B}", lambda m: A not in m and B not in m),
+        ("exactly one of these", lambda m: len(m) == 1),
+        ("exactly two of these", lambda m: len(m) == 2),
+        ("at least one of these", lambda m: len(m) >= 1),
+        (f"{A}", lambda m: A in m),
+    ]
+    rule = next(pred for text, pred in rules if text in question)
+    return str(sum(v for m, v in counts.items() if rule(m)))
+
+
+def test_venn_every_query_style_and_phrasing_rederived():
+    task = tasks.get("venn")
+    assert len(task.queries) == 9
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for k, style in enumerate(STYLES):
+                seed = 13 * k + level
+                phrasing = ("direct", "imperative", "polite", "terse")[k % 4]
+                s = task.generate(seed, level, query=query, phrasing=phrasing, style=style)
+                assert s.answer == venn_from_twin(s.text_twin) == venn_answer(s.meta), (s.id, query)
+                assert s.meta["variant"] == {"query": query, "phrasing": phrasing, "style": style}
+                assert s.solution.endswith(f"Answer: {s.answer}.") and s.meta["ask"] in s.prompt
+                t = task.generate(seed, level, "text", query=query, phrasing=phrasing, style=style)
+                assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
+
+
+@pytest.mark.parametrize("query", ["in_a", "only_a", "both"])
+def test_venn_level1_is_95_percent_distinct(query):
+    texts, images = level1_distinct("venn", query)
+    assert texts >= 950 and images >= 950, (texts, images)

@@ -16,10 +16,15 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
-FILL, EDGE, LABEL = (190, 215, 250), (30, 60, 160), (20, 20, 20)
+FILL, EDGE = (190, 215, 250), (30, 60, 160)  # lattice polygons (tinted by the style)
+COLOURS = ("blue", "green", "orange", "purple", "yellow", "cyan")  # what other figures may be filled in
+SHIFT = 12  # a labelled figure is moved by up to this many pixels each way from the centre
+NUMBER = "Answer with a number."
+LABELLED = ("rectangle", "triangle", "lshape", "house")
 
 
 def shoelace(poly: list[tuple[float, float]]) -> float:
@@ -50,8 +55,8 @@ def hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def polyomino(rng: random.Random, k: int, n: int) -> list[tuple[int, int]]:
-    """k edge-connected unit cells (col, row) inside an n×n board, grown at random."""
-    cells = [(n // 2, n // 2)]
+    """k edge-connected unit cells (col, row) inside an n×n board, grown at random from a random cell."""
+    cells = [(rng.randrange(n), rng.randrange(n))]
     while len(cells) < k:
         c, r = rng.choice(cells)
         dc, dr = rng.choice(((1, 0), (-1, 0), (0, 1), (0, -1)))
@@ -72,6 +77,15 @@ class Area(Task):
             "house" (rectangle with a triangular roof: width, wall height and roof height labelled).
         sides: (min, max) side lengths in units; cells: (min, max) squares for "squares".
         size: image side in pixels.
+        queries: the queries the level asks ("perimeter" only where every side is a whole number).
+
+    The "squares" shape grows from a random cell of the 6×6 board, so it can sit anywhere on it, and
+    is filled in one of COLOURS (stated in the twin).
+
+    Queries: "area"; "perimeter"; "width" and "height" of the figure (leftmost to rightmost,
+    lowest to highest point, in units); "scaled_area" (the area once every length is doubled, 4·A).
+    Labelled figures are filled in one of COLOURS and shifted by up to SHIFT pixels; the twin
+    states the colour and the pixel position of the figure's lower-left corner.
 
     Mixed form: one labelled length is stated in text instead of drawn ("squares": a third of the
     squares are listed in text instead of drawn; "lattice": the grid's scale is stated in text).
@@ -81,13 +95,51 @@ class Area(Task):
     description = "Area of a drawn figure: labelled shapes, squares on a grid, lattice polygons (number)."
     tags = ("arithmetic", "spatial", "perception")
     forms = ("image", "text", "mixed")
+    questions = {
+        "area": {
+            "direct": "What is the area of the shaded figure in square units? " + NUMBER,
+            "imperative": "Find the area of the shaded figure in square units. " + NUMBER,
+            "polite": "Could you tell me the area of the shaded figure in square units? " + NUMBER,
+            "terse": "Area of the shaded figure, in square units? " + NUMBER,
+        },
+        "perimeter": {
+            "direct": "What is the perimeter of the shaded figure in units? " + NUMBER,
+            "imperative": "Find the perimeter of the shaded figure in units. " + NUMBER,
+            "polite": "Could you tell me the perimeter of the shaded figure in units? " + NUMBER,
+            "terse": "Perimeter of the shaded figure, in units? " + NUMBER,
+        },
+        "width": {
+            "direct": "How wide is the shaded figure, from its leftmost to its rightmost point, in units? " + NUMBER,
+            "imperative": "Give the width of the shaded figure, from its leftmost to its rightmost point, in units. "
+                          + NUMBER,
+            "polite": "Could you tell me how wide the shaded figure is, from its leftmost to its rightmost point, "
+                      "in units? " + NUMBER,
+            "terse": "Width of the shaded figure, leftmost to rightmost point, in units? " + NUMBER,
+        },
+        "height": {
+            "direct": "How tall is the shaded figure, from its lowest to its highest point, in units? " + NUMBER,
+            "imperative": "Give the height of the shaded figure, from its lowest to its highest point, in units. "
+                          + NUMBER,
+            "polite": "Could you tell me how tall the shaded figure is, from its lowest to its highest point, "
+                      "in units? " + NUMBER,
+            "terse": "Height of the shaded figure, lowest to highest point, in units? " + NUMBER,
+        },
+        "scaled_area": {
+            "direct": "If every length of the shaded figure were doubled, what would its area be in square units? "
+                      + NUMBER,
+            "imperative": "Double every length of the shaded figure and give the new area in square units. " + NUMBER,
+            "polite": "Could you tell me the area of the shaded figure, in square units, if every length were "
+                      "doubled? " + NUMBER,
+            "terse": "Area with every length doubled, in square units? " + NUMBER,
+        },
+    }
     levels = {
         1: dict(figure="rectangle", sides=(2, 9), size=192),
         2: dict(figure="squares", cells=(4, 12), size=192),
-        3: dict(figure="triangle", sides=(2, 12), size=192),
+        3: dict(figure="triangle", sides=(2, 12), size=192, queries=("area", "width", "height", "scaled_area")),
         4: dict(figure="lshape", sides=(3, 12), size=224),
-        5: dict(figure="lattice", sides=(0, 8), size=224),
-        6: dict(figure="house", sides=(2, 12), size=224),
+        5: dict(figure="lattice", sides=(0, 8), size=224, queries=("area", "width", "height", "scaled_area")),
+        6: dict(figure="house", sides=(2, 12), size=224, queries=("area", "width", "height", "scaled_area")),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -102,10 +154,10 @@ class Area(Task):
             sol = f"Area = width × height = {w} × {h} = {w * h}."
         elif fig == "squares":
             cells = polyomino(rng, rng.randint(*cfg["cells"]), 6)
-            meta["cells"] = [list(c) for c in cells]
+            meta["cells"], meta["colour"] = [list(c) for c in cells], rng.choice(COLOURS)
             poly, labels = [], []
-            facts = ("A shape is made of unit squares on a grid; its squares are at (column, row): "
-                     + ", ".join(f"({c + 1}, {r + 1})" for c, r in cells) + ".")
+            facts = (f"A shape is made of unit squares on a grid, filled {meta['colour']}; its squares are at "
+                     "(column, row): " + ", ".join(f"({c + 1}, {r + 1})" for c, r in cells) + ".")
             sol = f"Counting the shaded unit squares gives {len(cells)}."
         elif fig == "triangle":
             while True:
@@ -147,10 +199,14 @@ class Area(Task):
             meta["roof"] = R
             facts = (f"A figure is a {W} by {H} rectangle with a triangle of base {W} and height {R} on top.")
             sol = f"Area = {W} × {H} + {W} × {R} / 2 = {W * H} + {W * R // 2} = {W * H + W * R // 2}."
+        if fig in LABELLED:
+            colour, dx, dy = rng.choice(COLOURS), rng.randint(-SHIFT, SHIFT), rng.randint(-SHIFT, SHIFT)
+            meta.update(colour=colour, shift=[dx, dy])
+            x, y = frame(poly, cfg["size"], [dx, dy])[1]
+            facts += f" It is filled {colour}, its lower-left corner at pixel ({round(x)}, {round(y)})."
         area = len(meta["cells"]) if fig == "squares" else shoelace(poly)
-        answer = num(area)
-        unit = "square units"
-        q = f"What is the area of the shaded figure in {unit}? Answer with a number."
+        answer, sol = self.measure(fig, poly, meta.get("cells"), area, sol)
+        q = self.ask()
         meta.update(poly=[list(p) for p in poly], labels=labels, question=q)
         where = {"squares": "Each grid square is 1 unit by 1 unit.",
                  "lattice": "The axes are marked in units.",
@@ -158,6 +214,33 @@ class Area(Task):
         return self.sample(seed, level, prompt=self.image_prompt(f"{where} {q}"), images=(self.picture(render, meta, None),),
                            answer=answer, answer_type="number", text_twin=f"{facts} {q}",
                            solution=f"{sol} Answer: {answer}.", meta={**meta, "where": where})
+
+    def measure(self, fig: str, poly: list, cells: list | None, area: float, sol: str) -> tuple[str, str]:
+        """The answer to the current query and its worked solution (`sol` explains the area)."""
+        query = self.query
+        if query == "area":
+            return num(area), sol
+        if query == "scaled_area":
+            return num(4 * area), f"{sol} Doubling every length multiplies the area by 4: 4 × {num(area)} = {num(4 * area)}."
+        if fig == "squares":
+            cells = {tuple(c) for c in cells}
+            pts = [(c + dc, r + dr) for c, r in cells for dc in (0, 1) for dr in (0, 1)]
+        else:
+            pts = [tuple(p) for p in poly]
+        if query == "perimeter":
+            if fig == "squares":
+                inner = sum((c + 1, r) in cells for c, r in cells) + sum((c, r + 1) in cells for c, r in cells)
+                value = 4 * len(cells) - 2 * inner
+                return str(value), (f"The {len(cells)} squares have 4 × {len(cells)} = {4 * len(cells)} sides, and "
+                                    f"the {inner} sides shared by two squares lie inside, each counted twice: "
+                                    f"{4 * len(cells)} − 2 × {inner} = {value}.")
+            sides = [abs(x2 - x1) + abs(y2 - y1) for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True)]
+            value = sum(sides)
+            return num(value), f"Going around, the sides are {' + '.join(num(v) for v in sides)} = {num(value)}."
+        axis = 0 if query == "width" else 1
+        lo, hi = min(p[axis] for p in pts), max(p[axis] for p in pts)
+        word = ("leftmost", "rightmost") if axis == 0 else ("lowest", "highest")
+        return num(hi - lo), f"The {word[0]} point is at {num(lo)} and the {word[1]} at {num(hi)}: {num(hi)} − {num(lo)} = {num(hi - lo)}."
 
     def mixed(self, sample: Sample) -> Sample:
         m = sample.meta
@@ -182,6 +265,14 @@ class Area(Task):
                        meta={**m, "described": hide})
 
 
+def frame(poly: list, size: int, shift: list[int]) -> tuple[float, tuple[float, float]]:
+    """Pixels per unit and the pixel position of the point (0, 0) for a labelled figure: scaled to
+    fit `size` − 70 pixels, centred, then moved by `shift` (x right, y down)."""
+    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    s = (size - 70) / max(max(xs), max(ys))
+    return s, ((size - s * max(xs)) / 2 + shift[0], (size + s * max(ys)) / 2 + shift[1])
+
+
 def render(meta: dict[str, Any], hide: Any) -> Any:
     size, fig, fs = meta["size"], meta["figure"], meta["font_px"]
     im = D.canvas(size)
@@ -192,7 +283,8 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
         hidden = set(hide or [])
         for k, (c, r) in enumerate(meta["cells"]):
             if k not in hidden:
-                d.rectangle([x0 + c * cell, x0 + r * cell, x0 + (c + 1) * cell, x0 + (r + 1) * cell], fill=FILL)
+                d.rectangle([x0 + c * cell, x0 + r * cell, x0 + (c + 1) * cell, x0 + (r + 1) * cell],
+                            fill=D.rgb(meta["colour"]))
         D.grid_lines(d, x0, x0, cell, n, n, width=1, fill=(150, 150, 150))
         return im
     poly = [tuple(p) for p in meta["poly"]]
@@ -210,16 +302,14 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
                 label(im, (x, org[1] + 10), str(k), size=fs)
                 label(im, (org[0] - 12, y), str(k), size=fs)
         pts = [(org[0] + x * s, org[1] - y * s) for x, y in poly]
-        d.polygon(pts, fill=FILL, outline=EDGE, width=2)
+        d.polygon(pts, fill=S.tint(FILL), outline=S.tint(EDGE), width=2)
         for x, y in pts:
-            d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=EDGE)
+            d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=S.tint(EDGE))
         return im
-    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-    s = (size - 70) / max(max(xs), max(ys))
-    ox = (size - s * max(xs)) / 2
-    oy = (size + s * max(ys)) / 2
+    s, (ox, oy) = frame(poly, size, meta["shift"])
     pts = [(ox + x * s, oy - y * s) for x, y in poly]
-    d.polygon(pts, fill=FILL, outline=EDGE, width=2)
+    edge = D.ink()
+    d.polygon(pts, fill=D.rgb(meta["colour"]), outline=edge, width=D.width(2))
     cx, cy = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
     for k, (a, b, v) in enumerate(meta["labels"]):
         (x1, y1), (x2, y2) = pts[a], pts[b]
@@ -228,14 +318,14 @@ def render(meta: dict[str, Any], hide: Any) -> Any:
         L = (nx * nx + ny * ny) ** 0.5 or 1.0
         if (mx + nx / L - cx) ** 2 + (my + ny / L - cy) ** 2 < (mx - cx) ** 2 + (my - cy) ** 2:
             nx, ny = -nx, -ny
-        label(im, (mx + nx / L * 13, my + ny / L * 13), "?" if k == hide else str(v), size=fs, fill=LABEL)
+        label(im, (mx + nx / L * 13, my + ny / L * 13), "?" if k == hide else str(v), size=fs)
     if fig == "house":
         (xa, ya), (xb, yb) = pts[4], pts[2]
         apex = pts[3]
-        d.line([(xa, ya), (xb, yb)], fill=EDGE, width=1)
-        d.line([(apex[0], apex[1]), (apex[0], ya)], fill=(120, 120, 120), width=1)
-        label(im, (apex[0] + 10, (apex[1] + ya) / 2), str(meta["roof"]), size=fs, fill=LABEL)
+        d.line([(xa, ya), (xb, yb)], fill=edge, width=1)
+        d.line([(apex[0], apex[1]), (apex[0], ya)], fill=edge, width=1)
+        label(im, (apex[0] + 10, (apex[1] + ya) / 2), str(meta["roof"]), size=fs)
     if fig == "triangle":
         x, y = pts[0]
-        d.line([(x + 10, y), (x + 10, y - 10), (x, y - 10)], fill=EDGE, width=1)
+        d.line([(x + 10, y), (x + 10, y - 10), (x, y - 10)], fill=edge, width=1)
     return im

@@ -15,21 +15,25 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 NAMES = ("Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana")
 ITEMS = ("apples", "pears", "plums", "figs", "kiwis", "limes", "dates")
+HEADER = (225, 232, 245)  # header cells' fill (tinted by the style)
 
 
 def answer_of(table: list[list[int]], query: list) -> int:
-    """The answer to `query` over `table`: ["cell", r, c], ["row_sum", r], ["diff", r1, r2, c],
-    ["argmax", c] (row index), ["count_gt", c1, c2] (rows where column c1 > column c2)."""
+    """The answer to `query` over `table`: ["cell", r, c], ["row_sum", r], ["col_sum", c],
+    ["diff", r1, r2, c], ["argmax", c] (row index), ["count_gt", c1, c2] (rows where column c1 > column c2)."""
     kind = query[0]
     if kind == "cell":
         return table[query[1]][query[2]]
     if kind == "row_sum":
         return sum(table[query[1]])
+    if kind == "col_sum":
+        return sum(row[query[1]] for row in table)
     if kind == "diff":
         return table[query[1]][query[3]] - table[query[2]][query[3]]
     if kind == "argmax":
@@ -44,11 +48,14 @@ class TableLookup(Task):
 
     Level knobs:
         shape: (rows, cols) of the table body.
-        query: "cell" (one value), "row_sum" (a person's total), "diff" (how many more one person has
-            than another of an item), "argmax" (who has the most of an item; choice), "count_gt" (how many
-            people have more of one item than of another).
+        queries: the queries the level asks, the level's original one first.
         vmax: values are 1..vmax.
         size: table cell height in pixels (width is 2.6×).
+
+    Queries: "cell" (one value), "row_sum" (a person's total), "col_sum" (everyone's total of one
+    fruit), "diff" (how many more one person has than another of an item), "argmax" (who has the most
+    of an item; choice), "count_gt" (how many people have more of one item than of another). Every
+    table allows every query.
 
     Mixed form: a third of the table's values are shown as "?" and stated in text.
     """
@@ -57,29 +64,71 @@ class TableLookup(Task):
     description = "Read a table: look up, add a row, subtract, find the largest, count comparisons (number/choice)."
     tags = ("arithmetic", "perception")
     forms = ("image", "text", "mixed")
+    questions = {
+        "cell": {
+            "direct": "How many {item} did {person} pick?",
+            "imperative": "Look up how many {item} {person} picked.",
+            "polite": "Could you tell me how many {item} {person} picked?",
+            "terse": "Number of {item} picked by {person}?",
+        },
+        "row_sum": {
+            "direct": "How many fruits did {person} pick in total?",
+            "imperative": "Add up all the fruits {person} picked.",
+            "polite": "Could you tell me how many fruits {person} picked in total?",
+            "terse": "Fruits picked by {person} in total?",
+        },
+        "col_sum": {
+            "direct": "How many {item} did everyone pick together?",
+            "imperative": "Add up the {item} everyone picked.",
+            "polite": "Could you tell me how many {item} everyone picked together?",
+            "terse": "Total {item} picked by everyone?",
+        },
+        "diff": {
+            "direct": "How many more {item} did {first} pick than {second}?",
+            "imperative": "Work out how many more {item} {first} picked than {second}.",
+            "polite": "Could you tell me how many more {item} {first} picked than {second}?",
+            "terse": "Difference in {item}, {first} minus {second}?",
+        },
+        "argmax": {
+            "direct": "Who picked the most {item}?",
+            "imperative": "Name the person who picked the most {item}.",
+            "polite": "Could you tell me who picked the most {item}?",
+            "terse": "Most {item}: who?",
+        },
+        "count_gt": {
+            "direct": "How many people picked more {item} than {other}?",
+            "imperative": "Count the people who picked more {item} than {other}.",
+            "polite": "Could you tell me how many people picked more {item} than {other}?",
+            "terse": "People with more {item} than {other}: how many?",
+        },
+    }
     levels = {
-        1: dict(shape=(2, 3), query="cell", vmax=20, size=24),
-        2: dict(shape=(4, 4), query="cell", vmax=50, size=22),
-        3: dict(shape=(3, 4), query="row_sum", vmax=20, size=22),
-        4: dict(shape=(4, 5), query="diff", vmax=50, size=22),
-        5: dict(shape=(5, 5), query="argmax", vmax=60, size=22),
-        6: dict(shape=(6, 5), query="count_gt", vmax=30, size=22),
+        1: dict(shape=(2, 3), vmax=20, size=24),
+        2: dict(shape=(4, 4), vmax=50, size=22),
+        3: dict(shape=(3, 4), vmax=20, size=22, queries=("row_sum", "cell", "col_sum", "diff", "argmax", "count_gt")),
+        4: dict(shape=(4, 5), vmax=50, size=22, queries=("diff", "cell", "row_sum", "col_sum", "argmax", "count_gt")),
+        5: dict(shape=(5, 5), vmax=60, size=22, queries=("argmax", "cell", "row_sum", "col_sum", "diff", "count_gt")),
+        6: dict(shape=(6, 5), vmax=30, size=22, queries=("count_gt", "cell", "row_sum", "col_sum", "diff", "argmax")),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         nr, nc = cfg["shape"]
         rows, cols = rng.sample(NAMES, nr), rng.sample(ITEMS, nc)
         table = [[rng.randint(1, cfg["vmax"]) for _ in range(nc)] for _ in range(nr)]
-        kind = cfg["query"]
+        kind = self.query
         choices = None
         if kind == "cell":
             r, c = rng.randrange(nr), rng.randrange(nc)
             query = ["cell", r, c]
-            q = f"How many {cols[c]} did {rows[r]} pick?"
+            q = self.ask(item=cols[c], person=rows[r])
         elif kind == "row_sum":
             r = rng.randrange(nr)
             query = ["row_sum", r]
-            q = f"How many fruits did {rows[r]} pick in total?"
+            q = self.ask(person=rows[r])
+        elif kind == "col_sum":
+            c = rng.randrange(nc)
+            query = ["col_sum", c]
+            q = self.ask(item=cols[c])
         elif kind == "diff":
             c = rng.randrange(nc)
             r1, r2 = rng.sample(range(nr), 2)
@@ -88,7 +137,7 @@ class TableLookup(Task):
             if table[r1][c] < table[r2][c]:
                 r1, r2 = r2, r1
             query = ["diff", r1, r2, c]
-            q = f"How many more {cols[c]} did {rows[r1]} pick than {rows[r2]}?"
+            q = self.ask(item=cols[c], first=rows[r1], second=rows[r2])
         elif kind == "argmax":
             c = rng.randrange(nc)
             top = max(row[c] for row in table)
@@ -98,14 +147,14 @@ class TableLookup(Task):
             table[rng.randrange(nr)][c] = top
             query = ["argmax", c]
             choices = tuple(rows)
-            q = f"Who picked the most {cols[c]}?"
+            q = self.ask(item=cols[c])
         else:
             c1, c2 = rng.sample(range(nc), 2)
             for row in table:
                 if row[c1] == row[c2]:
                     row[c1] += 1
             query = ["count_gt", c1, c2]
-            q = f"How many people picked more {cols[c1]} than {cols[c2]}?"
+            q = self.ask(item=cols[c1], other=cols[c2])
         val = answer_of(table, query)
         if choices:
             answer = "ABCDEFGH"[val]
@@ -117,6 +166,8 @@ class TableLookup(Task):
             sol = {
                 "cell": lambda: f"{rows[query[1]]}'s row and the {cols[query[2]]} column meet at {val}.",
                 "row_sum": lambda: f"{rows[query[1]]}'s row holds {' + '.join(map(str, table[query[1]]))} = {val}.",
+                "col_sum": lambda: f"The {cols[query[1]]} column holds "
+                                   f"{' + '.join(str(row[query[1]]) for row in table)} = {val}.",
                 "diff": lambda: f"{table[query[1]][query[3]]} - {table[query[2]][query[3]]} = {val}.",
                 "count_gt": lambda: f"Comparing the two columns row by row, {val} people picked more of the first.",
             }[kind]()
@@ -149,8 +200,8 @@ def render(meta: dict[str, Any], hide) -> Any:
     im = D.canvas((nc + 1) * w + 12, (nr + 1) * h + 12)
     d = ImageDraw.Draw(im)
     x0 = y0 = 6
-    d.rectangle([x0, y0, x0 + (nc + 1) * w, y0 + h], fill=(225, 232, 245))
-    d.rectangle([x0, y0, x0 + w, y0 + (nr + 1) * h], fill=(225, 232, 245))
+    d.rectangle([x0, y0, x0 + (nc + 1) * w, y0 + h], fill=S.tint(HEADER))
+    d.rectangle([x0, y0, x0 + w, y0 + (nr + 1) * h], fill=S.tint(HEADER))
     hidden = set(hide)
     label(im, (x0 + w / 2, y0 + h / 2), "person", size=fs, fill=(90, 90, 90))
     for c, name in enumerate(cols):

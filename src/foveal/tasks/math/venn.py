@@ -17,25 +17,36 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task, task_rng
 
 TOPICS = (("play football", "play chess", "play piano"), ("like tea", "like coffee", "like juice"),
-          ("have a cat", "have a dog", "have a bird"), ("speak French", "speak Spanish", "speak German"))
+          ("have a cat", "have a dog", "have a bird"), ("speak French", "speak Spanish", "speak German"),
+          ("read comics", "read novels", "read poems"), ("ride a bike", "ride a horse", "ride a scooter"),
+          ("grow roses", "grow tulips", "grow daisies"), ("play guitar", "play drums", "play violin"))
 RING = ((220, 60, 60), (40, 90, 220), (40, 160, 60))
 
-# question kind -> (text with {A},{B},{C} placeholders, predicate on the membership tuple)
+# query -> (who it asks about, with {A},{B},{C},{ALL} slots; predicate on the membership tuple)
 QUERIES: dict[str, tuple[str, Any]] = {
-    "A": ("{A}", lambda m: m[0]),
-    "only A": ("{A} but do not {B}", lambda m: m[0] and not m[1]),
-    "A and B": ("both {A} and {B}", lambda m: m[0] and m[1]),
-    "A or B": ("{A} or {B} (or both)", lambda m: m[0] or m[1]),
+    "in_a": ("{A}", lambda m: m[0]),
+    "only_a": ("{A} but do not {B}", lambda m: m[0] and not m[1]),
+    "both": ("both {A} and {B}", lambda m: m[0] and m[1]),
+    "either": ("{A} or {B} (or both)", lambda m: m[0] or m[1]),
     "neither": ("do not {A} and do not {B}", lambda m: not m[0] and not m[1]),
-    "exactly one": ("do exactly one of these: {ALL}", lambda m: sum(m) == 1),
-    "exactly two": ("do exactly two of these: {ALL}", lambda m: sum(m) == 2),
-    "A and B not C": ("{A} and {B} but do not {C}", lambda m: m[0] and m[1] and not m[2]),
+    "exactly_one": ("do exactly one of these: {ALL}", lambda m: sum(m) == 1),
+    "exactly_two": ("do exactly two of these: {ALL}", lambda m: sum(m) == 2),
+    "both_not_c": ("{A} and {B} but do not {C}", lambda m: m[0] and m[1] and not m[2]),
     "total": ("do at least one of these: {ALL}", lambda m: any(m)),
 }
+NUMBER = "Answer with a number."
+
+
+def wordings(who: str) -> dict[str, str]:
+    """One question about the people who `who`, in every register."""
+    return {"direct": f"How many people {who}? {NUMBER}", "imperative": f"Count the people who {who}. {NUMBER}",
+            "polite": f"Could you tell me how many people {who}? {NUMBER}",
+            "terse": f"People who {who}: how many? {NUMBER}"}
 
 
 def region_sum(regions: dict[str, int], kind: str) -> int:
@@ -50,8 +61,9 @@ class Venn(Task):
     Level knobs:
         sets: 2 or 3 circles.
         outside: whether a count of people in no group is drawn outside the circles.
-        queries: the question kinds to draw from (see QUERIES: "A", "only A", "A and B", "A or B",
-            "neither", "exactly one", "exactly two", "A and B not C", "total").
+        queries: the queries the level asks (see QUERIES: "in_a", "only_a", "both", "either",
+            "neither", "exactly_one", "exactly_two", "both_not_c", "total"; A, B, C are the groups in
+            the order the picture labels them).
         vmax: region counts are 0..vmax (1..vmax inside the circles).
         size: image width in pixels.
 
@@ -62,13 +74,16 @@ class Venn(Task):
     description = "Venn diagram counts: in a set, only one, both, either, neither, exactly k (number)."
     tags = ("counting", "arithmetic", "logic")
     forms = ("image", "text", "mixed")
+    questions = {name: wordings(who) for name, (who, _) in QUERIES.items()}
     levels = {
-        1: dict(sets=2, outside=False, queries=("A", "only A"), vmax=12, size=224),
-        2: dict(sets=2, outside=False, queries=("A or B", "A and B", "exactly one"), vmax=15, size=224),
-        3: dict(sets=2, outside=True, queries=("neither", "A or B", "total"), vmax=20, size=224),
-        4: dict(sets=3, outside=False, queries=("A", "only A", "A and B"), vmax=12, size=240),
-        5: dict(sets=3, outside=True, queries=("exactly two", "exactly one", "A and B not C"), vmax=15, size=240),
-        6: dict(sets=3, outside=True, queries=("A or B", "neither", "exactly two", "total"), vmax=20, size=240),
+        1: dict(sets=2, outside=False, queries=("in_a", "only_a", "both"), vmax=12, size=224),
+        2: dict(sets=2, outside=False, queries=("either", "both", "exactly_one", "only_a"), vmax=15, size=224),
+        3: dict(sets=2, outside=True, queries=("neither", "either", "total", "exactly_one"), vmax=20, size=224),
+        4: dict(sets=3, outside=False, queries=("in_a", "only_a", "both", "total"), vmax=12, size=240),
+        5: dict(sets=3, outside=True, queries=("exactly_two", "exactly_one", "both_not_c", "neither"), vmax=15,
+                size=240),
+        6: dict(sets=3, outside=True, queries=("either", "neither", "exactly_two", "total", "exactly_one"), vmax=20,
+                size=240),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -81,10 +96,8 @@ class Venn(Task):
             key = "".join(m)
             inside = "1" in key
             regions[key] = rng.randint(1, cfg["vmax"]) if inside else (rng.randint(0, cfg["vmax"]) if cfg["outside"] else 0)
-        kind = rng.choice(cfg["queries"])
-        text, _ = QUERIES[kind]
-        who = text.format(A=names[0], B=names[1], C=names[-1], ALL=", ".join(names))
-        q = f"How many people {who}? Answer with a number."
+        kind = self.query
+        q = self.ask(A=names[0], B=names[1], C=names[-1], ALL=", ".join(names))
         answer = region_sum(regions, kind)
         terms = [(key, v) for key, v in regions.items() if QUERIES[kind][1](tuple(int(ch) for ch in key))]
         sol = (f"The regions that count are {', '.join(describe(key, names) for key, _ in terms)}: "
@@ -137,13 +150,13 @@ def render(meta: dict[str, Any], hide: str | None) -> Any:
     if meta["outside"]:
         d.rectangle([2, 2, size - 3, h + 19], outline=(90, 90, 90), width=1)
     for (x, y), col in zip(cs, RING, strict=False):
-        d.ellipse([x - r, y - r, x + r, y + r], outline=col, width=3)
+        d.ellipse([x - r, y - r, x + r, y + r], outline=S.tint(col), width=D.width(3))
     # circle names: above the top circles, below the third
     for i, ((x, y), col) in enumerate(zip(cs, RING, strict=False)):
         if i < 2:
-            label(im, (x + (-1 if i == 0 else 1) * r * 0.35, y - r - 9), names[i], size=fs - 2, fill=col)
+            label(im, (x + (-1 if i == 0 else 1) * r * 0.35, y - r - 9), names[i], size=fs - 2, fill=S.tint(col))
         else:
-            label(im, (x + r * 0.9, y + r + 6), names[i], size=fs - 2, fill=col)
+            label(im, (x + r * 0.9, y + r + 6), names[i], size=fs - 2, fill=S.tint(col))
     # region label positions
     if k == 2:
         (x1, y1), (x2, _) = cs
@@ -159,5 +172,5 @@ def render(meta: dict[str, Any], hide: str | None) -> Any:
         if "1" not in key and not meta["outside"]:
             continue
         s = "?" if key == hide else str(v)
-        label(im, spots[key], s, size=fs, fill=(20, 20, 20), anchor="mm" if "1" in key else "lm")
+        label(im, spots[key], s, size=fs, anchor="mm" if "1" in key else "lm")
     return im
