@@ -100,15 +100,34 @@ def as_array(cells) -> np.ndarray:
     return a
 
 
+def twin_shapes(twin: str) -> list[np.ndarray]:
+    """Every '#'/'.' grid of the twin, in order."""
+    arts = re.findall(r"\):\n((?:[#.]+\n)+)", twin)
+    return [np.array([[ch == "#" for ch in row] for row in art.split()]) for art in arts]
+
+
 def solve_rotation(s):
-    ref, *cands = (as_array(c) for c in s.meta["shapes"])
-    rots = [np.rot90(ref, k) for k in range(4)]
-    is_rot = [any(r.shape == c.shape and (r == c).all() for r in rots) for c in cands]
+    """The answer from the twin's drawn grids alone (numpy turns and flips)."""
+    ref, *cands = twin_shapes(s.text_twin)
+    assert [a.tolist() for a in (ref, *cands)] == [as_array(c).tolist() for c in s.meta["shapes"]]
+    same = lambda a, b: a.shape == b.shape and (a == b).all()  # noqa: E731
+    # np.rot90 turns counter-clockwise; k clockwise quarter turns = rot90(-k)
+    turns = [k for k in range(4) if same(np.rot90(ref, -k), cands[0])]
     mirrors = [np.rot90(np.fliplr(ref), k) for k in range(4)]
-    assert all(ok or any(m.shape == c.shape and (m == c).all() for m in mirrors) for ok, c in zip(is_rot, cands, strict=False))
-    if len(cands) == 1:
+    q = s.meta["variant"]["query"]
+    if q == "angle":
+        assert len(turns) == 1 and turns[0] > 0
+        return letter_of(s, turns[0] - 1)
+    if q == "flip":
+        lr, tb = same(np.fliplr(ref), cands[0]), same(np.flipud(ref), cands[0])
+        assert lr != tb
+        return "A" if lr else "B"
+    is_rot = [any(same(np.rot90(ref, k), c) for k in range(4)) for c in cands]
+    assert all(ok or any(same(m, c) for m in mirrors) for ok, c in zip(is_rot, cands, strict=True))
+    if q == "mirror":
+        assert len(cands) == 1
         return "A" if is_rot[0] else "B"
-    assert sum(is_rot) == 1
+    assert sum(is_rot) == 1 and len(cands) >= 2
     return letter_of(s, is_rot.index(True))
 
 
@@ -282,7 +301,7 @@ from foveal.split import image_id, text_id  # noqa: E402
 from foveal.tasks.style import STYLES  # noqa: E402
 from foveal.tasks.variant import PHRASINGS  # noqa: E402
 
-VARIANT_SOLVERS = {"block_count": solve_blocks}
+VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation}
 # Documented exceptions to ">= 95% of 1,000 level-1 draws distinct": (family, query) -> the fraction asserted.
 DISTINCT_EXCEPTIONS: dict[tuple[str, str], float] = {}
 
@@ -326,3 +345,20 @@ def test_block_count_quickstart_level_keeps_its_look():
         s = t.generate(seed, 3, query="count", phrasing="direct", style="plain")
         assert s.meta["color"] is None and s.meta["offset"] == [0, 0] and s.meta["a"] == 13
         assert s.images[0].size == (2 * 3 * 13 + 8, 3 * 13 + 4 * 13 + 8)
+
+
+def test_mental_rotation_squares_drawn_where_the_twin_says():
+    """Under plain, each panel's filled squares start at the twin's offset from the panel centre."""
+    t = get("mental_rotation")
+    for seed in range(5):
+        s = t.generate(seed, 1, query="pick", phrasing="direct", style="plain")
+        im, m = np.asarray(s.images[0]), s.meta
+        colour = np.array(COLORS[m["color"]])
+        specs = re.findall(r"\((\d+) px squares, offset ([+-]\d+), ([+-]\d+)\)", s.text_twin)
+        for i, (shape, (px, dx, dy)) in enumerate(zip(twin_shapes(s.text_twin), specs, strict=True)):
+            rows, cols = shape.shape
+            x0 = i * m["panel"] + (m["panel"] - cols * int(px)) // 2 + int(dx)
+            y0 = 16 + (m["panel"] - rows * int(px)) // 2 + int(dy)
+            for r, c in zip(*np.nonzero(shape), strict=True):
+                y, x = y0 + r * int(px) + int(px) // 2, x0 + c * int(px) + int(px) // 2
+                assert (im[y, x] == colour).all()
