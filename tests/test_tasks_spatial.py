@@ -36,7 +36,11 @@ def bfs(grid: list[str], src: tuple[int, int]) -> dict:
 
 
 def solve_maze(s):
-    g, m = s.meta["grid"], s.meta
+    """The answer from the twin's grid (BFS from the goal, neighbour counts)."""
+    m = s.meta
+    lines = s.text_twin.split("\n")
+    g = [ln for ln in lines if re.fullmatch(r"[#.SG]+", ln)]
+    assert g == m["grid"] and m["question"] == m["variant"]["query"]
     start = next((r, c) for r, row in enumerate(g) for c, ch in enumerate(row) if ch == "S")
     goal = next((r, c) for r, row in enumerate(g) for c, ch in enumerate(row) if ch == "G")
     assert [start, goal] == [tuple(m["start"]), tuple(m["goal"])]
@@ -45,6 +49,9 @@ def solve_maze(s):
         return "A" if start in dist else "B"
     if m["question"] == "length":
         return str(dist[start])
+    if m["question"] == "dead_ends":
+        floor = {(r, c) for r, row in enumerate(g) for c, ch in enumerate(row) if ch != "#"}
+        return str(sum(len(floor & {(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)}) == 1 for r, c in floor))
     names = {(-1, 0): "up", (1, 0): "down", (0, -1): "left", (0, 1): "right"}
     best = [names[d] for d in names if dist.get((start[0] + d[0], start[1] + d[1])) == dist[start] - 1]
     assert len(best) == 1, "next move must be unique"
@@ -54,8 +61,9 @@ def solve_maze(s):
 def check_maze_pixels(s):
     m, im = s.meta, np.asarray(s.images[0])
     assert m["cell"] >= 7
+    dx, dy = m["offset"]
     for (r, c), col in ((m["start"], COLORS["green"]), (m["goal"], COLORS["red"])):
-        y, x = 4 + r * m["cell"] + m["cell"] // 2, 4 + c * m["cell"] + m["cell"] // 2
+        y, x = 4 + dy + r * m["cell"] + m["cell"] // 2, 4 + dx + c * m["cell"] + m["cell"] // 2
         assert tuple(im[y, x]) == col
 
 
@@ -335,7 +343,8 @@ from foveal.split import image_id, text_id  # noqa: E402
 from foveal.tasks.style import STYLES  # noqa: E402
 from foveal.tasks.variant import PHRASINGS  # noqa: E402
 
-VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation, "spatial": solve_spatial}
+VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation, "spatial": solve_spatial,
+                   "maze": solve_maze}
 # Documented exceptions to ">= 95% of 1,000 level-1 draws distinct": (family, query) -> the fraction asserted.
 DISTINCT_EXCEPTIONS: dict[tuple[str, str], float] = {}
 
@@ -365,10 +374,12 @@ def test_every_query_rederived_under_every_style(name, query):
 
 @pytest.mark.parametrize("name,query", variant_cases())
 def test_level1_problems_distinct_in_each_form(name, query):
+    """Level 1, or the first level that asks the query (maze's "next" starts at level 2)."""
     t, n = get(name), 1000
+    level = min(lv for lv in t.levels if query in t.level_queries(lv))
     want = DISTINCT_EXCEPTIONS.get((name, query), 0.95)
     for form, ident in (("text", text_id), ("image", image_id)):
-        ids = {ident(t.generate(seed, 1, form, query=query, phrasing="direct", style="plain")) for seed in range(n)}
+        ids = {ident(t.generate(seed, level, form, query=query, phrasing="direct", style="plain")) for seed in range(n)}
         assert len(ids) >= want * n, (name, query, form, len(ids))
 
 
@@ -396,3 +407,15 @@ def test_mental_rotation_squares_drawn_where_the_twin_says():
             for r, c in zip(*np.nonzero(shape), strict=True):
                 y, x = y0 + r * int(px) + int(px) // 2, x0 + c * int(px) + int(px) // 2
                 assert (im[y, x] == colour).all()
+
+
+def test_maze_marks_drawn_where_the_twin_says_at_every_level():
+    t = get("maze")
+    for level in t.levels:
+        for seed in range(4):
+            s = t.generate(seed, level, style="plain")
+            if "shifted" in s.text_twin:
+                px, dx, dy = map(int, re.search(r"each cell is (\d+) px and the maze is shifted (\d+) px right and (\d+) px down",
+                                                s.text_twin).groups())
+                assert [px, [dx, dy]] == [s.meta["cell"], s.meta["offset"]]
+            check_maze_pixels(s)

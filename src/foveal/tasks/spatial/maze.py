@@ -1,4 +1,5 @@
-"""Maze: does a path exist, how long is the shortest path, which first move (MARBLE-style planning)."""
+"""Maze: does a path exist, how long is the shortest path, which first move, how many dead ends
+(MARBLE-style planning)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks.base import Task
-from foveal.tasks.draw import choice_block, letters
+from foveal.tasks.draw import canvas, choice_block, letters
 from foveal.tasks.spatial._spatial import MOVES, cells_image, rc
 
 WALL, FLOOR, START, GOAL = (30, 30, 30), (255, 255, 255), (40, 160, 60), (220, 40, 40)
@@ -101,13 +102,17 @@ def bfs(open_: list[int], n: int, src: int, stop: int = -1) -> list[int]:
 class Maze(Task):
     """A block maze (dark = wall, white = floor, green = start, red = goal); moves go up/down/left/right.
 
+    Queries: "exists" (is the goal reachable? yes/no), "length" (moves on the shortest path,
+    found by BFS), "next" (the unique first move of every shortest path; seeds where two first
+    moves tie are redrawn), "dead_ends" (floor cells, start and goal included, with exactly one
+    floor neighbour).
     Knobs per level:
         size: the maze is size×size cells (odd; the outer ring is wall).
         loops: fraction of inner walls knocked out, creating alternative routes (0 = one route).
-        questions: which questions may be asked: "exists" (is the goal reachable? yes/no),
-            "length" (moves on the shortest path, found by BFS), "next" (the unique first move
-            of every shortest path; seeds where two first moves tie are redrawn).
-        cell: pixels per cell (≥7).
+        queries: which queries the level asks.
+        cell: pixels per cell (≥7); with `sizes`, drawn from cell .. cell + sizes - 1.
+        jitter: the maze sits 0..jitter px right and down on a canvas `jitter` px larger (the
+            twin states the cell size and offset).
     A "no" answer to "exists" is made by walling off cells of the shortest route until none remains.
     """
 
@@ -115,17 +120,43 @@ class Maze(Task):
     description = "Block maze: path exists / shortest path length / next move"
     tags = ("spatial", "planning")
     forms = ("image", "text", "mixed")
+    questions = {
+        "exists": {
+            "direct": "Can the goal be reached from the start?",
+            "imperative": "Decide whether the goal can be reached from the start.",
+            "polite": "Could you tell me whether the goal can be reached from the start?",
+            "terse": "Goal reachable from the start?",
+        },
+        "length": {
+            "direct": "What is the smallest number of moves from the start to the goal?",
+            "imperative": "Give the smallest number of moves from the start to the goal.",
+            "polite": "Could you tell me the smallest number of moves from the start to the goal?",
+            "terse": "Fewest moves, start to goal?",
+        },
+        "next": {
+            "direct": "What is the first move of a shortest path from the start to the goal?",
+            "imperative": "Give the first move of a shortest path from the start to the goal.",
+            "polite": "Could you tell me the first move of a shortest path from the start to the goal?",
+            "terse": "First move of a shortest path, start to goal?",
+        },
+        "dead_ends": {
+            "direct": "How many dead ends does the maze have (floor cells, the start and goal included, with exactly one floor neighbour)?",
+            "imperative": "Count the dead ends of the maze (floor cells, the start and goal included, with exactly one floor neighbour).",
+            "polite": "Could you tell me how many dead ends the maze has (floor cells, the start and goal included, with exactly one floor neighbour)?",
+            "terse": "Dead ends (floor cells, start and goal included, with one floor neighbour): how many?",
+        },
+    }
     levels = {
-        1: {"size": 5, "loops": 0.0, "questions": ("exists", "length"), "cell": 20},
-        2: {"size": 7, "loops": 0.1, "questions": ("exists", "length", "next"), "cell": 16},
-        3: {"size": 9, "loops": 0.15, "questions": ("exists", "length", "next"), "cell": 13},
-        4: {"size": 11, "loops": 0.2, "questions": ("length", "next"), "cell": 11},
-        5: {"size": 13, "loops": 0.25, "questions": ("length", "next"), "cell": 9},
-        6: {"size": 15, "loops": 0.3, "questions": ("length", "next"), "cell": 8},
+        1: {"size": 5, "loops": 0.0, "queries": ("exists", "length", "dead_ends"), "cell": 16, "sizes": 9, "jitter": 12},
+        2: {"size": 7, "loops": 0.1, "queries": ("exists", "length", "next", "dead_ends"), "cell": 14, "sizes": 5, "jitter": 8},
+        3: {"size": 9, "loops": 0.15, "queries": ("exists", "length", "next", "dead_ends"), "cell": 13},
+        4: {"size": 11, "loops": 0.2, "queries": ("length", "next", "dead_ends"), "cell": 11},
+        5: {"size": 13, "loops": 0.25, "queries": ("length", "next", "dead_ends"), "cell": 9},
+        6: {"size": 15, "loops": 0.3, "queries": ("length", "next", "dead_ends"), "cell": 8},
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        n, question, draw = cfg["size"], rng.choice(cfg["questions"]), rng.random
+        n, question, draw = cfg["size"], self.query, rng.random
         step = {"up": -n, "down": n, "left": -1, "right": 1}
         while True:
             open_ = carve(rng, n, cfg["loops"])
@@ -155,40 +186,51 @@ class Maze(Task):
         where = f"The start is at {rc(*start)} and the goal at {rc(*goal)} (rows counted from the top, columns from the left, starting at 1)."
         rules = "Moves go one cell up, down, left or right, never into a wall."
         choices = None
+        cell, jitter = cfg["cell"] + rng.randrange(cfg.get("sizes", 1)), cfg.get("jitter", 0)
+        offset = [rng.randint(0, jitter), rng.randint(0, jitter)] if jitter else [0, 0]
         if question == "exists":
             reachable = moves >= 0
-            q = "Can the goal be reached from the start?"
             choices, answer = ("yes", "no"), "A" if reachable else "B"
             sol = (f"Searching outward from the start reaches the goal in {moves} moves, so yes. Answer: A."
                    if reachable else "Searching outward from the start, every reachable cell is exhausted without meeting the goal, so no. Answer: B.")
         elif question == "length":
-            q = "What is the smallest number of moves from the start to the goal?"
             answer = str(moves)
             sol = f"A breadth-first search from the start reaches the goal after {answer} moves at the earliest. Answer: {answer}."
-        else:
-            q = "What is the first move of a shortest path from the start to the goal?"
+        elif question == "next":
             choices = tuple(DIRS)
             answer = letters(4)[DIRS.index(firsts[0])]
             sol = (f"The goal is {moves} moves away; only moving {firsts[0]} brings the start one move closer "
                    f"({moves - 1} move{'' if moves == 2 else 's'} left). Answer: {answer}.")
+        else:
+            ends = sum(1 for i, ch in enumerate(text) if ch != "#" and sum(text[j] != "#" for j in (i - n, i + n, i - 1, i + 1)) == 1)
+            answer = str(ends)
+            sol = f"Checking every floor cell's four neighbours, {ends} have exactly one floor neighbour. The answer is {answer}."
+        q = self.ask()
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
-        img = self.picture(self.render, grid, cfg["cell"], marks=True)
+        img = self.picture(self.render, grid, cell, marks=True, offset=offset, pad=jitter)
+        look = f" In the picture each cell is {cell} px and the maze is shifted {offset[0]} px right and {offset[1]} px down." if jitter else ""
         prompt = self.image_prompt(f"The picture is a maze: dark cells are walls, white cells are floor, the green cell is the start and the red cell is the goal. {rules}\n{ask}")
         twin = (f"A maze is a {n}×{n} grid, given row by row from the top: '#' is a wall, '.' is floor, "
-                f"'S' is the start and 'G' is the goal.\n" + "\n".join(grid) + f"\n{where} {rules}\n{ask}")
+                f"'S' is the start and 'G' is the goal.\n" + "\n".join(grid) + f"\n{where} {rules}{look}\n{ask}")
         return self.sample(seed, level, prompt=prompt, images=(img,), answer=answer,
                            answer_type="choice" if choices else "number", choices=choices, text_twin=twin,
                            solution=sol, meta={"grid": grid, "question": question, "start": list(start),
-                                               "goal": list(goal), "cell": cfg["cell"], "where": where, "ask": ask, "rules": rules})
+                                               "goal": list(goal), "cell": cell, "offset": offset, "pad": jitter, "where": where,
+                                               "ask": ask, "rules": rules})
 
     @staticmethod
-    def render(grid: list[str], cell: int, marks: bool):
+    def render(grid: list[str], cell: int, marks: bool, offset: list[int] | tuple[int, int] = (0, 0), pad: int = 0):
+        """The cells (4 px from the edge) on the style's background, `offset` px right and down on a
+        canvas `pad` px larger."""
         col = {"#": WALL, ".": FLOOR, "S": START if marks else FLOOR, "G": GOAL if marks else FLOOR}
-        return cells_image([[col[ch] for ch in row] for row in grid], cell, border=4)
+        cells = cells_image([[col[ch] for ch in row] for row in grid], cell)
+        img = canvas(cells.width + 8 + pad, cells.height + 8 + pad)
+        img.paste(cells, (4 + offset[0], 4 + offset[1]))
+        return img
 
     def mixed(self, sample: Sample) -> Sample:
         """The walls in the picture (no start/goal marks); the start and goal positions in words."""
         m = sample.meta
-        img = self.render(m["grid"], m["cell"], marks=False)
+        img = self.render(m["grid"], m["cell"], marks=False, offset=m["offset"], pad=m["pad"])
         prompt = self.image_prompt(f"The picture is a maze: dark cells are walls, white cells are floor. {m['where']} {m['rules']}\n{m['ask']}")
         return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
