@@ -239,16 +239,33 @@ KEYS = {".": (255, 255, 255), "R": COLORS["red"], "B": COLORS["blue"], "G": COLO
 
 
 def solve_symmetry(s):
-    m, im = s.meta, np.asarray(s.images[0])
-    n, cell, b = len(m["grid"]), m["cell"], m["border"]
-    inv = {v: k for k, v in KEYS.items()}
-    g = np.array([[inv[tuple(im[b + r * cell + cell // 2, b + c * cell + cell // 2])] for c in range(n)] for r in range(n)])
-    assert ["".join(row) for row in g] == m["grid"]
-    lines = [(g == np.fliplr(g)).all(), (g == np.flipud(g)).all(), (g == g.T).all(), (g == np.rot90(g, 2).T).all()]
-    if m["question"] == "count":
-        return str(sum(lines))
-    v, h = lines[0], lines[1]
-    return "C" if v and h else "A" if v else "B" if h else "D"
+    """The answer from the twin's grid (numpy flips); under plain, the grid is also read off the pixels."""
+    m, q = s.meta, s.meta["variant"]["query"]
+    rows = [ln for ln in s.text_twin.split("\n") if re.fullmatch(r"[.RBGY]+", ln)]
+    g = np.array([list(row) for row in rows])
+    assert rows == m["grid"] and m["question"] == q
+    if m["variant"]["style"] == "plain":
+        im, cell, (dx, dy) = np.asarray(s.images[0]), m["cell"], m["offset"]
+        b, n = m["border"], len(rows)
+        inv = {v: k for k, v in KEYS.items()}
+        seen = [[inv[tuple(im[b + dy + r * cell + cell // 2, b + dx + c * cell + cell // 2])] for c in range(n)] for r in range(n)]
+        assert ["".join(row) for row in seen] == rows
+    flips = {"vertical": np.fliplr(g), "horizontal": np.flipud(g), "top-left to bottom-right diagonal": g.T,
+             "top-right to bottom-left diagonal": np.rot90(g, 2).T}
+    lines = {k: (g == f).all() for k, f in flips.items()}
+    if q == "count":
+        return str(sum(lines.values()))
+    if q == "vh":
+        v, h = lines["vertical"], lines["horizontal"]
+        return "C" if v and h else "A" if v else "B" if h else "D"
+    question = s.text_twin.split(rows[-1], 1)[1]
+    (axis,) = [k for k in flips if f"{k} line" in question]
+    if q == "axis":
+        return "A" if lines[axis] else "B"
+    r, c = map(int, re.search(r"row (\d+), column (\d+)", question, flags=re.I).groups())
+    landed = flips[axis][r - 1, c - 1]  # each flip is an involution: the flipped grid at (r, c) is the cell (r, c) lands on
+    names = {".": "white", "R": "red", "B": "blue", "G": "green", "Y": "yellow"}
+    return letter_of(s, list(s.choices).index(names[landed]))
 
 
 def iou(a, b) -> float:
@@ -344,7 +361,7 @@ from foveal.tasks.style import STYLES  # noqa: E402
 from foveal.tasks.variant import PHRASINGS  # noqa: E402
 
 VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation, "spatial": solve_spatial,
-                   "maze": solve_maze}
+                   "maze": solve_maze, "symmetry": solve_symmetry}
 # Documented exceptions to ">= 95% of 1,000 level-1 draws distinct": (family, query) -> the fraction asserted.
 DISTINCT_EXCEPTIONS: dict[tuple[str, str], float] = {}
 
