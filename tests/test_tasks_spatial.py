@@ -171,6 +171,35 @@ def solve_spatial(s):
     return letter_of(s, options.index(f"{'top' if y < size / 2 else 'bottom'} {'left' if x < size / 2 else 'right'}"))
 
 
+def jigsaw_layout(twin: str) -> list[int]:
+    """The piece label for each original position, by chaining shared corner colours from the twin."""
+    pieces = {int(p): cs.split() for p, cs in re.findall(r"piece (\d+): ((?:#\w{6} ?){4})", twin)}
+    k = int(round(len(pieces) ** 0.5))
+    left_top = [p for p, cs in pieces.items() if all(cs[0] not in o for q, o in pieces.items() if q != p)]
+    layout = [left_top[0]]
+    for pos in range(1, k * k):
+        if pos % k:
+            tl, bl = pieces[layout[pos - 1]][1], pieces[layout[pos - 1]][3]
+            layout.append(next(p for p, cs in pieces.items() if (cs[0], cs[2]) == (tl, bl)))
+        else:
+            tl, tr = pieces[layout[pos - k]][2], pieces[layout[pos - k]][3]
+            layout.append(next(p for p, cs in pieces.items() if (cs[0], cs[1]) == (tl, tr)))
+    return layout
+
+
+def solve_jigsaw(s):
+    layout, q = jigsaw_layout(s.text_twin), s.meta["variant"]["query"]
+    ask = s.text_twin.rsplit("common corners. ", 1)[1]
+    if q == "order":
+        return " ".join(map(str, layout))
+    if q == "position":
+        return str(layout[int(re.search(r"position (\d+)", ask).group(1))])
+    if q == "where":
+        return str(layout.index(int(re.search(r"[Pp]iece (\d+)", ask).group(1))))
+    assert q == "in_place"
+    return str(sum(label == pos for pos, label in enumerate(layout)))
+
+
 def block_heights(twin: str) -> np.ndarray:
     rows = re.findall(r"row \d+: ([\d ]+?)(?=;|\.)", twin.split("\n")[0])
     return np.array([[int(v) for v in row.split()] for row in rows])
@@ -361,7 +390,7 @@ from foveal.tasks.style import STYLES  # noqa: E402
 from foveal.tasks.variant import PHRASINGS  # noqa: E402
 
 VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation, "spatial": solve_spatial,
-                   "maze": solve_maze, "symmetry": solve_symmetry}
+                   "maze": solve_maze, "symmetry": solve_symmetry, "jigsaw": solve_jigsaw}
 # Documented exceptions to ">= 95% of 1,000 level-1 draws distinct": (family, query) -> the fraction asserted.
 DISTINCT_EXCEPTIONS: dict[tuple[str, str], float] = {}
 
@@ -436,3 +465,12 @@ def test_maze_marks_drawn_where_the_twin_says_at_every_level():
                                                 s.text_twin).groups())
                 assert [px, [dx, dy]] == [s.meta["cell"], s.meta["offset"]]
             check_maze_pixels(s)
+
+
+def test_jigsaw_mixed_never_states_the_position_asked_about():
+    t = get("jigsaw")
+    for seed in range(20):
+        for query in ("position", "where"):
+            s = t.generate(seed, 1 + seed % 6, "mixed", query=query)
+            told = {int(p) for p in re.findall(r"belongs at position (\d+)", s.prompt.split("some are known:")[1])}
+            assert told and s.meta["asked"] not in told

@@ -4,7 +4,9 @@ The source picture is a smooth four-colour gradient with a few large shapes draw
 piece borders. It is cut into a k×k grid of square pieces, which are shuffled and shown
 in one image, each under its number label (0 .. k²-1, in reading order of the shuffled
 layout). The answer is the permutation: for each position of the original picture in
-reading order, the number of the piece that belongs there, e.g. "3 1 0 2".
+reading order, the number of the piece that belongs there, e.g. "3 1 0 2". Other queries ask
+for one entry of it (which piece belongs at a position, where a piece belongs) or how many pieces
+are numbered with their own position.
 """
 
 from __future__ import annotations
@@ -78,9 +80,13 @@ class Jigsaw(Task):
         piece: piece side in pixels.
         shapes: how many large shapes cross the piece borders (more shapes, more cues).
 
-    Answer (sequence): k² numbers separated by spaces; the p-th is the label of the piece
-    that belongs at position p of the original picture (positions in reading order: left to
-    right, top to bottom). The shuffle is never the identity.
+    Queries:
+        "order" (sequence): k² numbers separated by spaces; the p-th is the label of the piece
+            that belongs at position p of the original picture (positions in reading order: left
+            to right, top to bottom). The shuffle is never the identity.
+        "position" (number): the label of the piece that belongs at one named position.
+        "where" (number): the position one named piece belongs at.
+        "in_place" (number): how many pieces are labelled with their own original position.
 
     Mixed form: the correct position of about a third of the pieces is stated in text.
     """
@@ -90,6 +96,48 @@ class Jigsaw(Task):
     description = "Reassemble a picture cut into k×k shuffled pieces; answer the permutation (sequence)."
     tags = ("spatial", "perception", "planning")
     forms = ("image", "text", "mixed")
+    questions = {
+        "order": {
+            "direct": "For each position of the original picture in reading order (left to right, top to bottom), give "
+                      "the number of the piece that belongs there: {n} numbers separated by spaces.",
+            "imperative": "List, for each position of the original picture in reading order (left to right, top to "
+                          "bottom), the number of the piece that belongs there: {n} numbers separated by spaces.",
+            "polite": "Could you give, for each position of the original picture in reading order (left to right, top "
+                      "to bottom), the number of the piece that belongs there? Write {n} numbers separated by spaces.",
+            "terse": "Piece numbers for the original positions in reading order (left to right, top to bottom)? "
+                     "{n} numbers separated by spaces.",
+        },
+        "position": {
+            "direct": "Which piece belongs at position {p} of the original picture (positions numbered 0-{last} in "
+                      "reading order: left to right, top to bottom)? Answer with its number.",
+            "imperative": "Give the number of the piece that belongs at position {p} of the original picture "
+                          "(positions numbered 0-{last} in reading order: left to right, top to bottom).",
+            "polite": "Could you tell me which piece belongs at position {p} of the original picture (positions "
+                      "numbered 0-{last} in reading order: left to right, top to bottom)? Answer with its number.",
+            "terse": "Original position {p} (positions 0-{last} in reading order, left to right, top to bottom): "
+                     "which piece? Answer with its number.",
+        },
+        "where": {
+            "direct": "At which position of the original picture does piece {s} belong (positions numbered 0-{last} "
+                      "in reading order: left to right, top to bottom)? Answer with a number.",
+            "imperative": "Give the position of the original picture that piece {s} belongs at (positions numbered "
+                          "0-{last} in reading order: left to right, top to bottom). Answer with a number.",
+            "polite": "Could you tell me at which position of the original picture piece {s} belongs (positions "
+                      "numbered 0-{last} in reading order: left to right, top to bottom)? Answer with a number.",
+            "terse": "Piece {s}: its original position (0-{last} in reading order, left to right, top to bottom)? "
+                     "Answer with a number.",
+        },
+        "in_place": {
+            "direct": "How many pieces are numbered with their own position in the original picture (positions "
+                      "numbered 0-{last} in reading order: left to right, top to bottom)? Answer with a number.",
+            "imperative": "Count the pieces numbered with their own position in the original picture (positions "
+                          "numbered 0-{last} in reading order: left to right, top to bottom). Answer with a number.",
+            "polite": "Could you tell me how many pieces are numbered with their own position in the original picture "
+                      "(positions numbered 0-{last} in reading order: left to right, top to bottom)? Answer with a number.",
+            "terse": "Pieces numbered with their own original position (positions 0-{last} in reading order, left to "
+                     "right, top to bottom): how many? Answer with a number.",
+        },
+    }
     levels = {
         1: dict(k=2, piece=48, shapes=3),
         2: dict(k=3, piece=40, shapes=4),
@@ -99,11 +147,10 @@ class Jigsaw(Task):
         6: dict(k=5, piece=32, shapes=6),
     }
 
-    def question(self, k: int) -> str:
+    @staticmethod
+    def question(k: int, ask: str) -> str:
         return (f"The image shows a picture cut into a {k}x{k} grid of square pieces, shuffled; each piece is "
-                f"numbered by the label above it. For each position of the original picture in reading order "
-                f"(left to right, top to bottom), give the number of the piece that belongs there: {k * k} "
-                f"numbers separated by spaces.")
+                f"numbered by the label above it. {ask}")
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         k, piece = cfg["k"], cfg["piece"]
@@ -123,8 +170,33 @@ class Jigsaw(Task):
         order = list(range(k * k))  # order[slot] = original position of the piece shown in that slot
         while order == sorted(order):
             rng.shuffle(order)
-        answer = " ".join(str(order.index(p)) for p in range(k * k))
-        meta = {"k": k, "piece": piece, "corners": corners, "shapes": shapes, "order": order}
+        perm = " ".join(str(order.index(p)) for p in range(k * k))
+        query, slots = self.query, {"n": k * k, "last": k * k - 1}
+        if query == "order":
+            answer, asked = perm, None
+            solution = (f"Matching the colours and shapes that continue across piece edges puts piece "
+                        f"{answer.split()[0]} at the top-left and gives the order {answer}. The answer is {answer}.")
+        elif query == "position":
+            asked = slots["p"] = rng.randrange(k * k)
+            answer = str(order.index(asked))
+            solution = (f"Matching the colours and shapes that continue across piece edges, the original order is "
+                        f"{perm}, so piece {answer} belongs at position {asked}. The answer is {answer}.")
+        elif query == "where":
+            slot = slots["s"] = rng.randrange(k * k)
+            asked, answer = order[slot], str(order[slot])
+            solution = (f"Matching the colours and shapes that continue across piece edges, the original order is "
+                        f"{perm}, so piece {slot} belongs at position {answer}. The answer is {answer}.")
+        else:
+            asked = None
+            same = [s for s in range(k * k) if order[s] == s]
+            answer = str(len(same))
+            solution = (f"Matching the colours and shapes that continue across piece edges, the original order is "
+                        f"{perm}; {'pieces ' + ', '.join(map(str, same)) if same else 'no piece'} "
+                        f"{'sit' if len(same) > 1 else 'sits'} at {'their' if len(same) > 1 else 'its'} own position. "
+                        f"The answer is {answer}.")
+        ask = self.ask(**slots)
+        meta = {"k": k, "piece": piece, "corners": corners, "shapes": shapes, "order": order, "ask": ask,
+                "asked": asked, "query": query}
         pieces = []
         for slot, pos in enumerate(order):
             r, c = divmod(pos, k)
@@ -133,22 +205,20 @@ class Jigsaw(Task):
         twin = (f"A picture with a smooth colour gradient was cut into a {k}x{k} grid of square pieces, which "
                 f"were shuffled and numbered 0-{k * k - 1}. The colours at each piece's corners (top-left, "
                 f"top-right, bottom-left, bottom-right) are: {'; '.join(pieces)}. Pieces that touch in the "
-                f"original picture share the colours of their common corners. For each position of the original "
-                f"picture in reading order (left to right, top to bottom), give the number of the piece that "
-                f"belongs there: {k * k} numbers separated by spaces.")
-        solution = (f"Matching the colours and shapes that continue across piece edges puts piece "
-                    f"{answer.split()[0]} at the top-left and gives the order {answer}. The answer is {answer}.")
-        return self.sample(seed, level, prompt=self.image_prompt(self.question(k)), images=(self.picture(render, meta),),
-                           answer=answer, answer_type="sequence", text_twin=twin, solution=solution, meta=meta)
+                f"original picture share the colours of their common corners. {ask}")
+        return self.sample(seed, level, prompt=self.image_prompt(self.question(k, ask)), images=(self.picture(render, meta),),
+                           answer=answer, answer_type="sequence" if query == "order" else "number", text_twin=twin,
+                           solution=solution, meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:
-        """State the correct position of about a third of the pieces in text."""
+        """State the correct position of about a third of the pieces in text (never the position asked about)."""
         m = sample.meta
-        labels = sample.answer.split()
+        labels = [str(m["order"].index(p)) for p in range(len(m["order"]))]
+        free = [p for p in range(len(labels)) if p != m["asked"]]
         told = sorted(task_rng(f"{self.name}/mixed", sample.seed, sample.level)
-                      .sample(range(len(labels)), max(1, len(labels) // 3)))
+                      .sample(free, max(1, len(labels) // 3)))
         said = "; ".join(f"piece {labels[p]} belongs at position {p}" for p in told)
-        prompt = self.image_prompt(f"{self.question(m['k'])} Positions are numbered 0-{len(labels) - 1} in "
+        prompt = self.image_prompt(f"{self.question(m['k'], m['ask'])} Positions are numbered 0-{len(labels) - 1} in "
                                    f"reading order, and some are known: {said}.")
         return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
                        meta={**m, "described": told})
