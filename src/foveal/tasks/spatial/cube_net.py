@@ -11,7 +11,7 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import register
 from foveal.tasks.base import Task
-from foveal.tasks.draw import canvas, choice_block, letters, text
+from foveal.tasks.draw import canvas, choice_block, ink, letters, text, width
 
 CROSS = ((0, 1), (1, 0), (1, 1), (1, 2), (1, 3), (2, 1))
 # Rolling the cube one square in a direction: which cube position's face lands where.
@@ -72,30 +72,52 @@ def orient(cells, rng: random.Random) -> tuple[tuple[int, int], ...]:
 class CubeNet(Task):
     """Six numbered squares; fold them into a cube (the squares fold along their shared edges).
 
+    Queries: "opposite" (which face is opposite face X: 5 choices), "pair" (which of 4 pairs
+    ends up opposite), "valid" (does the shape fold into a cube: yes/no; half of the shapes are
+    random six-square shapes that are not nets).
     Knobs per level:
-        shapes: "cross" (the Latin-cross net, turned or flipped), "nets" (any of the 11 nets),
-            "any" (random six-square shapes, half of them not nets).
-        question: "opposite" (which face is opposite face X: 5 choices), "pair" (which of 4
-            pairs ends up opposite), "valid" (does the shape fold into a cube: yes/no).
-        cell: square size in pixels.
+        shapes: the nets drawn: "cross" (the Latin-cross net, turned or flipped) or "nets" (any of
+            the 11 nets).
+        cell: square size in pixels; with `sizes`, drawn from cell .. cell + sizes - 1 (stated in
+            the twin).
     """
 
     name = "cube_net"
     description = "Cube nets: opposite faces after folding, or whether six squares fold into a cube"
     tags = ("spatial",)
+    questions = {
+        "opposite": {
+            "direct": "When the shape is folded into a cube, which face is opposite face {x}?",
+            "imperative": "Fold the shape into a cube and name the face opposite face {x}.",
+            "polite": "Could you tell me which face is opposite face {x} when the shape is folded into a cube?",
+            "terse": "Folded into a cube: face opposite face {x}?",
+        },
+        "pair": {
+            "direct": "When the shape is folded into a cube, which pair of faces ends up on opposite sides?",
+            "imperative": "Fold the shape into a cube and name the pair of faces that ends up on opposite sides.",
+            "polite": "Could you tell me which pair of faces ends up on opposite sides when the shape is folded into a cube?",
+            "terse": "Folded into a cube: which pair of faces is opposite?",
+        },
+        "valid": {
+            "direct": "Can these six squares be folded along their edges into a closed cube?",
+            "imperative": "Decide whether these six squares can be folded along their edges into a closed cube.",
+            "polite": "Could you tell me whether these six squares can be folded along their edges into a closed cube?",
+            "terse": "Six squares folded along their edges: a closed cube?",
+        },
+    }
     levels = {
-        1: {"shapes": "cross", "question": "opposite", "cell": 24},
-        2: {"shapes": "nets", "question": "opposite", "cell": 24},
-        3: {"shapes": "nets", "question": "pair", "cell": 24},
-        4: {"shapes": "any", "question": "valid", "cell": 22},
-        5: {"shapes": "nets", "question": "mixed", "cell": 22},
+        1: {"shapes": "cross", "cell": 22, "sizes": 7},
+        2: {"shapes": "nets", "cell": 22, "sizes": 5},
+        3: {"shapes": "nets", "cell": 24},
+        4: {"shapes": "nets", "cell": 22},
+        5: {"shapes": "nets", "cell": 22},
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        question = cfg["question"] if cfg["question"] != "mixed" else rng.choice(("opposite", "pair", "valid"))
+        question = self.query
         want_net = question != "valid" or rng.random() < 0.5
         while True:
-            cells = orient(CROSS, rng) if cfg["shapes"] == "cross" else hexomino(rng)
+            cells = orient(CROSS, rng) if cfg["shapes"] == "cross" and want_net else hexomino(rng)
             if (fold(cells) is not None) == want_net:
                 break
         labels = dict(zip(cells, map(str, rng.sample(range(1, 7), 6)), strict=False))
@@ -108,7 +130,7 @@ class CubeNet(Task):
             x = rng.choice(sorted(opp))
             choices = tuple(f"face {v}" for v in sorted(set(opp) - {x}))
             answer = letters(5)[choices.index(f"face {opp[x]}")]
-            q = f"When the shape is folded into a cube, which face is opposite face {x}?"
+            q = self.ask(x=x)
             sol = f"Folding around the squares, face {opp[x]} ends up parallel to face {x} on the far side. Answer: {answer}."
         elif question == "pair":
             pair = rng.choice(sorted(opp))
@@ -118,21 +140,23 @@ class CubeNet(Task):
             rng.shuffle(options)
             choices = tuple(f"faces {a} and {b}" for a, b in options)
             answer = letters(4)[options.index(good)]
-            q = "When the shape is folded into a cube, which pair of faces ends up on opposite sides?"
+            q = self.ask()
             sol = f"Faces {good[0]} and {good[1]} never share an edge after folding; the other pairs meet at an edge. Answer: {answer}."
         else:
             choices = ("yes", "no")
             answer = "A" if faces else "B"
-            q = "Can these six squares be folded along their edges into a closed cube?"
+            q = self.ask()
             sol = ("Folding square by square gives every square a different face of the cube, so yes. Answer: A." if faces else
                    "Folding square by square, two squares land on the same face of the cube, leaving one face open, so no. Answer: B.")
         ask = f"{q}\n{choice_block(list(choices))}\nAnswer with the letter."
         rows, cols = max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1
         art = "\n".join("".join(labels.get((r, c), ".") for c in range(cols)) for r in range(rows))
-        twin = f"Six squares numbered 1 to 6 are joined along their edges as in this grid ('.' is empty):\n{art}\n{ask}"
+        cell = cfg["cell"] + rng.randrange(cfg.get("sizes", 1))
+        look = f"In the picture each square is {cell} px.\n" if "sizes" in cfg else ""
+        twin = f"Six squares numbered 1 to 6 are joined along their edges as in this grid ('.' is empty):\n{art}\n{look}{ask}"
         return self.sample(seed, level, prompt=self.image_prompt(f"The picture shows six numbered squares joined along their edges.\n{ask}"),
-                           images=(self.picture(self.render, labels, cfg["cell"]),), answer=answer, answer_type="choice", choices=choices,
-                           text_twin=twin, solution=sol, meta={"grid": art.split("\n"), "question": question, "cell": cfg["cell"]})
+                           images=(self.picture(self.render, labels, cell),), answer=answer, answer_type="choice", choices=choices,
+                           text_twin=twin, solution=sol, meta={"grid": art.split("\n"), "question": question, "cell": cell})
 
     @staticmethod
     def render(labels: dict[tuple[int, int], str], cell: int):
@@ -142,6 +166,6 @@ class CubeNet(Task):
         d = ImageDraw.Draw(img)
         for (r, c), lab in labels.items():
             x, y = m + c * cell, m + r * cell
-            d.rectangle([x, y, x + cell, y + cell], fill=(250, 225, 150), outline=(0, 0, 0), width=2)
+            d.rectangle([x, y, x + cell, y + cell], fill=(250, 225, 150), outline=ink(), width=width(2))
             text(d, (x + cell / 2, y + cell / 2), lab, size=14)
         return img
