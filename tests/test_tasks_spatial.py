@@ -68,8 +68,16 @@ def check_maze_pixels(s):
 
 
 def solve_transit(s):
-    lines, a, b = s.meta["lines"], s.meta["from"], s.meta["to"]
-    q = s.meta["question"]
+    """The answer from the twin's station lists (BFS over stations, over lines)."""
+    lines = [ln.split(", ") for ln in re.findall(r"line runs through stations ([A-Z, ]+) in this order", s.text_twin)]
+    assert lines == s.meta["lines"]
+    a, b, q = s.meta["from"], s.meta["to"], s.meta["variant"]["query"]
+    if q != "interchanges":
+        question = s.text_twin.split("is an interchange.\n")[1].split("\n")[0]
+        assert re.search(rf"\b{a}\b.*\b{b}\b", question)
+    if q == "interchanges":
+        stations = {st for ln in lines for st in ln}
+        return str(sum(sum(st in ln for ln in lines) >= 2 for st in stations))
     if q == "line":
         serving = [i for i, ln in enumerate(lines) if a in ln and b in ln]
         assert len(serving) == 1
@@ -393,7 +401,8 @@ from foveal.tasks.style import STYLES  # noqa: E402
 from foveal.tasks.variant import PHRASINGS  # noqa: E402
 
 VARIANT_SOLVERS = {"block_count": solve_blocks, "mental_rotation": solve_rotation, "spatial": solve_spatial,
-                   "maze": solve_maze, "symmetry": solve_symmetry, "jigsaw": solve_jigsaw, "cube_net": solve_cube_net}
+                   "maze": solve_maze, "symmetry": solve_symmetry, "jigsaw": solve_jigsaw, "cube_net": solve_cube_net,
+                   "transit_route": solve_transit}
 # Documented exceptions to ">= 95% of 1,000 level-1 draws distinct": (family, query) -> the fraction asserted.
 DISTINCT_EXCEPTIONS: dict[tuple[str, str], float] = {}
 

@@ -1,4 +1,5 @@
-"""Transit map: fewest stops, fewest line changes, or which line links two stations (RewardMap/ReasonMap)."""
+"""Transit map: fewest stops, fewest line changes, which line links two stations, how many
+interchanges (RewardMap/ReasonMap)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from PIL import ImageDraw
 
 from foveal.sample import Sample
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks.base import Task
-from foveal.tasks.draw import COLORS, canvas, choice_block, letters, text
+from foveal.tasks.draw import canvas, choice_block, ink, letters, rgb, text, width
 
 LINE_COLORS = ("red", "blue", "green", "orange", "purple")
 STEPS = ((0, 1), (1, 0), (0, -1), (-1, 0))
@@ -83,30 +85,57 @@ def fewest_changes(lines: list[list[str]], a: str, b: str) -> int | None:
 class TransitRoute(Task):
     """A transit-style map: coloured lines through lettered stations on a lattice; shared stations are interchanges.
 
+    Queries: "line" (the only line serving both stations, a choice), "stops" (fewest stops
+    between two stations, counting every hop between neighbouring stations), "changes" (fewest
+    line changes), "interchanges" (how many stations lie on two or more lines).
     Knobs per level:
         grid: the stations lie on a grid×grid lattice.
         lines: number of lines (distinct colours; no two lines share a segment).
         length: stations per line.
-        questions: "stops" (fewest stops between two stations, counting every hop between
-            neighbouring stations), "changes" (fewest line changes), "line" (the only line
-            serving both stations, a choice).
+        queries: which queries the level asks.
     """
 
     name = "transit_route"
     description = "Transit map: fewest stops / fewest line changes / which line links two stations"
     tags = ("spatial", "planning")
     forms = ("image", "text", "mixed")
+    questions = {
+        "line": {
+            "direct": "Which line serves both station {a} and station {b}?",
+            "imperative": "Name the line that serves both station {a} and station {b}.",
+            "polite": "Could you tell me which line serves both station {a} and station {b}?",
+            "terse": "Line serving both {a} and {b}?",
+        },
+        "stops": {
+            "direct": "Travelling from station {a} to station {b}, what is the fewest number of stops (hops between neighbouring stations) you can ride, changing lines freely?",
+            "imperative": "Give the fewest number of stops (hops between neighbouring stations) you can ride from station {a} to station {b}, changing lines freely.",
+            "polite": "Could you tell me the fewest number of stops (hops between neighbouring stations) you can ride from station {a} to station {b}, changing lines freely?",
+            "terse": "From {a} to {b}, changing lines freely: fewest stops (hops between neighbouring stations)?",
+        },
+        "changes": {
+            "direct": "Travelling from station {a} to station {b}, what is the fewest number of times you must change lines?",
+            "imperative": "Give the fewest number of times you must change lines travelling from station {a} to station {b}.",
+            "polite": "Could you tell me the fewest number of times you must change lines travelling from station {a} to station {b}?",
+            "terse": "From {a} to {b}: fewest line changes?",
+        },
+        "interchanges": {
+            "direct": "How many interchange stations (stations on two or more lines) does the network have?",
+            "imperative": "Count the interchange stations (stations on two or more lines) of the network.",
+            "polite": "Could you tell me how many interchange stations (stations on two or more lines) the network has?",
+            "terse": "Interchange stations (on two or more lines): how many?",
+        },
+    }
     levels = {
-        1: {"grid": 4, "lines": 2, "length": 4, "questions": ("line", "stops")},
-        2: {"grid": 4, "lines": 3, "length": 4, "questions": ("line", "stops", "changes")},
-        3: {"grid": 5, "lines": 3, "length": 5, "questions": ("stops", "changes")},
-        4: {"grid": 5, "lines": 4, "length": 6, "questions": ("stops", "changes")},
-        5: {"grid": 6, "lines": 5, "length": 7, "questions": ("stops", "changes")},
+        1: {"grid": 4, "lines": 2, "length": 4, "queries": ("line", "stops", "interchanges")},
+        2: {"grid": 4, "lines": 3, "length": 4, "queries": ("line", "stops", "changes", "interchanges")},
+        3: {"grid": 5, "lines": 3, "length": 5, "queries": ("stops", "changes", "interchanges")},
+        4: {"grid": 5, "lines": 4, "length": 6, "queries": ("stops", "changes", "interchanges")},
+        5: {"grid": 6, "lines": 5, "length": 7, "queries": ("stops", "changes", "interchanges")},
     }
     SPACING, MARGIN = 30, 18
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
-        question = rng.choice(cfg["questions"])
+        question = self.query
         while True:
             walks = route_lines(rng, cfg["grid"], cfg["lines"], cfg["length"])
             if walks is None or len({p for w in walks for p in w}) > 26:
@@ -120,25 +149,30 @@ class TransitRoute(Task):
                 serving = [i for i, ln in enumerate(lines) if a in ln and b in ln]
                 if len(serving) == 1 and abs(lines[serving[0]].index(a) - lines[serving[0]].index(b)) > 1:
                     break
+            elif question == "interchanges":
+                break
             elif fewest_stops(lines, a, b) is not None and fewest_stops(lines, a, b) >= 2:
                 if question == "stops" or fewest_changes(lines, a, b) >= (1 if level > 2 else 0):
                     break
         colors = LINE_COLORS[: len(lines)]
         choices = None
         if question == "line":
-            q = f"Which line serves both station {a} and station {b}?"
             choices = tuple(f"the {c} line" for c in colors)
             answer = letters(len(colors))[serving[0]]
             sol = f"Only the {colors[serving[0]]} line passes through both {a} and {b}. Answer: {answer}."
         elif question == "stops":
             answer = str(fewest_stops(lines, a, b))
-            q = f"Travelling from station {a} to station {b}, what is the fewest number of stops (hops between neighbouring stations) you can ride, changing lines freely?"
             sol = f"A breadth-first search over neighbouring stations from {a} reaches {b} after {answer} hops at the earliest. Answer: {answer}."
-        else:
+        elif question == "changes":
             answer = str(fewest_changes(lines, a, b))
-            q = f"Travelling from station {a} to station {b}, what is the fewest number of times you must change lines?"
             sol = (f"{a} and {b} lie on a common line, so no change is needed. Answer: 0." if answer == "0" else
                    f"No single line links {a} and {b}; the best route switches lines {answer} time(s) at interchange stations. Answer: {answer}.")
+        else:
+            hubs = [st for st in stations if sum(st in ln for ln in lines) >= 2]
+            answer = str(len(hubs))
+            sol = (f"The stations on two or more lines are {', '.join(hubs)}, so {answer}. The answer is {answer}." if hubs else
+                   "No station lies on two lines, so 0. The answer is 0.")
+        q = self.ask(a=a, b=b)
         ask = q + (f"\n{choice_block(list(choices))}\nAnswer with the letter." if choices else " Answer with a number.")
         lines_txt = [f"The {c} line runs through stations {', '.join(ln)} in this order." for c, ln in zip(colors, lines, strict=False)]
         img = self.picture(self.render, cfg["grid"], walks, names, colors)
@@ -155,10 +189,10 @@ class TransitRoute(Task):
         d = ImageDraw.Draw(img)
         xy = lambda p: (m + p[0] * sp, m + p[1] * sp)  # noqa: E731
         for w, c in zip(walks, colors, strict=False):
-            d.line([xy(p) for p in w], fill=COLORS[c], width=4)
+            d.line([xy(p) for p in w], fill=rgb(c), width=width(4))
         for p, nm in names.items():
             x, y = xy(p)
-            d.ellipse([x - 5, y - 5, x + 5, y + 5], fill=(255, 255, 255), outline=(0, 0, 0), width=2)
+            d.ellipse([x - 5, y - 5, x + 5, y + 5], fill=S.current().background, outline=ink(), width=2)
             text(d, (x + 11, y - 10), nm, size=12)
         return img
 
