@@ -82,7 +82,8 @@ def run_quickstart(out: str | Path = "runs/quickstart", minutes: float = DEFAULT
         raise FovealError(f"--n-eval must be at least 1, got {n_eval}")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FovealError(f"output directory {out} already exists and is not empty (pass --overwrite)")
-    over = ([f"data.gym.tasks=[{','.join(tasks)}]"] if tasks else []) + list(overrides or [])
+    # other tasks ask their own queries: the recipe's pinned block_count query goes with its task
+    over = ([f"data.gym.tasks=[{','.join(tasks)}]", "data.gym.query=null"] if tasks else []) + list(overrides or [])
     cfg = load_config(recipe_path(), overrides=over)
     scale = minutes / DEFAULT_MINUTES
     cfg.sft.steps = max(1, round(cfg.sft.steps * scale)) if cfg.sft.steps else 0

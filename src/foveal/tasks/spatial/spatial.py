@@ -103,13 +103,13 @@ class Spatial(Task):
             "direct": "Where is {a} relative to {b}?",
             "imperative": "Say where {a} is relative to {b}.",
             "polite": "Could you tell me where {a} is relative to {b}?",
-            "terse": "{A} relative to {b}: where?",
+            "terse": "Position of {a} relative to {b}?",
         },
         "yesno": {
             "direct": "Is {a} {rel} {b}?",
             "imperative": "Say whether {a} is {rel} {b}.",
             "polite": "Could you tell me whether {a} is {rel} {b}?",
-            "terse": "{A} {rel} {b}: yes or no?",
+            "terse": "Yes or no: {a} {rel} {b}?",
         },
         "extreme": {
             "direct": "Which object is the {word} one in the picture?",
@@ -121,7 +121,7 @@ class Spatial(Task):
             "direct": "In which quarter of the picture is {a}?",
             "imperative": "Say in which quarter of the picture {a} is.",
             "polite": "Could you tell me in which quarter of the picture {a} is?",
-            "terse": "{A}: which quarter of the picture?",
+            "terse": "Quarter of the picture holding {a}?",
         },
     }
     levels = {
@@ -161,7 +161,7 @@ class Spatial(Task):
             i = pick
             j = rng.choice([k for k in range(n) if k != i])
         a, b = objects[i], objects[j]
-        slots = {"a": name(a), "A": name(a).capitalize(), "b": name(b)}
+        slots = {"a": name(a), "b": name(b)}
         if query == "relation":
             choices = list(RELATIONS)
             if cfg["shuffle"]:
