@@ -262,6 +262,9 @@ def solve_cube_net(s):
     if q == "valid":
         return "A" if valid else "B"
     assert valid
+    if q == "adjacent":
+        x, y = re.search(r"faces? (\d) and (?:face )?(\d)", s.text_twin).groups()
+        return "B" if normals[x] == tuple(-np.array(normals[y])) else "A"
     opposite = lambda a, b: normals[a] == tuple(-np.array(normals[b]))  # noqa: E731
     good = []
     for i, ch in enumerate(s.choices):

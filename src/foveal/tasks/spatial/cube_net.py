@@ -74,7 +74,8 @@ class CubeNet(Task):
 
     Queries: "opposite" (which face is opposite face X: 5 choices), "pair" (which of 4 pairs
     ends up opposite), "valid" (does the shape fold into a cube: yes/no; half of the shapes are
-    random six-square shapes that are not nets).
+    random six-square shapes that are not nets), "adjacent" (do faces X and Y share an edge
+    after folding: yes/no, Y opposite X half the time).
     Knobs per level:
         shapes: the nets drawn: "cross" (the Latin-cross net, turned or flipped) or "nets" (any of
             the 11 nets).
@@ -103,6 +104,12 @@ class CubeNet(Task):
             "imperative": "Decide whether these six squares can be folded along their edges into a closed cube.",
             "polite": "Could you tell me whether these six squares can be folded along their edges into a closed cube?",
             "terse": "Six squares folded along their edges: a closed cube?",
+        },
+        "adjacent": {
+            "direct": "When the shape is folded into a cube, do face {x} and face {y} share an edge?",
+            "imperative": "Fold the shape into a cube and say whether face {x} and face {y} share an edge.",
+            "polite": "Could you tell me whether face {x} and face {y} share an edge when the shape is folded into a cube?",
+            "terse": "Folded into a cube: faces {x} and {y} share an edge?",
         },
     }
     levels = {
@@ -142,6 +149,15 @@ class CubeNet(Task):
             answer = letters(4)[options.index(good)]
             q = self.ask()
             sol = f"Faces {good[0]} and {good[1]} never share an edge after folding; the other pairs meet at an edge. Answer: {answer}."
+        elif question == "adjacent":
+            x = rng.choice(sorted(opp))
+            y = opp[x] if rng.random() < 0.5 else rng.choice(sorted(set(opp) - {x, opp[x]}))
+            choices = ("yes", "no")
+            answer = "B" if y == opp[x] else "A"
+            q = self.ask(x=x, y=y)
+            sol = (f"Folding around the squares, face {y} ends up opposite face {x}, so they share no edge. The answer is B."
+                   if answer == "B" else
+                   f"Folding around the squares, face {opp[x]} ends up opposite face {x}, so face {y} borders it. The answer is A.")
         else:
             choices = ("yes", "no")
             answer = "A" if faces else "B"
