@@ -21,6 +21,8 @@ from foveal.sample import IMAGE_TOKEN, png_bytes
 from foveal.split import image_id, text_id
 from foveal.tasks import draw as D
 from foveal.tasks.style import STYLES
+from foveal.tasks import style as S
+from foveal.tasks.variant import PHRASINGS
 
 MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_lookup", "venn", "number_line")
 SEEDS = range(12)
@@ -93,11 +95,19 @@ def venn_answer(m) -> str:
     return str(total)
 
 
-def number_line_answer(m) -> str:
+def number_line_answer(m, query: str, question: str) -> str:
+    """From the marker's pixels: the arrow's value (and k ticks beside it, or the right end's distance),
+    or the bar's length / ends."""
     if m["ruler"]:
-        v = (m["bar"][1] - m["bar"][0]) / m["scale"]
+        lo, hi = ((x - m["x0"]) / m["scale"] for x in m["bar"])
+        v = {"length": hi - lo, "start": lo, "end": hi}[query]
     else:
         v = m["v0"] + (m["arrow"] - m["x0"]) / m["scale"]
+        if query == "offset":
+            k, side = re.search(r"(\d) ticks? (?:to the )?(left|right) of the arrow", question).groups()
+            v += int(k) * m["step"] * (1 if side == "right" else -1)
+        elif query == "to_end":
+            v = m["v0"] + m["ticks"] * m["step"] - v
     v = round(v, 1)
     return str(int(v)) if v == int(v) else f"{v:.1f}"
 
@@ -122,7 +132,7 @@ def check(name: str, s) -> None:
         assert m["query"] == m["variant"]["query"]
         assert s.answer == venn_answer(m) == venn_from_twin(s.text_twin)
     else:
-        assert s.answer == number_line_answer(m)
+        assert s.answer == number_line_answer(m, m["variant"]["query"], s.prompt)
 
 
 @pytest.mark.parametrize("name", MATH)
@@ -448,3 +458,60 @@ def test_venn_every_query_style_and_phrasing_rederived():
 def test_venn_level1_is_95_percent_distinct(query):
     texts, images = level1_distinct("venn", query)
     assert texts >= 950 and images >= 950, (texts, images)
+# -- variants: every query, under every style, re-derived; level-1 problem spaces ---------------
+
+MY_VARIANT_FAMILIES = ("number_line",)
+
+
+def distinct_share(name: str, query: str, form: str, n: int = 1000) -> float:
+    """Share of distinct form ids (image_id / text_id) among n level-1 draws of one query."""
+    t = tasks.get(name)
+    ids = {(text_id if form == "text" else image_id)(t.generate(s, 1, form, query=query, phrasing="direct", style="plain"))
+           for s in range(n)}
+    return len(ids) / n
+
+
+@pytest.mark.parametrize("name", MY_VARIANT_FAMILIES)
+def test_every_query_under_every_style_recomputed(name):
+    t = tasks.get(name)
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for k, style in enumerate(S.STYLES):
+                s = t.generate(k, level, "text", query=query, style=style)
+                assert s.meta["variant"] == {"query": query, "phrasing": s.meta["variant"]["phrasing"],
+                                             "style": style}
+                check(name, s)
+                assert s.solution.endswith(f"Answer: {s.answer}.")
+
+
+def number_line_from_twin(twin: str) -> str:
+    """The answer from the text twin's stated ticks and marker, and its question."""
+    if m := re.search(r"from the ([\d.]+) cm mark to ([\d.]+) cm\. (.*)", twin):
+        lo, hi, q = float(m.group(1)), float(m.group(2)), m.group(3)
+        v = hi - lo if "long" in q or "length" in q else lo if "left end" in q else hi
+        step, v0, end, t, q = re.search(r"ticks every ([\d.]+) from (-?[\d.]+) to (-?[\d.]+)\. An arrow points at "
+                                        r"the tick (\d+) steps right of -?[\d.]+\. (.*)", twin).groups()
+        v = float(v0) + int(t) * float(step)
+        if m := re.search(r"(\d) ticks? (?:to the )?(left|right) of the arrow", q):
+            v += int(m.group(1)) * float(step) * (1 if m.group(2) == "right" else -1)
+        elif "right end" in q.lower():
+            v = float(end) - v
+    v = round(v, 1)
+    return str(int(v)) if v == int(v) else f"{v:.1f}"
+
+
+def test_number_line_every_query_and_phrasing_from_twin():
+    t = tasks.get("number_line")
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for seed, phrasing in enumerate(PHRASINGS * 3):
+                s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
+                assert s.answer == number_line_from_twin(s.text_twin), (level, query, phrasing, s.text_twin)
+
+
+@pytest.mark.parametrize("name", MY_VARIANT_FAMILIES)
+@pytest.mark.parametrize("form", ("text", "image"))
+def test_level_1_is_varied_for_every_query(name, form):
+    """1,000 level-1 draws of each query are >= 95% distinct in each form (docs: >= 10^4 problems each)."""
+    for query in tasks.get(name).level_queries(1):
+        assert distinct_share(name, query, form) >= 0.95, query
