@@ -21,3 +21,31 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tiny_family(monkeypatch):
+    """A registered gym family with 12 problems per level (the hour on a 12-hour clock, stated in
+    words), for tests of what small problem spaces do; removed from the registry afterwards."""
+    import random
+
+    from foveal import tasks
+    from foveal.tasks.base import Task
+
+    class Tiny(Task):
+        """Name the hour. Level knobs: none."""
+
+        name = "tiny"
+        forms = ("image", "text")
+        levels = {1: {}, 2: {}, 3: {}, 4: {}, 5: {}}
+
+        def make(self, rng: random.Random, cfg, seed: int, level: int):
+            from foveal.tasks import draw as D
+
+            h = rng.randint(1, 12)
+            q = f"The hour is {h}. Which hour is it? Answer with a number."
+            return self.sample(seed, level, prompt=self.image_prompt(q), images=(self.picture(D.canvas, 8),),
+                               answer=str(h), answer_type="number", text_twin=q, solution=f"The answer is {h}.")
+
+    monkeypatch.setitem(tasks._REGISTRY, "tiny", Tiny())
+    return tasks._REGISTRY["tiny"]

@@ -130,7 +130,7 @@ def test_tasks_list_and_show(tmp_path, capsys):
     assert code == 2 and "level 99" in err and not (tmp_path / "x").exists()
 
 
-def test_gen_splits_never_share_a_problem_and_small_levels_are_reported(tmp_path, capsys):
+def test_gen_splits_never_share_a_problem_and_small_levels_are_reported(tmp_path, capsys, tiny_family):
     keys = {}
     for split in ("train", "test"):
         code, stdout, _ = run_cli(capsys, "gen", "--tasks", "count", "--n", "60", "--levels", "2", "--split", split,
@@ -139,6 +139,6 @@ def test_gen_splits_never_share_a_problem_and_small_levels_are_reported(tmp_path
         keys[split] = {s.problem_key for s in load_samples(tmp_path / split)}
         assert {split_of(k) for k in keys[split]} == {split}
     assert not keys["train"] & keys["test"]
-    code, stdout, _ = run_cli(capsys, "gen", "--tasks", "clock", "--n", "40", "--levels", "1", "--split", "val",
+    code, stdout, _ = run_cli(capsys, "gen", "--tasks", "tiny", "--n", "40", "--levels", "1", "--split", "train",
                               "--out", str(tmp_path / "small"), "--format", "jsonl")
-    assert code == 0 and "warning: clock level 1: only" in " ".join(stdout.split())
+    assert code == 0 and "warning: tiny level 1: only" in " ".join(stdout.split())

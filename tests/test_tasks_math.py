@@ -28,13 +28,26 @@ MATH = ("clock", "angle", "area", "fraction_shaded", "function_plot", "table_loo
 SEEDS = range(12)
 
 
-def clock_answer(m) -> str:
-    minute = m["minute_angle"] / 6
+def clock_answer(hour_angle: float, minute_angle: float, query: str, question: str) -> str:
+    """The answer from the hands' angles: the time (now or a span later), minutes until a time, or the
+    angle between the hands."""
+    minute = minute_angle / 6
     assert minute == int(minute)
-    hour = int(m["hour_angle"] // 30)
-    assert m["hour_angle"] - 30 * hour == pytest.approx(minute * 0.5)  # the hour hand agrees with the minutes
-    total = hour * 60 + int(minute) + m["later"]
-    h, mm = divmod(total % 720, 60)
+    hour = int(hour_angle // 30)
+    assert hour_angle - 30 * hour == pytest.approx(minute * 0.5)  # the hour hand agrees with the minutes
+    now = hour * 60 + int(minute)
+    if query == "angle":
+        t = abs(minute_angle - hour_angle) % 360
+        return f"{min(t, 360 - t):g}"
+    if query == "until":
+        h, mm = map(int, re.search(r"(\d+):(\d\d)[?.]", question).groups())
+        return str((h % 12 * 60 + mm - now) % 720)
+    span = 0
+    if query == "later":
+        hrs = re.search(r"(\d+) hours?", question)
+        mins = re.search(r"(\d+) minutes later", question)
+        span = 60 * int(hrs.group(1) if hrs else 0) + int(mins.group(1) if mins else 0)
+    h, mm = divmod((now + span) % 720, 60)
     return f"{h or 12}:{mm:02d}"
 
 
@@ -115,7 +128,9 @@ def number_line_answer(m, query: str, question: str) -> str:
 def check(name: str, s) -> None:
     m = s.meta
     if name == "clock":
-        assert s.answer == clock_answer(m)
+        assert s.answer == clock_answer(m["hour_angle"], m["minute_angle"], m["variant"]["query"], m["question"])
+        (cx, cy), r = m["centre"], m["radius"]
+        assert r + 2 <= min(cx, cy) and max(cx, cy) + r + 2 <= m["size"]  # the face fits in the picture
     elif name == "angle":
         assert s.answer == angle_answer(m)
     elif name == "area":
@@ -460,7 +475,7 @@ def test_venn_level1_is_95_percent_distinct(query):
     assert texts >= 950 and images >= 950, (texts, images)
 # -- variants: every query, under every style, re-derived; level-1 problem spaces ---------------
 
-MY_VARIANT_FAMILIES = ("number_line",)
+MY_VARIANT_FAMILIES = ("number_line", "clock")
 
 
 def distinct_share(name: str, query: str, form: str, n: int = 1000) -> float:
@@ -515,3 +530,26 @@ def test_level_1_is_varied_for_every_query(name, form):
     """1,000 level-1 draws of each query are >= 95% distinct in each form (docs: >= 10^4 problems each)."""
     for query in tasks.get(name).level_queries(1):
         assert distinct_share(name, query, form) >= 0.95, query
+
+
+def test_clock_every_query_and_phrasing_from_twin():
+    t = tasks.get("clock")
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for seed, phrasing in enumerate(PHRASINGS * 3):
+                s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
+                ha, ma, q = re.search(r"hour hand points ([\d.]+) degrees and its minute hand ([\d.]+) degrees "
+                                      r"clockwise from the 12 o'clock direction\. (.*)", s.text_twin).groups()
+                assert s.answer == clock_answer(float(ha), float(ma), query, q), (level, query, phrasing)
+
+
+def test_clock_face_drawn_where_the_twin_says():
+    """Under plain, the face's outline is ink at (cx ± r, cy) and its cream fill just inside."""
+    t = tasks.get("clock")
+    for seed in range(6):
+        s = t.generate(seed, 1, query="time", phrasing="direct", style="plain")
+        cx, cy = map(int, re.search(r"centred at \((\d+), (\d+)\)", s.text_twin).groups())
+        r = int(re.search(r"radius (\d+) px", s.text_twin).group(1))
+        im = s.images[0]
+        inside = (round(cx + (r - 6) * math.sin(math.radians(15))), round(cy - (r - 6) * math.cos(math.radians(15))))
+        assert im.getpixel((cx - r + 1, cy)) == (0, 0, 0) and im.getpixel(inside) == (252, 250, 240)
