@@ -51,10 +51,25 @@ def clock_answer(hour_angle: float, minute_angle: float, query: str, question: s
     return f"{h or 12}:{mm:02d}"
 
 
-def angle_answer(m) -> str:
-    a, v, b = (m["points"][k] for k in m["target"])
+def measured(m, tri) -> int:
+    """Angle a-v-b in whole degrees, measured from the points' pixel coordinates."""
+    a, v, b = (m["points"][k] for k in tri)
     t = abs(math.degrees(math.atan2(a[1] - v[1], a[0] - v[0]) - math.atan2(b[1] - v[1], b[0] - v[0]))) % 360
-    return str(round(min(t, 360 - t)))
+    return round(min(t, 360 - t))
+
+
+def angle_answer(m, query: str, question: str, choices) -> str:
+    """The asked angle measured on the drawing; for `kind` / `compare` the option that describes it."""
+    deg = measured(m, m["target"])
+    assert re.search(rf"angle {''.join(m['target'])} \(marked '\?'\)", question, flags=re.I)
+    if query == "unknown":
+        return str(deg)
+    if query == "kind":
+        word = "acute" if deg < 90 else "right" if deg == 90 else "obtuse"
+    else:
+        other = measured(m, re.search(r"angle (\w{3})\?|angle (\w{3}):", question).group(0)[6:9])
+        word = "larger" if deg > other else "smaller" if deg < other else "equal"
+    return "ABC"[list(choices).index(word)]
 
 
 def area_answer(m) -> str:
@@ -132,7 +147,7 @@ def check(name: str, s) -> None:
         (cx, cy), r = m["centre"], m["radius"]
         assert r + 2 <= min(cx, cy) and max(cx, cy) + r + 2 <= m["size"]  # the face fits in the picture
     elif name == "angle":
-        assert s.answer == angle_answer(m)
+        assert s.answer == angle_answer(m, m["variant"]["query"], m["question"], s.choices)
     elif name == "area":
         assert s.answer == area_from_twin(s.text_twin, m["variant"]["query"])
         if m["variant"]["query"] == "area":
@@ -475,7 +490,7 @@ def test_venn_level1_is_95_percent_distinct(query):
     assert texts >= 950 and images >= 950, (texts, images)
 # -- variants: every query, under every style, re-derived; level-1 problem spaces ---------------
 
-MY_VARIANT_FAMILIES = ("number_line", "clock")
+MY_VARIANT_FAMILIES = ("number_line", "clock", "angle")
 
 
 def distinct_share(name: str, query: str, form: str, n: int = 1000) -> float:
@@ -553,3 +568,47 @@ def test_clock_face_drawn_where_the_twin_says():
         im = s.images[0]
         inside = (round(cx + (r - 6) * math.sin(math.radians(15))), round(cy - (r - 6) * math.cos(math.radians(15))))
         assert im.getpixel((cx - r + 1, cy)) == (0, 0, 0) and im.getpixel(inside) == (252, 250, 240)
+
+
+def angle_from_twin(twin: str, choices) -> str:
+    """Solve the twin's stated figure with the angle facts (own solver), then answer its question."""
+    cut = twin.rindex(". ", 0, twin.index("(marked"))  # the facts end before the question's sentence
+    facts, q = twin[:cut + 1], twin[cut + 2:]
+    target = re.search(r"angle (\w{3}) \(marked", q, flags=re.I).group(1)
+    given = [int(x) for x in re.findall(r"= (\d+) degrees", facts)]
+    if "straight line and ray" in facts:
+        deg = 180 - given[0]
+    elif "right angle" in facts:
+        deg = 90 - given[0]
+    elif "cross at" in facts:
+        named = re.search(r"angle (\w{3}) =", facts).group(1)
+        shared = {named[0], named[2]} & {target[0], target[2]}  # a shared ray: neighbours on a line
+        deg = 180 - given[0] if shared else given[0]
+    elif "around" in facts or "leave point" in facts:
+        deg = 360 - sum(given)
+    elif re.search(r"has (\w)(\w) = (\w)(\w)", facts):
+        deg = (180 - given[0]) // 2
+    else:
+        deg = 180 - sum(given)
+    if not choices:
+        return str(deg)
+    if "acute" in q:
+        word = "acute" if deg < 90 else "right" if deg == 90 else "obtuse"
+    else:
+        other = re.search(r"angle (\w{3})[?:]", q).group(1)
+        stated = dict(re.findall(r"angle (\w{3}) = (\d+)", facts))
+        if other not in stated:  # a triangle's vertex angle stated by its vertex letter
+            stated = {k: v for k, v in re.findall(r"angle (\w) = (\d+)", facts)}
+            other = other[1]
+        v = int(stated[other])
+        word = "larger" if deg > v else "smaller" if deg < v else "equal"
+    return "ABC"[list(choices).index(word)]
+
+
+def test_angle_every_query_and_phrasing_from_twin():
+    t = tasks.get("angle")
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for seed, phrasing in enumerate(PHRASINGS * 3):
+                s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
+                assert s.answer == angle_from_twin(s.text_twin, s.choices), (level, query, s.text_twin)

@@ -2,13 +2,15 @@
 
 Every figure is drawn to scale from exact angles; `meta["points"]` holds the pixel coordinates
 and `meta["target"]` the (A, V, B) triple of the asked angle, so the answer can be re-measured
-from the drawing. Angles are whole degrees (multiples of 5).
+from the drawing. Angles are whole degrees (multiples of 5). The points are named by random
+distinct letters (I and O left out), so each figure comes in thousands of namings.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -17,10 +19,24 @@ from PIL import ImageDraw
 from foveal.sample import Sample
 from foveal.tasks import draw as D
 from foveal.tasks import register
+from foveal.tasks import style as S
 from foveal.tasks._glyphs import label
 from foveal.tasks.base import Task
 
 Point = tuple[float, float]
+LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+KINDS = ("acute", "right", "obtuse")
+COMPARE = ("larger", "smaller", "equal")
+
+
+def kind_of(degrees: int) -> str:
+    return KINDS[(degrees >= 90) + (degrees > 90)]
+
+
+def rename(text: str, names: dict[str, str]) -> str:
+    """Every word made only of point letters (A, VC, CVA) with each letter renamed."""
+    return re.sub(r"\b[A-Z]+\b", lambda m: "".join(names.get(c, c) for c in m.group(0))
+                  if all(c in names for c in m.group(0)) else m.group(0), text)
 
 
 def measure(a: Point, v: Point, b: Point) -> float:
@@ -73,6 +89,9 @@ def triangle(a: int, b: int) -> dict[str, Point]:
 class Angle(Task):
     """Unknown angle on a figure drawn to scale, from labelled angles and angle facts.
 
+    Queries: `unknown` (the size of the angle marked '?'), `kind` (is it acute, right or obtuse:
+    choice), `compare` (is it larger than, smaller than or equal to a labelled angle: choice).
+
     Level knobs:
         figure: "straight" (a ray on a straight line: angles sum to 180), "right" (a ray splits a marked
             right angle), "triangle" (two angles given: sum 180), "cross" (two crossing lines: vertical
@@ -80,6 +99,7 @@ class Angle(Task):
             (apex angle given, equal sides marked: find a base angle).
         rays: number of rays for "around".
         size: image side in pixels.
+        queries: the queries the level asks (not `kind` where the unknown angle is always acute).
 
     Mixed form: one labelled angle is stated in text and drawn without its label.
     """
@@ -88,13 +108,38 @@ class Angle(Task):
     description = "Find an unknown angle on a drawn figure from labelled angles (number, degrees)."
     tags = ("arithmetic", "spatial", "perception")
     forms = ("image", "text", "mixed")
+    questions = {
+        "unknown": {
+            "direct": "What is the size of angle {t} (marked '?') in degrees? Answer with a number.",
+            "imperative": "Find the size of angle {t} (marked '?') in degrees. Answer with a number.",
+            "polite": "Could you work out the size of angle {t} (marked '?') in degrees? Answer with a number.",
+            "terse": "Angle {t} (marked '?'), in degrees? Answer with a number.",
+        },
+        "kind": {
+            "direct": "Is angle {t} (marked '?') acute, right or obtuse?\n{options}\nAnswer with the letter.",
+            "imperative": "Say whether angle {t} (marked '?') is acute, right or obtuse.\n{options}\nAnswer with the "
+                          "letter.",
+            "polite": "Could you tell me whether angle {t} (marked '?') is acute, right or obtuse?\n{options}\nAnswer "
+                      "with the letter.",
+            "terse": "Angle {t} (marked '?'): acute, right or obtuse?\n{options}\nAnswer with the letter.",
+        },
+        "compare": {
+            "direct": "Is angle {t} (marked '?') larger than, smaller than or equal to angle {other}?\n{options}\n"
+                      "Answer with the letter.",
+            "imperative": "Compare angle {t} (marked '?') with angle {other}: larger, smaller or equal?\n{options}\n"
+                          "Answer with the letter.",
+            "polite": "Could you tell me whether angle {t} (marked '?') is larger than, smaller than or equal to "
+                      "angle {other}?\n{options}\nAnswer with the letter.",
+            "terse": "Angle {t} (marked '?') vs angle {other}?\n{options}\nAnswer with the letter.",
+        },
+    }
     levels = {
         1: dict(figure="straight", rays=0, size=192),
-        2: dict(figure="right", rays=0, size=192),
+        2: dict(figure="right", rays=0, size=192, queries=("unknown", "compare")),  # always acute
         3: dict(figure="triangle", rays=0, size=224),
         4: dict(figure="cross", rays=0, size=224),
         5: dict(figure="around", rays=4, size=224),
-        6: dict(figure="isosceles", rays=0, size=224),
+        6: dict(figure="isosceles", rays=0, size=224, queries=("unknown", "compare")),  # base angles: acute
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -180,16 +225,37 @@ class Angle(Task):
             sol = f"The base angles of an isosceles triangle are equal, so angle A = (180 - {apex}) / 2 = {answer}."
         size = cfg["size"]
         pts = fit({k: (x, y) for k, (x, y) in pts.items()}, size, 34)
-        tname = f"{target[0]}{target[1]}{target[2]}"
-        q = f"What is the size of angle {tname} (marked '?') in degrees? Answer with a number."
+        names = dict(zip(pts, rng.sample(LETTERS, len(pts)), strict=True))
+        ren = lambda tri: [names[k] for k in tri]  # noqa: E731
+        target, labels = ren(target), [(ren(t), v) for t, v in labels]
+        tname = "".join(target)
+        choices: tuple[str, ...] = ()
+        if self.query == "unknown":
+            shown, q = str(answer), self.ask(t=tname)
+        else:
+            choices = KINDS if self.query == "kind" else COMPARE
+            slots = {"t": tname, "options": D.choice_block(list(choices))}
+            if self.query == "kind":
+                word = kind_of(answer)
+                sol += f" An angle of {answer} degrees is {word}."
+            else:
+                other, v = labels[rng.randrange(len(labels))]
+                slots["other"] = "".join(other)
+                word = COMPARE[(answer < v) + 2 * (answer == v)]
+                sol += f" Angle {''.join(other)} is {v} degrees, so angle {tname} is {word}" + \
+                       (" than it." if word != "equal" else " to it.")
+            shown, q = D.letters(3)[choices.index(word)], self.ask(**slots)
+        facts, sol = rename(facts, names), rename(sol, names)
         twin = f"{facts} {q}"
         prompt = self.image_prompt(f"The figure is drawn to scale with some angles labelled in degrees. {q}")
         fs = max(D.MIN_FONT_PX, 13)
-        meta = {"figure": fig, "points": {k: list(v) for k, v in pts.items()}, "segments": [list(s) for s in segs],
-                "labels": [[t, v] for t, v in labels], "target": target, "size": size, "font_px": fs,
-                "question": q, **extra}
-        return self.sample(seed, level, prompt=prompt, images=(self.picture(render, meta, ()),), answer=str(answer),
-                           answer_type="number", text_twin=twin, solution=f"{sol} Answer: {answer}.", meta=meta)
+        meta = {"figure": fig, "points": {names[k]: list(v) for k, v in pts.items()},
+                "segments": [ren(s) for s in segs], "labels": [[t, v] for t, v in labels], "target": target,
+                "size": size, "font_px": fs, "question": q, **{k: [ren(x) for x in v] if k == "ticks" else ren(v)
+                                                                for k, v in extra.items()}}
+        return self.sample(seed, level, prompt=prompt, images=(self.picture(render, meta, ()),), answer=shown,
+                           answer_type="number" if self.query == "unknown" else "choice", choices=choices or None,
+                           text_twin=twin, solution=f"{sol} Answer: {shown}.", meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:
         """The first labelled angle is stated in text and drawn without its number."""
@@ -206,7 +272,7 @@ def render(meta: dict[str, Any], hide) -> Any:
     d = ImageDraw.Draw(im)
     p = {k: tuple(v) for k, v in meta["points"].items()}
     for a, b in meta["segments"]:
-        d.line([p[a], p[b]], fill=(20, 20, 20), width=2)
+        d.line([p[a], p[b]], fill=D.ink(), width=2)
     fs = meta["font_px"]
     for k, (t, v) in enumerate(meta["labels"]):
         mark(d, p[t[0]], p[t[1]], p[t[2]], "" if k in hide else f"{v}°", fs)
@@ -220,7 +286,7 @@ def render(meta: dict[str, Any], hide) -> Any:
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
         L = math.hypot(x2 - x1, y2 - y1)
         nx, ny = -(y2 - y1) / L * 6, (x2 - x1) / L * 6
-        d.line([(mx - nx, my - ny), (mx + nx, my + ny)], fill=(20, 20, 20), width=2)
+        d.line([(mx - nx, my - ny), (mx + nx, my + ny)], fill=D.ink(), width=2)
     for k, (x, y) in p.items():  # each point's letter goes into the widest gap between its lines
         ends = [b for a, b in meta["segments"] if a == k] + [a for a, b in meta["segments"] if b == k]
         ends += [e for a, b in meta["segments"] if k not in (a, b) and on_segment(p[k], p[a], p[b]) for e in (a, b)]
@@ -229,7 +295,7 @@ def render(meta: dict[str, Any], hide) -> Any:
                          for i in range(len(dirs)))
         a = start + gap / 2
         xy = (x + 13 * math.cos(a), y + 13 * math.sin(a))
-        d.rectangle(d.textbbox(xy, k, font=D.font(fs), anchor="mm"), fill=(255, 255, 255))
+        d.rectangle(d.textbbox(xy, k, font=D.font(fs), anchor="mm"), fill=S.current().background)
         label(im, xy, k, size=fs, fill=(30, 60, 200))
     return im
 
