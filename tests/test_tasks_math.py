@@ -158,6 +158,11 @@ def check(name: str, s) -> None:
         assert s.answer == plot_from_twin(s.text_twin, m["variant"]["query"])
     elif name == "table_lookup":
         assert s.answer == table_answer(m, s.choices) == table_from_twin(s.text_twin, m["variant"]["query"])
+        assert s.answer == table_answer(m, s.choices)
+    elif name == "chart":
+        assert s.answer == chart_from_twin(s.text_twin, m["variant"]["query"])
+        assert dict(re.findall(r"\b([A-Z]) = (\d+)", s.text_twin.split(". ")[0])) == {k: str(v) for k, v in
+                                                                                      m["values"].items()}
     elif name == "venn":
         assert m["query"] == m["variant"]["query"]
         assert s.answer == venn_answer(m) == venn_from_twin(s.text_twin)
@@ -490,7 +495,7 @@ def test_venn_level1_is_95_percent_distinct(query):
     assert texts >= 950 and images >= 950, (texts, images)
 # -- variants: every query, under every style, re-derived; level-1 problem spaces ---------------
 
-MY_VARIANT_FAMILIES = ("number_line", "clock", "angle")
+MY_VARIANT_FAMILIES = ("number_line", "clock", "angle", "chart")
 
 
 def distinct_share(name: str, query: str, form: str, n: int = 1000) -> float:
@@ -511,7 +516,7 @@ def test_every_query_under_every_style_recomputed(name):
                 assert s.meta["variant"] == {"query": query, "phrasing": s.meta["variant"]["phrasing"],
                                              "style": style}
                 check(name, s)
-                assert s.solution.endswith(f"Answer: {s.answer}.")
+                assert s.solution.endswith(f" {s.answer}.")
 
 
 def number_line_from_twin(twin: str) -> str:
@@ -612,3 +617,25 @@ def test_angle_every_query_and_phrasing_from_twin():
             for seed, phrasing in enumerate(PHRASINGS * 3):
                 s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
                 assert s.answer == angle_from_twin(s.text_twin, s.choices), (level, query, s.text_twin)
+
+
+def chart_from_twin(twin: str, query: str) -> str:
+    """The chart question answered from the values the twin lists (own arithmetic)."""
+    listed, q = twin.split(". ", 1)
+    v = {k: int(x) for k, x in re.findall(r"\b([A-Z]) = (\d+)", listed)}
+    named = [w for w in re.findall(r"\b[A-Z]\b", q) if w in v]
+    out = {"value": lambda: v[named[0]], "max": lambda: max(v.values()), "min": lambda: min(v.values()),
+           "diff": lambda: v[named[0]] - v[named[1]], "sum": lambda: sum(v[k] for k in named),
+           "total": lambda: sum(v.values()), "range": lambda: max(v.values()) - min(v.values()),
+           "above": lambda: sum(x > int(re.search(r"than (\d+)|above (\d+)", q).group(0).split()[-1])
+                                for x in v.values())}[query]()
+    return str(out)
+
+
+def test_chart_every_query_and_phrasing_from_twin():
+    t = tasks.get("chart")
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for seed, phrasing in enumerate(PHRASINGS * 3):
+                s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
+                assert s.answer == chart_from_twin(s.text_twin, query), (level, query, s.text_twin)
