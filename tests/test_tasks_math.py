@@ -159,6 +159,10 @@ def check(name: str, s) -> None:
     elif name == "table_lookup":
         assert s.answer == table_answer(m, s.choices) == table_from_twin(s.text_twin, m["variant"]["query"])
         assert s.answer == table_answer(m, s.choices)
+    elif name == "count":
+        assert s.answer == count_from_twin(s.text_twin, m["variant"]["query"], s.choices)
+        listed = re.findall(r"\ban? (\w+) (\w+) at \((\d+), (\d+)\)", s.text_twin)
+        assert sorted(listed) == sorted((o["color"], o["shape"], str(o["x"]), str(o["y"])) for o in m["objects"])
     elif name == "chart":
         assert s.answer == chart_from_twin(s.text_twin, m["variant"]["query"])
         assert dict(re.findall(r"\b([A-Z]) = (\d+)", s.text_twin.split(". ")[0])) == {k: str(v) for k, v in
@@ -495,7 +499,7 @@ def test_venn_level1_is_95_percent_distinct(query):
     assert texts >= 950 and images >= 950, (texts, images)
 # -- variants: every query, under every style, re-derived; level-1 problem spaces ---------------
 
-MY_VARIANT_FAMILIES = ("number_line", "clock", "angle", "chart")
+MY_VARIANT_FAMILIES = ("number_line", "clock", "angle", "chart", "count")
 
 
 def distinct_share(name: str, query: str, form: str, n: int = 1000) -> float:
@@ -639,3 +643,53 @@ def test_chart_every_query_and_phrasing_from_twin():
             for seed, phrasing in enumerate(PHRASINGS * 3):
                 s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
                 assert s.answer == chart_from_twin(s.text_twin, query), (level, query, s.text_twin)
+
+
+def count_from_twin(twin: str, query: str, choices) -> str:
+    """Count the twin's listed objects for its question (own tally; kinds named as 'red circles',
+    'circles' or 'red objects')."""
+    listed, q = twin.split(". ", 1)
+    objs = re.findall(r"\ban? (\w+) (\w+) at \(\d+, \d+\)", listed)
+    colours = {c for c, _ in objs}
+
+    def n(kind: str) -> int:
+        words = kind.split()
+        colour = words[0] if words[0] in colours or len(words) == 2 else None
+        shape = words[-1].rstrip("s") if words[-1] not in ("objects", "object") else None
+        return sum((colour is None or c == colour) and (shape is None or sh == shape) for c, sh in objs)
+
+    if query == "total":
+        return str(len(objs))
+    if query == "most_colour":
+        tally = {c: sum(c == x for x, _ in objs) for c in colours}
+        best = max(tally, key=tally.get)
+        assert sorted(tally.values())[-2:][0] < tally[best]  # a unique most common colour
+        return "ABCDEFGHIJ"[list(choices).index(best)]
+    if query == "which_more":
+        a, b = choices
+        assert n(a) != n(b)
+        return "A" if n(a) > n(b) else "B"
+    if query == "how_many":
+        pats = (r"How many (.+?) are there\?", r"Count the (.+?)\.", r"how many (.+?) there are\?", r"^(.+?): how many\?")
+    else:
+        pats = (r"How many more (.+?) than (.+?) are there\?", r"how many more (.+?) there are than (.+?)[.?]",
+                r"^(.+?) minus (.+?): how many\?")
+    kinds = next(m.groups() for p in pats if (m := re.search(p, q)))
+    counts = [n(k.lower()) for k in kinds]
+    return str(counts[0] if query == "how_many" else counts[0] - counts[1])
+
+
+def test_count_every_query_and_phrasing_from_twin():
+    t = tasks.get("count")
+    for level in t.levels:
+        for query in t.level_queries(level):
+            for seed, phrasing in enumerate(PHRASINGS * 3):
+                s = t.generate(seed, level, "text", query=query, phrasing=phrasing)
+                assert s.answer == count_from_twin(s.text_twin, query, s.choices), (level, query, s.text_twin)
+
+
+def test_count_first_query_direct_plain_keeps_the_old_wording():
+    """The first query in the direct register under plain is the family's original question."""
+    s = tasks.get("count").generate(3, 2, query="how_many", phrasing="direct", style="plain")
+    assert re.search(r"How many \w+ \w+s are there\? Answer with a number\.$", s.prompt)
+    assert s.solution.endswith(f"The answer is {s.answer}.")

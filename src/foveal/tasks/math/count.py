@@ -8,6 +8,7 @@ query in at least one queried attribute.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -55,9 +56,15 @@ class Count(Task):
         query: which attributes the question names: "shape", "color" or "color+shape"
             ("any" picks shape or color at random).
         shapes, colors: how many shapes / colours the scene draws from.
+        queries: the queries the level asks.
+
+    Queries: `how_many` (objects matching the colour/shape query), `total` (all objects),
+    `more` (how many more of one kind than another), `which_more` (which of two kinds is more
+    numerous: choice), `most_colour` (the most common colour: choice). Level 1 draws one kind of
+    object only, so it asks `how_many` and `total`.
 
     Mixed form: a third of the objects are described in words instead of drawn; the
-    question asks for the total over the drawn and the described objects.
+    question asks about the drawn and the described objects together.
     """
 
     name = "count"
@@ -65,19 +72,76 @@ class Count(Task):
     description = "Count the objects of a queried colour/shape among distractors (number)."
     tags = ("counting", "perception")
     forms = ("image", "text", "mixed")
+    CHOOSE = "\n{options}\nAnswer with the letter."
+    questions = {
+        "how_many": {
+            "direct": "How many {what} are there? Answer with a number.",
+            "imperative": "Count the {what}. Answer with a number.",
+            "polite": "Could you tell me how many {what} there are? Answer with a number.",
+            "terse": "{What}: how many? Answer with a number.",
+        },
+        "total": {
+            "direct": "How many objects are there in all? Answer with a number.",
+            "imperative": "Count all the objects. Answer with a number.",
+            "polite": "Could you tell me how many objects there are in all? Answer with a number.",
+            "terse": "Objects in all: how many? Answer with a number.",
+        },
+        "more": {
+            "direct": "How many more {what} than {other} are there? Answer with a number.",
+            "imperative": "Work out how many more {what} there are than {other}. Answer with a number.",
+            "polite": "Could you tell me how many more {what} there are than {other}? Answer with a number.",
+            "terse": "{What} minus {other}: how many? Answer with a number.",
+        },
+        "which_more": {
+            "direct": "Are there more {what} or more {other}?" + CHOOSE,
+            "imperative": "Say whether there are more {what} or more {other}." + CHOOSE,
+            "polite": "Could you tell me whether there are more {what} or more {other}?" + CHOOSE,
+            "terse": "More {what} or more {other}?" + CHOOSE,
+        },
+        "most_colour": {
+            "direct": "Which colour is the most common among the objects?" + CHOOSE,
+            "imperative": "Name the most common colour among the objects." + CHOOSE,
+            "polite": "Could you tell me which colour is the most common among the objects?" + CHOOSE,
+            "terse": "Most common colour?" + CHOOSE,
+        },
+    }
+    ALL = ("how_many", "total", "more", "which_more", "most_colour")
     levels = {
-        1: dict(size=64, radius=(10, 10), targets=(1, 4), distractors=(0, 0), query="shape", shapes=1, colors=1),
-        2: dict(size=80, radius=(9, 9), targets=(1, 5), distractors=(0, 3), query="color+shape", shapes=1, colors=4),
-        3: dict(size=128, radius=(10, 12), targets=(1, 6), distractors=(2, 5), query="any", shapes=3, colors=4),
+        1: dict(size=64, radius=(10, 10), targets=(1, 4), distractors=(0, 0), query="shape", shapes=1, colors=1,
+                queries=("how_many", "total")),
+        2: dict(size=80, radius=(9, 9), targets=(1, 5), distractors=(0, 3), query="color+shape", shapes=1, colors=4,
+                queries=ALL),
+        3: dict(size=128, radius=(10, 12), targets=(1, 6), distractors=(2, 5), query="any", shapes=3, colors=4,
+                queries=ALL),
         4: dict(size=160, radius=(10, 12), targets=(1, 8), distractors=(3, 8), query="color+shape", shapes=4,
-                colors=5),
+                colors=5, queries=ALL),
         5: dict(size=224, radius=(8, 12), targets=(2, 12), distractors=(6, 14), query="color+shape", shapes=6,
-                colors=8),
+                colors=8, queries=ALL),
         6: dict(size=256, radius=(7, 11), targets=(3, 15), distractors=(10, 20), query="color+shape", shapes=6,
-                colors=10),
+                colors=10, queries=ALL),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
+        for _ in range(200):  # queries other than how_many/total redraw until the scene can answer them
+            query, objects = self.scene(rng, cfg)
+            asked = self.question(rng, query, objects)
+            if asked is not None:
+                break
+        else:
+            raise RuntimeError(f"count L{level}: no scene for query {self.query!r} in 200 draws")
+        slots, answer, choices, solution = asked
+        question = self.ask(**slots)
+        twin = (f"A {cfg['size']}x{cfg['size']} picture shows {len(objects)} object{'s' * (len(objects) > 1)}, "
+                f"listed top to bottom: {located_list(objects)}. {question}")
+        return self.sample(
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(D.scene, cfg["size"], objects),),
+            answer=answer, answer_type="choice" if choices else "number", choices=choices, text_twin=twin,
+            solution=solution, meta={"size": cfg["size"], "query": query, "objects": objects, "ask": question},
+        )
+
+    @staticmethod
+    def scene(rng: random.Random, cfg: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """The colour/shape query and the objects (targets and distractors, placed without overlap)."""
         shapes = list(D.SHAPES[: cfg["shapes"]])
         colors = rng.sample(list(D.COLORS), cfg["colors"])
         kind = cfg["query"] if cfg["query"] != "any" else rng.choice(["shape", "color"])
@@ -102,19 +166,45 @@ class Count(Task):
             obj = {"color": k.get("color") or rng.choice(colors), "shape": k.get("shape") or rng.choice(shapes),
                    "x": round(x), "y": round(y), "r": rng.randint(lo, hi)}  # unqueried attribute: random
             objects.append(obj)
-        answer = sum(matches(o, query) for o in objects)
-        what = describe(query)
-        question = f"How many {what} are there? Answer with a number."
-        twin = (f"A {cfg['size']}x{cfg['size']} picture shows {len(objects)} object{'s' * (len(objects) > 1)}, "
-                f"listed top to bottom: {located_list(objects)}. {question}")
-        others = len(objects) - answer
-        rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
-        solution = f"I count {answer} {describe(query, answer)}{rest}. The answer is {answer}."
-        return self.sample(
-            seed, level, prompt=self.image_prompt(question), images=(self.picture(D.scene, cfg["size"], objects),),
-            answer=str(answer), answer_type="number", text_twin=twin, solution=solution,
-            meta={"size": cfg["size"], "query": query, "objects": objects},
-        )
+        return query, objects
+
+    def question(self, rng: random.Random, query: dict[str, str], objects: list[dict[str, Any]]):
+        """(slots, answer, choices, solution) of the current query about the scene, or None when the
+        scene cannot answer it uniquely (no second kind, equal counts, a tie for the most common colour)."""
+        n = sum(matches(o, query) for o in objects)
+        if self.query == "how_many":
+            others = len(objects) - n
+            rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
+            return {"what": describe(query), "What": describe(query).capitalize()}, str(n), None, \
+                f"I count {n} {describe(query, n)}{rest}. The answer is {n}."
+        if self.query == "total":
+            return {}, str(len(objects)), None, f"I count {len(objects)} objects in all. The answer is {len(objects)}."
+        if self.query == "most_colour":
+            tally = Counter(o["color"] for o in objects).most_common()
+            if len(tally) < 2 or tally[0][1] == tally[1][1]:
+                return None
+            options = sorted(c for c, _ in tally)
+            said = ", ".join(f"{c} {k}" for c, k in tally)
+            letter = D.letters(len(options))[options.index(tally[0][0])]
+            return {"options": D.choice_block(options)}, letter, tuple(options), \
+                f"Counting by colour: {said}; {tally[0][0]} is the most common. The answer is {letter}."
+        groups = Counter(tuple(o[k] for k in query) for o in objects)
+        others = [g for g, k in groups.items() if g != tuple(query.values()) and k != n]
+        if not others:
+            return None
+        other = dict(zip(query, rng.choice(sorted(others)), strict=True))
+        m = groups[tuple(other.values())]
+        (big, nb), (small, ns) = sorted(((query, n), (other, m)), key=lambda p: -p[1])
+        counted = f"I count {n} {describe(query, n)} and {m} {describe(other, m)}"
+        if self.query == "more":
+            slots = {"what": describe(big), "What": describe(big).capitalize(), "other": describe(small)}
+            return slots, str(nb - ns), None, f"{counted}, so there are {nb} - {ns} = {nb - ns} more " \
+                                              f"{describe(big)}. The answer is {nb - ns}."
+        first, second = (query, other) if rng.random() < 0.5 else (other, query)
+        options = [describe(first), describe(second)]
+        letter = "AB"[options.index(describe(big))]
+        slots = {"what": options[0], "other": options[1], "options": D.choice_block(options)}
+        return slots, letter, tuple(options), f"{counted}, so there are more {describe(big)}. The answer is {letter}."
 
     def mixed(self, sample: Sample) -> Sample:
         """Describe about a third of the objects in words and draw the rest; ask for the total."""
@@ -124,8 +214,14 @@ class Count(Task):
         told = sorted(rng.sample(range(len(objects)), k))
         drawn = [o for i, o in enumerate(objects) if i not in told]
         what = describe(sample.meta["query"])
+        variant = self.variant_of(sample)
         said = f" Besides the drawn objects there are {k} more, described here but not drawn: " \
                f"{object_list([objects[i] for i in told])}." if k else ""
+        if variant.query != "how_many":  # any other question is asked of the drawn and described objects together
+            prompt = self.image_prompt(f"The image shows some objects.{said} Counting the drawn and the described "
+                                       f"objects together: {sample.meta['ask']}")
+            return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
+                           images=(D.scene(sample.meta["size"], drawn),), meta={**sample.meta, "described": told})
         prompt = self.image_prompt(f"The image shows some objects.{said} How many {what} are there in all, "
                                    f"drawn and described? Answer with a number.")
         n_drawn = sum(matches(o, sample.meta["query"]) for o in drawn)
