@@ -176,7 +176,7 @@ def test_perturbed_twins_change_one_knob_and_the_answer_within_the_split():
 
 
 def test_count_twin_changes_the_number_of_targets():
-    s = tasks.get("count").generate(0, 1)  # level 1: one shape, one colour, no distractors
+    s = tasks.get("count").generate(0, 1, query="how_many")  # level 1: one shape, one colour, no distractors
     tw = perturbed_twin(s)
     knob = tw.meta["knob"]
     assert knob["method"] == "randint(1, 4)"  # the number of targets: the only knob that moves the answer
@@ -186,12 +186,12 @@ def test_count_twin_changes_the_number_of_targets():
 
 
 def test_perturbed_twin_of_text_form_and_of_what_cannot_be_replayed():
-    s = tasks.get("count").generate(1, 2, form="text")
+    s = tasks.get("count").generate(1, 2, form="text", query="how_many")
     tw = perturbed_twin(s)
     assert tw.form == "text" and not tw.images and tw.id == "count/L2/s1/perturb/text" and tw.meta["perturb_of"] == s.id
     from dataclasses import replace
 
-    img = tasks.get("count").generate(1, 2)
+    img = tasks.get("count").generate(1, 2, query="how_many")
     assert perturbed_twin(replace(img, answer="7", problem_key="count:stale")) is None  # not what seed 1 draws
     assert perturbed_twin(replace(img, task="mathvista", problem_key="")) is None  # external data
 
@@ -286,6 +286,7 @@ def problems():
         seed = 0
         while len(picked) < 4:
             s = tasks.get(name).generate(seed, 2, split=split, query=tasks.get(name).queries[0])
+            s = tasks.get(name).generate(seed, 2, split=split, query=tasks.get(name).queries[0])  # number answers
             if s.prompt not in picked and perturbed_twin(s) is not None:
                 picked[s.prompt] = s
             seed += 1

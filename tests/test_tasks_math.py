@@ -645,6 +645,14 @@ def test_chart_every_query_and_phrasing_from_twin():
                 assert s.answer == chart_from_twin(s.text_twin, query), (level, query, s.text_twin)
 
 
+def n_one(kind: str, c: str, sh: str, colours) -> bool:
+    """Whether a c-coloured sh matches a kind named 'red circles', 'circles' or 'red objects'."""
+    words = kind.split()
+    colour = words[0] if words[0] in colours or len(words) == 2 else None
+    shape = words[-1].rstrip("s") if words[-1] not in ("objects", "object") else None
+    return (colour is None or c == colour) and (shape is None or sh == shape)
+
+
 def count_from_twin(twin: str, query: str, choices) -> str:
     """Count the twin's listed objects for its question (own tally; kinds named as 'red circles',
     'circles' or 'red objects')."""
@@ -653,13 +661,18 @@ def count_from_twin(twin: str, query: str, choices) -> str:
     colours = {c for c, _ in objs}
 
     def n(kind: str) -> int:
-        words = kind.split()
-        colour = words[0] if words[0] in colours or len(words) == 2 else None
-        shape = words[-1].rstrip("s") if words[-1] not in ("objects", "object") else None
-        return sum((colour is None or c == colour) and (shape is None or sh == shape) for c, sh in objs)
+        return sum(n_one(kind, c, sh, colours) for c, sh in objs)
 
     if query == "total":
         return str(len(objs))
+    if query == "half":
+        size = int(re.search(r"A (\d+)x\d+ picture", twin).group(1))
+        what, side = next(m.groups() for p in (r"many (.+?) are in the (\w+) half", r"Count the (.+?) in the (\w+) half",
+                                               r"^(.+?) in the (\w+) half") if (m := re.search(p, q)))
+        located = re.findall(r"\ban? (\w+) (\w+) at \((\d+), (\d+)\)", listed)
+        keep = {"left": lambda x, y: x < size / 2, "right": lambda x, y: x > size / 2,
+                "top": lambda x, y: y < size / 2, "bottom": lambda x, y: y > size / 2}[side]
+        return str(sum(n_one(what.lower(), c, sh, colours) and keep(int(x), int(y)) for c, sh, x, y in located))
     if query == "most_colour":
         tally = {c: sum(c == x for x, _ in objs) for c in colours}
         best = max(tally, key=tally.get)

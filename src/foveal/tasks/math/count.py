@@ -58,10 +58,11 @@ class Count(Task):
         shapes, colors: how many shapes / colours the scene draws from.
         queries: the queries the level asks.
 
-    Queries: `how_many` (objects matching the colour/shape query), `total` (all objects),
-    `more` (how many more of one kind than another), `which_more` (which of two kinds is more
-    numerous: choice), `most_colour` (the most common colour: choice). Level 1 draws one kind of
-    object only, so it asks `how_many` and `total`.
+    Queries: `how_many` (objects matching the colour/shape query), `total` (all objects), `half`
+    (matching objects whose centre lies in the left, right, top or bottom half; no centre within
+    3 px of the midline), `more` (how many more of one kind than another), `which_more` (which of
+    two kinds is more numerous: choice), `most_colour` (the most common colour: choice). Level 1
+    draws one kind of object only, so it asks `how_many`, `total` and `half`.
 
     Mixed form: a third of the objects are described in words instead of drawn; the
     question asks about the drawn and the described objects together.
@@ -86,6 +87,12 @@ class Count(Task):
             "polite": "Could you tell me how many objects there are in all? Answer with a number.",
             "terse": "Objects in all: how many? Answer with a number.",
         },
+        "half": {
+            "direct": "How many {what} are in the {side} half of the picture? Answer with a number.",
+            "imperative": "Count the {what} in the {side} half of the picture. Answer with a number.",
+            "polite": "Could you tell me how many {what} are in the {side} half of the picture? Answer with a number.",
+            "terse": "{What} in the {side} half: how many? Answer with a number.",
+        },
         "more": {
             "direct": "How many more {what} than {other} are there? Answer with a number.",
             "imperative": "Work out how many more {what} there are than {other}. Answer with a number.",
@@ -105,10 +112,10 @@ class Count(Task):
             "terse": "Most common colour?" + CHOOSE,
         },
     }
-    ALL = ("how_many", "total", "more", "which_more", "most_colour")
+    ALL = ("how_many", "total", "half", "more", "which_more", "most_colour")
     levels = {
         1: dict(size=64, radius=(10, 10), targets=(1, 4), distractors=(0, 0), query="shape", shapes=1, colors=1,
-                queries=("how_many", "total")),
+                queries=("how_many", "total", "half")),
         2: dict(size=80, radius=(9, 9), targets=(1, 5), distractors=(0, 3), query="color+shape", shapes=1, colors=4,
                 queries=ALL),
         3: dict(size=128, radius=(10, 12), targets=(1, 6), distractors=(2, 5), query="any", shapes=3, colors=4,
@@ -124,7 +131,7 @@ class Count(Task):
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         for _ in range(200):  # queries other than how_many/total redraw until the scene can answer them
             query, objects = self.scene(rng, cfg)
-            asked = self.question(rng, query, objects)
+            asked = self.question(rng, query, objects, cfg["size"])
             if asked is not None:
                 break
         else:
@@ -168,7 +175,7 @@ class Count(Task):
             objects.append(obj)
         return query, objects
 
-    def question(self, rng: random.Random, query: dict[str, str], objects: list[dict[str, Any]]):
+    def question(self, rng: random.Random, query: dict[str, str], objects: list[dict[str, Any]], size: int):
         """(slots, answer, choices, solution) of the current query about the scene, or None when the
         scene cannot answer it uniquely (no second kind, equal counts, a tie for the most common colour)."""
         n = sum(matches(o, query) for o in objects)
@@ -179,6 +186,17 @@ class Count(Task):
                 f"I count {n} {describe(query, n)}{rest}. The answer is {n}."
         if self.query == "total":
             return {}, str(len(objects)), None, f"I count {len(objects)} objects in all. The answer is {len(objects)}."
+        if self.query == "half":
+            side = rng.choice(("left", "right", "top", "bottom"))
+            axis, mid = ("x" if side in ("left", "right") else "y"), size / 2
+            if any(abs(o[axis] - mid) < 3 for o in objects if matches(o, query)):
+                return None  # a centre on the midline: which half it is in is not clear to the eye
+            inside = [o for o in objects if matches(o, query) and (o[axis] < mid) == (side in ("left", "top"))]
+            k = len(inside)
+            where = ", ".join(f"({o['x']}, {o['y']})" for o in inside) or "none"
+            return {"what": describe(query), "What": describe(query).capitalize(), "side": side}, str(k), None, \
+                f"The {side} half has {axis} {'<' if side in ('left', 'top') else '>'} {mid:g}; the {describe(query)} " \
+                f"there are at {where}: {k}. The answer is {k}."
         if self.query == "most_colour":
             tally = Counter(o["color"] for o in objects).most_common()
             if len(tally) < 2 or tally[0][1] == tally[1][1]:
@@ -207,7 +225,8 @@ class Count(Task):
         return slots, letter, tuple(options), f"{counted}, so there are more {describe(big)}. The answer is {letter}."
 
     def mixed(self, sample: Sample) -> Sample:
-        """Describe about a third of the objects in words and draw the rest; ask for the total."""
+        """Describe about a third of the objects in words (with their positions, for queries other than
+        how_many) and draw the rest; ask about all of them."""
         rng = task_rng(f"{self.name}/mixed", sample.seed, sample.level)
         objects = sample.meta["objects"]
         k = max(1, len(objects) // 3) if len(objects) > 1 else 0
@@ -218,6 +237,8 @@ class Count(Task):
         said = f" Besides the drawn objects there are {k} more, described here but not drawn: " \
                f"{object_list([objects[i] for i in told])}." if k else ""
         if variant.query != "how_many":  # any other question is asked of the drawn and described objects together
+            said = f" Besides the drawn objects there are {k} more, described here but not drawn: " \
+                   f"{located_list([objects[i] for i in told])}." if k else ""
             prompt = self.image_prompt(f"The image shows some objects.{said} Counting the drawn and the described "
                                        f"objects together: {sample.meta['ask']}")
             return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
