@@ -122,7 +122,7 @@ class Clock(Task):
         },
     }
     levels = {
-        1: dict(step=60, dial="arabic", minute_ticks=False, later=660, size=160, radius=(40, 60)),
+        1: dict(step=60, dial="arabic", minute_ticks=False, later=660, size=128, radius=(44, 60)),
         2: dict(step=15, dial="arabic", minute_ticks=False, later=300, size=160, radius=(46, 66)),
         3: dict(step=5, dial="arabic", minute_ticks=True, later=300, size=176, radius=(52, 72)),
         4: dict(step=1, dial="arabic", minute_ticks=True, later=300, size=192, radius=(60, 84)),
