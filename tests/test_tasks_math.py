@@ -516,7 +516,7 @@ def test_every_query_under_every_style_recomputed(name):
     for level in t.levels:
         for query in t.level_queries(level):
             for k, style in enumerate(S.STYLES):
-                s = t.generate(k, level, "text", query=query, style=style)
+                s = t.generate(k, level, query=query, style=style)  # drawn in the style; answers from meta
                 assert s.meta["variant"] == {"query": query, "phrasing": s.meta["variant"]["phrasing"],
                                              "style": style}
                 check(name, s)
