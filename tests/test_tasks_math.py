@@ -668,7 +668,7 @@ def count_from_twin(twin: str, query: str, choices) -> str:
     if query == "half":
         size = int(re.search(r"A (\d+)x\d+ picture", twin).group(1))
         what, side = next(m.groups() for p in (r"many (.+?) are in the (\w+) half", r"Count the (.+?) in the (\w+) half",
-                                               r"^(.+?) in the (\w+) half") if (m := re.search(p, q)))
+                                               r"^Number of (.+?) in the (\w+) half") if (m := re.search(p, q)))
         located = re.findall(r"\ban? (\w+) (\w+) at \((\d+), (\d+)\)", listed)
         keep = {"left": lambda x, y: x < size / 2, "right": lambda x, y: x > size / 2,
                 "top": lambda x, y: y < size / 2, "bottom": lambda x, y: y > size / 2}[side]
@@ -683,10 +683,10 @@ def count_from_twin(twin: str, query: str, choices) -> str:
         assert n(a) != n(b)
         return "A" if n(a) > n(b) else "B"
     if query == "how_many":
-        pats = (r"How many (.+?) are there\?", r"Count the (.+?)\.", r"how many (.+?) there are\?", r"^(.+?): how many\?")
+        pats = (r"How many (.+?) are there\?", r"Count the (.+?)\.", r"how many (.+?) there are\?", r"^Number of (.+?)\?")
     else:
         pats = (r"How many more (.+?) than (.+?) are there\?", r"how many more (.+?) there are than (.+?)[.?]",
-                r"^(.+?) minus (.+?): how many\?")
+                r"^Count of (.+?) minus count of (.+?)\?")
     kinds = next(m.groups() for p in pats if (m := re.search(p, q)))
     counts = [n(k.lower()) for k in kinds]
     return str(counts[0] if query == "how_many" else counts[0] - counts[1])

@@ -79,7 +79,7 @@ class Count(Task):
             "direct": "How many {what} are there? Answer with a number.",
             "imperative": "Count the {what}. Answer with a number.",
             "polite": "Could you tell me how many {what} there are? Answer with a number.",
-            "terse": "{What}: how many? Answer with a number.",
+            "terse": "Number of {what}? Answer with a number.",
         },
         "total": {
             "direct": "How many objects are there in all? Answer with a number.",
@@ -91,13 +91,13 @@ class Count(Task):
             "direct": "How many {what} are in the {side} half of the picture? Answer with a number.",
             "imperative": "Count the {what} in the {side} half of the picture. Answer with a number.",
             "polite": "Could you tell me how many {what} are in the {side} half of the picture? Answer with a number.",
-            "terse": "{What} in the {side} half: how many? Answer with a number.",
+            "terse": "Number of {what} in the {side} half? Answer with a number.",
         },
         "more": {
             "direct": "How many more {what} than {other} are there? Answer with a number.",
             "imperative": "Work out how many more {what} there are than {other}. Answer with a number.",
             "polite": "Could you tell me how many more {what} there are than {other}? Answer with a number.",
-            "terse": "{What} minus {other}: how many? Answer with a number.",
+            "terse": "Count of {what} minus count of {other}? Answer with a number.",
         },
         "which_more": {
             "direct": "Are there more {what} or more {other}?" + CHOOSE,
@@ -182,7 +182,7 @@ class Count(Task):
         if self.query == "how_many":
             others = len(objects) - n
             rest = f", and {others} other object{'s' * (others > 1)}" if others else ""
-            return {"what": describe(query), "What": describe(query).capitalize()}, str(n), None, \
+            return {"what": describe(query)}, str(n), None, \
                 f"I count {n} {describe(query, n)}{rest}. The answer is {n}."
         if self.query == "total":
             return {}, str(len(objects)), None, f"I count {len(objects)} objects in all. The answer is {len(objects)}."
@@ -194,7 +194,7 @@ class Count(Task):
             inside = [o for o in objects if matches(o, query) and (o[axis] < mid) == (side in ("left", "top"))]
             k = len(inside)
             where = ", ".join(f"({o['x']}, {o['y']})" for o in inside) or "none"
-            return {"what": describe(query), "What": describe(query).capitalize(), "side": side}, str(k), None, \
+            return {"what": describe(query), "side": side}, str(k), None, \
                 f"The {side} half has {axis} {'<' if side in ('left', 'top') else '>'} {mid:g}; the {describe(query)} " \
                 f"there are at {where}: {k}. The answer is {k}."
         if self.query == "most_colour":
@@ -215,7 +215,7 @@ class Count(Task):
         (big, nb), (small, ns) = sorted(((query, n), (other, m)), key=lambda p: -p[1])
         counted = f"I count {n} {describe(query, n)} and {m} {describe(other, m)}"
         if self.query == "more":
-            slots = {"what": describe(big), "What": describe(big).capitalize(), "other": describe(small)}
+            slots = {"what": describe(big), "other": describe(small)}
             return slots, str(nb - ns), None, f"{counted}, so there are {nb} - {ns} = {nb - ns} more " \
                                               f"{describe(big)}. The answer is {nb - ns}."
         first, second = (query, other) if rng.random() < 0.5 else (other, query)
