@@ -43,10 +43,11 @@ def clock_answer(hour_angle: float, minute_angle: float, query: str, question: s
         h, mm = map(int, re.search(r"(\d+):(\d\d)[?.]", question).groups())
         return str((h % 12 * 60 + mm - now) % 720)
     span = 0
-    if query == "later":
+    if query in ("later", "earlier"):
         hrs = re.search(r"(\d+) hours?", question)
-        mins = re.search(r"(\d+) minutes later", question)
+        mins = re.search(r"(\d+) minutes (?:later|earlier)", question)
         span = 60 * int(hrs.group(1) if hrs else 0) + int(mins.group(1) if mins else 0)
+        span = span if query == "later" else -span
     h, mm = divmod((now + span) % 720, 60)
     return f"{h or 12}:{mm:02d}"
 
@@ -64,6 +65,8 @@ def angle_answer(m, query: str, question: str, choices) -> str:
     assert re.search(rf"angle {''.join(m['target'])} \(marked '\?'\)", question, flags=re.I)
     if query == "unknown":
         return str(deg)
+    if query == "supplement":
+        return str(180 - deg)
     if query == "kind":
         word = "acute" if deg < 90 else "right" if deg == 90 else "obtuse"
     else:
@@ -600,7 +603,7 @@ def angle_from_twin(twin: str, choices) -> str:
     else:
         deg = 180 - sum(given)
     if not choices:
-        return str(deg)
+        return str(180 - deg if "supplement" in q.lower() else deg)
     if "acute" in q:
         word = "acute" if deg < 90 else "right" if deg == 90 else "obtuse"
     else:

@@ -89,8 +89,8 @@ def triangle(a: int, b: int) -> dict[str, Point]:
 class Angle(Task):
     """Unknown angle on a figure drawn to scale, from labelled angles and angle facts.
 
-    Queries: `unknown` (the size of the angle marked '?'), `kind` (is it acute, right or obtuse:
-    choice), `compare` (is it larger than, smaller than or equal to a labelled angle: choice).
+    Queries: `unknown` (the size of the angle marked '?'), `supplement` (180 degrees minus it),
+    `kind` (is it acute, right or obtuse: choice), `compare` (is it larger than, smaller than or equal to a labelled angle: choice).
 
     Level knobs:
         figure: "straight" (a ray on a straight line: angles sum to 180), "right" (a ray splits a marked
@@ -115,6 +115,15 @@ class Angle(Task):
             "polite": "Could you work out the size of angle {t} (marked '?') in degrees? Answer with a number.",
             "terse": "Angle {t} (marked '?'), in degrees? Answer with a number.",
         },
+        "supplement": {
+            "direct": "What is the supplement of angle {t} (marked '?'), that is 180 degrees minus it? Answer with a "
+                      "number.",
+            "imperative": "Find the supplement of angle {t} (marked '?'), that is 180 degrees minus it. Answer with a "
+                          "number.",
+            "polite": "Could you work out the supplement of angle {t} (marked '?'), that is 180 degrees minus it? "
+                      "Answer with a number.",
+            "terse": "Supplement of angle {t} (marked '?'), i.e. 180 minus it? Answer with a number.",
+        },
         "kind": {
             "direct": "Is angle {t} (marked '?') acute, right or obtuse?\n{options}\nAnswer with the letter.",
             "imperative": "Say whether angle {t} (marked '?') is acute, right or obtuse.\n{options}\nAnswer with the "
@@ -135,11 +144,11 @@ class Angle(Task):
     }
     levels = {
         1: dict(figure="straight", rays=0, size=192),
-        2: dict(figure="right", rays=0, size=192, queries=("unknown", "compare")),  # always acute
+        2: dict(figure="right", rays=0, size=192, queries=("unknown", "supplement", "compare")),  # always acute
         3: dict(figure="triangle", rays=0, size=224),
         4: dict(figure="cross", rays=0, size=224),
         5: dict(figure="around", rays=4, size=224),
-        6: dict(figure="isosceles", rays=0, size=224, queries=("unknown", "compare")),  # base angles: acute
+        6: dict(figure="isosceles", rays=0, size=224, queries=("unknown", "supplement", "compare")),  # base angles: acute
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
@@ -232,6 +241,9 @@ class Angle(Task):
         choices: tuple[str, ...] = ()
         if self.query == "unknown":
             shown, q = str(answer), self.ask(t=tname)
+        elif self.query == "supplement":
+            shown, q = str(180 - answer), self.ask(t=tname)
+            sol += f" Its supplement is 180 - {answer} = {shown}."
         else:
             choices = KINDS if self.query == "kind" else COMPARE
             slots = {"t": tname, "options": D.choice_block(list(choices))}
@@ -254,7 +266,7 @@ class Angle(Task):
                 "size": size, "font_px": fs, "question": q, **{k: [ren(x) for x in v] if k == "ticks" else ren(v)
                                                                 for k, v in extra.items()}}
         return self.sample(seed, level, prompt=prompt, images=(self.picture(render, meta, ()),), answer=shown,
-                           answer_type="number" if self.query == "unknown" else "choice", choices=choices or None,
+                           answer_type="choice" if choices else "number", choices=choices or None,
                            text_twin=twin, solution=f"{sol} Answer: {shown}.", meta=meta)
 
     def mixed(self, sample: Sample) -> Sample:

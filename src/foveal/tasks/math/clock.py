@@ -74,14 +74,14 @@ def font_px(radius: int) -> int:
 class Clock(Task):
     """Read an analog clock: short black hour hand, long red minute hand.
 
-    Queries: `time` (the time shown), `later` (the time a given span later), `until` (minutes until
-    a given time), `angle` (the smaller angle between the hands, in degrees).
+    Queries: `time` (the time shown), `later` / `earlier` (the time a given span later / earlier),
+    `until` (minutes until a given time), `angle` (the smaller angle between the hands, in degrees).
 
     Level knobs:
         step: minutes are multiples of `step` (60 = on the hour).
         dial: "arabic" numbers, "roman" numerals or "none" (tick marks only).
         minute_ticks: draw all 60 minute ticks (else the 12 hour ticks).
-        later: largest span for `later` (multiples of max(step, 5) minutes) and for `until`.
+        later: largest span for `later` / `earlier` (multiples of max(step, 5) minutes) and for `until`.
         size: image side in pixels.
         radius: (min, max) radius of the clock face in pixels; the face is placed anywhere it fits,
             and the twin states its centre and radius (so every level has >= 10,000 problems per query).
@@ -106,6 +106,12 @@ class Clock(Task):
             "imperative": f"Give the time the clock will show {{span}} later. {FORMAT}",
             "polite": f"Could you tell me what time the clock will show {{span}} later? {FORMAT}",
             "terse": f"Time {{span}} later? {FORMAT}",
+        },
+        "earlier": {
+            "direct": f"What time did the clock show {{span}} earlier? {FORMAT}",
+            "imperative": f"Give the time the clock showed {{span}} earlier. {FORMAT}",
+            "polite": f"Could you tell me what time the clock showed {{span}} earlier? {FORMAT}",
+            "terse": f"Time {{span}} earlier? {FORMAT}",
         },
         "until": {
             "direct": "How many minutes from now until the clock next shows {target}? Answer with a number.",
@@ -140,12 +146,13 @@ class Clock(Task):
         now = (h % 12) * 60 + m
         read = f"the minute hand points at {m} minutes and the hour hand {'at' if m == 0 else 'just past'} {h % 12 or 12}"
         args: dict[str, Any] = {}
-        if self.query == "later":
-            total = now + add
+        if self.query in ("later", "earlier"):
+            total = now + add if self.query == "later" else now - add + 720
             answer = fmt(total // 60, total % 60)
             args["span"] = (f"{add // 60} hour{'s' * (add // 60 != 1)}" + (f" and {add % 60} minutes" if add % 60 else "")
                             if add >= 60 else f"{add} minutes")
-            sol = f"{read[0].upper()}{read[1:]}, so it is {shown}; adding {add // 60}:{add % 60:02d} gives {answer}."
+            sol = (f"{read[0].upper()}{read[1:]}, so it is {shown}; {'adding' if self.query == 'later' else 'taking away'}"
+                   f" {add // 60}:{add % 60:02d} gives {answer}.")
         elif self.query == "until":
             total = now + add
             args["target"] = fmt(total // 60, total % 60)
