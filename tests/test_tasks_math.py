@@ -139,6 +139,8 @@ def number_line_answer(m, query: str, question: str) -> str:
             v += int(k) * m["step"] * (1 if side == "right" else -1)
         elif query == "to_end":
             v = m["v0"] + m["ticks"] * m["step"] - v
+        elif query == "to_start":
+            v -= m["v0"]
     v = round(v, 1)
     return str(int(v)) if v == int(v) else f"{v:.1f}"
 
@@ -538,6 +540,8 @@ def number_line_from_twin(twin: str) -> str:
             v += int(m.group(1)) * float(step) * (1 if m.group(2) == "right" else -1)
         elif "right end" in q.lower():
             v = float(end) - v
+        elif "left end" in q.lower():
+            v -= float(v0)
     v = round(v, 1)
     return str(int(v)) if v == int(v) else f"{v:.1f}"
 

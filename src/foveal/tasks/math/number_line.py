@@ -28,8 +28,9 @@ class NumberLine(Task):
     """Read a marked value on a number line, or the length of a bar on a centimetre ruler.
 
     Queries (number lines, levels 1-5): `value` (the number the arrow points to), `offset` (the
-    number k ticks left or right of the arrow), `to_end` (how far the arrow is from the line's right
-    end). Rulers (level 6): `length` (the bar's length), `start` and `end` (the marks its ends lie on).
+    number k ticks left or right of the arrow), `to_end` / `to_start` (how far the arrow is from the
+    line's right / left end). Rulers (level 6): `length` (the bar's length), `start` and `end` (the
+    marks its ends lie on).
 
     Level knobs:
         start: (min, max) value of the leftmost tick (an integer); steps: values between
@@ -71,6 +72,15 @@ class NumberLine(Task):
                       "line? Answer with a number.",
             "terse": "Right end minus arrow: how much? Answer with a number.",
         },
+        "to_start": {
+            "direct": "How far is the arrow's number from the number at the left end of the line? Answer with a "
+                      "number.",
+            "imperative": "Find the difference between the arrow's number and the number at the left end of the "
+                          "line. Answer with a number.",
+            "polite": "Could you tell me how far the arrow's number is from the number at the left end of the "
+                      "line? Answer with a number.",
+            "terse": "Arrow minus left end: how much? Answer with a number.",
+        },
         "length": {
             "direct": "How long is the bar, in centimetres? Answer with a number (one decimal place).",
             "imperative": "Measure the bar's length in centimetres. Answer with a number (one decimal place).",
@@ -96,7 +106,7 @@ class NumberLine(Task):
             "terse": "Bar's right end: which cm mark? Answer with a number (one decimal place).",
         },
     }
-    LINE = ("value", "offset", "to_end")
+    LINE = ("value", "offset", "to_end", "to_start")
     levels = {
         1: dict(start=(0, 299), steps=(1, 2, 5, 10), ticks=(5, 10), label_every=1, ruler=False, width=320,
                 queries=LINE),
@@ -151,9 +161,12 @@ class NumberLine(Task):
                 value = round(at + (k if side == "right" else -k) * step, 1)
                 q = self.ask(k=k, s="s" * (k > 1), side=side)
                 sol = f"{read} {k} tick{'s' * (k > 1)} of {num(step)} to the {side} is {num(value)}."
-            else:
+            elif self.query == "to_end":
                 value, q = round(end - at, 1), self.ask()
                 sol = f"{read} The right end is {num(end)}, so the distance is {num(end)} - {num(at)} = {num(value)}."
+            else:
+                value, q = round(at - v0, 1), self.ask()
+                sol = f"{read} The left end is {num(v0)}, so the distance is {num(at)} - {num(v0)} = {num(value)}."
             twin_fact = (f"A number line has ticks every {num(step)} from {num(v0)} to {num(end)}. An arrow "
                          f"points at the tick {t} steps right of {num(v0)}.")
             scale = (cfg["width"] - 2 * margin) / (n * step)
