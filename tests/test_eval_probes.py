@@ -286,7 +286,6 @@ def problems():
         seed = 0
         while len(picked) < 4:
             s = tasks.get(name).generate(seed, 2, split=split, query=tasks.get(name).queries[0])
-            s = tasks.get(name).generate(seed, 2, split=split, query=tasks.get(name).queries[0])  # number answers
             if s.prompt not in picked and perturbed_twin(s) is not None:
                 picked[s.prompt] = s
             seed += 1
