@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 
 @dataclass(frozen=True)
@@ -130,24 +130,40 @@ def texture(im: Image.Image, style: Style) -> None:
             d.line([(x, 0), (x, h - 1)], fill=line)
 
 
+PATTERN = 1024  # side of the fixed noise and grain patterns: every picture up to this size takes a window
+
+
 @cache
-def _pattern(kind: str, amount: float) -> np.ndarray:
-    """A fixed 512×512 pattern, int16, drawn once per (kind, amount) from a fixed seed: Gaussian
-    noise of standard deviation `amount` (3 channels), or grain (1 channel, −amount on 4% of pixels)."""
+def _pattern(kind: str, amount: float) -> tuple[Image.Image, Image.Image]:
+    """Fixed PATTERN×PATTERN patterns, drawn once per (kind, amount) from a fixed seed, as the
+    (positive, negative) parts of an RGB offset: Gaussian noise of standard deviation `amount`, or
+    grain (−amount on 4% of pixels, all channels alike)."""
     rng = np.random.default_rng(0x5EED)
     if kind == "noise":
-        return np.round(rng.normal(0.0, amount, (512, 512, 3))).astype(np.int16)
-    return (-amount * (rng.random((512, 512, 1)) < 0.04)).astype(np.int16)
+        d = np.round(rng.normal(0.0, amount, (PATTERN, PATTERN, 3)))
+    else:
+        d = np.repeat(-amount * (rng.random((PATTERN, PATTERN, 1)) < 0.04), 3, axis=2)
+    parts = (d.clip(0, 255), (-d).clip(0, 255))
+    return tuple(Image.fromarray(p.astype(np.uint8), "RGB") for p in parts)
 
 
-def _add(im: Image.Image, pattern: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """`im` plus a window of `pattern` at a random offset (tiled for pictures larger than it)."""
-    a = np.asarray(im, dtype=np.int16)
-    h, w = a.shape[:2]
-    reps = (-(-h // 512) + 1, -(-w // 512) + 1, 1)
-    big = np.tile(pattern, reps) if h > 256 or w > 256 else pattern
-    y, x = rng.integers(0, big.shape[0] - h + 1), rng.integers(0, big.shape[1] - w + 1)
-    return Image.fromarray((a + big[y:y + h, x:x + w]).clip(0, 255).astype(np.uint8), "RGB")
+def _add(im: Image.Image, pattern: tuple[Image.Image, Image.Image], rng: np.random.Generator) -> Image.Image:
+    """`im` plus a window of `pattern` at a random offset (pixel values saturate at 0 and 255)."""
+    w, h = im.size
+    if w > PATTERN or h > PATTERN:  # larger than the pattern: tile it
+        pattern = tuple(_tiled(p, w, h) for p in pattern)
+    pw, ph = pattern[0].size
+    x, y = int(rng.integers(0, pw - w + 1)), int(rng.integers(0, ph - h + 1))
+    box = (x, y, x + w, y + h)
+    return ImageChops.subtract(ImageChops.add(im, pattern[0].crop(box)), pattern[1].crop(box))
+
+
+def _tiled(p: Image.Image, w: int, h: int) -> Image.Image:
+    out = Image.new("RGB", (-(-w // PATTERN) * PATTERN, -(-h // PATTERN) * PATTERN))
+    for ty in range(0, out.height, PATTERN):
+        for tx in range(0, out.width, PATTERN):
+            out.paste(p, (tx, ty))
+    return out
 
 
 def finish(im: Image.Image, style: Style, seed: int) -> Image.Image:
