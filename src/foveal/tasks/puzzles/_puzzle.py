@@ -280,7 +280,7 @@ def unique_binary_grid(rng: random.Random, n: int, density: float, tries: int,
 
 def board(rows: int, cols: int, cell: int, left: int = 0, top: int = 0, right: int = 0, bottom: int = 0,
           lines: bool = True) -> tuple[Image.Image, ImageDraw.ImageDraw, int, int]:
-    """A white image holding a rows×cols board of `cell`-pixel cells, with clue margins on each side.
+    """An image (the style's background) holding a rows×cols board of `cell`-pixel cells, with clue margins on each side.
 
     Returns (image, draw, x0, y0) where (x0, y0) is the board's top-left corner.
     """
@@ -290,8 +290,8 @@ def board(rows: int, cols: int, cell: int, left: int = 0, top: int = 0, right: i
     d = ImageDraw.Draw(im)
     x0, y0 = PAD + left, PAD + top
     if lines:
-        D.grid_lines(d, x0, y0, cell, rows, cols, width=1)
-        d.rectangle([x0 - 1, y0 - 1, x0 + cols * cell + 1, y0 + rows * cell + 1], outline=(0, 0, 0), width=2)
+        D.grid_lines(d, x0, y0, cell, rows, cols, width=D.width(1))
+        d.rectangle([x0 - 1, y0 - 1, x0 + cols * cell + 1, y0 + rows * cell + 1], outline=D.ink(), width=D.width(2))
     return im, d, x0, y0
 
 
@@ -310,37 +310,96 @@ def font_px(cell: int, frac: float = 0.6) -> int:
     return max(D.MIN_FONT_PX, int(cell * frac))
 
 
+_CELL = "row {row}, column {col}"
+_FROM = "(rows counted from the top, columns from the left)"
+_ONE_LINE = "Answer with its values on one line, written as {legend}."
+# The questions every grid puzzle asks about its unique solution ({query: {phrasing: template}}).
+QUESTIONS: dict[str, dict[str, str]] = {
+    "grid": {
+        "direct": "Answer with the solved grid, one row per line from top to bottom, written as {legend}.",
+        "imperative": "Solve the puzzle and write the solved grid, one row per line from top to bottom, "
+                      "as {legend}.",
+        "polite": "Could you solve the puzzle and give the solved grid, one row per line from top to bottom, "
+                  "written as {legend}?",
+        "terse": "Solved grid? One row per line, top to bottom, as {legend}.",
+    },
+    "cell": {
+        "direct": f"In the solved grid, what is the value of the cell in {_CELL} {_FROM}? "
+                  "Answer with a single number.",
+        "imperative": f"Give the value of the cell in {_CELL} of the solved grid {_FROM}. "
+                      "Answer with a single number.",
+        "polite": f"Could you tell me the value of the cell in {_CELL} of the solved grid {_FROM}? "
+                  "Answer with a single number.",
+        "terse": f"Solved grid, {_CELL} {_FROM}: value? Answer with a single number.",
+    },
+    "row": {
+        "direct": f"In the solved grid, what does row {{row}}, counted from the top, read from left to right? "
+                  f"{_ONE_LINE}",
+        "imperative": f"Write row {{row}} of the solved grid, counted from the top, from left to right. {_ONE_LINE}",
+        "polite": f"Could you tell me what row {{row}} of the solved grid, counted from the top, reads from left "
+                  f"to right? {_ONE_LINE}",
+        "terse": f"Solved grid, row {{row}} from the top, left to right? {_ONE_LINE}",
+    },
+    "column": {
+        "direct": f"In the solved grid, what does column {{col}}, counted from the left, read from top to "
+                  f"bottom? {_ONE_LINE}",
+        "imperative": f"Write column {{col}} of the solved grid, counted from the left, from top to bottom. "
+                      f"{_ONE_LINE}",
+        "polite": f"Could you tell me what column {{col}} of the solved grid, counted from the left, reads from "
+                  f"top to bottom? {_ONE_LINE}",
+        "terse": f"Solved grid, column {{col}} from the left, top to bottom? {_ONE_LINE}",
+    },
+}
+EASY = ("cell", "row", "column", "grid")  # level 1's queries: its original question (one cell) first
+HARD = ("grid", "cell", "row", "column")  # higher levels': the whole grid first
+
+
 class GridPuzzle(Task):
     """Base of the grid puzzles: turns (rules, board image, board text, solution grid) into a Sample.
 
-    A level whose knobs have `ask="cell"` asks for one cell of the solved grid (number answer) instead
-    of the whole grid. `answer_legend` says how the grid answer is written (e.g. "1 for a star, 0 for an
-    empty cell"). Subclasses implement `make` and `render(meta, hide)`; the mixed form moves the
-    clues listed by `split(meta, rng)` into text (`hide` tells `render` not to draw them).
+    Queries (`QUESTIONS`), all about the unique solution: `grid` (the whole solved grid), `cell`
+    (one cell's value, a number), `row` and `column` (one line of it, written on one line like a
+    one-row grid). `cell`, `row` and `column` pick a cell or line that is not fully given (`free`).
+    Each level lists its queries in the knob `queries`, its original question first (level 1:
+    `EASY`, a cell; higher levels: `HARD`, the grid), so that query under the direct phrasing and
+    the plain style reproduces the family's sample from before queries existed.
+    `answer_legend` says how grid answers are written (e.g. "1 for a star, 0 for an empty cell").
+    Subclasses implement `make` and `render(meta, hide)`; the mixed form moves the clues listed by
+    `split(meta, rng)` into text (`hide` tells `render` not to draw them).
     """
 
     forms = ("image", "text", "mixed")
     answer_legend: str = "digits"
+    questions = QUESTIONS
 
     def finish(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int, *, rules: str,
                board_text: str, solution: Sequence[Sequence[Any]], note: str, meta: dict[str, Any],
                free: Sequence[tuple[int, int]] | None = None) -> Sample:
-        """Assemble the sample. `free`: cells a "cell" question may ask about (default: all)."""
+        """Assemble the sample for the current query. `free`: cells a cell, row or column question may
+        ask about (default: all); a row or column question asks about a line holding one of them."""
         answer_grid = grid_text(solution)
-        if cfg.get("ask") == "cell":
-            cells = list(free) if free else [(r, c) for r in range(len(solution)) for c in range(len(solution[0]))]
+        query = self.query
+        cells = list(free) if free else [(r, c) for r in range(len(solution)) for c in range(len(solution[0]))]
+        if query == "cell":
             r, c = rng.choice(cells)
             answer = str(solution[r][c])
-            ask = (f"In the solved grid, what is the value of the cell in row {r + 1}, column {c + 1} "
-                   f"(rows counted from the top, columns from the left)? Answer with a single number.")
+            ask = self.ask(row=r + 1, col=c + 1)
             sol = f"{note} In the unique solution, row {r + 1} reads {' '.join(map(str, solution[r]))}, " \
-                  f"so the cell in column {c + 1} is {answer}."
+                  f"so the cell in column {c + 1} is {answer}. The answer is {answer}."
             answer_type = "number"
             meta = {**meta, "ask": [r, c]}
+        elif query in ("row", "column"):
+            k = rng.choice(sorted({rc[query == "column"] for rc in cells}))
+            line = solution[k] if query == "row" else [row[k] for row in solution]
+            answer, answer_type = grid_text([line]), "grid"
+            ask = self.ask(row=k + 1, legend=self.answer_legend) if query == "row" else \
+                self.ask(col=k + 1, legend=self.answer_legend)
+            sol = f"{note} The unique solution is:\n{answer_grid}\nIts {query} {k + 1} reads {answer}. " \
+                  f"The answer is {answer}."
+            meta = {**meta, "line": [query, k]}
         else:
             answer, answer_type = answer_grid, "grid"
-            ask = (f"Answer with the solved grid, one row per line from top to bottom, written as "
-                   f"{self.answer_legend}.")
+            ask = self.ask(legend=self.answer_legend)
             sol = f"{note} The unique solution is:\n{answer_grid}"
         meta = {**meta, "rules": rules, "ask_text": ask, "solution_grid": answer_grid}
         return self.sample(

@@ -14,6 +14,8 @@ from typing import Any
 
 from foveal.tasks import register
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -108,7 +110,8 @@ class Binairo(GridPuzzle):
         n: grid size (even: 4-10).
         givens: target number of given circles (carving stops earlier if uniqueness would break).
         cell: cell side in pixels.
-        ask: "grid" (the whole grid) or "cell" (one cell: 1 black, 0 white).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: a third of the given circles are stated in text instead of drawn.
     """
@@ -118,12 +121,12 @@ class Binairo(GridPuzzle):
     tags = ("logic", "perception")
     answer_legend = "1 for a black circle and 0 for a white circle, without spaces"
     levels = {
-        1: dict(n=4, givens=6, cell=36, ask="cell"),
-        2: dict(n=4, givens=4, cell=36, ask="grid"),
-        3: dict(n=6, givens=14, cell=32, ask="grid"),
-        4: dict(n=6, givens=10, cell=32, ask="grid"),
-        5: dict(n=8, givens=24, cell=28, ask="grid"),
-        6: dict(n=8, givens=16, cell=28, ask="grid"),
+        1: dict(n=4, givens=6, cell=36, queries=EASY),
+        2: dict(n=4, givens=4, cell=36, queries=HARD),
+        3: dict(n=6, givens=14, cell=32, queries=HARD),
+        4: dict(n=6, givens=10, cell=32, queries=HARD),
+        5: dict(n=8, givens=24, cell=28, queries=HARD),
+        6: dict(n=8, givens=16, cell=28, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

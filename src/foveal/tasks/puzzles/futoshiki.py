@@ -16,6 +16,8 @@ from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     PAD,
     GridPuzzle,
     chunk,
@@ -98,7 +100,8 @@ class Futoshiki(GridPuzzle):
         signs: share of the adjacent cell pairs that carry an inequality sign.
         givens: target number of given digits (carving stops earlier if uniqueness would break).
         cell: cell side in pixels (a gap of half a cell between cells holds the signs).
-        ask: "grid" (the whole solved grid) or "cell" (one cell's value, a number).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: a third of the inequality signs are stated in text instead of drawn.
     """
@@ -108,12 +111,12 @@ class Futoshiki(GridPuzzle):
     tags = ("logic", "perception")
     answer_legend = "digits without spaces"
     levels = {
-        1: dict(n=4, signs=0.3, givens=6, cell=36, ask="cell"),
-        2: dict(n=4, signs=0.3, givens=4, cell=36, ask="grid"),
-        3: dict(n=5, signs=0.3, givens=6, cell=32, ask="grid"),
-        4: dict(n=5, signs=0.35, givens=3, cell=32, ask="grid"),
-        5: dict(n=6, signs=0.35, givens=5, cell=30, ask="grid"),
-        6: dict(n=7, signs=0.4, givens=8, cell=28, ask="grid"),
+        1: dict(n=4, signs=0.3, givens=6, cell=36, queries=EASY),
+        2: dict(n=4, signs=0.3, givens=4, cell=36, queries=HARD),
+        3: dict(n=5, signs=0.3, givens=6, cell=32, queries=HARD),
+        4: dict(n=5, signs=0.35, givens=3, cell=32, queries=HARD),
+        5: dict(n=6, signs=0.35, givens=5, cell=30, queries=HARD),
+        6: dict(n=7, signs=0.4, givens=8, cell=28, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):
@@ -146,7 +149,7 @@ class Futoshiki(GridPuzzle):
         for i, v in enumerate(meta["puzzle"]):
             r, c = divmod(i, n)
             x, y = PAD + c * step, PAD + r * step
-            d.rectangle([x, y, x + cell, y + cell], outline=(0, 0, 0), width=2)
+            d.rectangle([x, y, x + cell, y + cell], outline=D.ink(), width=D.width(2))
             if v:
                 label(im, (x + cell / 2, y + cell / 2), str(v), size=font_px(cell))
         hidden = {tuple(h) for h in hide}

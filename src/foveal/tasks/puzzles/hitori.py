@@ -16,6 +16,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -106,7 +108,8 @@ class Hitori(GridPuzzle):
         n: grid size (4-8).
         shade: share of cells shaded in the hidden solution.
         cell: cell side in pixels.
-        ask: "grid" (shading as a 0/1 grid) or "cell" (whether one cell is shaded: 1 or 0).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the numbers of the bottom row are stated in text and left out of the picture.
     """
@@ -116,12 +119,12 @@ class Hitori(GridPuzzle):
     tags = ("logic", "perception")
     answer_legend = "1 for a shaded cell and 0 for an unshaded cell, without spaces"
     levels = {
-        1: dict(n=4, shade=0.2, cell=40, ask="cell"),
-        2: dict(n=4, shade=0.25, cell=40, ask="grid"),
-        3: dict(n=5, shade=0.25, cell=38, ask="grid"),
-        4: dict(n=6, shade=0.25, cell=36, ask="grid"),
-        5: dict(n=7, shade=0.25, cell=34, ask="grid"),
-        6: dict(n=8, shade=0.25, cell=32, ask="grid"),
+        1: dict(n=4, shade=0.2, cell=40, queries=EASY),
+        2: dict(n=4, shade=0.25, cell=40, queries=HARD),
+        3: dict(n=5, shade=0.25, cell=38, queries=HARD),
+        4: dict(n=6, shade=0.25, cell=36, queries=HARD),
+        5: dict(n=7, shade=0.25, cell=34, queries=HARD),
+        6: dict(n=8, shade=0.25, cell=32, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

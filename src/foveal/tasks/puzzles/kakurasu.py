@@ -16,6 +16,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -57,7 +59,8 @@ class Kakurasu(GridPuzzle):
         density: chance a cell of the hidden solution is shaded.
         tries: random shadings drawn before falling back to revealing givens.
         cell: cell side in pixels.
-        ask: "grid" (the whole shading) or "cell" (one cell, 1 = shaded, 0 = not).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the row sums are stated in text instead of drawn.
     """
@@ -67,12 +70,12 @@ class Kakurasu(GridPuzzle):
     tags = ("logic", "arithmetic")
     answer_legend = "1 for a shaded cell and 0 for an unshaded cell, without spaces"
     levels = {
-        1: dict(n=4, density=0.5, tries=8, cell=36, ask="cell"),
-        2: dict(n=4, density=0.5, tries=8, cell=36, ask="grid"),
-        3: dict(n=5, density=0.5, tries=8, cell=34, ask="grid"),
-        4: dict(n=6, density=0.5, tries=8, cell=32, ask="grid"),
-        5: dict(n=7, density=0.5, tries=6, cell=30, ask="grid"),
-        6: dict(n=8, density=0.5, tries=4, cell=28, ask="grid"),
+        1: dict(n=4, density=0.5, tries=8, cell=36, queries=EASY),
+        2: dict(n=4, density=0.5, tries=8, cell=36, queries=HARD),
+        3: dict(n=5, density=0.5, tries=8, cell=34, queries=HARD),
+        4: dict(n=6, density=0.5, tries=8, cell=32, queries=HARD),
+        5: dict(n=7, density=0.5, tries=6, cell=30, queries=HARD),
+        6: dict(n=8, density=0.5, tries=4, cell=28, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

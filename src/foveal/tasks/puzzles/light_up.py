@@ -15,6 +15,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -134,7 +136,8 @@ class LightUp(GridPuzzle):
         numbers: share of black cells whose number is kept at most (erasing stops earlier if
             uniqueness would break).
         cell: cell side in pixels.
-        ask: "grid" (bulbs as a 0/1 grid) or "cell" (whether one cell holds a bulb: 1 or 0).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: a third of the numbers are stated in text; their black cells show "?".
     """
@@ -144,12 +147,12 @@ class LightUp(GridPuzzle):
     tags = ("logic", "spatial")
     answer_legend = "1 for a bulb and 0 for every other cell (black cells included), without spaces"
     levels = {
-        1: dict(n=5, black=0.25, numbers=1.0, cell=36, ask="cell"),
-        2: dict(n=6, black=0.25, numbers=0.8, cell=36, ask="grid"),
-        3: dict(n=6, black=0.3, numbers=0.6, cell=34, ask="grid"),
-        4: dict(n=7, black=0.3, numbers=0.6, cell=32, ask="grid"),
-        5: dict(n=8, black=0.3, numbers=0.5, cell=30, ask="grid"),
-        6: dict(n=9, black=0.3, numbers=0.5, cell=28, ask="grid"),
+        1: dict(n=5, black=0.25, numbers=1.0, cell=36, queries=EASY),
+        2: dict(n=6, black=0.25, numbers=0.8, cell=36, queries=HARD),
+        3: dict(n=6, black=0.3, numbers=0.6, cell=34, queries=HARD),
+        4: dict(n=7, black=0.3, numbers=0.6, cell=32, queries=HARD),
+        5: dict(n=8, black=0.3, numbers=0.5, cell=30, queries=HARD),
+        6: dict(n=9, black=0.3, numbers=0.5, cell=28, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

@@ -12,7 +12,17 @@ from typing import Any
 
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
-from foveal.tasks.puzzles._puzzle import GridPuzzle, board, centre, chunk, fill_cell, font_px, grid_text
+from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
+    GridPuzzle,
+    board,
+    centre,
+    chunk,
+    fill_cell,
+    font_px,
+    grid_text,
+)
 
 NUMBER_COLORS = {1: (30, 60, 220), 2: (20, 130, 40), 3: (210, 30, 30), 4: (20, 20, 130), 5: (130, 20, 20),
                  6: (20, 130, 130), 7: (0, 0, 0), 8: (90, 90, 90)}
@@ -84,7 +94,8 @@ class Minesweeper(GridPuzzle):
         mines: number of mines.
         covered: target number of covered safe cells (covering stops earlier if uniqueness would break).
         cell: cell side in pixels.
-        ask: "grid" (mines as a 0/1 grid) or "cell" (whether one covered cell is a mine: 1 or 0).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: a third of the revealed numbers are stated in text; their cells show "?".
     """
@@ -94,12 +105,12 @@ class Minesweeper(GridPuzzle):
     tags = ("logic", "counting")
     answer_legend = "1 for a mine and 0 for a safe cell (revealed or covered), without spaces"
     levels = {
-        1: dict(rows=4, cols=4, mines=3, covered=2, cell=36, ask="cell"),
-        2: dict(rows=5, cols=5, mines=4, covered=4, cell=34, ask="grid"),
-        3: dict(rows=6, cols=6, mines=6, covered=8, cell=32, ask="grid"),
-        4: dict(rows=7, cols=7, mines=8, covered=12, cell=30, ask="grid"),
-        5: dict(rows=8, cols=8, mines=11, covered=18, cell=28, ask="grid"),
-        6: dict(rows=9, cols=9, mines=14, covered=26, cell=26, ask="grid"),
+        1: dict(rows=4, cols=4, mines=3, covered=2, cell=36, queries=EASY),
+        2: dict(rows=5, cols=5, mines=4, covered=4, cell=34, queries=HARD),
+        3: dict(rows=6, cols=6, mines=6, covered=8, cell=32, queries=HARD),
+        4: dict(rows=7, cols=7, mines=8, covered=12, cell=30, queries=HARD),
+        5: dict(rows=8, cols=8, mines=11, covered=18, cell=28, queries=HARD),
+        6: dict(rows=9, cols=9, mines=14, covered=26, cell=26, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

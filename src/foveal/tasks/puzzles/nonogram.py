@@ -15,6 +15,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -84,7 +86,8 @@ class Nonogram(GridPuzzle):
         density: chance a cell of the hidden picture is shaded.
         tries: random pictures drawn before falling back to revealing givens.
         cell: cell side in pixels.
-        ask: "grid" (the whole picture) or "cell" (one cell, 1 = shaded, 0 = not).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the row clues are stated in text instead of drawn.
     """
@@ -94,12 +97,12 @@ class Nonogram(GridPuzzle):
     tags = ("logic", "perception")
     answer_legend = "1 for a shaded cell and 0 for an unshaded cell, without spaces"
     levels = {
-        1: dict(n=4, density=0.55, tries=10, cell=34, ask="cell"),
-        2: dict(n=5, density=0.55, tries=10, cell=32, ask="grid"),
-        3: dict(n=6, density=0.55, tries=10, cell=30, ask="grid"),
-        4: dict(n=7, density=0.55, tries=8, cell=28, ask="grid"),
-        5: dict(n=8, density=0.55, tries=6, cell=26, ask="grid"),
-        6: dict(n=10, density=0.55, tries=4, cell=24, ask="grid"),
+        1: dict(n=4, density=0.55, tries=10, cell=34, queries=EASY),
+        2: dict(n=5, density=0.55, tries=10, cell=32, queries=HARD),
+        3: dict(n=6, density=0.55, tries=10, cell=30, queries=HARD),
+        4: dict(n=7, density=0.55, tries=8, cell=28, queries=HARD),
+        5: dict(n=8, density=0.55, tries=6, cell=26, queries=HARD),
+        6: dict(n=10, density=0.55, tries=4, cell=24, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

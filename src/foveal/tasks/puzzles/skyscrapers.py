@@ -16,6 +16,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -118,7 +120,8 @@ class Skyscrapers(GridPuzzle):
         n: grid size (3-6).
         clues: number of edge clues shown (of 4n); cells are given until the solution is unique.
         cell: cell side in pixels.
-        ask: "grid" (the whole grid) or "cell" (one cell's height).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the left and right clues are stated in text instead of drawn.
     """
@@ -128,12 +131,12 @@ class Skyscrapers(GridPuzzle):
     tags = ("logic", "spatial")
     answer_legend = "digits without spaces"
     levels = {
-        1: dict(n=3, clues=6, cell=40, ask="cell"),
-        2: dict(n=4, clues=10, cell=38, ask="grid"),
-        3: dict(n=4, clues=6, cell=38, ask="grid"),
-        4: dict(n=5, clues=14, cell=36, ask="grid"),
-        5: dict(n=5, clues=10, cell=36, ask="grid"),
-        6: dict(n=6, clues=18, cell=32, ask="grid"),
+        1: dict(n=3, clues=6, cell=40, queries=EASY),
+        2: dict(n=4, clues=10, cell=38, queries=HARD),
+        3: dict(n=4, clues=6, cell=38, queries=HARD),
+        4: dict(n=5, clues=14, cell=36, queries=HARD),
+        5: dict(n=5, clues=10, cell=36, queries=HARD),
+        6: dict(n=6, clues=18, cell=32, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):

@@ -16,6 +16,8 @@ from foveal.tasks import draw as D
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -144,7 +146,8 @@ class StarBattle(GridPuzzle):
         n: grid size and number of regions (5-9; 4 has no valid star layout).
         tries: region reshapes before falling back to revealing givens.
         cell: cell side in pixels.
-        ask: "grid" (the stars as a 0/1 grid) or "cell" (whether one cell holds a star: 1 or 0).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the top half of the rows is drawn without regions and their region letters are
     given in text; the drawn cells carry their region's letter.
@@ -155,12 +158,12 @@ class StarBattle(GridPuzzle):
     tags = ("logic", "spatial")
     answer_legend = "1 for a star and 0 for an empty cell, without spaces"
     levels = {
-        1: dict(n=5, tries=30, cell=40, ask="cell"),
-        2: dict(n=5, tries=30, cell=40, ask="grid"),
-        3: dict(n=6, tries=30, cell=36, ask="grid"),
-        4: dict(n=7, tries=30, cell=34, ask="grid"),
-        5: dict(n=8, tries=20, cell=32, ask="grid"),
-        6: dict(n=9, tries=20, cell=30, ask="grid"),
+        1: dict(n=5, tries=30, cell=40, queries=EASY),
+        2: dict(n=5, tries=30, cell=40, queries=HARD),
+        3: dict(n=6, tries=30, cell=36, queries=HARD),
+        4: dict(n=7, tries=30, cell=34, queries=HARD),
+        5: dict(n=8, tries=20, cell=32, queries=HARD),
+        6: dict(n=9, tries=20, cell=30, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):
@@ -210,11 +213,11 @@ class StarBattle(GridPuzzle):
             r, c = divmod(i, n)
             if c < n - 1 and region[i] != region[i + 1] and not {i, i + 1} & plain:
                 d.line([(x0 + (c + 1) * cell, y0 + r * cell), (x0 + (c + 1) * cell, y0 + (r + 1) * cell)],
-                       fill=(0, 0, 0), width=3)
+                       fill=D.ink(), width=D.width(3))
             if r < n - 1 and region[i] != region[i + n] and not {i, i + n} & plain:
                 d.line([(x0 + c * cell, y0 + (r + 1) * cell), (x0 + (c + 1) * cell, y0 + (r + 1) * cell)],
-                       fill=(0, 0, 0), width=3)
-        d.rectangle([x0 - 1, y0 - 1, x0 + n * cell + 1, y0 + n * cell + 1], outline=(0, 0, 0), width=3)
+                       fill=D.ink(), width=D.width(3))
+        d.rectangle([x0 - 1, y0 - 1, x0 + n * cell + 1, y0 + n * cell + 1], outline=D.ink(), width=D.width(3))
         if plain:  # mixed form: label the drawn cells with their region letters
             for i, k in enumerate(region):
                 if i not in plain:
@@ -223,7 +226,7 @@ class StarBattle(GridPuzzle):
         for k, v in meta["givens"].items():
             x, y = centre(x0, y0, cell, *divmod(int(k), n))
             if v:
-                D.shape(d, "star", x, y, cell * 0.38, (235, 180, 0), outline=(0, 0, 0))
+                D.shape(d, "star", x, y, cell * 0.38, (235, 180, 0), outline=D.ink())
             else:
                 label(im, (x, y), "x", size=font_px(cell, 0.5))
         return im

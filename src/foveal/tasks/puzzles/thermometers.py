@@ -15,6 +15,8 @@ from typing import Any
 from foveal.tasks import register
 from foveal.tasks._glyphs import label
 from foveal.tasks.puzzles._puzzle import (
+    EASY,
+    HARD,
     GridPuzzle,
     board,
     centre,
@@ -127,7 +129,8 @@ class Thermometers(GridPuzzle):
         longest: longest thermometer (cells).
         tries: tilings drawn before falling back to revealing givens.
         cell: cell side in pixels.
-        ask: "grid" (filled cells as a 0/1 grid) or "cell" (whether one cell is filled: 1 or 0).
+        queries: the questions asked (`_puzzle.QUESTIONS`): `EASY` at level 1 (a cell first), `HARD` above
+            (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the row counts are stated in text instead of drawn.
     """
@@ -137,12 +140,12 @@ class Thermometers(GridPuzzle):
     tags = ("logic", "spatial")
     answer_legend = "1 for a filled cell and 0 for an empty cell, without spaces"
     levels = {
-        1: dict(n=4, longest=3, tries=10, cell=40, ask="cell"),
-        2: dict(n=4, longest=4, tries=10, cell=40, ask="grid"),
-        3: dict(n=5, longest=4, tries=10, cell=38, ask="grid"),
-        4: dict(n=6, longest=4, tries=8, cell=34, ask="grid"),
-        5: dict(n=6, longest=6, tries=6, cell=34, ask="grid"),
-        6: dict(n=7, longest=6, tries=4, cell=32, ask="grid"),
+        1: dict(n=4, longest=3, tries=10, cell=40, queries=EASY),
+        2: dict(n=4, longest=4, tries=10, cell=40, queries=HARD),
+        3: dict(n=5, longest=4, tries=10, cell=38, queries=HARD),
+        4: dict(n=6, longest=4, tries=8, cell=34, queries=HARD),
+        5: dict(n=6, longest=6, tries=6, cell=34, queries=HARD),
+        6: dict(n=7, longest=6, tries=4, cell=32, queries=HARD),
     }
 
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int):
