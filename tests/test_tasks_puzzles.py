@@ -8,15 +8,21 @@ Default runs cover the small levels; `-m slow` sweeps every level and more seeds
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from itertools import permutations, product
+from string import Formatter
 
 import pytest
 
 from foveal import tasks
+from foveal.rewards.verify import verify
 from foveal.sample import IMAGE_TOKEN, png_bytes
+from foveal.split import image_id, text_id
 from foveal.tasks import draw as D
+from foveal.tasks import style as S
+from foveal.tasks.variant import PHRASINGS
 
 PUZZLES = ("futoshiki", "kakurasu", "binairo", "nonogram", "skyscrapers", "star_battle", "thermometers",
            "minesweeper", "light_up", "hitori")
@@ -354,7 +360,9 @@ def grid_rows(flat: list[int], cols: int) -> str:
 
 
 def check_puzzle(name: str, seed: int, level: int) -> None:
-    s = tasks.get(name).generate(seed, level)
+    """The level's original question (its first query), directly worded, in the plain style."""
+    t = tasks.get(name)
+    s = t.generate(seed, level, query=t.level_queries(level)[0], phrasing="direct", style="plain")
     made = CHECKERS[name](s.meta)
     sols = made if isinstance(made, list) else solutions(*made)
     assert len(sols) == 1, f"{s.id}: {len(sols)} solutions"
@@ -386,6 +394,119 @@ def test_puzzle_unique_solution_all_levels(name):
     for level in tasks.get(name).levels:
         for seed in range(4):
             check_puzzle(name, seed, level)
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries, phrasings and styles: every query's answer re-derived from the independent solution and
+# the row/column the question itself names (parsed from the twin's wording, not from meta).
+QUERIES = ("grid", "cell", "row", "column")
+STYLES = tuple(S.STYLES)
+
+
+def asked_line(question: str, word: str) -> int:
+    """The 1-based row or column number `question` names ("row 3", "column 2")."""
+    return int(re.search(rf"\b{word} (\d+)\b", question).group(1))
+
+
+def expected_answer(query: str, question: str, truth: list[list[int]]) -> str:
+    if query == "grid":
+        return "\n".join("".join(map(str, row)) for row in truth)
+    if query == "cell":
+        return str(truth[asked_line(question, "row") - 1][asked_line(question, "column") - 1])
+    if query == "row":
+        return "".join(map(str, truth[asked_line(question, "row") - 1]))
+    return "".join(str(row[asked_line(question, "column") - 1]) for row in truth)
+
+
+def check_query(name: str, seed: int, level: int, query: str, style: str, form: str = "text") -> None:
+    s = tasks.get(name).generate(seed, level, form, query=query, style=style)
+    made = CHECKERS[name](s.meta)
+    sols = made if isinstance(made, list) else solutions(*made)
+    assert len(sols) == 1, f"{s.id}: {len(sols)} solutions"
+    cols = s.meta.get("cols") if name == "minesweeper" else s.meta["n"]
+    truth = [sols[0][k:k + cols] for k in range(0, len(sols[0]), cols)]
+    question = s.text_twin.rsplit("\n", 1)[1]
+    assert s.meta["variant"] == {"query": query, "phrasing": s.meta["variant"]["phrasing"], "style": style}
+    assert question in s.prompt and question == s.meta["ask_text"]
+    gold = expected_answer(query, question, truth)
+    assert s.answer == gold
+    assert query == "grid" or s.solution.endswith(f"The answer is {gold}.")
+    assert verify(gold, s.answer, s.answer_type)
+    if query in ("row", "column"):
+        assert s.answer_type == "grid" and verify(" ".join(gold), s.answer, s.answer_type)
+        assert not verify(gold[::-1], s.answer, s.answer_type) or gold == gold[::-1]
+    if form == "image":
+        assert s.images[0].size[0] > 2 * s.meta["cell"]
+
+
+@pytest.mark.parametrize("name", PUZZLES)
+def test_every_query_answer_rederived_under_every_style(name):
+    task = tasks.get(name)
+    for level in DEFAULT_LEVELS[name][:2]:
+        for k, query in enumerate(task.level_queries(level)):
+            for j, style in enumerate(STYLES):
+                check_query(name, 10 * k + j, level, query, style, "image" if j < 2 else "text")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PUZZLES)
+def test_every_query_every_level(name):
+    task = tasks.get(name)
+    for level in task.levels:
+        for query in task.level_queries(level):
+            for seed, style in enumerate(STYLES):
+                check_query(name, seed, level, query, style, "image")
+
+
+@pytest.mark.parametrize("name", PUZZLES)
+def test_queries_phrasings_and_levels(name):
+    task = tasks.get(name)
+    assert task.queries == QUERIES and task.phrasings == PHRASINGS
+    for query, words in task.questions.items():
+        assert set(words) == set(PHRASINGS)
+        assert len({tuple(sorted(f for _, f, _, _ in Formatter().parse(t) if f)) for t in words.values()}) == 1
+        assert len(set(words.values())) == 4, query
+    assert task.level_queries(1)[0] == "cell" and all(task.level_queries(lv)[0] == "grid" for lv in task.levels
+                                                       if lv > 1)
+    # a pinned query, phrasing or style leaves the scene alone: same solution in every variant
+    grids = {task.generate(3, 2, "text", query=q, phrasing=p, style=st).meta["solution_grid"]
+             for q in QUERIES for p in PHRASINGS[:2] for st in STYLES[:2]}
+    assert len(grids) == 1
+
+
+@pytest.mark.parametrize("name", PUZZLES)
+def test_styles_change_pixels_not_geometry(name):
+    task = tasks.get(name)
+    pics = {st: task.generate(5, 1, query="cell", phrasing="direct", style=st) for st in STYLES}
+    plain = pics["plain"]
+    assert len({png_bytes(p.images[0]) for p in pics.values()}) == len(STYLES)
+    for p in pics.values():
+        assert p.images[0].size == plain.images[0].size and p.answer == plain.answer
+        assert p.problem_key == plain.problem_key and p.text_twin == plain.text_twin
+
+
+# Level 1 holds too few whole-grid skyscrapers to be 95% distinct in 1,000 draws by a margin: a 3x3
+# board has 12 Latin squares and C(12, 6) = 924 clue sets (about 1.2e4 problems; 964 of 1,000 distinct).
+DISTINCT_L1 = {("skyscrapers", "grid"): 0.95}
+
+
+@pytest.mark.parametrize("name", PUZZLES)
+def test_level1_problems_distinct_per_query(name):
+    task = tasks.get(name)
+    for query in task.level_queries(1):
+        twins = {text_id(task.generate(s, 1, "text", query=query)) for s in range(1000)}
+        assert len(twins) >= 1000 * DISTINCT_L1.get((name, query), 0.95), (query, len(twins))
+        pics = {image_id(task.generate(s, 1, query=query, phrasing="direct", style="plain")) for s in range(100)}
+        assert len(pics) >= 98, (query, len(pics))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PUZZLES)
+def test_level1_pictures_distinct_per_query(name):
+    task = tasks.get(name)
+    for query in task.level_queries(1):
+        pics = {image_id(task.generate(s, 1, query=query, phrasing="direct", style="plain")) for s in range(1000)}
+        assert len(pics) >= 1000 * DISTINCT_L1.get((name, query), 0.95), (query, len(pics))
 
 
 # ---------------------------------------------------------------------------------------------
