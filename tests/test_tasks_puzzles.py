@@ -350,7 +350,21 @@ def hitori(m):
     return n * n, lambda i: [0, 1], ok
 
 
-CHECKERS = {"futoshiki": futoshiki, "kakurasu": kakurasu, "binairo": binairo, "nonogram": nonogram,
+def sudoku(m):
+    n, puzzle = m["n"], m["puzzle"]
+    br, bc = {4: (2, 2), 6: (2, 3), 9: (3, 3)}[n]
+
+    def ok(g, i):
+        r, c = divmod(i, n)
+        if puzzle[i] and g[i] != puzzle[i]:
+            return False
+        box = [(r // br * br + a) * n + c // bc * bc + b for a in range(br) for b in range(bc)]
+        return all(g[j] != g[i] for j in (*range(r * n, i), *range(c, i, n), *box) if j < i)
+
+    return n * n, lambda i: list(range(1, n + 1)), ok
+
+
+CHECKERS = {"sudoku": sudoku, "futoshiki": futoshiki, "kakurasu": kakurasu, "binairo": binairo, "nonogram": nonogram,
             "skyscrapers": skyscrapers, "star_battle": star_battle, "thermometers": thermometers,
             "minesweeper": minesweeper, "light_up": light_up, "hitori": hitori}
 
@@ -405,7 +419,7 @@ STYLES = tuple(S.STYLES)
 
 def asked_line(question: str, word: str) -> int:
     """The 1-based row or column number `question` names ("row 3", "column 2")."""
-    return int(re.search(rf"\b{word} (\d+)\b", question).group(1))
+    return int(re.search(rf"\b{word} (\d+)\b", question, re.IGNORECASE).group(1))
 
 
 def expected_answer(query: str, question: str, truth: list[list[int]]) -> str:
@@ -425,9 +439,10 @@ def check_query(name: str, seed: int, level: int, query: str, style: str, form: 
     assert len(sols) == 1, f"{s.id}: {len(sols)} solutions"
     cols = s.meta.get("cols") if name == "minesweeper" else s.meta["n"]
     truth = [sols[0][k:k + cols] for k in range(0, len(sols[0]), cols)]
-    question = s.text_twin.rsplit("\n", 1)[1]
+    # the question: the twin's last line (sudoku: its first, before the grid)
+    question = s.text_twin.split("\n", 1)[0] if name == "sudoku" else s.text_twin.rsplit("\n", 1)[1]
     assert s.meta["variant"] == {"query": query, "phrasing": s.meta["variant"]["phrasing"], "style": style}
-    assert question in s.prompt and question == s.meta["ask_text"]
+    assert question in s.prompt and question == s.meta.get("ask_text", s.meta.get("question"))
     gold = expected_answer(query, question, truth)
     assert s.answer == gold
     assert query == "grid" or s.solution.endswith(f"The answer is {gold}.")
@@ -439,17 +454,17 @@ def check_query(name: str, seed: int, level: int, query: str, style: str, form: 
         assert s.images[0].size[0] > 2 * s.meta["cell"]
 
 
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_every_query_answer_rederived_under_every_style(name):
     task = tasks.get(name)
-    for level in DEFAULT_LEVELS[name][:2]:
+    for level in DEFAULT_LEVELS.get(name, (1, 2))[:2]:
         for k, query in enumerate(task.level_queries(level)):
             for j, style in enumerate(STYLES):
                 check_query(name, 10 * k + j, level, query, style, "image" if j < 2 else "text")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_every_query_every_level(name):
     task = tasks.get(name)
     for level in task.levels:
@@ -458,7 +473,7 @@ def test_every_query_every_level(name):
                 check_query(name, seed, level, query, style, "image")
 
 
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_queries_phrasings_and_levels(name):
     task = tasks.get(name)
     assert task.queries == QUERIES and task.phrasings == PHRASINGS
@@ -466,15 +481,16 @@ def test_queries_phrasings_and_levels(name):
         assert set(words) == set(PHRASINGS)
         assert len({tuple(sorted(f for _, f, _, _ in Formatter().parse(t) if f)) for t in words.values()}) == 1
         assert len(set(words.values())) == 4, query
-    assert task.level_queries(1)[0] == "cell" and all(task.level_queries(lv)[0] == "grid" for lv in task.levels
-                                                       if lv > 1)
+    first = "grid" if name == "sudoku" else "cell"  # each level's original question comes first
+    assert task.level_queries(1)[0] == first and all(task.level_queries(lv)[0] == "grid" for lv in task.levels
+                                                      if lv > 1)
     # a pinned query, phrasing or style leaves the scene alone: same solution in every variant
     grids = {task.generate(3, 2, "text", query=q, phrasing=p, style=st).meta["solution_grid"]
              for q in QUERIES for p in PHRASINGS[:2] for st in STYLES[:2]}
     assert len(grids) == 1
 
 
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_styles_change_pixels_not_geometry(name):
     task = tasks.get(name)
     pics = {st: task.generate(5, 1, query="cell", phrasing="direct", style=st) for st in STYLES}
@@ -490,7 +506,7 @@ def test_styles_change_pixels_not_geometry(name):
 DISTINCT_L1 = {("skyscrapers", "grid"): 0.95}
 
 
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_level1_problems_distinct_per_query(name):
     task = tasks.get(name)
     for query in task.level_queries(1):
@@ -501,7 +517,7 @@ def test_level1_problems_distinct_per_query(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PUZZLES)
+@pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_level1_pictures_distinct_per_query(name):
     task = tasks.get(name)
     for query in task.level_queries(1):

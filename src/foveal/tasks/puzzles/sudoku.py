@@ -221,8 +221,16 @@ class Sudoku(Task):
             further cell can be removed without losing uniqueness.
         cell: cell side in pixels.
 
-    Answer (grid): the solved rows, top to bottom, one line each, digits without spaces,
-    e.g. "1234\\n3412\\n2143\\n4321". Every puzzle has exactly one solution.
+    Queries (every puzzle has exactly one solution):
+        grid: the solved rows, top to bottom, one line each, digits without spaces,
+            e.g. "1234\\n3412\\n2143\\n4321" (the original question).
+        cell: the digit of one empty cell of the solution (a number).
+        row, column: one line of the solution holding an empty cell, its digits on one line
+            (a one-row grid, e.g. "3412").
+
+    Problem space: a 4x4 Sudoku has 288 complete grids, but level 1's puzzles (10 givens carved
+    from them in random order) number in the millions (Chao1 from 2,000 draws), so no level is
+    small by nature.
 
     Mixed form: a third of the givens are listed in text instead of drawn.
     """
@@ -232,6 +240,64 @@ class Sudoku(Task):
     description = "Solve a Sudoku shown as an image, 4x4 to 9x9 with fewer givens at higher levels (grid)."
     tags = ("logic", "perception")
     forms = ("image", "text", "mixed")
+    questions = {
+        "grid": {
+            "direct": "Fill the empty cells of this {n}x{n} Sudoku so that every row, every column and every "
+                      "{box} box contains each digit 1-{n} exactly once. Answer with the completed grid, one row "
+                      "per line, top to bottom, digits without spaces.",
+            "imperative": "Solve this {n}x{n} Sudoku: every row, every column and every {box} box must contain "
+                          "each digit 1-{n} exactly once. Write the completed grid, one row per line, top to "
+                          "bottom, digits without spaces.",
+            "polite": "Could you solve this {n}x{n} Sudoku so that every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once? Please give the completed grid, one row per line, "
+                      "top to bottom, digits without spaces.",
+            "terse": "{n}x{n} Sudoku, each digit 1-{n} once per row, column and {box} box. Completed grid? One "
+                     "row per line, top to bottom, digits without spaces.",
+        },
+        "cell": {
+            "direct": "This {n}x{n} Sudoku has one solution in which every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once. In the solved grid, what is the digit in row "
+                      "{row}, column {col} (rows counted from the top, columns from the left)? Answer with a "
+                      "single number.",
+            "imperative": "Solve this {n}x{n} Sudoku (every row, every column and every {box} box contains each "
+                          "digit 1-{n} exactly once) and give the digit in row {row}, column {col} (rows counted "
+                          "from the top, columns from the left). Answer with a single number.",
+            "polite": "Could you tell me which digit goes in row {row}, column {col} (rows counted from the top, "
+                      "columns from the left) of this {n}x{n} Sudoku, where every row, every column and every "
+                      "{box} box contains each digit 1-{n} exactly once? Answer with a single number.",
+            "terse": "{n}x{n} Sudoku, each digit 1-{n} once per row, column and {box} box. Row {row}, column "
+                     "{col} (from the top, from the left): digit? Answer with a single number.",
+        },
+        "row": {
+            "direct": "This {n}x{n} Sudoku has one solution in which every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once. In the solved grid, what does row {row}, counted "
+                      "from the top, read from left to right? Answer with its digits on one line, without spaces.",
+            "imperative": "Solve this {n}x{n} Sudoku (every row, every column and every {box} box contains each "
+                          "digit 1-{n} exactly once) and write row {row}, counted from the top, from left to "
+                          "right. Answer with its digits on one line, without spaces.",
+            "polite": "Could you tell me what row {row}, counted from the top, of this {n}x{n} Sudoku reads from "
+                      "left to right once solved, given that every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once? Answer with its digits on one line, without "
+                      "spaces.",
+            "terse": "{n}x{n} Sudoku, each digit 1-{n} once per row, column and {box} box. Solved row {row} "
+                     "from the top, left to right? Answer with its digits on one line, without spaces.",
+        },
+        "column": {
+            "direct": "This {n}x{n} Sudoku has one solution in which every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once. In the solved grid, what does column {col}, "
+                      "counted from the left, read from top to bottom? Answer with its digits on one line, "
+                      "without spaces.",
+            "imperative": "Solve this {n}x{n} Sudoku (every row, every column and every {box} box contains each "
+                          "digit 1-{n} exactly once) and write column {col}, counted from the left, from top to "
+                          "bottom. Answer with its digits on one line, without spaces.",
+            "polite": "Could you tell me what column {col}, counted from the left, of this {n}x{n} Sudoku reads "
+                      "from top to bottom once solved, given that every row, every column and every {box} box "
+                      "contains each digit 1-{n} exactly once? Answer with its digits on one line, without "
+                      "spaces.",
+            "terse": "{n}x{n} Sudoku, each digit 1-{n} once per row, column and {box} box. Solved column {col} "
+                     "from the left, top to bottom? Answer with its digits on one line, without spaces.",
+        },
+    }
     levels = {
         1: dict(n=4, givens=10, cell=32),
         2: dict(n=4, givens=6, cell=32),
@@ -241,30 +307,42 @@ class Sudoku(Task):
         6: dict(n=9, givens=26, cell=28),
     }
 
-    @staticmethod
-    @cache
-    def rules(n: int) -> str:
-        br, bc = BOXES[n]
-        return (f"Fill the empty cells of this {n}x{n} Sudoku so that every row, every column and every "
-                f"{br}x{bc} box contains each digit 1-{n} exactly once. Answer with the completed grid, one "
-                f"row per line, top to bottom, digits without spaces.")
-
     def make(self, rng: random.Random, cfg: dict[str, Any], seed: int, level: int) -> Sample:
         n = cfg["n"]
         solution = full_grid(rng, n)
         puzzle = carve(rng, solution, n, cfg["givens"])
-        answer = rows_text(solution, n)
+        answer_grid = rows_text(solution, n)
         first = next((i for i, v in enumerate(puzzle) if not v and candidates(puzzle, n, i).bit_count() == 1),
                      None)
         hint = (f"r{first // n + 1}c{first % n + 1} can only be {solution[first]}, and continuing cell by "
                 f"cell" if first is not None else "Trying candidates and eliminating contradictions")
-        rules = self.rules(n)
-        twin = f"{rules}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
+        sol = f"Using the row, column and box rules, {hint} gives the unique solution:\n{answer_grid}"
+        br, bc = BOXES[n]
+        slots: dict[str, Any] = {"n": n, "box": f"{br}x{bc}"}
+        meta: dict[str, Any] = {"n": n, "cell": cfg["cell"], "puzzle": puzzle, "givens": sum(map(bool, puzzle))}
+        empty = [i for i, v in enumerate(puzzle) if not v]
+        query = self.query
+        if query == "cell":
+            i = rng.choice(empty)
+            answer, answer_type = str(solution[i]), "number"
+            slots.update(row=i // n + 1, col=i % n + 1)
+            sol += f"\nRow {i // n + 1}, column {i % n + 1} holds {answer}. The answer is {answer}."
+            meta["ask"] = [i // n, i % n]
+        elif query in ("row", "column"):
+            k = rng.choice(sorted({(i // n, i % n)[query == "column"] for i in empty}))
+            cells = range(k * n, (k + 1) * n) if query == "row" else range(k, n * n, n)
+            answer, answer_type = "".join(str(solution[i]) for i in cells), "grid"
+            slots["row" if query == "row" else "col"] = k + 1
+            sol += f"\nIts {query} {k + 1} reads {answer}. The answer is {answer}."
+            meta["line"] = [query, k]
+        else:
+            answer, answer_type = answer_grid, "grid"
+        question = self.ask(**slots)
+        twin = f"{question}\nThe grid, row by row ('.' is an empty cell):\n{rows_text(puzzle, n)}"
         return self.sample(
-            seed, level, prompt=self.image_prompt(rules), images=(self.picture(render, puzzle, n, cfg["cell"]),),
-            answer=answer, answer_type="grid", text_twin=twin,
-            solution=f"Using the row, column and box rules, {hint} gives the unique solution:\n{answer}",
-            meta={"n": n, "cell": cfg["cell"], "puzzle": puzzle, "givens": sum(map(bool, puzzle))},
+            seed, level, prompt=self.image_prompt(question), images=(self.picture(render, puzzle, n, cfg["cell"]),),
+            answer=answer, answer_type=answer_type, text_twin=twin, solution=sol,
+            meta={**meta, "question": question, "solution_grid": answer_grid},
         )
 
     def mixed(self, sample: Sample) -> Sample:
@@ -275,6 +353,6 @@ class Sudoku(Task):
         told = sorted(task_rng(f"{self.name}/mixed", sample.seed, sample.level).sample(given, len(given) // 3))
         drawn = [0 if i in told else v for i, v in enumerate(puzzle)]
         said = "; ".join(f"row {i // n + 1}, column {i % n + 1} is {puzzle[i]}" for i in told)
-        prompt = self.image_prompt(f"{self.rules(n)}\nBesides the digits drawn, these cells are given: {said}.")
+        prompt = self.image_prompt(f"{m['question']}\nBesides the digits drawn, these cells are given: {said}.")
         return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
                        images=(render(drawn, n, m["cell"]),), meta={**m, "described": told})
