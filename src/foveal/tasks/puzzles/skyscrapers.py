@@ -124,6 +124,10 @@ class Skyscrapers(GridPuzzle):
             (the whole grid first); row and column ask for one line of the solution.
 
     Mixed form: the left and right clues are stated in text instead of drawn.
+
+    Problem space: level 1's 3x3 board has 12 Latin squares and C(12, 6) = 924 sets of 6 shown
+    clues, so its `grid` query holds about 1.2e4 problems (Chao1 11,693 from 20,000 draws; 964 of
+    1,000 draws distinct); its cell, row and column queries hold 3-9 times more.
     """
 
     name = "skyscrapers"
