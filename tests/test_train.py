@@ -143,7 +143,7 @@ def test_sft_from_a_dataset_dir_with_tensorboard(tiny_dir, tmp_path):
     from foveal.tasks.export import write_dataset
 
     data = tmp_path / "data"
-    write_dataset([gym.get("spatial").generate(seed, 1, "image") for seed in range(5)], data, "jsonl", {})
+    write_dataset([gym.get("spatial").generate(seed, 1, "image", split="train") for seed in range(5)], data, "jsonl", {})
     tree = _cfg(tiny_dir, sft={"steps": 2, "batch_size": 4, "micro_batch_size": 4}, log={"tensorboard": True})
     tree["data"] = {"dataset": str(data)}
     run = train(config_from_dict(tree), out=tmp_path / "run")
