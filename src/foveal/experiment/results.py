@@ -78,7 +78,7 @@ def compare(row: list[Scores], ref: list[Scores] | None, keep: Callable[[tuple[s
 def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> dict:
     """results.json: every row's metrics over seeds, overall and per task × form, against the reference."""
     ev = exp.spec.eval
-    metrics = {"accuracy": accuracy, **({f"pass@{ev.k}": pass_at(ev.k)} if "pass@k" in exp.metrics else {})}
+    metrics = {m: accuracy if m == "accuracy" else pass_at(int(m[len("pass@"):])) for m in exp.metrics}
     groups = [(t, f) for t in ev.tasks for f in ev.forms]
 
     def scores(r: Row, value) -> list[Scores]:
@@ -86,20 +86,20 @@ def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> 
 
     rows = []
     for name, value in metrics.items():
-        ref = scores(exp.reference, value)
         for i, r in enumerate(exp.rows):
             mine = scores(r, value)
-            other = None if r == exp.reference else ref
+            ref = exp.references[r]
+            other = None if r == ref else scores(ref, value)
             entry = {"overall": compare(mine, other, lambda tf: True),
                      "by_task_form": {t: {f: compare(mine, other, lambda tf, g=(t, f): tf == g) for f in ev.forms}
                                       for t in ev.tasks}}
             if len(rows) <= i:
-                rows.append({"label": r.label, "arm": r.arm, "stage": r.stage,
+                rows.append({"label": r.label, "arm": r.arm, "stage": r.stage, "reference": exp.references[r].label,
                              "recipe": exp.spec.arms[r.arm].recipe, "set": [*exp.spec.set, *exp.spec.arms[r.arm].set]})
             rows[i][name] = entry
     return {"experiment": str(exp.path), "split": ev.split, "tasks": ev.tasks, "levels": ev.levels, "forms": ev.forms,
             "n_distinct_per_task": ev.n, "n_units": ev.n * len(groups), "k": ev.k, "temperature": ev.temperature,
-            "max_new_tokens": exp.max_new_tokens, "seeds": exp.seeds, "reference": exp.reference.label,
+            "max_new_tokens": exp.max_new_tokens, "seeds": exp.seeds, "reference": exp.reference,
             "metrics": list(metrics), "rows": rows, "cells": cells, "seconds": seconds,
             "interval": "95% two-level paired bootstrap: seeds, then problems within seeds (B = 4000)"}
 
@@ -115,10 +115,16 @@ def delta(d: dict | None) -> str:
     return f"{d['delta'] * 100:+.1f} [{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]{mark}"
 
 
+def versus(results: dict) -> str:
+    """The Δ column's heading: "Δ vs sft", or "Δ vs own sft" for a */STAGE reference."""
+    ref = results["reference"]
+    return f"Δ vs own {ref[2:]}" if ref.startswith("*/") else f"Δ vs {ref}"
+
+
 def table_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     """The headline table: one line per row (× metric when there are several), in percent."""
     many = len(results["metrics"]) > 1
-    cols = ["arm (stage)", *(["metric"] if many else []), "mean", "min–max", "sd", f"Δ vs {results['reference']} [95%]"]
+    cols = ["arm (stage)", *(["metric"] if many else []), "mean", "min–max", "sd", f"{versus(results)} [95%]"]
     lines = []
     for r in results["rows"]:
         for m in results["metrics"]:
@@ -130,7 +136,7 @@ def table_rows(results: dict) -> tuple[list[str], list[list[str]]]:
 
 def detail_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     """Accuracy per task × form: mean over seeds and the paired difference, one line per row."""
-    cols = ["arm (stage)", "task", "form", "mean", "min–max", f"Δ vs {results['reference']} [95%]"]
+    cols = ["arm (stage)", "task", "form", "mean", "min–max", f"{versus(results)} [95%]"]
     lines = []
     for r in results["rows"]:
         for t, forms in r["accuracy"]["by_task_form"].items():
@@ -177,7 +183,7 @@ def write_report(results: dict, out: Path) -> Path:
     from foveal.eval import build_report
 
     seed = results["seeds"][0]
-    rows = sorted(results["rows"], key=lambda r: r["label"] != results["reference"])
+    rows = sorted(results["rows"], key=lambda r: r["label"] != r["reference"])  # reference rows first
     runs = [cell_dir(out, r["arm"], seed) / f"eval-{r['stage']}" for r in rows]
     arms = list(dict.fromkeys(r["arm"] for r in rows if r["stage"] != "base"))
     train = [cell_dir(out, a, seed) / "train" for a in arms]
