@@ -14,7 +14,7 @@ import yaml
 
 from foveal.errors import FovealError
 from foveal.experiment import run_experiment
-from foveal.io import read_jsonl
+from foveal.io import atomic_write_text, read_jsonl
 from foveal.split import split_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,8 +241,6 @@ def test_pass_at_several_k_from_the_same_completions(tmp_path):
     (problem j has j of its 4 completions right), and their paired differences to the reference arm."""
     from math import comb
 
-    from foveal.io import atomic_write_text
-
     f = tmp_path / "passk.yaml"
     recipe = str(ROOT / "recipes" / "quickstart.yaml")
     f.write_text(yaml.safe_dump({
@@ -302,3 +300,33 @@ def test_each_arm_against_its_own_stage(tmp_path):
     sft_logs = [[r["loss"] for r in read_jsonl(out / "cells" / a / "seed-0" / "train" / "train.jsonl")
                  if r["stage"] == "sft"] for a in ("grpo", "short")]
     assert len(sft_logs[0]) == 4 and len(sft_logs[1]) == 2  # the arms differ: two references, not one
+
+
+def test_several_levels_are_reported_per_level(tmp_path):
+    """Levels 1 and 2 scored together: by_level splits the problems, and its means recombine to the overall one."""
+    f = tmp_path / "levels.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [0], "reference": "a",
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1, 2], "forms": ["text"], "n": 8, "k": 1,
+                 "max_new_tokens": 2}}))
+    out = tmp_path / "out"
+    run_experiment(f, out, progress=False)
+    path = out / "cells" / "b" / "seed-0" / "eval-base" / "samples.jsonl"
+    rows = read_jsonl(path)
+    for i, r in enumerate(rows):  # a known pattern: every level-1 problem right, level 2 alternating
+        r["scores"] = [1.0 if r["level"] == 1 or i % 2 else 0.0]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    results = run_experiment(f, out, progress=False)
+    by_level = results["rows"][1]["accuracy"]["by_level"]
+    assert set(by_level) == {"1", "2"}
+    for lv in (1, 2):
+        mine = [r["scores"][0] for r in rows if r["level"] == lv]
+        assert by_level[str(lv)]["n_problems"] == len(mine) > 0
+        assert by_level[str(lv)]["mean"] == pytest.approx(statistics.fmean(mine))
+    assert by_level["1"]["mean"] == 1.0
+    overall = results["rows"][1]["accuracy"]["overall"]
+    assert overall["n_problems"] == 8
+    assert overall["mean"] == pytest.approx(sum(o["mean"] * o["n_problems"] for o in by_level.values()) / 8)
+    assert "Experiment by level" in (out / "report.html").read_text()
