@@ -270,6 +270,13 @@ def test_pass_at_several_k_from_the_same_completions(tmp_path):
         d = b[m]["overall"]["minus_reference"]["delta"]
         assert d == pytest.approx(by_hand(right["b"], k) - by_hand(right["a"], k)), m
     assert b["pass@4"]["overall"]["mean"] == 1.0 and b["accuracy"]["overall"]["mean"] == 0.625
+    # scripts/gain_by_k.py: how b's gain over a changes from pass@1 to pass@4, per problem
+    script = [sys.executable, str(ROOT / "scripts" / "gain_by_k.py"), str(out), "b", "a"]
+    r = subprocess.run(script + ["--ks", "1,4"], capture_output=True, text=True, check=True)
+    want = (by_hand(right["b"], 1) - by_hand(right["a"], 1)) - (by_hand(right["b"], 4) - by_hand(right["a"], 4))
+    assert f"= {want * 100:+.1f} [" in r.stdout, r.stdout
+    r = subprocess.run(script + ["--ks", "1,8"], capture_output=True, text=True)
+    assert r.returncode != 0 and "each must lie in 1..4" in r.stderr
 
 
 def test_each_arm_against_its_own_stage(tmp_path):
