@@ -14,7 +14,7 @@ import yaml
 
 from foveal.errors import FovealError
 from foveal.experiment import run_experiment
-from foveal.io import read_jsonl
+from foveal.io import atomic_write_text, read_jsonl
 from foveal.split import split_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,6 +137,10 @@ BAD = [
     (["eval", "k"], 4, "eval: .*temperature"),
     (["eval", "forms"], ["mixed"], "eval.forms"),
     (["metrics"], ["pass@k"], "pass@k needs eval.k > 1"),
+    (["metrics"], ["pass@8"], "metrics: pass@8 needs at least 8 completions per problem, eval.k is 1"),
+    (["metrics"], ["pass@two"], "metrics: unknown metric 'pass@two'"),
+    (["metrics"], ["accuracy", "accuracy"], "metrics: lists a metric twice"),
+    (["reference"], "*/sft", r"reference: '\*/sft': arm\(s\) grpo do not evaluate stage 'sft'"),
     (["eval", "max_new_tokens"], 0, "eval.max_new_tokens"),
     (["reference"], KeyError, "reference: Field required"),
 ]
@@ -167,12 +171,17 @@ def test_the_command_refuses_bad_input_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists() and os.listdir(tmp_path / "notes") == ["x.txt"]
 
 
-def test_the_repository_experiments_parse():
-    from foveal.experiment.spec import read_file
+def test_the_repository_experiments_load():
+    """Every file in experiments/ passes the whole check a run makes first (recipes, stages, reference,
+    metrics, enough distinct problems of its split)."""
+    from foveal.experiment.spec import load_experiment
 
-    for f in sorted((ROOT / "experiments").glob("*.yaml")):
-        spec = read_file(f)
-        assert spec.reference in spec.arms, f
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        exp = load_experiment(f)
+        assert exp.rows and set(exp.references) == set(exp.rows), f
+        assert len(exp.samples) == exp.spec.eval.n * len(exp.spec.eval.tasks), f
 
 
 def test_killed_then_resumed_matches_an_uninterrupted_run(smoke, tmp_path):
@@ -225,3 +234,106 @@ def test_base_stage_trains_nothing_and_pass_at_k_is_reported(tmp_path):
     assert b["pass@2"]["overall"]["mean"] >= b["accuracy"]["overall"]["mean"]
     rows = read_jsonl(tmp_path / "out" / "cells" / "b" / "seed-3" / "eval-base" / "samples.jsonl")
     assert len(rows) == 4 and all(len(r["scores"]) == 2 and r["form"] == "text" for r in rows)
+
+
+def test_pass_at_several_k_from_the_same_completions(tmp_path):
+    """pass@2 and pass@4 of k = 4 completions: recomputed by hand from scores written into samples.jsonl
+    (problem j has j of its 4 completions right), and their paired differences to the reference arm."""
+    from math import comb
+
+    f = tmp_path / "passk.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [0], "reference": "a", "metrics": ["pass@k", "pass@2", "accuracy"],
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1], "forms": ["text"], "n": 4, "k": 4,
+                 "temperature": 1.0, "max_new_tokens": 2}}))
+    out = tmp_path / "out"
+    first = run_experiment(f, out, progress=False)
+    assert first["metrics"] == ["accuracy", "pass@2", "pass@4"]
+    right = {"a": [0, 0, 1, 2], "b": [1, 2, 3, 4]}  # correct completions of problems 0..3, per arm
+    for arm, cs in right.items():
+        path = out / "cells" / arm / "seed-0" / "eval-base" / "samples.jsonl"
+        rows = read_jsonl(path)
+        for r, c in zip(rows, cs, strict=True):
+            r["scores"] = [1.0] * c + [0.0] * (4 - c)
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    results = run_experiment(f, out, progress=False)  # every cell is done: only the summary is recomputed
+
+    def by_hand(cs, k):
+        return sum(1 - comb(4 - c, k) / comb(4, k) for c in cs) / len(cs)
+
+    b = results["rows"][1]
+    for m, k in (("accuracy", 1), ("pass@2", 2), ("pass@4", 4)):
+        assert b[m]["overall"]["mean"] == pytest.approx(by_hand(right["b"], k)), m
+        assert results["rows"][0][m]["overall"]["mean"] == pytest.approx(by_hand(right["a"], k)), m
+        d = b[m]["overall"]["minus_reference"]["delta"]
+        assert d == pytest.approx(by_hand(right["b"], k) - by_hand(right["a"], k)), m
+    assert b["pass@4"]["overall"]["mean"] == 1.0 and b["accuracy"]["overall"]["mean"] == 0.625
+    # scripts/gain_by_k.py: how b's gain over a changes from pass@1 to pass@4, per problem
+    script = [sys.executable, str(ROOT / "scripts" / "gain_by_k.py"), str(out), "b", "a"]
+    r = subprocess.run(script + ["--ks", "1,4"], capture_output=True, text=True, check=True)
+    want = (by_hand(right["b"], 1) - by_hand(right["a"], 1)) - (by_hand(right["b"], 4) - by_hand(right["a"], 4))
+    assert f"= {want * 100:+.1f} [" in r.stdout, r.stdout
+    r = subprocess.run(script + ["--ks", "1,8"], capture_output=True, text=True)
+    assert r.returncode != 0 and "each must lie in 1..4" in r.stderr
+
+
+def test_each_arm_against_its_own_stage(tmp_path):
+    """reference */sft: every arm's rl row minus the same arm's sft row (per arm, not against one arm)."""
+    spec = yaml.safe_load(SMOKE.read_text())
+    for arm in spec["arms"].values():
+        arm["recipe"] = str(ROOT / "recipes" / "quickstart.yaml")
+        arm["stages"] = ["sft", "rl"]
+    spec["arms"]["short"] = {**spec["arms"]["grpo"], "set": ["sft.steps=2"]}
+    del spec["arms"]["sft"]
+    spec.update(seeds=[0], reference="*/sft")
+    f = tmp_path / "own.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    results = run_experiment(f, out, progress=False)
+    assert [(r["label"], r["reference"]) for r in results["rows"]] == [
+        ("grpo/sft", "grpo/sft"), ("grpo/rl", "grpo/sft"), ("short/sft", "short/sft"), ("short/rl", "short/sft")]
+
+    def acc(arm, stage):
+        rows = read_jsonl(out / "cells" / arm / "seed-0" / f"eval-{stage}" / "samples.jsonl")
+        return {(r["problem_key"], r["form"]): float(r["scores"][0] >= 0.5) for r in rows}
+
+    for i, arm in ((1, "grpo"), (3, "short")):
+        a, b = acc(arm, "sft"), acc(arm, "rl")
+        d = results["rows"][i]["accuracy"]["overall"]["minus_reference"]
+        assert d["delta"] == pytest.approx(statistics.fmean(b[u] - a[u] for u in a)) and d["n_problems"] == 12
+    assert "minus_reference" not in results["rows"][2]["accuracy"]["overall"]
+    sft_logs = [[r["loss"] for r in read_jsonl(out / "cells" / a / "seed-0" / "train" / "train.jsonl")
+                 if r["stage"] == "sft"] for a in ("grpo", "short")]
+    assert len(sft_logs[0]) == 4 and len(sft_logs[1]) == 2  # the arms differ: two references, not one
+
+
+def test_several_levels_are_reported_per_level(tmp_path):
+    """Levels 1 and 2 scored together: by_level splits the problems, and its means recombine to the overall one."""
+    f = tmp_path / "levels.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [0], "reference": "a",
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1, 2], "forms": ["text"], "n": 8, "k": 1,
+                 "max_new_tokens": 2}}))
+    out = tmp_path / "out"
+    run_experiment(f, out, progress=False)
+    path = out / "cells" / "b" / "seed-0" / "eval-base" / "samples.jsonl"
+    rows = read_jsonl(path)
+    for i, r in enumerate(rows):  # a known pattern: every level-1 problem right, level 2 alternating
+        r["scores"] = [1.0 if r["level"] == 1 or i % 2 else 0.0]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    results = run_experiment(f, out, progress=False)
+    by_level = results["rows"][1]["accuracy"]["by_level"]
+    assert set(by_level) == {"1", "2"}
+    for lv in (1, 2):
+        mine = [r["scores"][0] for r in rows if r["level"] == lv]
+        assert by_level[str(lv)]["n_problems"] == len(mine) > 0
+        assert by_level[str(lv)]["mean"] == pytest.approx(statistics.fmean(mine))
+    assert by_level["1"]["mean"] == 1.0
+    overall = results["rows"][1]["accuracy"]["overall"]
+    assert overall["n_problems"] == 8
+    assert overall["mean"] == pytest.approx(sum(o["mean"] * o["n_problems"] for o in by_level.values()) / 8)
+    assert "Experiment by level" in (out / "report.html").read_text()

@@ -22,7 +22,7 @@ from pathlib import Path
 from foveal.experiment.runner import cell_dir
 from foveal.experiment.spec import Experiment, Row
 
-Scores = dict[tuple[str, str], dict[str, float]]  # (task, form) -> {problem_key: value}
+Scores = dict[tuple[str, str, int], dict[str, float]]  # (task, form, level) -> {problem_key: value}
 
 
 def accuracy(row: dict) -> float:
@@ -40,15 +40,15 @@ def pass_at(k: int) -> Callable[[dict], float]:
 
 
 def problem_scores(eval_dir: str | Path, value: Callable[[dict], float] = accuracy) -> Scores:
-    """{(task, form): {problem_key: value(row)}} of one eval run's samples.jsonl (probe rows, e.g.
-    shuffled, blind or perturbed copies, left out)."""
+    """{(task, form, level): {problem_key: value(row)}} of one eval run's samples.jsonl (probe rows,
+    e.g. shuffled, blind or perturbed copies, left out)."""
     from foveal.eval.metrics import is_extra
     from foveal.io import read_jsonl
 
     out: Scores = {}
     for r in read_jsonl(Path(eval_dir) / "samples.jsonl"):
         if not is_extra(r):
-            out.setdefault((r["task"], r["form"]), {})[r["problem_key"]] = value(r)
+            out.setdefault((r["task"], r["form"], r["level"]), {})[r["problem_key"]] = value(r)
     return out
 
 
@@ -58,17 +58,17 @@ def spread(per_seed: list[float]) -> dict:
             "sd": statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0}
 
 
-def flat(scores: Scores, keep: Callable[[tuple[str, str]], bool] = lambda tf: True) -> dict[tuple, float]:
-    """{(task, form, problem_key): value} over the (task, form) groups `keep` accepts."""
-    return {(*tf, key): v for tf, group in scores.items() if keep(tf) for key, v in group.items()}
+def flat(scores: Scores, keep: Callable[[tuple[str, str, int]], bool] = lambda g: True) -> dict[tuple, float]:
+    """{(task, form, level, problem_key): value} over the (task, form, level) groups `keep` accepts."""
+    return {(*g, key): v for g, group in scores.items() if keep(g) for key, v in group.items()}
 
 
-def compare(row: list[Scores], ref: list[Scores] | None, keep: Callable[[tuple[str, str]], bool]) -> dict:
+def compare(row: list[Scores], ref: list[Scores] | None, keep: Callable[[tuple[str, str, int]], bool]) -> dict:
     """The spread over seeds of the mean over problems, and (with `ref`) the paired difference to it."""
     from foveal.eval.metrics import seed_bootstrap
 
     values = [flat(s, keep) for s in row]
-    out = spread([sum(v.values()) / len(v) for v in values])
+    out = {**spread([sum(v.values()) / len(v) for v in values]), "n_problems": len(values[0])}
     if ref is not None:
         base = [flat(s, keep) for s in ref]
         out["minus_reference"] = seed_bootstrap([[v[u] - b[u] for u in b] for v, b in zip(values, base, strict=True)])
@@ -76,9 +76,10 @@ def compare(row: list[Scores], ref: list[Scores] | None, keep: Callable[[tuple[s
 
 
 def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> dict:
-    """results.json: every row's metrics over seeds, overall and per task × form, against the reference."""
+    """results.json: every row's metrics over seeds, overall, per task × form and (with several levels)
+    per level, against the reference."""
     ev = exp.spec.eval
-    metrics = {"accuracy": accuracy, **({f"pass@{ev.k}": pass_at(ev.k)} if "pass@k" in exp.metrics else {})}
+    metrics = {m: accuracy if m == "accuracy" else pass_at(int(m[len("pass@"):])) for m in exp.metrics}
     groups = [(t, f) for t in ev.tasks for f in ev.forms]
 
     def scores(r: Row, value) -> list[Scores]:
@@ -86,20 +87,22 @@ def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> 
 
     rows = []
     for name, value in metrics.items():
-        ref = scores(exp.reference, value)
         for i, r in enumerate(exp.rows):
             mine = scores(r, value)
-            other = None if r == exp.reference else ref
-            entry = {"overall": compare(mine, other, lambda tf: True),
-                     "by_task_form": {t: {f: compare(mine, other, lambda tf, g=(t, f): tf == g) for f in ev.forms}
+            ref = exp.references[r]
+            other = None if r == ref else scores(ref, value)
+            entry = {"overall": compare(mine, other, lambda g: True),
+                     "by_task_form": {t: {f: compare(mine, other, lambda g, tf=(t, f): g[:2] == tf) for f in ev.forms}
                                       for t in ev.tasks}}
+            if len(ev.levels) > 1:
+                entry["by_level"] = {str(lv): compare(mine, other, lambda g, lv=lv: g[2] == lv) for lv in ev.levels}
             if len(rows) <= i:
-                rows.append({"label": r.label, "arm": r.arm, "stage": r.stage,
+                rows.append({"label": r.label, "arm": r.arm, "stage": r.stage, "reference": exp.references[r].label,
                              "recipe": exp.spec.arms[r.arm].recipe, "set": [*exp.spec.set, *exp.spec.arms[r.arm].set]})
             rows[i][name] = entry
     return {"experiment": str(exp.path), "split": ev.split, "tasks": ev.tasks, "levels": ev.levels, "forms": ev.forms,
             "n_distinct_per_task": ev.n, "n_units": ev.n * len(groups), "k": ev.k, "temperature": ev.temperature,
-            "max_new_tokens": exp.max_new_tokens, "seeds": exp.seeds, "reference": exp.reference.label,
+            "max_new_tokens": exp.max_new_tokens, "seeds": exp.seeds, "reference": exp.reference,
             "metrics": list(metrics), "rows": rows, "cells": cells, "seconds": seconds,
             "interval": "95% two-level paired bootstrap: seeds, then problems within seeds (B = 4000)"}
 
@@ -115,10 +118,16 @@ def delta(d: dict | None) -> str:
     return f"{d['delta'] * 100:+.1f} [{d['ci95'][0] * 100:+.1f}, {d['ci95'][1] * 100:+.1f}]{mark}"
 
 
+def versus(results: dict) -> str:
+    """The Δ column's heading: "Δ vs sft", or "Δ vs own sft" for a */STAGE reference."""
+    ref = results["reference"]
+    return f"Δ vs own {ref[2:]}" if ref.startswith("*/") else f"Δ vs {ref}"
+
+
 def table_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     """The headline table: one line per row (× metric when there are several), in percent."""
     many = len(results["metrics"]) > 1
-    cols = ["arm (stage)", *(["metric"] if many else []), "mean", "min–max", "sd", f"Δ vs {results['reference']} [95%]"]
+    cols = ["arm (stage)", *(["metric"] if many else []), "mean", "min–max", "sd", f"{versus(results)} [95%]"]
     lines = []
     for r in results["rows"]:
         for m in results["metrics"]:
@@ -130,13 +139,24 @@ def table_rows(results: dict) -> tuple[list[str], list[list[str]]]:
 
 def detail_rows(results: dict) -> tuple[list[str], list[list[str]]]:
     """Accuracy per task × form: mean over seeds and the paired difference, one line per row."""
-    cols = ["arm (stage)", "task", "form", "mean", "min–max", f"Δ vs {results['reference']} [95%]"]
+    cols = ["arm (stage)", "task", "form", "mean", "min–max", f"{versus(results)} [95%]"]
     lines = []
     for r in results["rows"]:
         for t, forms in r["accuracy"]["by_task_form"].items():
             for f, o in forms.items():
                 lines.append([f"{r['arm']} ({r['stage']})", t, f, pct(o["mean"]), f"{pct(o['min'])}–{pct(o['max'])}",
                               delta(o.get("minus_reference"))])
+    return cols, lines
+
+
+def level_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """Accuracy per level (when the evaluation has several): mean over seeds and the paired difference."""
+    cols = ["arm (stage)", "level", "problems", "mean", "min–max", f"{versus(results)} [95%]"]
+    lines = []
+    for r in results["rows"]:
+        for lv, o in r["accuracy"].get("by_level", {}).items():
+            lines.append([f"{r['arm']} ({r['stage']})", lv, str(o["n_problems"]), pct(o["mean"]),
+                          f"{pct(o['min'])}–{pct(o['max'])}", delta(o.get("minus_reference"))])
     return cols, lines
 
 
@@ -148,7 +168,7 @@ def title(results: dict) -> str:
             f"{' and '.join(results['forms'])}), k={results['k']}, T={results['temperature']:g}")
 
 
-LABELS = ("arm (stage)", "metric", "task", "form")
+LABELS = ("arm (stage)", "metric", "task", "form", "level")
 NOTE = ("Percent. Δ: each row minus the reference on the same problems and seeds; 95% interval from a two-level "
         "paired bootstrap (seeds, then problems within seeds); * marks an interval that excludes 0.")
 
@@ -159,6 +179,8 @@ def print_results(results: dict, console) -> None:
     tables = [(title(results), table_rows(results))]
     if len(results["tasks"]) * len(results["forms"]) > 1:
         tables.append(("accuracy by task and form", detail_rows(results)))
+    if len(results["levels"]) > 1:
+        tables.append(("accuracy by level", level_rows(results)))
     for name, (cols, lines) in tables:
         table = Table(title=name)
         for c in cols:
@@ -177,12 +199,13 @@ def write_report(results: dict, out: Path) -> Path:
     from foveal.eval import build_report
 
     seed = results["seeds"][0]
-    rows = sorted(results["rows"], key=lambda r: r["label"] != results["reference"])
+    rows = sorted(results["rows"], key=lambda r: r["label"] != r["reference"])  # reference rows first
     runs = [cell_dir(out, r["arm"], seed) / f"eval-{r['stage']}" for r in rows]
     arms = list(dict.fromkeys(r["arm"] for r in rows if r["stage"] != "base"))
     train = [cell_dir(out, a, seed) / "train" for a in arms]
     tables = [{"title": name, "note": f"{title(results)}. {NOTE}", "columns": cols, "rows": lines}
               for name, (cols, lines) in (("Experiment", table_rows(results)),
-                                          ("Experiment by task and form", detail_rows(results)))]
+                                          ("Experiment by task and form", detail_rows(results)),
+                                          ("Experiment by level", level_rows(results))) if lines]
     return build_report(runs, out / "report.html", names=[f"{r['label']} (seed {seed})" for r in rows],
                         train=train, train_names=arms, tables=tables)

@@ -4,7 +4,7 @@
       sft:  {recipe: ../recipes/quickstart.yaml, set: [rl.steps=0]}
       grpo: {recipe: ../recipes/quickstart.yaml}
     seeds: 3                       # a count (0, 1, 2) or a list of seeds
-    reference: sft                 # paired differences are taken against this arm
+    reference: sft                 # paired differences are taken against this arm ("*/sft": each arm's own sft)
     eval: {split: test, tasks: [count], levels: [1], forms: [image, text], n: 200}
 
 `load_experiment(path)` checks everything a run would need before anything is written: every
@@ -16,6 +16,7 @@ exist, the model can be found, and every task has `n` distinct problems of the s
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,8 @@ from foveal.errors import FovealError
 from foveal.sample import Sample
 
 STAGES = ("base", "sft", "rl")  # base: the model before training (the recipe's model.path, init from the seed)
+PASS_AT = re.compile(r"pass@(k|[1-9][0-9]*)")  # pass@k (k = eval.k) or pass@N for N <= eval.k
+EACH = "*/"  # reference "*/STAGE": every row is compared with its own arm's STAGE
 
 
 class Strict(BaseModel):
@@ -90,11 +93,13 @@ class ExperimentFile(Strict):
 
     arms: dict[str, Arm] = Field(..., min_length=1)
     seeds: int | list[int] = Field(..., description="a count n (seeds 0..n-1) or a list of seeds")
-    reference: str = Field(..., description="the arm (or arm/stage) the paired differences are taken against")
+    reference: str = Field(..., description="the arm (or arm/stage) the paired differences are taken against, "
+                                            "or */STAGE: each arm's own STAGE")
     eval: EvalSpec
     set: list[str] = Field(default_factory=list, description="overrides applied to every arm, before its own")
-    metrics: list[Literal["accuracy", "pass@k"]] | None = Field(
-        None, description="accuracy is always reported; pass@k needs eval.k > 1 (default: reported when k > 1)")
+    metrics: list[str] | None = Field(
+        None, description="accuracy (= pass@1) is always reported; pass@k (k = eval.k) and pass@N (N <= eval.k), "
+                          "all from the same eval.k completions per problem (default: pass@k when k > 1)")
 
     @field_validator("arms")
     @classmethod
@@ -116,8 +121,16 @@ class ExperimentFile(Strict):
 
     @model_validator(mode="after")
     def _metrics(self):
-        if self.metrics and "pass@k" in self.metrics and self.eval.k < 2:
-            raise ValueError("metrics: pass@k needs eval.k > 1")
+        for m in self.metrics or ():
+            match = PASS_AT.fullmatch(m)
+            if m != "accuracy" and not match:
+                raise ValueError(f"metrics: unknown metric {m!r}; expected accuracy, pass@k or pass@N (N a whole number)")
+            if m == "pass@k" and self.eval.k < 2:
+                raise ValueError("metrics: pass@k needs eval.k > 1")
+            if match and match[1] != "k" and int(match[1]) > self.eval.k:
+                raise ValueError(f"metrics: {m} needs at least {match[1]} completions per problem, eval.k is {self.eval.k}")
+        if self.metrics and len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"metrics: lists a metric twice: {self.metrics}")
         return self
 
 
@@ -133,14 +146,15 @@ class Row:
 
 @dataclass
 class Experiment:
-    """A validated experiment: arm configs (seed not yet set), the rows, the shared problems."""
+    """A validated experiment: arm configs (seed not yet set), the rows, each row's reference row,
+    the shared problems."""
 
     path: Path
     spec: ExperimentFile
     configs: dict[str, RunConfig]
     stages: dict[str, list[str]]
     rows: list[Row]
-    reference: Row
+    references: dict[Row, Row]
     max_new_tokens: int
     samples: list[Sample]
 
@@ -149,10 +163,19 @@ class Experiment:
         return list(self.spec.seeds)
 
     @property
+    def reference(self) -> str:
+        """The reference row's label, or */STAGE as written (each arm's own STAGE)."""
+        ref = self.spec.reference
+        return ref if ref.startswith(EACH) else next(iter(self.references.values())).label
+
+    @property
     def metrics(self) -> list[str]:
-        """accuracy, and pass@k where asked for (by default when eval.k > 1)."""
-        asked = self.spec.metrics if self.spec.metrics is not None else ["pass@k"] * (self.spec.eval.k > 1)
-        return ["accuracy", *(["pass@k"] if "pass@k" in asked else [])]
+        """accuracy, then pass@N for each N asked for (pass@k resolved to eval.k; by default pass@k
+        when eval.k > 1), by increasing N; pass@1 is accuracy and is not repeated."""
+        k = self.spec.eval.k
+        asked = self.spec.metrics if self.spec.metrics is not None else ["pass@k"] * (k > 1)
+        ns = {k if m == "pass@k" else int(m[len("pass@"):]) for m in asked if m != "accuracy"} - {1}
+        return ["accuracy", *(f"pass@{n}" for n in sorted(ns))]
 
 
 def repo_root(start: Path) -> Path | None:
@@ -214,6 +237,23 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
     return cfg, stages
 
 
+def reference_rows(reference: str, rows: list[Row], stages: dict[str, list[str]], path: Path) -> dict[Row, Row]:
+    """Each row's reference row: the one row `reference` names (an arm: its last evaluated stage; or
+    arm/stage), or with */STAGE the row of the same arm at STAGE (every arm must evaluate STAGE)."""
+    if reference.startswith(EACH):
+        stage = reference[len(EACH):]
+        missing = [a for a, st in stages.items() if stage not in st]
+        if missing:
+            raise FovealError(f"{path}: reference: {reference!r}: arm(s) {', '.join(missing)} do not evaluate stage "
+                              f"{stage!r} (add it to their stages)")
+        return {r: next(x for x in rows if x.arm == r.arm and x.stage == stage) for r in rows}
+    by_label = {r.label: r for r in rows}
+    ref = by_label.get(reference) or next((r for r in reversed(rows) if r.arm == reference), None)
+    if ref is None:
+        raise FovealError(f"{path}: reference: {reference!r} is not an arm (arms: {', '.join(by_label)})")
+    return {r: ref for r in rows}
+
+
 def read_file(path: Path) -> ExperimentFile:
     if not path.is_file():
         raise FovealError(f"experiment file {path}: {'is not a file' if path.exists() else 'no such file'}")
@@ -240,11 +280,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         except FovealError as e:
             raise FovealError(f"{path}: {e}") from None
     rows = [Row(a, s, a if len(stages[a]) == 1 else f"{a}/{s}") for a in spec.arms for s in stages[a]]
-    by_label = {r.label: r for r in rows}
-    ref = by_label.get(spec.reference) or next((r for r in reversed(rows) if r.arm == spec.reference), None)
-    if ref is None:
-        raise FovealError(f"{path}: reference: {spec.reference!r} is not an arm (arms: {', '.join(by_label)})")
+    references = reference_rows(spec.reference, rows, stages, path)
     ev = spec.eval
+    ref = next(iter(references.values()))
     gym_ref = configs[ref.arm].data.gym
     if ev.tasks is None or ev.levels is None:
         if gym_ref is None:
@@ -266,4 +304,4 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except FovealError as e:
         raise FovealError(f"{path}: eval: {e}") from None
     max_new = ev.max_new_tokens or configs[ref.arm].sampling.max_new_tokens
-    return Experiment(path, spec, configs, stages, rows, ref, max_new, samples)
+    return Experiment(path, spec, configs, stages, rows, references, max_new, samples)
