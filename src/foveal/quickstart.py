@@ -160,10 +160,13 @@ def run_one_seed(cfg, out: Path, samples: list, split: str, minutes: float, cons
 
 
 def per_problem(run_dir: str, stage: str) -> dict[tuple[str, str], dict[str, float]]:
-    """{(task, form): {problem_key: greedy score}} of one stage's eval."""
+    """{(task, form): {problem_key: greedy score}} of one stage's eval (levels together)."""
     from foveal.experiment.results import problem_scores
 
-    return problem_scores(Path(run_dir) / f"eval-{stage}")
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for (task, form, _level), group in problem_scores(Path(run_dir) / f"eval-{stage}").items():
+        out.setdefault((task, form), {}).update(group)
+    return out
 
 
 def summarize(runs: list[dict], tasks: list[str], samples: list, split: str, seconds: float) -> dict:
