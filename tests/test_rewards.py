@@ -494,3 +494,10 @@ def test_several_answer_blocks_are_no_answer():
             ["<think>x</think><answer>2</answer>lu 3</answer>", "<think>x</think><answer>1</answer><answer>3</answer>",
              "<answer>1</answer> then <answer>3</answer>"], [s] * 3, answer_format=fmt
         ) == [0.0, 0.0, 0.0]
+
+
+def test_a_binary_grid_on_one_line_keeps_its_leading_zeros():
+    gold = "0011\n0110\n1100\n1001"
+    assert verify("0011 0110 1100 1001", gold, "grid")
+    assert not verify("0011 0110 1100 1000", gold, "grid")
+    assert not verify("11 110 1100 1001", gold, "grid")  # the zeros are part of the answer

@@ -173,8 +173,12 @@ def _match_box(pred: str, gold, _choices, threshold: float) -> bool:
 
 
 def _match_grid(pred: str, gold, _choices, _threshold) -> bool:
-    grid = parse_grid(strip_leads(pred))
-    return grid is not None and fit_grid_shape(grid, (len(gold), len(gold[0]))) == gold
+    text, shape = strip_leads(pred), (len(gold), len(gold[0]))
+    tokens = text.split()
+    if "\n" not in text.strip() and len(tokens) == shape[0] > 1 and all(len(t) == shape[1] for t in tokens):
+        text = "\n".join(tokens)  # one token per row, read as rows before a token like 0011 reads as a number
+    grid = parse_grid(text)
+    return grid is not None and fit_grid_shape(grid, shape) == gold
 
 
 def _match_sequence(pred: str, gold, _choices, _threshold) -> bool:
