@@ -463,7 +463,7 @@ def test_every_query_answer_rederived_under_every_style(name):
                 check_query(name, 10 * k + j, level, query, style, "image" if j < 2 else "text")
 
 
-@pytest.mark.slow
+@pytest.mark.long  # the full sweep: `make test-slow` (the default suite checks a sample)
 @pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_every_query_every_level(name):
     task = tasks.get(name)
@@ -517,7 +517,7 @@ def test_level1_problems_distinct_per_query(name):
         assert len(pics) >= 98, (query, len(pics))
 
 
-@pytest.mark.slow
+@pytest.mark.long  # the full sweep: `make test-slow` (the default suite checks a sample)
 @pytest.mark.parametrize("name", ("sudoku", *PUZZLES))
 def test_level1_pictures_distinct_per_query(name):
     task = tasks.get(name)
