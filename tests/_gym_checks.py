@@ -6,6 +6,7 @@ import json
 import re
 
 from foveal.sample import IMAGE_TOKEN, SKILLS, png_bytes
+from foveal.split import image_id, text_id
 from foveal.tasks import get
 from foveal.tasks.draw import letters
 
@@ -52,3 +53,12 @@ def check_contract(name: str, level: int, seed: int):
 
 def letter_of(s, index: int) -> str:
     return letters(len(s.choices))[index]
+
+
+def level1_distinct(name: str, query: str, n: int = 1000) -> tuple[int, int]:
+    """Distinct text ids and image ids among n level-1 draws of one query (direct wording, plain style)."""
+    task = get(name)
+    kw = dict(query=query, phrasing="direct", style="plain")
+    texts = {text_id(task.generate(seed, 1, "text", **kw)) for seed in range(n)}
+    images = {image_id(task.generate(seed, 1, **kw)) for seed in range(n)}
+    return len(texts), len(images)

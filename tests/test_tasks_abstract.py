@@ -8,8 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from _gym_checks import cases, check_contract, letter_of
-from foveal.split import image_id, text_id
+from _gym_checks import cases, check_contract, letter_of, level1_distinct
 from foveal.tasks import get
 from foveal.tasks.style import STYLES
 from foveal.tasks.variant import PHRASINGS
@@ -199,9 +198,6 @@ def test_phrasings_ask_one_question(name):
 
 @pytest.mark.parametrize("name", VARIANT_FAMILIES)
 def test_level1_distinct_per_query_and_form(name):
-    task = get(name)
-    for query in task.level_queries(1):
-        texts = {text_id(task.generate(seed, 1, "text", query=query, phrasing="direct")) for seed in range(1000)}
-        images = {image_id(task.generate(seed, 1, query=query, phrasing="direct", style="plain"))
-                  for seed in range(1000)}
-        assert len(texts) >= 950 and len(images) >= 950, (query, len(texts), len(images))
+    for query in get(name).level_queries(1):
+        texts, images = level1_distinct(name, query)
+        assert texts >= 950 and images >= 950, (query, texts, images)

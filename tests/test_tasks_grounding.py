@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from foveal.split import image_id, text_id
+from _gym_checks import level1_distinct
 from foveal.tasks import get
 from foveal.tasks.draw import COLORS, letters
 from foveal.tasks.style import STYLES
@@ -190,9 +190,6 @@ def test_phrasings_ask_one_question(name):
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_level1_distinct_per_query_and_form(name):
-    task = get(name)
-    for query in task.level_queries(1):
-        texts = {text_id(task.generate(seed, 1, "text", query=query, phrasing="direct")) for seed in range(1000)}
-        images = {image_id(task.generate(seed, 1, query=query, phrasing="direct", style="plain"))
-                  for seed in range(1000)}
-        assert len(texts) >= 950 and len(images) >= 950, (query, len(texts), len(images))
+    for query in get(name).level_queries(1):
+        texts, images = level1_distinct(name, query)
+        assert texts >= 950 and images >= 950, (query, texts, images)

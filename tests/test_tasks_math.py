@@ -15,6 +15,7 @@ from itertools import product
 
 import pytest
 
+from _gym_checks import level1_distinct
 from foveal import tasks
 from foveal.errors import FovealError
 from foveal.sample import IMAGE_TOKEN, png_bytes
@@ -263,15 +264,6 @@ def test_fraction_shaded_every_query_style_and_phrasing_rederived():
                 assert t.text_twin == s.text_twin and t.problem_key == s.problem_key
     with pytest.raises(FovealError, match="unknown query"):
         task.generate(0, 6, query="shaded_parts")
-
-
-def level1_distinct(name: str, query: str, n: int = 1000) -> tuple[int, int]:
-    """Distinct text ids and image ids among n level-1 draws of one query (direct wording, plain style)."""
-    task = tasks.get(name)
-    kw = dict(query=query, phrasing="direct", style="plain")
-    texts = {text_id(task.generate(seed, 1, "text", **kw)) for seed in range(n)}
-    images = {image_id(task.generate(seed, 1, **kw)) for seed in range(n)}
-    return len(texts), len(images)
 
 
 @pytest.mark.parametrize("query", ["shaded", "unshaded", "shaded_parts", "parts"])

@@ -7,8 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from _gym_checks import cases, check_contract, letter_of
-from foveal.split import image_id, text_id
+from _gym_checks import cases, check_contract, letter_of, level1_distinct
 from foveal.tasks import get
 from foveal.tasks.draw import COLORS
 from foveal.tasks.style import STYLES
@@ -453,10 +452,8 @@ def test_every_query_and_style_rederived_from_twin(name):
 @pytest.mark.parametrize("name,query", [(n, q) for n in sorted(TWIN_SOLVERS) for q in get(n).level_queries(1)])
 def test_level1_distinct_per_query(name, query):
     """1,000 level-1 draws of each query are >= 95% distinct problems in each form."""
-    t = get(name)
-    texts = {text_id(t.generate(s, 1, "text", query=query, phrasing="direct")) for s in range(1000)}
-    images = {image_id(t.generate(s, 1, query=query, phrasing="direct", style="plain")) for s in range(1000)}
-    assert len(texts) >= 950 and len(images) >= 950, (len(texts), len(images))
+    texts, images = level1_distinct(name, query)
+    assert texts >= 950 and images >= 950, (texts, images)
 
 
 def test_answers_vary():
