@@ -3,7 +3,8 @@
 A step of the GRPO family is four choices, each a registry below, each entry one small function:
 
     A     = ADVANTAGES[name](rewards, group_ids, **opts)                 # [N] per completion
-    L_tok = POLICY_LOSSES[name](logp, old_logp, A, mask, clip_low, clip_high)   # [B, T] per token
+    L_tok = POLICY_LOSSES[name](logp, old_logp, A, mask, clip_low=..., clip_high=..., **opts)  # [B, T]
+    L_tok *= top_entropy_mask(entropy, mask, q)                           # only when q < 1
     L_tok += beta * KL[kind](logp, ref_logp)                              # only when beta > 0
     loss  = AGGREGATIONS[name](L_tok, mask, num_seqs=..., num_tokens=..., max_len=...)
 
@@ -18,6 +19,15 @@ The recipes map onto these names:
              overlong penalty as a reward
     GSPO     advantage grpo,   loss gspo (sequence-level ratio), aggregation seq-mean-token-mean
 
+TRL 1.16's `GRPOTrainer(loss_type=...)` values, with the same settings (checked to <= 1e-5 in loss
+and gradients by `benchmarks/bench_rl_vs_trl.py --all-loss-types`):
+    grpo     ppo_clip + seq-mean-token-mean        bnpo   ppo_clip + bnpo
+    dr_grpo  ppo_clip + seq-mean-token-sum-norm    dapo   ppo_clip + token-mean
+    cispo    cispo    + token-mean                 sapo   sapo     + seq-mean-token-mean
+    luspo    gspo     + seq-mean-token-sum         vespo  vespo    + token-mean
+    `delta` (two-sided clip) is a ppo_clip/gspo option, `top_entropy_quantile` the `top_entropy_mask`
+    function; verl's dual-clip is ppo_clip's `clip_ratio_c`.
+
 Conventions follow TRL's `GRPOTrainer` (1.16) so the same settings give the same loss: group std is
 Bessel-corrected with eps 1e-4 added to it, the KL term is added per token before aggregation, and
 `token-mean` divides by the token count of the whole optimizer step (TRL's "dapo" loss type).
@@ -26,6 +36,7 @@ A later algorithm (APO, GRPO-D, PAPO, EMA-GRPO, GRPO-CARE, ...) is one more `@re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -67,7 +78,9 @@ def register_advantage(name: str):
 
 
 def register_policy_loss(name: str):
-    """Register `fn(logp, old_logp, advantages, mask, clip_low, clip_high) -> PolicyLoss` (each [B,T])."""
+    """Register `fn(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.2, *, <options>) -> PolicyLoss`
+    (each [B,T]); options are keyword-only with defaults; a loss that needs the per-token entropy
+    declares an `entropy=None` keyword."""
     return _register(POLICY_LOSSES, name)
 
 
@@ -166,42 +179,163 @@ def reinforce_advantages(rewards: Tensor, group_ids: Tensor) -> Tensor:
 
 
 # -- policy losses -------------------------------------------------------------------------
+#
+# Each is `fn(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.2, *, <options>)` ->
+# PolicyLoss of [B, T] tensors; `advantages` is [N] (one per sequence) or [B, T]. The options are
+# keyword-only with defaults (a recipe gives them as `loss: {name: cispo, args: {...}}`). `clip_low`
+# and `clip_high` may also be passed by position, as older callers do. The KL term (added by the
+# loop before aggregation) uses the returned `ratio`, so that is always the importance ratio
+# exp(logp - old_logp) of the token (or the sequence's, broadcast, for sequence-level losses).
 
 
-def _clip_loss(ratio: Tensor, advantages: Tensor, clip_low: float, clip_high: float) -> PolicyLoss:
-    adv = advantages if advantages.dim() == ratio.dim() else advantages.unsqueeze(-1)
+def _as_2d(advantages: Tensor, like: Tensor) -> Tensor:
+    """Advantages as [B, 1] (one per sequence) or [B, T] unchanged, so they broadcast over tokens."""
+    return advantages if advantages.dim() == like.dim() else advantages.unsqueeze(-1)
+
+
+def _clip_loss(ratio: Tensor, advantages: Tensor, clip_low: float, clip_high: float,
+               delta: float | None = None, clip_ratio_c: float | None = None) -> PolicyLoss:
+    adv = _as_2d(advantages, ratio)
     clipped_ratio = ratio.clamp(1 - clip_low, 1 + clip_high)
-    loss = -torch.min(ratio * adv, clipped_ratio * adv)
+    capped = ratio if delta is None else ratio.clamp(max=delta)
+    loss = -torch.min(capped * adv, clipped_ratio * adv)
     clipped = ((ratio < 1 - clip_low) & (adv < 0)) | ((ratio > 1 + clip_high) & (adv > 0))
+    if delta is not None:
+        clipped = clipped | ((ratio > delta) & (adv < 0))
+    if clip_ratio_c is not None:
+        bound = -adv * clip_ratio_c
+        clipped = clipped | ((adv < 0) & (loss > bound))
+        loss = torch.where(adv < 0, torch.min(loss, bound), loss)
     return PolicyLoss(loss, clipped, ratio)
 
 
 @register_policy_loss("ppo_clip")
-def ppo_clip_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_high: float = 0.2):
+def ppo_clip_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_high: float = 0.2, *,
+                  delta: float | None = None, clip_ratio_c: float | None = None):
     """PPO-clip per token, with DAPO's asymmetric bounds (clip-higher: clip_high > clip_low):
 
         rho_t = exp(logp_t - old_logp_t)
         L_t   = -min(rho_t * A, clip(rho_t, 1 - clip_low, 1 + clip_high) * A)
 
-    Returns PolicyLoss(L, clipped, rho), each [B,T]; `clipped` marks tokens whose gradient the clip
-    removed (rho < 1 - clip_low with A < 0, or rho > 1 + clip_high with A > 0).
+    Two optional caps on the ratio for A < 0 (where plain PPO lets a large rho grow the loss without bound):
+      `delta` (TRL's two-sided clip, INTELLECT-2): rho_t in the first term becomes min(rho_t, delta):
+            L_t = -min(min(rho_t, delta) * A, clip(rho_t, 1 - clip_low, 1 + clip_high) * A)
+      `clip_ratio_c` (verl's dual-clip, Ye et al. 2020, arXiv:1912.09729; verl `compute_policy_loss_vanilla`):
+            L_t = min(L_t, -A * clip_ratio_c)  where A < 0,  clip_ratio_c > 1
+    With delta = clip_ratio_c > 1 + clip_high the two give the same loss; TRL's delta also caps A > 0
+    tokens when delta < 1 + clip_high. (verl also clamps logp - old_logp to [-20, 20]; not done here.)
+
+    Returns PolicyLoss(L, clipped, rho), each [B,T]; `clipped` marks tokens whose gradient a clip or
+    cap removed (rho < 1 - clip_low with A < 0, rho > 1 + clip_high with A > 0, rho above delta or
+    clip_ratio_c with A < 0).
     """
-    return _clip_loss(torch.exp(logp - old_logp), advantages, clip_low, clip_high)
+    if clip_ratio_c is not None and clip_ratio_c <= 1:
+        raise ValueError(f"ppo_clip: clip_ratio_c must be > 1 (dual-clip's lower bound), got {clip_ratio_c}")
+    return _clip_loss(torch.exp(logp - old_logp), advantages, clip_low, clip_high, delta, clip_ratio_c)
 
 
 @register_policy_loss("gspo")
-def gspo_loss(logp, old_logp, advantages, mask, clip_low: float = 3e-4, clip_high: float = 4e-4):
+def gspo_loss(logp, old_logp, advantages, mask, clip_low: float = 3e-4, clip_high: float = 4e-4, *,
+              delta: float | None = None):
     """GSPO: one length-normalised importance ratio per sequence, clipped as a whole:
 
         s_i = exp( sum_t m_t (logp_t - old_logp_t) / sum_t m_t )
         L_i = -min(s_i * A_i, clip(s_i, 1 - clip_low, 1 + clip_high) * A_i), broadcast over the tokens
 
-    (GSPO's bounds are tiny, 3e-4 / 4e-4, because s_i is a geometric mean.) Returns PolicyLoss of [B,T].
+    (GSPO's bounds are tiny, 3e-4 / 4e-4, because s_i is a geometric mean.) TRL's `loss_type="grpo"`
+    with `importance_sampling_level="sequence"`; `delta` caps s_i as in `ppo_clip`. With the
+    aggregation `seq-mean-token-sum` this is LUSPO. Returns PolicyLoss of [B,T].
     """
     m = mask.to(logp.dtype)
     seq = ((logp - old_logp) * m).sum(-1, keepdim=True) / m.sum(-1, keepdim=True).clamp(min=1)
-    out = _clip_loss(torch.exp(seq), advantages, clip_low, clip_high)
+    out = _clip_loss(torch.exp(seq), advantages, clip_low, clip_high, delta)
     return PolicyLoss(*(t.expand_as(logp) for t in out))
+
+
+@register_policy_loss("cispo")
+def cispo_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_high: float = 0.2):
+    """CISPO (MiniMax-M1, arXiv:2506.13585, eq. 4-5): clip the importance weight, not the update, and
+    keep every token's gradient:
+
+        rho_t = exp(logp_t - old_logp_t)
+        L_t   = -sg(min(rho_t, 1 + clip_high)) * A * logp_t          (sg: stop-gradient)
+
+    so dL/dlogp_t = -min(rho_t, 1 + clip_high) * A. No lower bound (MiniMax-M1 sets eps_low large;
+    TRL has none; `clip_low` is unused). TRL's `epsilon_high` for cispo is the absolute cap, i.e.
+    1 + clip_high here: ScaleRL's recommended eps_max = 5 is clip_high = 4. Aggregate with
+    `token-mean` for TRL's `loss_type="cispo"`. `clipped` marks tokens whose weight was capped.
+    """
+    ratio = torch.exp(logp - old_logp)
+    weight = ratio.clamp(max=1 + clip_high).detach()
+    loss = -weight * _as_2d(advantages, logp) * logp
+    return PolicyLoss(loss, ratio > 1 + clip_high, ratio)
+
+
+@register_policy_loss("sapo")
+def sapo_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_high: float = 0.2, *,
+              temperature_pos: float = 1.0, temperature_neg: float = 1.05):
+    """SAPO (Soft Adaptive Policy Optimization, arXiv:2511.20347): a smooth, temperature-controlled gate
+    in place of the hard clip (TRL's `loss_type="sapo"`, `sapo_temperature_pos/neg`):
+
+        rho_t = exp(logp_t - old_logp_t),   tau = temperature_pos if A > 0 else temperature_neg
+        L_t   = -(4 / tau) * sigmoid(tau * (rho_t - 1)) * A
+
+    dL/dlogp_t = -4 sigma (1 - sigma) rho_t A: the plain policy gradient at rho = 1, fading smoothly
+    as rho leaves 1. `clip_low` / `clip_high` are unused; nothing is hard-clipped (`clipped` all False).
+    Aggregate with `seq-mean-token-mean` for TRL's sapo.
+    """
+    ratio = torch.exp(logp - old_logp)
+    adv = _as_2d(advantages, logp)
+    tau = torch.where(adv > 0, temperature_pos, temperature_neg).to(logp.dtype)
+    loss = -torch.sigmoid(tau * (ratio - 1)) * 4 / tau * adv
+    return PolicyLoss(loss, torch.zeros_like(loss, dtype=torch.bool), ratio)
+
+
+@register_policy_loss("vespo")
+def vespo_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_high: float = 0.2, *,
+               k_pos: float = 2.0, lambda_pos: float = 3.0, k_neg: float = 3.0, lambda_neg: float = 2.0):
+    """VESPO (arXiv:2602.10693; TRL's `loss_type="vespo"`, `get_gamma_weights`): a Gamma-shaped weight
+    of the sequence's importance ratio, normalised to 1 at w = 1, scales a REINFORCE term:
+
+        log w_i = clamp( sum_t m_t clamp(logp_t - old_logp_t, -20, 20), log 1e-8, 20 )   (a sum, not a mean)
+        phi_i   = exp( lambda + k log w_i - lambda w_i ) = e^lambda w_i^k e^(-lambda w_i)
+                  (k, lambda) = (k_pos, lambda_pos) if A_i >= 0 else (k_neg, lambda_neg)
+        L_it    = -sg(phi_i) * A_i * logp_t
+
+    `clip_low` / `clip_high` are unused; returns the token ratio for the KL term. Aggregate with
+    `token-mean` for TRL's vespo. [B,T] in, PolicyLoss of [B,T] out.
+    """
+    m = mask.to(logp.dtype)
+    log_ratio = logp - old_logp
+    with torch.no_grad():
+        log_w = (log_ratio.clamp(-20.0, 20.0) * m).sum(-1, keepdim=True).clamp(math.log(1e-8), 20.0)
+        adv = _as_2d(advantages, logp)
+        pos = adv >= 0
+        k = torch.where(pos, k_pos, k_neg).to(logp.dtype)
+        lam = torch.where(pos, lambda_pos, lambda_neg).to(logp.dtype).clamp(min=1e-4)
+        phi = torch.exp(lam + k * log_w - lam * torch.exp(log_w)).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
+    loss = -phi * adv * logp
+    return PolicyLoss(loss, torch.zeros_like(loss, dtype=torch.bool), torch.exp(log_ratio))
+
+
+def top_entropy_mask(entropy: Tensor, mask: Tensor, quantile: float) -> Tensor:
+    """Keep only the highest-entropy tokens in the policy loss ("Beyond the 80/20 Rule",
+    arXiv:2506.01939; TRL's `top_entropy_quantile`, `get_high_entropy_mask`):
+
+        h*     = the (1 - quantile) quantile of {H_t : m_t = 1}   (torch.quantile, linear interpolation)
+        keep_t = m_t = 1 and H_t >= h*
+
+    quantile 1 keeps every real token, 0 only the highest; the paper uses 0.2. `entropy`, `mask`
+    [B, T] -> bool [B, T]. The loop multiplies the policy loss (not the KL term) by it; TRL takes
+    the quantile over one micro-batch's tokens (gathered over processes).
+    """
+    if not 0.0 <= quantile <= 1.0:
+        raise ValueError(f"top_entropy_mask: quantile must lie in [0, 1], got {quantile}")
+    real = mask.bool()
+    if not real.any():
+        return real
+    threshold = torch.quantile(entropy[real].float(), 1.0 - quantile)
+    return (entropy * mask >= threshold) & real
 
 
 # -- KL estimators (Schulman's k1, k2, k3 of KL(pi || ref), per token) ---------------------
@@ -271,3 +405,29 @@ def seq_mean_token_sum_norm(loss: Tensor, mask: Tensor, *, num_seqs: int | None 
     n = loss.shape[0] if num_seqs is None else num_seqs
     t = loss.shape[1] if max_len is None else max_len
     return (loss * mask).sum() / (n * t)
+
+
+@register_aggregation("seq-mean-token-sum")
+def seq_mean_token_sum(loss: Tensor, mask: Tensor, *, num_seqs: int | None = None, num_tokens=None, max_len=None) -> Tensor:
+    """LUSPO (arXiv:2602.05261; TRL's `loss_type="luspo"`): (1/N) sum_i sum_t m_it L_it.
+
+    Each sequence's loss is its token sum, i.e. a sequence-level loss (GSPO's) scaled by the sequence's
+    length, which removes GSPO's bias towards short sequences. verl's name for it.
+    """
+    n = loss.shape[0] if num_seqs is None else num_seqs
+    return (loss * mask).sum() / n
+
+
+@register_aggregation("bnpo")
+def bnpo(loss: Tensor, mask: Tensor, *, num_seqs: int | None = None, num_tokens=None, max_len=None) -> Tensor:
+    """BNPO (TRL's `loss_type="bnpo"`): the token mean of this micro-batch, over the micro-batches:
+
+        sum_{i,t in mb} m_it L_it / sum_{i,t in mb} m_it  *  b / N      (b sequences here, N in the step)
+
+    b / N is 1 / (number of micro-batches) when they are of equal size, as TRL's gradient accumulation
+    has them. Unlike `token-mean` the normaliser is local, so the value depends on how the step is
+    cut into micro-batches (it equals `token-mean` with one micro-batch, `seq-mean-token-mean` with
+    one sequence per micro-batch).
+    """
+    n = loss.shape[0] if num_seqs is None else num_seqs
+    return (loss * mask).sum() / mask.sum().clamp(min=1) * loss.shape[0] / n
