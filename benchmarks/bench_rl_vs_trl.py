@@ -58,7 +58,24 @@ def trl_rows(samples, system_prompt: str):
     return rows
 
 
-def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func=None):
+# TRL loss_type (and option) -> (GRPOConfig overrides, foveal policy loss, its options, aggregation,
+# top-entropy quantile). TRL's cispo `epsilon_high` is the absolute cap on the ratio, foveal's 1 + clip_high.
+LOSS_TYPES: dict[str, tuple[dict, str, dict, str, float]] = {
+    "grpo": ({}, "ppo_clip", {}, "seq-mean-token-mean", 1.0),
+    "dr_grpo": ({}, "ppo_clip", {}, "seq-mean-token-sum-norm", 1.0),
+    "dapo": ({}, "ppo_clip", {}, "token-mean", 1.0),
+    "bnpo": ({}, "ppo_clip", {}, "bnpo", 1.0),
+    "cispo": ({"epsilon_high": 1.3}, "cispo", {"clip_high": 0.3}, "token-mean", 1.0),
+    "sapo": ({"sapo_temperature_pos": 1.0, "sapo_temperature_neg": 1.05}, "sapo",
+             {"temperature_pos": 1.0, "temperature_neg": 1.05}, "seq-mean-token-mean", 1.0),
+    "luspo": ({"importance_sampling_level": "sequence"}, "gspo", {"clip_low": 0.2, "clip_high": 0.2}, "seq-mean-token-sum", 1.0),
+    "vespo": ({}, "vespo", {}, "token-mean", 1.0),
+    "grpo delta=1.5": ({"delta": 1.5}, "ppo_clip", {"delta": 1.5}, "seq-mean-token-mean", 1.0),
+    "dapo top_entropy_quantile=0.2": ({"top_entropy_quantile": 0.2}, "ppo_clip", {}, "token-mean", 0.2),
+}
+
+
+def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func=None, loss_type: str = "grpo", **overrides):
     from datasets import Dataset
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
@@ -71,13 +88,14 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
         output_dir=str(out),
         per_device_train_batch_size=args.prompts * args.group,
         gradient_accumulation_steps=1,
+        gradient_checkpointing=False,  # GRPOConfig's default is True; foveal's is off: compare like with like
         num_generations=args.group,
         max_completion_length=args.max_new,
         temperature=1.0,
         top_k=0,
         beta=0.04,
         epsilon=0.2,
-        loss_type="grpo",
+        loss_type=loss_type,
         scale_rewards="group",
         reward_weights=[w for _, w in REWARDS],
         learning_rate=1e-4,
@@ -94,6 +112,7 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
         seed=0,
         dataloader_num_workers=0,
         disable_tqdm=True,
+        **overrides,
     )
     return GRPOTrainer(
         model=model,
@@ -127,61 +146,149 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int):
     return cfg, Session(cfg, run_dir, policy, Accelerator(cpu=not torch.cuda.is_available()))
 
 
-def parity(model_dir: Path, args, tmp: Path) -> float:
-    import copy
+class Parity:
+    """One batch (P prompts x G fixed completions) scored by both trainers: foveal's `RLStage` and TRL's
+    `GRPOTrainer`, each from the same tiny VLM perturbed the same way away from its reference."""
 
-    import foveal.tasks as gym
-    from foveal.rollout import Sampling
-    from foveal.train.data import PromptSource
-    from foveal.train.rl import RLStage
+    def __init__(self, model_dir: Path, args, tmp: Path) -> None:
+        import copy
 
-    torch.manual_seed(0)
-    cfg, session = foveal_session(model_dir, args, tmp / "fov", steps=1)
-    samples = [gym.get("count").generate(seed, 1, "image") for seed in range(args.prompts)]
-    stage = RLStage(session, PromptSource(cfg.data), ref_model=copy.deepcopy(session.policy.model).eval())
-    perturb(session.policy.model)
-    groups = stage.backend.generate(samples, args.group, Sampling(1.0, 1.0, args.max_new, seed=0))
-    ro = stage.assemble([stage.score_group(s, g) for s, g in zip(samples, groups, strict=False)], len(samples), 0, 1)
-    prepared = stage.prepare(ro)
-    stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0}
-    stage.backward_pass(prepared, stats)
-    fov_grads = {n: p.grad.detach().clone() for n, p in session.policy.model.named_parameters() if p.grad is not None}
+        import foveal.tasks as gym
+        from foveal.rollout import Sampling
+        from foveal.train.data import PromptSource
+        from foveal.train.rl import RLStage
 
-    fixed = [list(ids) for ids in ro.token_ids]  # [P*G], prompt-major, as TRL's repeat sampler orders them
-    prompt_ids = {}
+        torch.manual_seed(0)
+        self.model_dir, self.args, self.tmp = model_dir, args, tmp
+        cfg, self.session = foveal_session(model_dir, args, tmp / "fov", steps=1)
+        self.samples = [gym.get("count").generate(seed, 1, "image") for seed in range(args.prompts)]
+        self.stage = RLStage(self.session, PromptSource(cfg.data), ref_model=copy.deepcopy(self.session.policy.model).eval())
+        perturb(self.session.policy.model)
+        groups = self.stage.backend.generate(self.samples, args.group, Sampling(1.0, 1.0, args.max_new, seed=0))
+        scored = [self.stage.score_group(s, g) for s, g in zip(self.samples, groups, strict=False)]
+        self.ro = self.stage.assemble(scored, len(self.samples), 0, 1)
+        self.prepared = self.stage.prepare(self.ro)
+        self.rows = trl_rows(self.samples, self.session.policy.system_prompt)
+        self.fixed = [list(ids) for ids in self.ro.token_ids]  # [P*G], prompt-major, as TRL's repeat sampler orders them
+        self.prompt_ids: dict[str, list] = {}
+        self.batch = None  # TRL's scored batch, made by the first TRL trainer and reused by the others
 
-    def rollout_func(prompts, trainer):
+    def rollout_func(self, prompts, trainer):
         ids, _, _ = trainer._tokenize_prompts(prompts)
-        prompt_ids["trl"] = [list(x) for x in ids]
-        return {"prompt_ids": ids, "completion_ids": fixed, "logprobs": [[0.0] * len(c) for c in fixed]}
+        self.prompt_ids["trl"] = [list(x) for x in ids]
+        return {"prompt_ids": ids, "completion_ids": self.fixed, "logprobs": [[0.0] * len(c) for c in self.fixed]}
 
-    rows = trl_rows(samples, session.policy.system_prompt)
-    trainer = trl_trainer(model_dir, rows, args, tmp / "trl", steps=1, rollout_func=rollout_func)
-    perturb(trainer.model)
-    trainer.model.train()
-    trainer.current_gradient_accumulation_steps = 1
-    inputs = [r for r in rows for _ in range(args.group)]
-    batch = trainer._generate_and_score_completions(inputs)
-    trl_loss = trainer._compute_loss(trainer.model, batch)
-    trl_loss.backward()
-    trl_grads = {n: p.grad.detach() for n, p in trainer.model.named_parameters() if p.grad is not None}
+    def trl(self, loss_type: str = "grpo", old=None, **overrides) -> tuple[float, dict]:
+        """TRL's own `_compute_loss` on the batch and its backward: (loss, {parameter: gradient})."""
+        trainer = trl_trainer(self.model_dir, self.rows, self.args, self.tmp / "trl", steps=1,
+                              rollout_func=self.rollout_func, loss_type=loss_type, **overrides)
+        perturb(trainer.model)
+        trainer.model.train()
+        trainer.current_gradient_accumulation_steps = 1
+        if self.batch is None:
+            self.batch = trainer._generate_and_score_completions([r for r in self.rows for _ in range(self.args.group)])
+        batch = dict(self.batch)
+        if old is not None:
+            batch["old_per_token_logps"] = old.to(batch["completion_ids"].device)
+        loss = trainer._compute_loss(trainer.model, batch)
+        loss.backward()
+        return loss.item(), {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
 
-    ours = [session.policy.encode_prompts([s])["input_ids"][0].tolist() for s in samples]
-    same_prompts = all(prompt_ids["trl"][i * args.group] == ours[i] for i in range(len(samples)))
-    adv_diff = (batch["advantages"].cpu() - prepared.advantages).abs().max().item()
-    keys = sorted(set(fov_grads) | set(trl_grads))
-    missing = [k for k in keys if k not in fov_grads or k not in trl_grads]
-    grad_diff = max((fov_grads[k] - trl_grads[k]).abs().max().item() for k in keys if k not in missing)
+    def foveal(self, loss: str = "ppo_clip", opts=None, aggregation: str = "seq-mean-token-mean",
+               entropy_quantile: float = 1.0, old=None) -> tuple[float, dict]:
+        """foveal's loss and gradients through `RLStage.backward_pass` with the given registered loss
+        (and options), aggregation, top-entropy quantile and old log-probs (None: on-policy)."""
+        from foveal.train import algos
+
+        stage, session = self.stage, self.session
+        fn = algos.POLICY_LOSSES[loss]
+        opts = dict(opts or {})
+        entropy: dict = {}
+        logprobs = session.logprobs
+
+        def logprobs_keeping_entropy(*a, **k):
+            logp, ent = logprobs(*a, **k)
+            entropy["last"] = ent
+            return logp, ent
+
+        def policy_loss(logp, old_logp, adv, mask, *_, **__):
+            out = fn(logp, old_logp, adv, mask, **opts)
+            if entropy_quantile < 1.0:  # the loop's `per_tok *= top_entropy_mask(...)`, before the KL term
+                keep = algos.top_entropy_mask(entropy["last"].detach(), mask, entropy_quantile)
+                out = out._replace(loss=out.loss * keep)
+            return out
+
+        saved = stage.policy_loss, stage.aggregate, self.prepared.old
+        stage.policy_loss, stage.aggregate = policy_loss, algos.AGGREGATIONS[aggregation]
+        session.logprobs = logprobs_keeping_entropy
+        self.prepared.old = None if old is None else [old]
+        session.model.zero_grad(set_to_none=True)
+        stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0}
+        try:
+            stage.backward_pass(self.prepared, stats)
+        finally:
+            stage.policy_loss, stage.aggregate, self.prepared.old = saved
+            del session.logprobs
+        grads = {n: p.grad.detach().clone() for n, p in session.policy.model.named_parameters() if p.grad is not None}
+        self.kl = stats["kl"]
+        return stats["loss"], grads
+
+    def off_policy_old(self, scale: float = 0.3) -> torch.Tensor:
+        """Old log-probs = the policy's own + N(0, scale^2) noise on the real tokens, so ratios spread
+        over about [0.5, 2] and every clip, cap and gate of the loss types is exercised."""
+        (cur,) = self.stage.frozen_logprobs(self.prepared.mbs, self.session.model)
+        (_, _, mask) = self.prepared.mbs[0]
+        noise = torch.randn(cur.shape, generator=torch.Generator().manual_seed(1))
+        return cur + scale * noise.to(cur.device) * mask
+
+
+def grad_diff(a: dict, b: dict) -> tuple[float, int, list]:
+    """(max |a - b| over every gradient entry, tensors compared, names present in one only)."""
+    keys = sorted(set(a) | set(b))
+    missing = [k for k in keys if k not in a or k not in b]
+    return max((a[k] - b[k]).abs().max().item() for k in keys if k not in missing), len(keys) - len(missing), missing
+
+
+def parity(p: Parity) -> float:
+    """The GRPO setting on-policy (old = logp.detach(), as both trainers do with mu = 1)."""
+    fov_loss, fov_grads = p.foveal()
+    trl_loss, trl_grads = p.trl()
+    ours = [p.session.policy.encode_prompts([s])["input_ids"][0].tolist() for s in p.samples]
+    same_prompts = all(p.prompt_ids["trl"][i * p.args.group] == ours[i] for i in range(len(p.samples)))
+    adv_diff = (p.batch["advantages"].cpu() - p.prepared.advantages).abs().max().item()
+    gdiff, n, missing = grad_diff(fov_grads, trl_grads)
     grad_scale = max(g.abs().max().item() for g in trl_grads.values())
-    loss_diff = abs(stats["loss"] - trl_loss.item())
-    print(f"prompt token ids identical: {same_prompts}; completions: {len(fixed)} "
-          f"({sum(map(len, fixed))} tokens); reward mean {ro.rewards.mean():.3f}")
-    print(f"KL (k3)     foveal {stats['kl']:.3e}  (policy perturbed away from the reference)")
+    loss_diff = abs(fov_loss - trl_loss)
+    print(f"prompt token ids identical: {same_prompts}; completions: {len(p.fixed)} "
+          f"({sum(map(len, p.fixed))} tokens); reward mean {p.ro.rewards.mean():.3f}")
+    print(f"KL (k3)     foveal {p.kl:.3e}  (policy perturbed away from the reference)")
     print(f"advantages  max |foveal - TRL| = {adv_diff:.2e}")
-    print(f"loss        foveal {stats['loss']:.8f}  TRL {trl_loss.item():.8f}  |diff| = {loss_diff:.2e}")
-    print(f"gradients   max |foveal - TRL| = {grad_diff:.2e} over {len(keys) - len(missing)} tensors "
+    print(f"loss        foveal {fov_loss:.8f}  TRL {trl_loss:.8f}  |diff| = {loss_diff:.2e}")
+    print(f"gradients   max |foveal - TRL| = {gdiff:.2e} over {n} tensors "
           f"(largest gradient entry {grad_scale:.2e}){'; missing in one: ' + str(missing) if missing else ''}")
-    return max(loss_diff, grad_diff, adv_diff)
+    return max(loss_diff, gdiff, adv_diff)
+
+
+def all_loss_types(p: Parity) -> float:
+    """Every TRL loss type (and TRL's two-sided clip and top-entropy mask) on the same batch, off-policy:
+    the same old log-probs given to both, so the ratios are not all 1. One line per type."""
+    old = p.off_policy_old()
+    (_, _, mask) = p.prepared.mbs[0]
+    if old.shape != p.batch["completion_ids"].shape:
+        raise SystemExit(f"foveal's completion tensor {tuple(old.shape)} != TRL's {tuple(p.batch['completion_ids'].shape)}")
+    ratio = (p.stage.frozen_logprobs(p.prepared.mbs, p.session.model)[0] - old).exp()[mask.bool()]
+    print(f"old log-probs: policy's + N(0, 0.3^2) noise; token ratios in [{ratio.min():.2f}, {ratio.max():.2f}], "
+          f"{float(((ratio < 0.8) | (ratio > 1.2)).float().mean()):.0%} outside [0.8, 1.2]")
+    worst = 0.0
+    for name, (overrides, loss, opts, aggregation, quantile) in LOSS_TYPES.items():
+        fov_loss, fov_grads = p.foveal(loss, opts, aggregation, quantile, old=old)
+        trl_loss, trl_grads = p.trl(name.split()[0], old=old, **overrides)
+        gdiff, _, missing = grad_diff(fov_grads, trl_grads)
+        diff = max(abs(fov_loss - trl_loss), gdiff) if not missing else float("inf")
+        worst = max(worst, diff)
+        print(f"loss type {name}: max abs diff {diff:.2e}  (loss foveal {fov_loss:.6f} TRL {trl_loss:.6f}; "
+              f"foveal {loss} + {aggregation}{' ' + str(opts) if opts else ''})")
+    return worst
 
 
 def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
@@ -226,6 +333,9 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=4)
     ap.add_argument("--max-new", type=int, default=32)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--all-loss-types", action="store_true",
+                    help="also check every TRL loss type (and delta, top_entropy_quantile) off-policy, one line each")
+    ap.add_argument("--no-speed", action="store_true", help="parity only")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -241,11 +351,18 @@ def main() -> None:
         print(f"tiny VLM, {args.prompts} prompts x {args.group} completions, max {args.max_new} new tokens, "
               f"torch {torch.__version__}, {torch.get_num_threads()} threads")
         print("== parity (fixed completions) ==")
-        diff = parity(model_dir, args, tmp)
+        p = Parity(model_dir, args, tmp)
+        diff = parity(p)
         print(f"max abs difference (loss, advantages, gradients): {diff:.2e}  ->  {'PASS' if diff <= 1e-5 else 'FAIL'} (<= 1e-5)")
-        print(f"== speed ({args.steps} full steps each, after one warm-up step) ==")
-        fov, trl = speed(model_dir, args, tmp)
-        print(f"step time   foveal {fov:.3f} s   TRL {trl:.3f} s   ratio foveal/TRL = {fov / trl:.2f} (goal <= 0.7)")
+        if args.all_loss_types:
+            print("== every TRL loss type (same batch, off-policy old log-probs, loss and every gradient entry) ==")
+            worst = all_loss_types(p)
+            print(f"worst over the loss types: {worst:.2e}  ->  {'PASS' if worst <= 1e-5 else 'FAIL'} (<= 1e-5)")
+            diff = max(diff, worst)
+        if not args.no_speed:
+            print(f"== speed ({args.steps} full steps each, after one warm-up step; gradient checkpointing off in both) ==")
+            fov, trl = speed(model_dir, args, tmp)
+            print(f"step time   foveal {fov:.3f} s   TRL {trl:.3f} s   ratio foveal/TRL = {fov / trl:.2f} (goal <= 0.7)")
     sys.exit(0 if diff <= 1e-5 else 1)
 
 
