@@ -291,9 +291,53 @@ def all_loss_types(p: Parity) -> float:
     return worst
 
 
+class Sections:
+    """Wall time of the parts of foveal's RL step, by wrapping the stage's own methods (bench only):
+    generation, rewards, encoding, the frozen (reference / old) log-prob passes, the policy's forward,
+    the loss, backward, and clip + optimizer step; `other` is the rest of `RLStage.step`."""
+
+    NAMES = ("generate", "rewards", "encode", "frozen log-probs (ref)", "policy forward", "backward", "optimizer step")
+
+    def __init__(self, stage) -> None:
+        self.t = dict.fromkeys(self.NAMES, 0.0)
+        s = stage.s
+        self._wrap(stage.backend, "generate", "generate")
+        self._wrap(stage, "score_group", "rewards")
+        self._wrap(stage, "micro_batches", "encode")
+        self._wrap(stage, "frozen_logprobs", "frozen log-probs (ref)")
+        self._wrap(s, "logprobs", "policy forward", only=lambda a, k: k.get("model") is None)
+        self._wrap(s.accelerator, "backward", "backward")
+        self._wrap(s, "clip_and_step", "optimizer step")
+
+    def _wrap(self, obj, attr: str, name: str, only=None) -> None:
+        fn = getattr(obj, attr)
+
+        def timed(*a, **k):
+            if only is not None and not only(a, k):
+                return fn(*a, **k)
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.t[name] += time.perf_counter() - t0
+
+        setattr(obj, attr, timed)
+
+    def reset(self) -> None:
+        self.t = dict.fromkeys(self.NAMES, 0.0)
+
+    def report(self, steps: int, step_time: float) -> None:
+        print(f"foveal's step, where the time goes (mean over {steps} steps):")
+        rows = [(n, v / steps) for n, v in self.t.items()]
+        rows.append(("other (loss math, logging, Python)", step_time - sum(v for _, v in rows)))
+        for name, v in rows:
+            print(f"  {name:36s} {v:7.3f} s  {v / step_time:5.1%}")
+
+
 def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
     """Mean step time of each trainer over `args.steps` steps, interleaved (TRL step k, then foveal step k)
-    so that both see the same machine load; one warm-up step of each is not timed."""
+    so that both see the same machine load; one warm-up step of each is not timed. With `--profile`,
+    also prints where foveal's step spends its time."""
     import copy
 
     from transformers import TrainerCallback
@@ -309,6 +353,7 @@ def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
     rows = trl_rows(samples, session.policy.system_prompt)
     trl_times: list[float] = []
     fov_times: list[float] = []
+    sections = Sections(stage) if args.profile else None
 
     class Interleave(TrainerCallback):
         def on_step_begin(self, a, state, control, **kw):
@@ -319,11 +364,16 @@ def speed(model_dir: Path, args, tmp: Path) -> tuple[float, float]:
             t0 = time.perf_counter()
             stage.step(len(fov_times))
             fov_times.append(time.perf_counter() - t0)
+            if sections is not None and len(fov_times) == 1:
+                sections.reset()  # the warm-up step is not counted
 
     trainer = trl_trainer(model_dir, rows, args, tmp / "trl_speed", steps=args.steps + 1)
     trainer.add_callback(Interleave())
     trainer.train()
-    return sum(fov_times[1:]) / args.steps, sum(trl_times[1:]) / args.steps
+    fov = sum(fov_times[1:]) / args.steps
+    if sections is not None:
+        sections.report(args.steps, fov)
+    return fov, sum(trl_times[1:]) / args.steps
 
 
 def main() -> None:
@@ -336,6 +386,7 @@ def main() -> None:
     ap.add_argument("--all-loss-types", action="store_true",
                     help="also check every TRL loss type (and delta, top_entropy_quantile) off-policy, one line each")
     ap.add_argument("--no-speed", action="store_true", help="parity only")
+    ap.add_argument("--profile", action="store_true", help="print where foveal's step spends its time")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
