@@ -75,7 +75,8 @@ LOSS_TYPES: dict[str, tuple[dict, str, dict, str, float]] = {
 }
 
 
-def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func=None, loss_type: str = "grpo", **overrides):
+def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func=None, loss_type: str = "grpo",
+                micro_batches: int = 1, **overrides):
     from datasets import Dataset
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import GRPOConfig, GRPOTrainer
@@ -86,8 +87,8 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
     processor = AutoProcessor.from_pretrained(model_dir)
     config = GRPOConfig(
         output_dir=str(out),
-        per_device_train_batch_size=args.prompts * args.group,
-        gradient_accumulation_steps=1,
+        per_device_train_batch_size=args.prompts * args.group // micro_batches,
+        gradient_accumulation_steps=micro_batches,
         gradient_checkpointing=False,  # GRPOConfig's default is True; foveal's is off: compare like with like
         num_generations=args.group,
         max_completion_length=args.max_new,
@@ -124,7 +125,7 @@ def trl_trainer(model_dir: Path, rows, args, out: Path, steps: int, rollout_func
     )
 
 
-def foveal_session(model_dir: Path, args, run_dir: Path, steps: int):
+def foveal_session(model_dir: Path, args, run_dir: Path, steps: int, micro_batches: int = 1):
     from accelerate import Accelerator
 
     from foveal.config import config_from_dict
@@ -137,7 +138,7 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int):
         "rewards": [{"name": name, "weight": w} for name, w in REWARDS],
         "sampling": {"temperature": 1.0, "max_new_tokens": args.max_new},
         "rl": {"steps": steps, "prompts_per_step": args.prompts, "group_size": args.group,
-               "micro_batch_size": args.prompts * args.group, "advantage": "grpo", "scale_rewards": "group",
+               "micro_batch_size": args.prompts * args.group // micro_batches, "advantage": "grpo", "scale_rewards": "group",
                "loss": "ppo_clip", "aggregation": "seq-mean-token-mean", "clip_low": 0.2, "clip_high": 0.2,
                "beta": 0.04, "kl": "k3", "optim": {"lr": 1e-4, "max_grad_norm": 1.0}},
         "log": {"progress": False},
@@ -148,9 +149,10 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int):
 
 class Parity:
     """One batch (P prompts x G fixed completions) scored by both trainers: foveal's `RLStage` and TRL's
-    `GRPOTrainer`, each from the same tiny VLM perturbed the same way away from its reference."""
+    `GRPOTrainer`, each from the same tiny VLM perturbed the same way away from its reference, in
+    `micro_batches` equal micro-batches (gradient accumulation) on both sides."""
 
-    def __init__(self, model_dir: Path, args, tmp: Path) -> None:
+    def __init__(self, model_dir: Path, args, tmp: Path, micro_batches: int = 1) -> None:
         import copy
 
         import foveal.tasks as gym
@@ -159,8 +161,8 @@ class Parity:
         from foveal.train.rl import RLStage
 
         torch.manual_seed(0)
-        self.model_dir, self.args, self.tmp = model_dir, args, tmp
-        cfg, self.session = foveal_session(model_dir, args, tmp / "fov", steps=1)
+        self.model_dir, self.args, self.tmp, self.k = model_dir, args, tmp, micro_batches
+        cfg, self.session = foveal_session(model_dir, args, tmp / f"fov{micro_batches}", steps=1, micro_batches=micro_batches)
         self.samples = [gym.get("count").generate(seed, 1, "image") for seed in range(args.prompts)]
         self.stage = RLStage(self.session, PromptSource(cfg.data), ref_model=copy.deepcopy(self.session.policy.model).eval())
         perturb(self.session.policy.model)
@@ -179,20 +181,32 @@ class Parity:
         return {"prompt_ids": ids, "completion_ids": self.fixed, "logprobs": [[0.0] * len(c) for c in self.fixed]}
 
     def trl(self, loss_type: str = "grpo", old=None, **overrides) -> tuple[float, dict]:
-        """TRL's own `_compute_loss` on the batch and its backward: (loss, {parameter: gradient})."""
-        trainer = trl_trainer(self.model_dir, self.rows, self.args, self.tmp / "trl", steps=1,
-                              rollout_func=self.rollout_func, loss_type=loss_type, **overrides)
+        """TRL's own `_compute_loss` and backward on each micro-batch, cut as TRL's `_prepare_inputs` cuts
+        the generation batch (less its shuffle): (summed loss, {parameter: accumulated gradient})."""
+        from trl.trainer.utils import (
+            split_pixel_values_by_grid,
+            split_tensor_dict,
+            unsplit_pixel_values_by_grid,
+        )
+
+        trainer = trl_trainer(self.model_dir, self.rows, self.args, self.tmp / "trl", steps=1, rollout_func=self.rollout_func,
+                              loss_type=loss_type, micro_batches=self.k, **overrides)
         perturb(trainer.model)
         trainer.model.train()
-        trainer.current_gradient_accumulation_steps = 1
+        trainer.current_gradient_accumulation_steps = self.k
         if self.batch is None:
             self.batch = trainer._generate_and_score_completions([r for r in self.rows for _ in range(self.args.group)])
         batch = dict(self.batch)
         if old is not None:
+            if old.shape != batch["completion_ids"].shape:
+                raise SystemExit(f"old log-probs {tuple(old.shape)} != TRL's completions {tuple(batch['completion_ids'].shape)}")
             batch["old_per_token_logps"] = old.to(batch["completion_ids"].device)
-        loss = trainer._compute_loss(trainer.model, batch)
-        loss.backward()
-        return loss.item(), {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        total = 0.0
+        for chunk in split_tensor_dict(split_pixel_values_by_grid(batch), self.k):
+            loss = trainer._compute_loss(trainer.model, unsplit_pixel_values_by_grid(chunk))
+            loss.backward()
+            total += loss.item()
+        return total, {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
 
     def foveal(self, loss: str = "ppo_clip", opts=None, aggregation: str = "seq-mean-token-mean",
                entropy_quantile: float = 1.0, old=None) -> tuple[float, dict]:
@@ -221,7 +235,7 @@ class Parity:
         saved = stage.policy_loss, stage.aggregate, self.prepared.old
         stage.policy_loss, stage.aggregate = policy_loss, algos.AGGREGATIONS[aggregation]
         session.logprobs = logprobs_keeping_entropy
-        self.prepared.old = None if old is None else [old]
+        self.prepared.old = old
         session.model.zero_grad(set_to_none=True)
         stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0}
         try:
@@ -233,13 +247,20 @@ class Parity:
         self.kl = stats["kl"]
         return stats["loss"], grads
 
-    def off_policy_old(self, scale: float = 0.3) -> torch.Tensor:
+    def off_policy_old(self, scale: float = 0.3) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Old log-probs = the policy's own + N(0, scale^2) noise on the real tokens, so ratios spread
-        over about [0.5, 2] and every clip, cap and gate of the loss types is exercised."""
-        (cur,) = self.stage.frozen_logprobs(self.prepared.mbs, self.session.model)
-        (_, _, mask) = self.prepared.mbs[0]
-        noise = torch.randn(cur.shape, generator=torch.Generator().manual_seed(1))
-        return cur + scale * noise.to(cur.device) * mask
+        over about [0.5, 2] and every clip, cap and gate of the loss types is exercised: (foveal's per
+        micro-batch [b, Tc_mb], TRL's [N, Tc] with the same values in the same rows)."""
+        cur = self.stage.frozen_logprobs(self.prepared.mbs, self.session.model)
+        width = max(map(len, self.fixed))  # TRL pads the completions to the longest
+        gen = torch.Generator().manual_seed(1)
+        full = torch.zeros(len(self.fixed), width)
+        old = []
+        for c, (sl, _, mask) in zip(cur, self.prepared.mbs, strict=True):
+            o = c + scale * torch.randn(c.shape, generator=gen).to(c.device) * mask
+            full[sl, : o.shape[1]] = o.cpu()
+            old.append(o)
+        return old, full
 
 
 def grad_diff(a: dict, b: dict) -> tuple[float, int, list]:
@@ -269,24 +290,30 @@ def parity(p: Parity) -> float:
     return max(loss_diff, gdiff, adv_diff)
 
 
-def all_loss_types(p: Parity) -> float:
-    """Every TRL loss type (and TRL's two-sided clip and top-entropy mask) on the same batch, off-policy:
-    the same old log-probs given to both, so the ratios are not all 1. One line per type."""
-    old = p.off_policy_old()
-    (_, _, mask) = p.prepared.mbs[0]
-    if old.shape != p.batch["completion_ids"].shape:
-        raise SystemExit(f"foveal's completion tensor {tuple(old.shape)} != TRL's {tuple(p.batch['completion_ids'].shape)}")
-    ratio = (p.stage.frozen_logprobs(p.prepared.mbs, p.session.model)[0] - old).exp()[mask.bool()]
+def all_loss_types(parities: list[Parity]) -> float:
+    """Every TRL loss type (and TRL's two-sided clip and top-entropy mask) on the same batch, off-policy
+    (the same old log-probs given to both, so the ratios are not all 1), with one micro-batch and with
+    gradient accumulation over two (where bnpo differs from dapo). One line per type: the largest of
+    the loss and every gradient entry's difference over the settings."""
+    olds = [p.off_policy_old() for p in parities]
+    p, (old, _) = parities[0], olds[0]
+    cur = p.stage.frozen_logprobs(p.prepared.mbs, p.session.model)[0]
+    mask = p.prepared.mbs[0][2].bool()
+    ratio = (cur - old[0]).exp()[mask]
     print(f"old log-probs: policy's + N(0, 0.3^2) noise; token ratios in [{ratio.min():.2f}, {ratio.max():.2f}], "
-          f"{float(((ratio < 0.8) | (ratio > 1.2)).float().mean()):.0%} outside [0.8, 1.2]")
+          f"{float(((ratio < 0.8) | (ratio > 1.2)).float().mean()):.0%} outside [0.8, 1.2]; "
+          f"micro-batches: {', '.join(str(q.k) for q in parities)}")
     worst = 0.0
     for name, (overrides, loss, opts, aggregation, quantile) in LOSS_TYPES.items():
-        fov_loss, fov_grads = p.foveal(loss, opts, aggregation, quantile, old=old)
-        trl_loss, trl_grads = p.trl(name.split()[0], old=old, **overrides)
-        gdiff, _, missing = grad_diff(fov_grads, trl_grads)
-        diff = max(abs(fov_loss - trl_loss), gdiff) if not missing else float("inf")
-        worst = max(worst, diff)
-        print(f"loss type {name}: max abs diff {diff:.2e}  (loss foveal {fov_loss:.6f} TRL {trl_loss:.6f}; "
+        diffs, losses = [], []
+        for q, (old, full) in zip(parities, olds, strict=True):
+            fov_loss, fov_grads = q.foveal(loss, opts, aggregation, quantile, old=old)
+            trl_loss, trl_grads = q.trl(name.split()[0], old=full, **overrides)
+            gdiff, _, missing = grad_diff(fov_grads, trl_grads)
+            diffs.append(max(abs(fov_loss - trl_loss), gdiff) if not missing else float("inf"))
+            losses.append(f"{fov_loss:.6f}/{trl_loss:.6f}")
+        worst = max(worst, *diffs)
+        print(f"loss type {name}: max abs diff {max(diffs):.2e}  (loss foveal/TRL {' | '.join(losses)}; "
               f"foveal {loss} + {aggregation}{' ' + str(opts) if opts else ''})")
     return worst
 
@@ -407,7 +434,7 @@ def main() -> None:
         print(f"max abs difference (loss, advantages, gradients): {diff:.2e}  ->  {'PASS' if diff <= 1e-5 else 'FAIL'} (<= 1e-5)")
         if args.all_loss_types:
             print("== every TRL loss type (same batch, off-policy old log-probs, loss and every gradient entry) ==")
-            worst = all_loss_types(p)
+            worst = all_loss_types([p, Parity(model_dir, args, tmp, micro_batches=2)])
             print(f"worst over the loss types: {worst:.2e}  ->  {'PASS' if worst <= 1e-5 else 'FAIL'} (<= 1e-5)")
             diff = max(diff, worst)
         if not args.no_speed:
