@@ -1,16 +1,26 @@
 """foveal's GRPO step against TRL's `GRPOTrainer`: the same loss and gradients, and the step time.
 
     .venv/bin/python benchmarks/bench_rl_vs_trl.py [--steps 5] [--prompts 4] [--group 4] [--max-new 32]
+                                                   [--all-loss-types] [--profile] [--no-speed]
 
 1. Parity. The embedded tiny VLM, P gym prompts (count, level 1), G completions per prompt sampled
    once and fed to both trainers (TRL through a `rollout_func` that returns them), rewards accuracy
    + 0.5 format + a distinct-characters score (so advantages are not all 0), the policy perturbed
-   away from its reference (so the KL term is not 0), GRPO settings (loss "grpo" = foveal's ppo_clip + seq-mean-token-mean, group-scaled
-   advantages, beta 0.04 with the k3 estimator, epsilon 0.2, temperature 1). Prints the two losses
-   and the largest absolute difference over every parameter's gradient; the goal is <= 1e-5.
+   away from its reference (so the KL term is not 0), GRPO settings (loss "grpo" = foveal's ppo_clip +
+   seq-mean-token-mean, group-scaled advantages, beta 0.04 with the k3 estimator, epsilon 0.2,
+   temperature 1). Prints the two losses and the largest absolute difference over every parameter's
+   gradient; the goal is <= 1e-5.
+   `--all-loss-types`: then every TRL 1.16 `loss_type` (grpo, dr_grpo, dapo, bnpo, cispo, sapo, luspo,
+   vespo) and TRL's two-sided clip (`delta`) and top-entropy mask (`top_entropy_quantile`), each against
+   TRL's own `_compute_loss` on the same batch, off-policy (the same noisy old log-probs on both sides,
+   so clips and gates act), with one micro-batch and with gradient accumulation over two; one line each:
+   `loss type NAME: max abs diff X` over the loss and every gradient entry. `LOSS_TYPES` says which
+   foveal loss, options and aggregation reproduce each.
 2. Speed. N full steps of each (generation, rewards, loss, backward, optimizer step), same sizes and
-   sampling, fresh models, interleaved step by step (TRL, foveal, TRL, ...) so that both meet the
-   same machine load; prints each trainer's mean step time and the ratio foveal / TRL (goal <= 0.7).
+   sampling, fresh models, gradient checkpointing off on both sides (TRL's GRPOConfig turns it on by
+   default; foveal's recipes leave it off), interleaved step by step (TRL, foveal, TRL, ...) so that
+   both meet the same machine load; prints each trainer's mean step time and the ratio foveal / TRL
+   (goal <= 0.7). `--profile`: also where foveal's step spends its time.
 """
 
 from __future__ import annotations
