@@ -4,7 +4,7 @@ A step of the GRPO family is four choices, each a registry below, each entry one
 
     A     = ADVANTAGES[name](rewards, group_ids, **opts)                 # [N] per completion
     L_tok = POLICY_LOSSES[name](logp, old_logp, A, mask, clip_low=..., clip_high=..., **opts)  # [B, T]
-    L_tok *= top_entropy_mask(entropy, mask, q)                           # only when q < 1
+    L_tok *= top_entropy_mask(entropy, mask, q)   # TRL's top_entropy_quantile q < 1 (not yet an rl.py option)
     L_tok += beta * KL[kind](logp, ref_logp)                              # only when beta > 0
     loss  = AGGREGATIONS[name](L_tok, mask, num_seqs=..., num_tokens=..., max_len=...)
 
@@ -25,6 +25,8 @@ and gradients by `benchmarks/bench_rl_vs_trl.py --all-loss-types`):
     dr_grpo  ppo_clip + seq-mean-token-sum-norm    dapo   ppo_clip + token-mean
     cispo    cispo    + token-mean                 sapo   sapo     + seq-mean-token-mean
     luspo    gspo     + seq-mean-token-sum         vespo  vespo    + token-mean
+    (luspo with TRL's importance_sampling_level="sequence", as TRL advises; with "token" it is
+    ppo_clip + seq-mean-token-sum. grpo with "sequence" is GSPO: gspo + seq-mean-token-mean.)
     `delta` (two-sided clip) is a ppo_clip/gspo option, `top_entropy_quantile` the `top_entropy_mask`
     function; verl's dual-clip is ppo_clip's `clip_ratio_c`.
 
