@@ -80,6 +80,8 @@ LOSS_TYPES: dict[str, tuple[dict, str, dict, str, float]] = {
              {"temperature_pos": 1.0, "temperature_neg": 1.05}, "seq-mean-token-mean", 1.0),
     "luspo": ({"importance_sampling_level": "sequence"}, "gspo", {"clip_low": 0.2, "clip_high": 0.2}, "seq-mean-token-sum", 1.0),
     "vespo": ({}, "vespo", {}, "token-mean", 1.0),
+    "grpo importance_sampling_level=sequence": ({"importance_sampling_level": "sequence"}, "gspo",
+                                                {"clip_low": 0.2, "clip_high": 0.2}, "seq-mean-token-mean", 1.0),
     "grpo delta=1.5": ({"delta": 1.5}, "ppo_clip", {"delta": 1.5}, "seq-mean-token-mean", 1.0),
     "dapo top_entropy_quantile=0.2": ({"top_entropy_quantile": 0.2}, "ppo_clip", {}, "token-mean", 0.2),
 }

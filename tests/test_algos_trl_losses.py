@@ -138,3 +138,47 @@ def test_every_trl_loss_type_has_its_registered_parts():
         assert name in algos.POLICY_LOSSES
     for name in ("seq-mean-token-mean", "seq-mean-token-sum-norm", "token-mean", "bnpo", "seq-mean-token-sum"):
         assert name in algos.AGGREGATIONS
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from foveal.models import build_tiny_vlm
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
+    return out
+
+
+@pytest.fixture(scope="module")
+def distinct_chars_reward():
+    """A reward that varies between random completions, so the advantages are not all 0."""
+    from foveal.rewards import REWARDS, register_reward
+
+    register_reward("test_trl_losses_distinct")(lambda completions, samples: [len(set(c)) / max(len(c), 1) for c in completions])
+    yield
+    del REWARDS["test_trl_losses_distinct"]
+
+
+@pytest.mark.usefixtures("distinct_chars_reward")
+@pytest.mark.parametrize(("loss", "aggregation"), [("cispo", "bnpo"), ("sapo", "seq-mean-token-sum"), ("vespo", "token-mean")])
+def test_the_new_losses_train_by_name_in_the_rl_loop(tiny_dir, tmp_path, loss, aggregation):
+    from safetensors.torch import load_file
+
+    from foveal.config import config_from_dict
+    from foveal.io import read_jsonl
+    from foveal.train import train
+
+    tree = {
+        "model": {"path": str(tiny_dir)},
+        "data": {"gym": {"tasks": ["count"], "levels": [1]}},
+        "sampling": {"max_new_tokens": 8},
+        "log": {"progress": False},
+        "rewards": [{"name": "test_trl_losses_distinct"}],
+        "rl": {"steps": 1, "prompts_per_step": 2, "group_size": 2, "micro_batch_size": 2, "mu": 2,
+               "loss": loss, "aggregation": aggregation, "beta": 0.04, "optim": {"lr": 1e-2}},
+    }
+    run = train(config_from_dict(tree), out=tmp_path / "run")
+    row = read_jsonl(run / "train.jsonl")[-1]
+    assert math.isfinite(row["loss"]) and row["grad_norm"] > 0
+    before, after = load_file(str(tiny_dir / "model.safetensors")), load_file(str(run / "rl" / "model.safetensors"))
+    assert any(not torch.equal(before[k], after[k]) for k in before)
