@@ -36,8 +36,13 @@ def test_two_sided_clip_caps_the_ratio_for_negative_advantages():
 def test_two_sided_clip_below_one_plus_clip_high_also_caps_positive_advantages():
     logp, old = _logp_with_ratios([0.7, 1.0, 1.15, 3.0])
     # A = +1, delta 1.1 < 1.2: L = -min(min(rho, 1.1), clip(rho, 0.8, 1.2)) = -[0.7, 1.0, 1.1, 1.1]
-    loss = algos.ppo_clip_loss(logp, old, T([1.0]), torch.ones(1, 4), delta=1.1).loss
+    loss, clipped, _ = algos.ppo_clip_loss(logp, old, T([1.0]), torch.ones(1, 4), delta=1.1)
     assert torch.allclose(loss, T([[-0.7, -1.0, -1.1, -1.1]]), atol=1e-6)
+    assert clipped.tolist() == [[False, False, True, True]]  # constant 1.1 above delta: no gradient
+    # A = -1: L = max(min(rho, 1.1), clip(rho)) = [0.8, 1.0, max(1.1, 1.15) = 1.15, max(1.1, 1.2) = 1.2]
+    loss, clipped, _ = algos.ppo_clip_loss(logp, old, T([-1.0]), torch.ones(1, 4), delta=1.1)
+    assert torch.allclose(loss, T([[0.8, 1.0, 1.15, 1.2]]), atol=1e-6)
+    assert clipped.tolist() == [[True, False, False, True]]  # 1.15 keeps its gradient through clip(rho)
 
 
 def test_verl_dual_clip_bounds_the_loss_of_negative_advantages():

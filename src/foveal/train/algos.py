@@ -202,8 +202,8 @@ def _clip_loss(ratio: Tensor, advantages: Tensor, clip_low: float, clip_high: fl
     capped = ratio if delta is None else ratio.clamp(max=delta)
     loss = -torch.min(capped * adv, clipped_ratio * adv)
     clipped = ((ratio < 1 - clip_low) & (adv < 0)) | ((ratio > 1 + clip_high) & (adv > 0))
-    if delta is not None:
-        clipped = clipped | ((ratio > delta) & (adv < 0))
+    if delta is not None:  # min(rho, delta) is constant above delta; for A < 0 the max takes it past 1 + clip_high
+        clipped = clipped | ((ratio > delta) & (adv > 0)) | ((ratio > max(delta, 1 + clip_high)) & (adv < 0))
     if clip_ratio_c is not None:
         bound = -adv * clip_ratio_c
         clipped = clipped | ((adv < 0) & (loss > bound))
@@ -228,8 +228,8 @@ def ppo_clip_loss(logp, old_logp, advantages, mask, clip_low: float = 0.2, clip_
     tokens when delta < 1 + clip_high. (verl also clamps logp - old_logp to [-20, 20]; not done here.)
 
     Returns PolicyLoss(L, clipped, rho), each [B,T]; `clipped` marks tokens whose gradient a clip or
-    cap removed (rho < 1 - clip_low with A < 0, rho > 1 + clip_high with A > 0, rho above delta or
-    clip_ratio_c with A < 0).
+    cap removed (rho < 1 - clip_low with A < 0, rho > 1 + clip_high with A > 0; with delta also
+    rho > delta with A > 0 and rho > max(delta, 1 + clip_high) with A < 0; rho > clip_ratio_c with A < 0).
     """
     if clip_ratio_c is not None and clip_ratio_c <= 1:
         raise ValueError(f"ppo_clip: clip_ratio_c must be > 1 (dual-clip's lower bound), got {clip_ratio_c}")
