@@ -244,8 +244,12 @@ class Parity:
                 out = out._replace(loss=out.loss * keep)
             return out
 
-        saved = stage.policy_loss, stage.aggregate, self.prepared.old
-        stage.policy_loss, stage.aggregate = policy_loss, algos.AGGREGATIONS[aggregation]
+        # the stage's loss and aggregation: attributes of `RLStage`, or its `entries` once it builds them
+        # from the recipe's {name, args} (the registry-driven loop of issue 18's first item)
+        slots = stage.entries if hasattr(stage, "entries") else stage.__dict__
+        keys = ("loss", "aggregation") if hasattr(stage, "entries") else ("policy_loss", "aggregate")
+        saved = [slots[k] for k in keys], self.prepared.old
+        slots.update(zip(keys, (policy_loss, algos.AGGREGATIONS[aggregation]), strict=True))
         session.logprobs = logprobs_keeping_entropy
         self.prepared.old = old
         session.model.zero_grad(set_to_none=True)
@@ -253,7 +257,8 @@ class Parity:
         try:
             stage.backward_pass(self.prepared, stats)
         finally:
-            stage.policy_loss, stage.aggregate, self.prepared.old = saved
+            slots.update(zip(keys, saved[0], strict=True))
+            self.prepared.old = saved[1]
             del session.logprobs
         grads = {n: p.grad.detach().clone() for n, p in session.policy.model.named_parameters() if p.grad is not None}
         self.kl = stats["kl"]
