@@ -54,28 +54,33 @@ def ema_update_(ref_model: torch.nn.Module, policy_model: torch.nn.Module, decay
 
 def answer_span(tokenizer: Any, ids: Sequence[int]) -> tuple[int, int] | None:
     """[start, end) of the tokens of `ids` that carry the text inside its last `<answer>...</answer>`:
-    start = the first token after the one completing `<answer>`, end = one past the token holding the
-    first character of `</answer>` (a token straddling answer text and the tag is kept). None when the
-    decoded text has no closed answer block or the block is empty."""
+    start = the first token after the one completing `<answer>`, end = the token holding the first
+    character of `</answer>` (or one past it when that token also holds answer text; a token holding
+    both `<answer>`'s end and answer text is left out). None when the decoded text has no closed answer
+    block or the block is empty."""
     text = tokenizer.decode(list(ids), skip_special_tokens=True)
     open_at = text.rfind(OPEN)
     close_at = text.find(CLOSE, open_at + len(OPEN)) if open_at >= 0 else -1
     if open_at < 0 or close_at < 0 or not text[open_at + len(OPEN):close_at].strip():
         return None
 
+    def prefix_len(k: int) -> int:
+        return len(tokenizer.decode(list(ids[:k]), skip_special_tokens=True))
+
     def first_prefix_longer(n_chars: int) -> int:
         """Smallest k with len(decode(ids[:k])) > n_chars (decoded length grows with k)."""
         lo, hi = 0, len(ids)
         while lo < hi:
             mid = (lo + hi) // 2
-            if len(tokenizer.decode(list(ids[:mid]), skip_special_tokens=True)) > n_chars:
+            if prefix_len(mid) > n_chars:
                 hi = mid
             else:
                 lo = mid + 1
         return lo
 
     start = first_prefix_longer(open_at + len(OPEN) - 1)  # tokens [0, start) complete `<answer>`
-    end = first_prefix_longer(close_at)  # the token holding the first char of `</answer>` is end - 1
+    holder = first_prefix_longer(close_at) - 1  # the token holding the first char of `</answer>`
+    end = holder + 1 if prefix_len(holder) < close_at else holder  # keep it if it also holds answer text
     return (start, end) if end > start else None
 
 
