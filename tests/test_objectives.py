@@ -334,6 +334,7 @@ def test_answer_logprobs_and_grpo_care_on_the_tiny_model(tiny):
         a, b = answer_span(tiny.tokenizer, ids[i])
         assert ell[i].item() == pytest.approx(logp[i, a:b].mean().item(), abs=1e-5)
     assert ell[2].item() == -math.inf and bool((ell[[0, 1, 3]] < 0).all())
+    assert torch.allclose(answer_logprobs(tiny, samples, ids, batch_size=1), ell, atol=1e-5)  # padding-free
     # the reference model decides: a perturbed copy scores differently, a synced copy the same
     ref = copy.deepcopy(tiny.model)
     assert torch.equal(answer_logprobs(tiny, samples, ids, model=ref), ell)

@@ -86,25 +86,29 @@ def answer_span(tokenizer: Any, ids: Sequence[int]) -> tuple[int, int] | None:
 
 @torch.no_grad()
 def answer_logprobs(policy: Any, samples: Sequence[Any], completion_ids: Sequence[Sequence[int]], *,
-                    model: torch.nn.Module | None = None) -> Tensor:
+                    model: torch.nn.Module | None = None, batch_size: int = 16) -> Tensor:
     """Mean log-probability of each completion's answer tokens given the prompt and the reasoning
     before them, under `model` (default `policy.model`; pass the EMA reference), teacher-forced:
 
         ell_i = mean_{t in answer span} log p_model(o_t | prompt_i, o_<t)
 
     `policy` is a `foveal.models.Policy` (its processor encodes prompts, images included);
-    `samples` [N] the prompts, `completion_ids` [N] the completions' token ids. -> [N] float32,
-    -inf where a completion has no answer block (its confidence exp(ell) is 0)."""
+    `samples` [N] the prompts, `completion_ids` [N] the completions' token ids, scored `batch_size`
+    at a time. -> [N] float32, -inf where a completion has no answer block (its confidence exp(ell) is 0)."""
     if len(samples) != len(completion_ids):
         raise ValueError(f"answer_logprobs: {len(samples)} samples but {len(completion_ids)} completions")
+    if batch_size < 1:
+        raise ValueError(f"answer_logprobs: batch_size must be >= 1, got {batch_size}")
     scorer = policy if model is None else dataclasses.replace(policy, model=model)
-    batch = policy.encode_pairs(list(samples), [list(c) for c in completion_ids])
-    logp, _ = scorer.token_logprobs(batch)
+    spans = [answer_span(policy.tokenizer, ids) for ids in completion_ids]
     out = torch.full((len(samples),), -math.inf)
-    for i, ids in enumerate(completion_ids):
-        span = answer_span(policy.tokenizer, ids)
-        if span is not None:
-            out[i] = logp[i, span[0]:span[1]].float().mean().cpu()
+    todo = [i for i, span in enumerate(spans) if span is not None]
+    for k in range(0, len(todo), batch_size):
+        rows = todo[k:k + batch_size]
+        batch = policy.encode_pairs([samples[i] for i in rows], [list(completion_ids[i]) for i in rows])
+        logp, _ = scorer.token_logprobs(batch)
+        for j, i in enumerate(rows):
+            out[i] = logp[j, spans[i][0]:spans[i][1]].float().mean().cpu()
     return out
 
 
