@@ -42,10 +42,10 @@ from foveal.train.objectives import (
     perception_kl,
     reanswer_sample,
     shuffle_options,
-    step_beta,
     stcr_advantages,
     stcr_reward,
     stcr_weight,
+    step_beta,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
