@@ -16,8 +16,12 @@ coefficient gamma 0.02 for PAPO-G / 0.01 for PAPO-D, eta 0.03 for both entropies
     L_PAPO,t  = -gamma * KL_prcp,t + eta * (H_t(I) + H_t(I_mask))
 
 The KL is *maximised*, so it enters the loss (which is minimised) with a minus sign; the entropies are
-minimised, so they enter with a plus sign. Both forward passes keep their gradients. L_PAPO is added
-to the policy loss per token, before aggregation (TRL adds its mean to the GRPO loss).
+minimised, so they enter with a plus sign. L_PAPO is added to the policy loss per token, before
+aggregation (TRL adds its mean to the GRPO loss). Gradients: TRL's port differentiates both forward
+passes; the authors' default computes the masked view once, without gradient, before the update
+(README "Additional Implementation Notes on Entropy Losses"; `RECOMPUTE_AUG_LOG_PROBS` off), which is
+cheaper and, they report, about as good: pass `logp_masked.detach()` (and `entropy_masked.detach()`)
+for that behaviour.
 """
 
 from __future__ import annotations
