@@ -107,6 +107,9 @@ def test_apo_entries_read_the_step_context():
     assert close(apo_beta(0, 2, beta=0.1, ctx=ctx_all), [0.1, 0.1])
     with pytest.raises(ValueError, match="correct"):
         apo_advantage(T([1.0, 0.0]), T([0, 0]), ctx=SimpleNamespace(correct=None, lengths=T([1.0, 2.0])))
+    nan = SimpleNamespace(correct=T([math.nan] * 2), lengths=T([1.0, 2.0]), group_pass_rate=T([math.nan] * 2))
+    with pytest.raises(ValueError, match="correctness role"):
+        apo_beta(0, 2, ctx=nan)
 
 
 # -- GRPO-D ---------------------------------------------------------------------------------------

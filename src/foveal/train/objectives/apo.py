@@ -81,6 +81,11 @@ def stcr_reward(correct: Tensor, lengths: Tensor, group_ids: Tensor, base: float
 # -- registry entries (the trainer's `@register_*` decorators are applied where they are wired) -----
 
 
+def _check_correct(where: str, correct: Tensor) -> None:
+    if bool(torch.isnan(correct.float()).any()):
+        raise ValueError(f"{where}: needs a reward with the correctness role (ctx.correct is NaN)")
+
+
 def apo_advantage(rewards: Tensor, group_ids: Tensor, *, scale: str = "group", base: float = 1.00001,
                   ctx) -> Tensor:
     """Advantage `apo`: GRPO's group-normalised advantage (`scale` as in `grpo`) with STCR on the wrong
@@ -88,6 +93,7 @@ def apo_advantage(rewards: Tensor, group_ids: Tensor, *, scale: str = "group", b
     from foveal.train.algos import grpo_advantages
 
     check_aligned("apo advantage", len(rewards), correct=ctx.correct, lengths=ctx.lengths, group_ids=group_ids)
+    _check_correct("apo advantage", ctx.correct)
     return stcr_advantages(grpo_advantages(rewards, group_ids, scale=scale), ctx.correct, ctx.lengths,
                            group_ids, base)
 
@@ -96,4 +102,5 @@ def apo_beta(step: int, n: int, *, beta: float = 0.04, ctx) -> Tensor:
     """Beta schedule `apo` (DADS): beta_i = beta * f(p_g) on correct completions, beta elsewhere.
     Needs ctx.correct and ctx.group_pass_rate [n]; `step` is unused (DADS is per step, not scheduled)."""
     check_aligned("apo beta", n, correct=ctx.correct, group_pass_rate=ctx.group_pass_rate)
+    _check_correct("apo beta", ctx.correct)
     return dads_beta(beta, ctx.group_pass_rate, ctx.correct)
