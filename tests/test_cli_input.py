@@ -85,6 +85,7 @@ BASE = {
     "model tiny": {"--out": "{out}"},
     "quickstart": {"--out": "{out}"},
     "report": {"runs": "{evalrun}", "--out": "{out}"},
+    "select": {"--model": "tiny", "--data": "{data}", "--out": "{out}", "--k": "1", "--max-new-tokens": "4"},
     "serve": {"model_dir": "tiny", "--port": "{port}"},
     "tasks gallery": {"--out": "{out}"},
     "tasks show": {"name": "count", "--out": "{out}"},
@@ -128,6 +129,14 @@ INVALID = {
     ("report", "--out"): ["{dir}"],
     ("report", "--train"): ["{missing}", "{dir}"],
     ("report", "runs"): ["{missing}", "{dir}"],
+    ("select", "--base-url"): ["http://127.0.0.1:9/v1"],  # with the hf backend
+    ("select", "--data"): ["{missing}", "{dir}", "{badjsonl}"],
+    ("select", "--keep"): ["pass_rat > 0", "pass_rate <", "0.1 <= pass_rate and", "__import__('os')"],
+    ("select", "--model"): ["{missing}", "{dir}"],
+    ("select", "--out"): ["{file}"],
+    ("select", "--rewards"): ["accuracy=x", "nope=1"],
+    ("select", "--temperature"): ["-1", "nan"],
+    ("select", "--top-p"): ["0", "1.5"],
     ("serve", "--api-key"): [""],
     ("serve", "--host"): ["not a host"],  # (an unknown name would ask DNS)
     ("serve", "--port"): ["0", "70000"],
@@ -144,7 +153,7 @@ INVALID = {
     ("train", "--set"): ["rl.steps", "nope.x=1", "rl.steps=abc"],
 }
 # Options where any text is valid: no automatic unknown-name case.
-FREE = {("eval", "--stop"), ("report", "--names"), ("serve", "--api-key"), ("serve", "--host"), ("serve", "--name")}
+FREE = {("eval", "--stop"), ("select", "--stop"), ("report", "--names"), ("serve", "--api-key"), ("serve", "--host"), ("serve", "--name")}
 
 NAME = "no-such-name"
 

@@ -20,7 +20,7 @@ LAYERS = [
     {"config", "models"},
     {"rollout"},
     {"train", "eval", "serve", "transfer"},
-    {"experiment"},
+    {"experiment", "select"},
     {"quickstart", "cli"},
 ]
 RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "foveal.eval.commands",  # eval, report
     "foveal.train.commands",  # train
     "foveal.experiment.commands",  # experiment
+    "foveal.select.commands",  # select
     "foveal.quickstart",  # quickstart
 )
 
