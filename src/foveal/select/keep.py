@@ -48,7 +48,8 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
     while pos < len(text):
         m = TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise FovealError(f"--keep {text!r}: unexpected character {text[pos:].strip()[:1]!r} at column {pos + 1}")
+            at = len(text) - len(text[pos:].lstrip())
+            raise FovealError(f"--keep {text!r}: unexpected character {text[at]!r} at column {at + 1}")
         kind = m.lastgroup
         col = m.start(kind) + 1
         if kind == "neg":
