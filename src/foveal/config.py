@@ -46,6 +46,9 @@ class GymConfig(Strict):
     """Live prompts from the gym: a task mix and levels, fresh seeds every step."""
 
     tasks: dict[str, float] = Field(..., description="task name -> sampling weight (a list means equal weights)")
+    mixture: dict[str, float] | None = Field(
+        None, description="task or domain (skill:TAG, kind:KIND, or a bare unambiguous name) -> weight; resolved "
+                          "into `tasks` by `foveal.tasks.domains.resolve_mixture` (give it instead of tasks)")
     levels: list[int] = Field([1], min_length=1)
     form: Literal["image", "text", "mixed"] = "image"
     seed_start: int = Field(TRAIN_SEED_START, ge=0, description="first gym seed of the training stream")
@@ -59,6 +62,25 @@ class GymConfig(Strict):
         from foveal.tasks.variant import VariantSpec
 
         return VariantSpec.parse(self.query, self.phrasing, self.style, self.hold_out)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mixture_gives_tasks(cls, data):
+        """A mixture resolves to `tasks`; both may be given only if they agree (a recorded config has both)."""
+        if not isinstance(data, dict) or data.get("mixture") is None:
+            return data
+        from foveal.tasks.domains import resolve_mixture
+
+        resolved = resolve_mixture(data["mixture"])
+        given = data.get("tasks")
+        if given is not None:
+            given = cls._list_is_uniform(given)
+            total = sum(given.values()) if isinstance(given, dict) else 0
+            if not (isinstance(given, dict) and total > 0 and set(given) == set(resolved)
+                    and all(abs(given[t] / total - w) < 1e-9 for t, w in resolved.items())):
+                raise ValueError("give data.gym.tasks or data.gym.mixture, not both (with --set, add "
+                                 f"data.gym.tasks=null); the mixture resolves to {resolved}")
+        return {**data, "tasks": resolved}
 
     @field_validator("tasks", mode="before")
     @classmethod

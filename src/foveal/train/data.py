@@ -75,7 +75,8 @@ class PromptSource:
             return {"dataset": self.cfg.dataset, "size": len(self._dataset), "drawn": self.cursor}
         gcfg = self.cfg.gym
         return {
-            "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form, "variant": self._variant.as_dict()},
+            "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form, "variant": self._variant.as_dict(),
+                    **({"mixture": gcfg.mixture} if gcfg.mixture is not None else {})},
             "split": "train",
             "train_seed_range": [gcfg.seed_start + STREAM_STRIDE * self.seed,
                                  gcfg.seed_start + STREAM_STRIDE * self.seed + self.cursor],
