@@ -21,7 +21,6 @@ and with --confirm OUT/confirm.yaml and OUT/confirm/.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
