@@ -90,7 +90,8 @@ def select_command(
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
     meta = {"model": model, "data": source, "backend": backend}
-    check_resumable(out, settings(k, sampling, blind, reward_mix, batch_size, len(samples), meta))
+    old = check_resumable(out, settings(k, sampling, blind, reward_mix, batch_size, len(samples), meta))
+    blind = blind or bool(old and old.get("blind"))  # a run that measured blind statistics keeps doing so
     console = Console(highlight=False)
     with console.status(f"loading {model} ({backend})"), about("--model"):
         engine = make_backend(backend, model, batch_size * k * (2 if blind else 1), base_url, out)
