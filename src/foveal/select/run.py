@@ -188,8 +188,6 @@ def select(
     repair_tail(jsonl)
     wanted = set(ids)
     done = {r["id"]: r for r in read_jsonl(jsonl) if r["id"] in wanted}
-    if blind and any("blind_solvable" not in r for r in done.values()):
-        raise FovealError(f"{jsonl} holds rows without blind statistics; use another --out for a --blind run")
     run_batches(backend, samples, done, k, sampling, blind, reward_fn, batch_size, jsonl, progress)
 
     rows = [done[i] for i in ids]
