@@ -8,9 +8,11 @@
    Dirichlet(α), plus the uniform mixture (the reference arm).
 2. Train the recipe once per mixture and seed (`data.gym.mixture` set) and score each run on `val`
    problems of every task the components hold (one `foveal experiment`: resumable, `--workers`).
-3. Fit a Scheffé polynomial ŷ(w) of the mean val accuracy from the weights (quadratic when K allows,
-   else linear; `foveal.experiment.mixture`), report its leave-one-out error next to that of
-   predicting the mean, and choose the mixture that maximises ŷ over the simplex.
+3. Fit a Scheffé polynomial ŷ(w) of the mean val accuracy from the weights (linear or quadratic,
+   whichever predicts left-out runs better; `foveal.experiment.mixture`) and report its
+   leave-one-out error next to that of predicting the mean. If ŷ beats the mean, choose the mixture
+   that maximises it within the range of the trained mixtures (`--extrapolate`: the whole simplex);
+   else choose the best observed mixture.
 4. With --confirm, train the chosen mixture and the uniform one again and compare them on `test`
    problems (paired interval), so the choice is judged on problems it was not chosen on.
 
@@ -21,6 +23,8 @@ and with --confirm OUT/confirm.yaml and OUT/confirm/.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -56,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--degree", choices=("auto", "1", "2"), default="auto", help="predictor: linear, quadratic or auto")
     p.add_argument("--seed", type=int, default=0, help="seed of the mixture draws and the simplex search")
     p.add_argument("--workers", type=int, default=1, help="runs at once (one process and torch thread each)")
+    p.add_argument("--extrapolate", action="store_true",
+                   help="maximise the predictor over the whole simplex (default: within the trained mixtures' range)")
     p.add_argument("--confirm", action="store_true", help="then train chosen vs uniform and compare them on test")
     p.add_argument("--out", required=True, type=Path)
     return p.parse_args(argv)
@@ -84,28 +90,37 @@ def main(argv=None) -> dict:
     y = np.array([next(r for r in results["rows"] if r["arm"] == name)["accuracy"]["overall"]["mean"]
                   for name in mixtures])
     w = weights_matrix(list(mixtures.values()), components)
-    degree = choose_degree(len(y), len(components)) if a.degree == "auto" else int(a.degree)
+    degree = choose_degree(w, y, components) if a.degree == "auto" else int(a.degree)
     if len(y) < n_params(len(components), degree) + 1:
         raise FovealError(f"{len(y)} runs cannot fit and check a degree-{degree} predictor of "
                           f"{n_params(len(components), degree)} parameters: raise --k")
     model = fit(w, y, components, degree)
-    chosen, predicted = best_mixture(model, a.seed)
+    loo, loo_mean = loo_rmse(w, y, components, degree), float(np.sqrt(np.mean(((y - y.mean()) * len(y) / (len(y) - 1)) ** 2)))
     observed = max(mixtures, key=lambda name: y[list(mixtures).index(name)])
+    if loo < loo_mean:  # the predictor predicts held-out runs better than their mean does: trust it, inside the data
+        chosen, predicted = best_mixture(model, a.seed, within=None if a.extrapolate else w)
+        rule = "argmax of the predictor" + ("" if a.extrapolate else " within the trained range")
+    else:
+        total = sum(mixtures[observed].values())
+        chosen = {c: round(v / total, 3) for c, v in mixtures[observed].items()}
+        predicted = float(model.predict(weights_matrix([chosen], components))[0])
+        rule = "best observed (the predictor's leave-one-out error is no better than the mean's)"
     report = {
         "components": components, "tasks": tasks, "recipe": recipe, "overrides": a.overrides, "seeds": a.seeds,
         "eval": ev, "mixtures": mixtures, "val_accuracy": dict(zip(mixtures, map(float, y), strict=True)),
-        "predictor": {"degree": degree, "coef": model.coef.tolist(), "loo_rmse": loo_rmse(w, y, components, degree),
-                      "loo_rmse_of_the_mean": float(np.sqrt(np.mean(((y - y.mean()) * len(y) / (len(y) - 1)) ** 2))),
+        "predictor": {"degree": degree, "coef": model.coef.tolist(), "loo_rmse": loo, "loo_rmse_of_the_mean": loo_mean,
                       "in_sample_r2": r_squared(model.predict(w), y)},
-        "chosen": chosen, "chosen_predicted": predicted,
+        "chosen": chosen, "chosen_predicted": predicted, "choice": rule,
         "best_observed": {"arm": observed, "mixture": mixtures[observed], "val_accuracy": float(y.max())},
         "command": "python scripts/mixture_search.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     if a.confirm:
-        spec = search_experiment(recipe, {"uniform": uniform, "chosen": chosen}, {**ev, "split": "test"}, a.seeds,
+        # the arm is named by its mixture, so a rerun that chooses another one adds an arm (uniform is reused)
+        arm = "chosen-" + hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:8]
+        spec = search_experiment(recipe, {"uniform": uniform, arm: chosen}, {**ev, "split": "test"}, a.seeds,
                                  a.overrides, reference="uniform")
         confirm = run_experiment(experiment_file(a.out / "confirm.yaml", spec), a.out / "confirm", a.workers)
-        row = next(r for r in confirm["rows"] if r["arm"] == "chosen")["accuracy"]["overall"]
+        row = next(r for r in confirm["rows"] if r["arm"] == arm)["accuracy"]["overall"]
         base = next(r for r in confirm["rows"] if r["arm"] == "uniform")["accuracy"]["overall"]
         report["confirm_test"] = {"chosen": row["mean"], "uniform": base["mean"], "chosen_minus_uniform": row.get("minus_reference")}
     atomic_write_json(a.out / "search.json", report)
@@ -129,7 +144,7 @@ def print_report(r: dict) -> None:
     print(f"predictor: degree {p['degree']}, leave-one-out RMSE {p['loo_rmse']:.4f} "
           f"(predicting the mean: {p['loo_rmse_of_the_mean']:.4f}), in-sample R² "
           + ("undefined (all scores equal)" if p["in_sample_r2"] is None else f"{p['in_sample_r2']:.3f}"))
-    print(f"chosen mixture {r['chosen']} (predicted val accuracy {r['chosen_predicted']:.3f}); "
+    print(f"chosen mixture {r['chosen']} by {r['choice']} (predicted val accuracy {r['chosen_predicted']:.3f}); "
           f"best observed {r['best_observed']['arm']} {r['best_observed']['val_accuracy']:.3f}")
     if "confirm_test" in r:
         c = r["confirm_test"]

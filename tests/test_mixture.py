@@ -19,6 +19,7 @@ from foveal.errors import FovealError
 from foveal.experiment.mixture import (
     best_mixture,
     choose_degree,
+    feasible_degrees,
     features,
     fit,
     loo_rmse,
@@ -168,7 +169,13 @@ def test_fit_recovers_a_quadratic_and_finds_its_best_mixture():
     a_star = (0.2 - 0.4 + 1.2) / 2.4
     assert best["c"] < 0.02 and best["a"] == pytest.approx(a_star, abs=0.03)
     assert value == pytest.approx(0.2 * a_star + 0.4 * (1 - a_star) + 1.2 * a_star * (1 - a_star), abs=1e-2)
-    assert choose_degree(12, 3) == 2 and choose_degree(7, 3) == 1
+    assert choose_degree(w, y, comps) == 2  # a line cannot bend: the quadratic predicts left-out runs better
+    assert choose_degree(w, features(w, 1) @ np.array([0.3, 0.1, 0.5]), comps) == 1  # a tie goes to the simpler
+    assert feasible_degrees(7, 3) == [1] and feasible_degrees(8, 3) == [1, 2] and feasible_degrees(3, 3) == []
+    # within the trained range: the best point stays inside the observed weights' box
+    inside = weights_matrix([{"a": 0.1, "b": 0.6, "c": 0.3}, {"a": 0.3, "b": 0.3, "c": 0.4}], comps)
+    best, _ = best_mixture(model, seed=0, within=inside)
+    assert 0.1 - 1e-3 <= best["a"] <= 0.3 + 1e-3 and 0.3 - 1e-3 <= best["b"] <= 0.6 + 1e-3
 
 
 def test_the_search_experiment_is_a_valid_experiment_file(tmp_path):
@@ -204,6 +211,7 @@ def test_mixture_search_script_end_to_end(tmp_path, monkeypatch):
     saved = json.loads((out / "search.json").read_text())
     assert saved == json.loads(json.dumps(report))
     assert list(saved["mixtures"]) == ["uniform", "mix0", "mix1"] and saved["predictor"]["degree"] == 1
+    assert saved["choice"].startswith(("argmax of the predictor within", "best observed"))
     assert set(saved["val_accuracy"]) == {"uniform", "mix0", "mix1"}
     assert set(saved["chosen"]) == {"count", "fraction_shaded"} and sum(saved["chosen"].values()) == pytest.approx(1, abs=2e-3)
     assert (out / "exp" / "results.json").is_file() and len(list((out / "exp" / "cells").iterdir())) == 3

@@ -14,8 +14,9 @@ The predictor is a Scheffé mixture polynomial (no intercept: on the simplex Σ 
 
 fitted by ridge-regularised least squares, β = (XᵀX + λI)⁻¹ Xᵀy, and judged by its leave-one-out
 error (honest with K of 5-20 runs: an in-sample fit of p ≤ K parameters can be perfect and mean
-nothing). `best_mixture` maximises ŷ over the simplex by scoring many Dirichlet(1) points plus the
-vertices and the centre.
+nothing); `choose_degree` takes the degree with the lower leave-one-out error. `best_mixture`
+maximises ŷ over the simplex by scoring many Dirichlet(1) points plus the vertices and the centre,
+optionally only inside the range of the mixtures that were trained (no extrapolation).
 """
 
 from __future__ import annotations
@@ -96,15 +97,32 @@ def loo_rmse(w: np.ndarray, y: Sequence[float], components: Sequence[str], degre
     return float(np.sqrt(np.mean(np.square(errs))))
 
 
-def choose_degree(k: int, n: int) -> int:
-    """Quadratic when there are at least two more runs than its parameters, else linear."""
-    return 2 if k >= n_params(n, 2) + 2 else 1
+def feasible_degrees(k: int, n: int) -> list[int]:
+    """The degrees K runs can fit and check: linear from n + 1 runs, quadratic from its parameters + 2."""
+    return [d for d, need in ((1, n + 1), (2, n_params(n, 2) + 2)) if k >= need]
 
 
-def best_mixture(model: Predictor, seed: int = 0, m: int = 20_000, digits: int = 3) -> tuple[dict[str, float], float]:
-    """argmax of the predictor over the simplex: m Dirichlet(1) points, the vertices and the centre."""
+def choose_degree(w: np.ndarray, y: Sequence[float], components: Sequence[str]) -> int:
+    """The feasible degree with the lower leave-one-out error (ties: the simpler)."""
+    degrees = feasible_degrees(len(y), len(components))
+    if not degrees:
+        raise FovealError(f"{len(y)} runs cannot fit and check even a linear predictor of {len(components)} "
+                          f"components: need at least {len(components) + 1}")
+    return min(degrees, key=lambda d: (loo_rmse(w, y, components, d), d))
+
+
+def best_mixture(model: Predictor, seed: int = 0, m: int = 20_000, digits: int = 3,
+                 within: np.ndarray | None = None) -> tuple[dict[str, float], float]:
+    """argmax of the predictor over the simplex: m Dirichlet(1) points, the vertices and the centre.
+
+    within: [K, n] observed weights; then only points inside their per-component ranges
+    (min_k w_ki ≤ w_i ≤ max_k w_ki), and the observed points themselves, are candidates, so the
+    choice never rests on extrapolation beyond what was trained."""
     n = len(model.components)
     cand = np.vstack([np.random.default_rng(seed).dirichlet([1.0] * n, size=m), np.eye(n), np.full((1, n), 1 / n)])
+    if within is not None:
+        lo, hi = within.min(axis=0) - 1e-12, within.max(axis=0) + 1e-12
+        cand = np.vstack([cand[np.all((cand >= lo) & (cand <= hi), axis=1)], within])
     scores = model.predict(cand)
     i = int(np.argmax(scores))
     return {c: round(float(v), digits) for c, v in zip(model.components, cand[i], strict=True)}, float(scores[i])
