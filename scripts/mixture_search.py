@@ -13,8 +13,9 @@
    leave-one-out error next to that of predicting the mean. If ŷ beats the mean, choose the mixture
    that maximises it within the range of the trained mixtures (`--extrapolate`: the whole simplex);
    else choose the best observed mixture.
-4. With --confirm, train the chosen mixture and the uniform one again and compare them on `test`
-   problems (paired interval), so the choice is judged on problems it was not chosen on.
+4. With --confirm, train the chosen mixture and the uniform one again with fresh seeds (1000, ...)
+   and compare them on `test` problems (paired interval), so the choice is judged on problems and
+   training runs it was not chosen on.
 
 Writes OUT/search.yaml and OUT/exp/ (the experiment), OUT/search.json (mixtures, scores, fit, choice),
 and with --confirm OUT/confirm.yaml and OUT/confirm/.
@@ -45,6 +46,8 @@ from foveal.experiment.mixture import (
 )
 from foveal.io import atomic_write_json, atomic_write_text
 from foveal.tasks.domains import resolve_mixture, resolve_name
+
+CONFIRM_SEED_OFFSET = 1000  # the confirmation trains with seeds 1000, 1001, ...; the search with 0, 1, ...
 
 
 def parse_args(argv=None):
@@ -117,12 +120,15 @@ def main(argv=None) -> dict:
     if a.confirm:
         # the arm is named by its mixture, so a rerun that chooses another one adds an arm (uniform is reused)
         arm = "chosen-" + hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:8]
-        spec = search_experiment(recipe, {"uniform": uniform, arm: chosen}, {**ev, "split": "test"}, a.seeds,
+        # fresh training seeds: the confirmation retrains both mixtures, it does not reuse the search's models
+        seeds = [CONFIRM_SEED_OFFSET + s for s in range(a.seeds)]
+        spec = search_experiment(recipe, {"uniform": uniform, arm: chosen}, {**ev, "split": "test"}, seeds,
                                  a.overrides, reference="uniform")
         confirm = run_experiment(experiment_file(a.out / "confirm.yaml", spec), a.out / "confirm", a.workers)
         row = next(r for r in confirm["rows"] if r["arm"] == arm)["accuracy"]["overall"]
         base = next(r for r in confirm["rows"] if r["arm"] == "uniform")["accuracy"]["overall"]
-        report["confirm_test"] = {"chosen": row["mean"], "uniform": base["mean"], "chosen_minus_uniform": row.get("minus_reference")}
+        report["confirm_test"] = {"seeds": seeds, "chosen": row["mean"], "uniform": base["mean"],
+                                  "chosen_minus_uniform": row.get("minus_reference")}
     atomic_write_json(a.out / "search.json", report)
     print_report(report)
     return report
