@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foveal import tasks
@@ -90,6 +90,7 @@ def test_bad_mixtures_are_one_clear_error(mixture, needle):
 NAMES = ["count", "spatial", "sudoku", "counting", "puzzles", "kind:math", "skill:logic", "clock"]
 
 
+@settings(max_examples=60)
 @given(st.dictionaries(st.sampled_from(NAMES), st.floats(0.01, 100), min_size=1), st.floats(0.1, 10))
 def test_resolved_shares_are_a_distribution_over_known_tasks_and_scale_free(mixture, scale):
     if {"counting"} <= set(mixture) and "skill:counting" in mixture:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foveal import tasks
@@ -117,6 +117,7 @@ stat_values = st.fixed_dictionaries({"pass_rate": st.sampled_from([0.0, 0.25, 0.
                                      "level": st.integers(1, 3), "blind_solvable": st.booleans()})
 
 
+@settings(max_examples=60)
 @given(rule=rules, stats=stat_values)
 def test_keep_agrees_with_python_semantics(rule, stats):
     """The oracle is Python's own evaluation of the same text (test-generated text only: the rule
@@ -282,3 +283,29 @@ def test_select_command_on_gym_problems(tiny, tmp_path, capsys):
         main([*argv[:-2], "--format", "jsonl", "--keep", "pass_rat < 1"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "unknown statistic 'pass_rat' (did you mean pass_rate" in err
+
+
+def test_select_through_the_openai_backend_against_foveal_serve(backend, tmp_path):
+    """Any rollout backend: the same run over HTTP (`foveal serve`'s app on 127.0.0.1, the tiny VLM
+    behind it); a torn stats file resumes from the response cache without a request."""
+    from foveal.rollout.openai import OpenAIBackend
+    from foveal.serve import create_app, running
+
+    app = create_app(backend.policy, "tiny")
+    hits: list[str] = []
+
+    @app.middleware("http")
+    async def count(request, call_next):
+        hits.append(request.url.path)
+        return await call_next(request)
+
+    with running(app) as url:
+        api = OpenAIBackend(url, model="tiny", cache_dir=tmp_path / "cache")
+        res = run(api, tmp_path / "sel", meta={"model": "tiny", "backend": "openai"}, blind=False)
+        assert len(hits) == 7  # one request per problem, K completions each
+        assert [r["id"] for r in res.rows] == [s.id for s in problems()]
+        assert all(len(r["answers"]) == 2 and 0 <= r["pass_rate"] <= 1 for r in res.rows)
+        whole = (tmp_path / "sel" / "stats.jsonl").read_bytes()
+        tear(tmp_path / "sel" / "stats.jsonl", 3)
+        run(api, tmp_path / "sel", meta={"model": "tiny", "backend": "openai"}, blind=False)
+        assert len(hits) == 7 and (tmp_path / "sel" / "stats.jsonl").read_bytes() == whole
