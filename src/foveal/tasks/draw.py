@@ -41,9 +41,17 @@ MIN_FONT_PX = 10  # smallest text size any family may use at its default resolut
 def canvas(width: int, height: int | None = None, color: tuple[int, int, int] | None = None) -> Image.Image:
     """A blank picture: the style's background (and texture), or `color` when given."""
     style = S.current()
-    im = Image.new("RGB", (width, height if height is not None else width), color or style.background)
-    if color is None:
-        S.texture(im, style)
+    size = (width, height if height is not None else width)
+    if color is None and style.texture != "none":
+        return _textured(style, size).copy()
+    return Image.new("RGB", size, color or style.background)
+
+
+@lru_cache(maxsize=64)
+def _textured(style: S.Style, size: tuple[int, int]) -> Image.Image:
+    """A blank canvas with the style's texture, drawn once per (style, size) and copied after."""
+    im = Image.new("RGB", size, style.background)
+    S.texture(im, style)
     return im
 
 

@@ -134,29 +134,40 @@ PATTERN = 1024  # side of the fixed noise and grain patterns: every picture up t
 
 
 @cache
-def _pattern(kind: str, amount: float) -> tuple[Image.Image, Image.Image]:
+def _pattern(kind: str, amount: float) -> tuple[Image.Image | None, Image.Image | None, Image.Image | None]:
     """Fixed PATTERN×PATTERN patterns, drawn once per (kind, amount) from a fixed seed, as the
-    (positive, negative) parts of an RGB offset: Gaussian speckle of standard deviation `amount` on
-    15% of pixels, or grain (−amount on 4% of pixels); all channels alike."""
+    (positive, negative) parts of an RGB offset d — Gaussian speckle of standard deviation `amount`
+    on 15% of pixels, or grain (−amount on 4% of pixels); all channels alike — plus 255 − positive
+    (what `_add` needs to saturate cheaply). A part that is zero everywhere is None."""
     rng = np.random.default_rng(0x5EED)
     if kind == "noise":  # luminance speckle: cheap to encode (a PNG of full-frame colour noise is ~4x slower)
         d = np.repeat(np.round(rng.normal(0.0, amount, (PATTERN, PATTERN, 1)))
                       * (rng.random((PATTERN, PATTERN, 1)) < 0.15), 3, axis=2)
     else:
         d = np.repeat(-amount * (rng.random((PATTERN, PATTERN, 1)) < 0.04), 3, axis=2)
-    parts = (d.clip(0, 255), (-d).clip(0, 255))
-    return tuple(Image.fromarray(p.astype(np.uint8), "RGB") for p in parts)
+    pos, neg = d.clip(0, 255), (-d).clip(0, 255)
+    rgb = lambda a: Image.fromarray(a.astype(np.uint8), "RGB")  # noqa: E731
+    return (rgb(pos), rgb(neg), rgb(255 - pos)) if pos.any() else (None, rgb(neg), None)
 
 
-def _add(im: Image.Image, pattern: tuple[Image.Image, Image.Image], rng: np.random.Generator) -> Image.Image:
-    """`im` plus a window of `pattern` at a random offset (pixel values saturate at 0 and 255)."""
+def _add(im: Image.Image, pattern: tuple, rng: np.random.Generator) -> Image.Image:
+    """`im` plus a window of `pattern` at a random offset, saturating: clip(clip(im + pos) − neg).
+
+    With 0 ≤ p and a + p ≤ 255 ⇔ a ≤ 255 − p, the saturating sums are min/max and wrap-around
+    operations, which Pillow does ~10x faster than its scaled `add`/`subtract`:
+        clip(a + p) = min(a, 255 − p) + p,    clip(a − n) = max(a, n) − n.
+    """
     w, h = im.size
     if w > PATTERN or h > PATTERN:  # larger than the pattern: tile it
-        pattern = tuple(_tiled(p, w, h) for p in pattern)
-    pw, ph = pattern[0].size
+        pattern = tuple(p if p is None else _tiled(p, w, h) for p in pattern)
+    pos, neg, room = pattern
+    pw, ph = neg.size
     x, y = int(rng.integers(0, pw - w + 1)), int(rng.integers(0, ph - h + 1))
     box = (x, y, x + w, y + h)
-    return ImageChops.subtract(ImageChops.add(im, pattern[0].crop(box)), pattern[1].crop(box))
+    if pos is not None:
+        im = ImageChops.add_modulo(ImageChops.darker(im, room.crop(box)), pos.crop(box))
+    window = neg.crop(box)
+    return ImageChops.subtract_modulo(ImageChops.lighter(im, window), window)
 
 
 def _tiled(p: Image.Image, w: int, h: int) -> Image.Image:
