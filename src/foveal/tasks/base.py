@@ -29,6 +29,8 @@ MODALITIES = ("image", "video", "text")
 _DRAWING: contextvars.ContextVar[bool] = contextvars.ContextVar("foveal_drawing", default=True)
 # The variant `make` is building (read through `Task.query` and `Task.ask`).
 _VARIANT: contextvars.ContextVar[Variant | None] = contextvars.ContextVar("foveal_variant", default=None)
+# What `Task.ask` answered while `_build` made a sample: [(query, slots, question), ...].
+_ASKED: contextvars.ContextVar[list | None] = contextvars.ContextVar("foveal_asked", default=None)
 DEFAULT_QUERY = "default"  # the one query of a family that declares no `questions`
 MAX_DRAWS = 500  # draws searched for a problem of the wanted split (test holds 10%: 0.9^500 ≈ 1e-23)
 _PLACEHOLDER = Image.new("RGB", (1, 1), (255, 255, 255))  # what `Task.picture` returns then (shared)
@@ -197,21 +199,41 @@ class Task:
         variant = variant or Variant(self.queries[0], CANONICAL_PHRASING, S.CANONICAL)
         canonical = variant.canonical()
         replay = _copy(rng) if variant.phrasing != canonical.phrasing else None
-        sample = self._build(rng, seed, level, drawing, variant)
-        keyed = sample if replay is None else self._build(replay, seed, level, False, canonical)
+        asked: list = []
+        sample = self._build(rng, seed, level, drawing, variant, asked)
+        keyed = sample if replay is None else (self._rephrase(sample, asked)
+                                               or self._build(replay, seed, level, False, canonical))
         meta = {**sample.meta, "variant": variant.as_dict()}
         if drawing and sample.images:
             sample = replace(sample, images=self._stylize(sample.images, variant, seed, level))
         return replace(sample, meta=meta, problem_key=problem_key(self.name, self.problem_params(keyed)))
 
-    def _build(self, rng: random.Random, seed: int, level: int, drawing: bool, variant: Variant) -> Sample:
-        tokens = (_DRAWING.set(drawing), _VARIANT.set(variant))
+    def _build(self, rng: random.Random, seed: int, level: int, drawing: bool, variant: Variant,
+               asked: list | None = None) -> Sample:
+        tokens = (_DRAWING.set(drawing), _VARIANT.set(variant), _ASKED.set(asked))
         try:
             with S.using(variant.style):
                 return self.make(rng, dict(self.levels[level]), seed, level)
         finally:
+            _ASKED.reset(tokens[2])
             _VARIANT.reset(tokens[1])
             _DRAWING.reset(tokens[0])
+
+    def _rephrase(self, sample: Sample, asked: list) -> Sample | None:
+        """`sample` as the canonical phrasing would have made it, by putting the canonical wording of its
+        one question where the drawn wording stands in the prompt and twin (what the problem key reads;
+        the scene is the same, being drawn from the same stream). None where that is not safe: the
+        question asked more or less than once, or not standing exactly once in the prompt and twin, or
+        in the answer or an option; `make_from` then replays the draw in the canonical phrasing."""
+        if len(asked) != 1:
+            return None
+        query, slots, said = asked[0]
+        plain = self.questions[query][CANONICAL_PHRASING].format(**slots)
+        if (sample.prompt.count(said) != 1 or sample.text_twin.count(said) != 1 or said in sample.answer
+                or any(said in c for c in sample.choices or ())):
+            return None
+        return replace(sample, prompt=sample.prompt.replace(said, plain),
+                       text_twin=sample.text_twin.replace(said, plain))
 
     def _find_draw(self, seed: int, level: int, split: str, variant: Variant) -> int:
         """The first draw of (seed, level) in `variant` whose problem lies in `split` (FovealError after MAX_DRAWS)."""
@@ -247,7 +269,11 @@ class Task:
         """The current query in the current phrasing, its template filled with `slots`."""
         v = _VARIANT.get()
         query, phrasing = (v.query, v.phrasing) if v is not None else (self.queries[0], CANONICAL_PHRASING)
-        return self.questions[query][phrasing].format(**slots)
+        said = self.questions[query][phrasing].format(**slots)
+        asked = _ASKED.get()
+        if asked is not None:
+            asked.append((query, slots, said))
+        return said
 
     @staticmethod
     def picture(render: Callable[..., Image.Image], *args: Any, **kwargs: Any) -> Image.Image:

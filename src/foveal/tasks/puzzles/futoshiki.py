@@ -8,6 +8,7 @@ still finds exactly one solution, down to the level's target.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from PIL import ImageDraw
@@ -34,15 +35,18 @@ def solve(n: int, grid: list[int], ineqs: list[tuple[int, int]], limit: int = 2)
 
     The Latin-square search of `_puzzle.latin_solve`, each cell's digits narrowed by its signs.
     """
+    return solver(n, tuple(ineqs))(grid, limit)
+
+
+def solver(n: int, ineqs: tuple[tuple[int, int], ...]) -> Callable[[list[int], int], list[list[int]]]:
+    """`solve` for one set of signs: what depends only on the signs (who must be smaller than whom,
+    each cell's digits allowed by its chains) is worked out once, for the many grids `carve` tries."""
     full = (1 << n) - 1
     lower = [[] for _ in range(n * n)]  # lower[i]: cells that must be smaller than i
     upper = [[] for _ in range(n * n)]  # upper[i]: cells that must be larger than i
     for a, b in ineqs:
         lower[b].append(a)
         upper[a].append(b)
-    for a, b in ineqs:
-        if grid[a] and grid[b] and grid[a] >= grid[b]:
-            return []
     # a cell with a chain of k smaller cells below it is at least k + 1; with k larger above it, at most n - k
     below, above = chain(lower), chain(upper)
     static = [full & ~((1 << below[i]) - 1) & ((1 << (n - above[i])) - 1) for i in range(n * n)]
@@ -55,7 +59,18 @@ def solve(n: int, grid: list[int], ineqs: list[tuple[int, int]], limit: int = 2)
             m &= ((1 << (g[j] - 1)) - 1) if g[j] else ~(1 << (n - 1))
         return m
 
-    return latin_solve(n, grid, limit, allowed=static, narrow=narrow)
+    def run(grid: list[int], limit: int = 2, ban: tuple[int, int] | None = None) -> list[list[int]]:
+        """`ban` (i, v): solutions in which cell i (empty in `grid`) is not v."""
+        for a, b in ineqs:
+            if grid[a] and grid[b] and grid[a] >= grid[b]:
+                return []
+        allowed = static
+        if ban is not None:
+            allowed = list(static)
+            allowed[ban[0]] &= ~(1 << (ban[1] - 1))
+        return latin_solve(n, grid, limit, allowed=allowed, narrow=narrow)
+
+    return run
 
 
 def chain(nxt: list[list[int]]) -> list[int]:
@@ -74,13 +89,12 @@ def carve(rng: random.Random, n: int, solution: list[int], ineqs: list[tuple[int
     """Remove givens in random order while the puzzle stays uniquely solvable, down to `givens`."""
     grid = list(solution)
     filled = n * n
+    solve_signs = solver(n, tuple(ineqs))
     for i in rng.sample(range(n * n), n * n):
         if filled <= givens:
             break
         v, grid[i] = grid[i], 0
-        others = [w for w in range(1, n + 1) if w != v and w not in grid[i - i % n:i - i % n + n]
-                  and w not in grid[i % n::n]]
-        if any(solve(n, grid[:i] + [w] + grid[i + 1:], ineqs, limit=1) for w in others):
+        if solve_signs(grid, 1, ban=(i, v)):  # one search over every other digit at once
             grid[i] = v  # another digit fits here too: keep the given
         else:
             filled -= 1
