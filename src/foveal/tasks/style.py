@@ -184,7 +184,7 @@ def finish(im: Image.Image, style: Style, seed: int) -> Image.Image:
     of fixed patterns (`_pattern`), so finishing costs an addition, not a fresh random draw."""
     if style.texture != "grain" and not style.blur and not style.noise:
         return im
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed) if style.texture == "grain" or style.noise else None
     if style.texture == "grain":
         im = _add(im, _pattern("grain", 10.0), rng)
     if style.blur:
