@@ -99,14 +99,15 @@ def _latin_row(rng: random.Random, n: int, cols: list[set[int]]) -> list[int] | 
 
 def latin_solve(n: int, grid: Sequence[int], limit: int = 2, box: Sequence[int] | None = None,
                 allowed: Sequence[int] | None = None,
-                narrow: Callable[[int, list[int]], int] | None = None) -> list[list[int]]:
+                less: Sequence[tuple[int, int]] = ()) -> list[list[int]]:
     """Up to `limit` completions of the flat n×n `grid` (0 = empty) with each digit 1..n at most once
     in every row, every column and, given `box` (box[i]: the box number of cell i, 0..n-1), every box.
 
     Digit sets are bitmasks (bit v-1 = digit v). `allowed[i]`: the digits cell i may take at all;
-    `narrow(i, g)`: a further mask from the cells filled so far in the working grid `g` (e.g.
-    inequalities). Search: the empty cell with the fewest candidates first (the first of a tie),
-    its digits in increasing order; solutions come in that order. [] if the givens already clash.
+    `less`: pairs (a, b) meaning cell a < cell b (Futoshiki's signs): a filled cell bounds its
+    partner's digits, an empty one keeps 1 out of the larger cell and n out of the smaller. Search:
+    the empty cell with the fewest candidates first (the first of a tie), its digits in increasing
+    order; solutions come in that order. [] if the givens already clash.
     """
     full = (1 << n) - 1
     where = _latin_cells(n, None if box is None else tuple(box))
@@ -121,6 +122,14 @@ def latin_solve(n: int, grid: Sequence[int], limit: int = 2, box: Sequence[int] 
             cols[c] |= bit
             boxes[b] |= bit
     base = list(allowed) if allowed is not None else [full] * (n * n)
+    # bounds[i]: (j, table) pairs; table[g[j]] is the mask cell i keeps given cell j's digit (0: empty)
+    bounds: list[list[tuple[int, list[int]]]] = [[] for _ in range(n * n)]
+    if less:
+        above = [~1] + [~((1 << v) - 1) for v in range(1, n + 1)]  # digits larger than v
+        below = [~(1 << (n - 1))] + [(1 << (v - 1)) - 1 for v in range(1, n + 1)]  # digits smaller than v
+        for a, b in less:
+            bounds[b].append((a, above))
+            bounds[a].append((b, below))
     g = list(grid)
     empty = [i for i, v in enumerate(g) if not v]
     out: list[list[int]] = []
@@ -134,8 +143,8 @@ def latin_solve(n: int, grid: Sequence[int], limit: int = 2, box: Sequence[int] 
             i = empty[j]
             r, c, b = where[i]
             m = base[i] & ~(rows[r] | cols[c] | boxes[b])
-            if narrow is not None:
-                m &= narrow(i, g)
+            for other, table in bounds[i]:
+                m &= table[g[other]]
             cnt = m.bit_count()
             if cnt < best_n:
                 best, best_m, best_n = j, m, cnt

@@ -51,14 +51,6 @@ def solver(n: int, ineqs: tuple[tuple[int, int], ...]) -> Callable[[list[int], i
     below, above = chain(lower), chain(upper)
     static = [full & ~((1 << below[i]) - 1) & ((1 << (n - above[i])) - 1) for i in range(n * n)]
 
-    def narrow(i: int, g: list[int]) -> int:
-        m = -1
-        for j in lower[i]:
-            m &= ~((1 << g[j]) - 1) if g[j] else ~1
-        for j in upper[i]:
-            m &= ((1 << (g[j] - 1)) - 1) if g[j] else ~(1 << (n - 1))
-        return m
-
     def run(grid: list[int], limit: int = 2, ban: tuple[int, int] | None = None) -> list[list[int]]:
         """`ban` (i, v): solutions in which cell i (empty in `grid`) is not v."""
         for a, b in ineqs:
@@ -68,7 +60,7 @@ def solver(n: int, ineqs: tuple[tuple[int, int], ...]) -> Callable[[list[int], i
         if ban is not None:
             allowed = list(static)
             allowed[ban[0]] &= ~(1 << (ban[1] - 1))
-        return latin_solve(n, grid, limit, allowed=allowed, narrow=narrow)
+        return latin_solve(n, grid, limit, allowed=allowed, less=ineqs)
 
     return run
 
