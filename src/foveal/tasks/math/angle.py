@@ -99,6 +99,7 @@ class Angle(Task):
             (apex angle given, equal sides marked: find a base angle).
         rays: number of rays for "around".
         size: image side in pixels.
+        margin: pixels left free around the figure for labels (default 34).
         queries: the queries the level asks (not `kind` where the unknown angle is always acute).
 
     Mixed form: one labelled angle is stated in text and drawn without its label.
@@ -143,7 +144,7 @@ class Angle(Task):
         },
     }
     levels = {
-        1: dict(figure="straight", rays=0, size=192),
+        1: dict(figure="straight", rays=0, size=128, margin=20),  # one line and one ray: 128 px suffice
         2: dict(figure="right", rays=0, size=192, queries=("unknown", "supplement", "compare")),  # always acute
         3: dict(figure="triangle", rays=0, size=224),
         4: dict(figure="cross", rays=0, size=224),
@@ -233,7 +234,7 @@ class Angle(Task):
             facts = f"Triangle ABC has CA = CB and angle C = {apex} degrees."
             sol = f"The base angles of an isosceles triangle are equal, so angle A = (180 - {apex}) / 2 = {answer}."
         size = cfg["size"]
-        pts = fit({k: (x, y) for k, (x, y) in pts.items()}, size, 34)
+        pts = fit({k: (x, y) for k, (x, y) in pts.items()}, size, cfg.get("margin", 34))
         names = dict(zip(pts, rng.sample(LETTERS, len(pts)), strict=True))
         ren = lambda tri: [names[k] for k in tri]  # noqa: E731
         target, labels = ren(target), [(ren(t), v) for t, v in labels]
