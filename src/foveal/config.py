@@ -5,6 +5,8 @@
 
 A run has up to two stages, run in order: `sft` (supervised fine-tuning on the samples' R1
 targets, skipped when `sft.steps` is 0) then `rl` (the GRPO family, skipped when `rl.steps` is 0).
+`answer_format: answer` makes the whole run answer-only (`<answer>4</answer>`, no `<think>`): the
+default system prompt, the SFT target and the rewards' `answer_format` option follow it.
 Every model forbids unknown fields, so a typo in a recipe is an error naming the file and the field,
 not a silently ignored setting. `--set a.b=c` overrides are parsed as YAML scalars (`rl.beta=0.04`,
 `data.gym.tasks=[count,spatial]`, `model.lora=null`) and validated like the file.
@@ -20,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from foveal.errors import FovealError
-from foveal.prompts import R1_SYSTEM_PROMPT
+from foveal.prompts import R1_SYSTEM_PROMPT, SYSTEM_PROMPTS
 
 # Training draws gym seeds from here upwards. Held-out-ness comes from the content split
 # (`foveal.split`: training only sees train-split problems), not from the seeds.
@@ -156,7 +158,9 @@ class SFTConfig(Strict):
     steps: int = Field(0, ge=0, description="optimizer steps; 0 skips the stage")
     batch_size: int = Field(8, ge=1, description="samples per optimizer step")
     micro_batch_size: int = Field(8, ge=1, description="samples per forward pass (gradient accumulation)")
-    target: Literal["r1", "answer"] = Field("r1", description="r1: <think>solution</think><answer>answer</answer>")
+    target: Literal["r1", "answer"] = Field(
+        "r1", description="r1: <think>solution</think><answer>answer</answer>; answer: <answer>answer</answer> "
+                          "(default: the run's answer_format, which it must match)")
     optim: OptimConfig = OptimConfig(lr=1e-3, schedule="cosine", warmup_steps=10)
 
 
@@ -234,6 +238,9 @@ class RunConfig(Strict):
     checkpoint: CheckpointConfig = CheckpointConfig()
     log: LogConfig = LogConfig()
     seed: int = Field(0, ge=0, description="one seed for the model init (tiny), the training problem stream and sampling")
+    answer_format: Literal["r1", "answer"] = Field(
+        "r1", description="r1: <think>…</think><answer>…</answer>; answer: <answer>…</answer> alone (no-thinking); "
+                          "sets the default system prompt, sft.target and the rewards' answer_format")
 
     @property
     def init_seed(self) -> int:
@@ -249,6 +256,40 @@ class RunConfig(Strict):
         if self.rl.old_logprobs == "backend" and self.sampling.temperature != 1.0:
             raise ValueError("rl.old_logprobs 'backend' needs sampling.temperature 1 (backends report temperature-1 logprobs)")
         return self
+
+    @model_validator(mode="after")
+    def _follow_answer_format(self):
+        """Fill what `answer_format` decides and the recipe left unset: the system prompt, the SFT
+        target, and `answer_format` of every reward that takes one (only for `answer`, so r1 recipes
+        dump as before). An SFT target in another format is an error: it would score 0."""
+        fmt = self.answer_format
+        if "system_prompt" not in self.model.model_fields_set and self.model.system_prompt != SYSTEM_PROMPTS[fmt]:
+            self.model.system_prompt = SYSTEM_PROMPTS[fmt]
+        if "target" not in self.sft.model_fields_set:
+            if self.sft.target != fmt:
+                self.sft.target = fmt
+        elif self.sft.steps and self.sft.target != fmt:
+            raise ValueError(f"sft.target {self.sft.target!r} does not match answer_format {fmt!r}: the model would be "
+                             f"trained in one format and prompted and scored in another; set answer_format: "
+                             f"{self.sft.target} (or leave sft.target out)")
+        if fmt != "r1":
+            for spec in self.rewards:
+                if "answer_format" not in spec.args and takes_answer_format(spec.name):
+                    spec.args = {**spec.args, "answer_format": fmt}
+        return self
+
+
+def takes_answer_format(reward: str) -> bool:
+    """Does the registered reward `reward` take an `answer_format` option? (False for an unknown name:
+    loading the rewards reports it.)"""
+    import inspect
+
+    from foveal.rewards import get_reward
+
+    try:
+        return "answer_format" in inspect.signature(get_reward(reward)).parameters
+    except (FovealError, TypeError, ValueError):
+        return False
 
 
 # -- loading -------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def run_one_seed(cfg, out: Path, samples: list, split: str, minutes: float, cons
         t = time.perf_counter()
         policy = load_policy(model_path, system_prompt=cfg.model.system_prompt, seed=cfg.init_seed)
         evaluate(get_backend("hf", policy=policy), samples, k=1, sampling=sampling, twin="both",
-                 out=out / f"eval-{name}", batch_size=EVAL_BATCH,
+                 out=out / f"eval-{name}", batch_size=EVAL_BATCH, answer_format=cfg.answer_format,
                  meta={"model": model_path, "data": f"gym {split} split: {len(samples) // n_tasks} distinct "
                                                     f"problems per task", "backend": "hf"})
         timings[f"eval_{name}"] = time.perf_counter() - t

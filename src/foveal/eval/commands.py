@@ -8,6 +8,7 @@ import typer
 
 from foveal.errors import FovealError
 from foveal.options import about, check_out_dir, check_out_file, check_sampling
+from foveal.prompts import R1_SYSTEM_PROMPT, RUN_FORMATS, SYSTEM_PROMPTS
 
 BACKENDS = ("hf", "vllm", "openai")
 
@@ -31,10 +32,13 @@ def eval_command(
     stop: list[str] = typer.Option(["</answer>"], "--stop", help="Stop string (repeatable); --stop '' for none."),
     base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
     layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
+    answer_format: str = typer.Option("r1", "--answer-format", help="r1: prompt for and score <think>…</think><answer>…</answer>; answer: <answer>…</answer> alone (an answer-only / no-thinking model)."),
 ) -> None:
     """Sample K completions per problem, score them, and write RUN/samples.jsonl, metrics.json, config.json.
 
     K > 1 needs --temperature > 0: greedy decoding would only repeat one completion K times.
+    --answer-format picks the system prompt (`foveal.prompts.SYSTEM_PROMPTS`) and where the answer is read,
+    so an answer-only model is prompted and scored as it was trained (`answer_format: answer` in its recipe).
     """
     from rich.console import Console
 
@@ -47,6 +51,8 @@ def eval_command(
         raise FovealError(f"--twin {twin!r}: twin must be one of {', '.join(TWINS)}")
     if backend not in BACKENDS:
         raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if answer_format not in RUN_FORMATS:
+        raise FovealError(f"--answer-format {answer_format!r}: expected one of {', '.join(RUN_FORMATS)}")
     check_sampling(k, temperature, top_p)
     if backend == "openai" and not base_url:
         raise FovealError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
@@ -61,29 +67,31 @@ def eval_command(
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
     meta = {"model": model, "data": str(data), "backend": backend, "limit": limit}
-    check_resumable(out, run_config(k, sampling, twin, shuffles, meta, blind, perturb))  # before the slow model load
+    check_resumable(out, run_config(k, sampling, twin, shuffles, meta, blind, perturb, answer_format))  # before the slow model load
     with console.status(f"loading {model} ({backend})"), about("--model"):
-        engine = make_backend(backend, model, batch_size * k, base_url, out)
+        engine = make_backend(backend, model, batch_size * k, base_url, out, SYSTEM_PROMPTS[answer_format])
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
                   f"(K={k}, T={temperature}, twin={twin}) -> {out}")
     result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
-                      shuffles=shuffles, meta=meta, blind=blind, perturb=perturb)
+                      shuffles=shuffles, meta=meta, blind=blind, perturb=perturb, answer_format=answer_format)
     print_summary(console, result.metrics)
     console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
                   f"view with: foveal report {out} --out {out / 'report.html'}")
 
 
-def make_backend(name: str, model: str, batch_size: int, base_url: str | None, out: Path):
-    """The rollout backend for `foveal eval` (hf/vllm load the model in-process)."""
+def make_backend(name: str, model: str, batch_size: int, base_url: str | None, out: Path,
+                 system_prompt: str | None = R1_SYSTEM_PROMPT):
+    """The rollout backend for `foveal eval` (hf/vllm load the model in-process), prompting with `system_prompt`."""
     from foveal.rollout import get_backend
 
     if name == "openai":
-        return get_backend("openai", base_url=base_url, model=model, cache_dir=out / "openai-cache")
+        return get_backend("openai", base_url=base_url, model=model, cache_dir=out / "openai-cache",
+                           system_prompt=system_prompt)
     if name == "vllm":
-        return get_backend("vllm", model_path=model)
+        return get_backend("vllm", model_path=model, system_prompt=system_prompt)
     from foveal.models import load_policy
 
-    return get_backend("hf", policy=load_policy(model), batch_size=batch_size)
+    return get_backend("hf", policy=load_policy(model, system_prompt=system_prompt), batch_size=batch_size)
 
 
 def print_summary(console, metrics: dict) -> None:

@@ -13,8 +13,8 @@ A run directory holds:
 Resuming: rerunning into the same directory skips every id already in samples.jsonl. A kill
 can at worst tear the last line of samples.jsonl; that torn tail is cut off before the next
 append, so no problem is lost or written twice. The settings that change results (K,
-sampling, twin, shuffles, blind, perturb, and model/data/backend where recorded) must match the run's
-config.json, or the harness refuses. A larger `--limit` extends a run.
+sampling, twin, shuffles, blind, perturb, answer format, and model/data/backend where recorded) must
+match the run's config.json, or the harness refuses. A larger `--limit` extends a run.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from foveal.eval import metrics as M
 from foveal.eval.shuffle import letters, shuffled_copies
 from foveal.io import append_jsonl, atomic_write_json, read_jsonl
 from foveal.progress import progress_bar
+from foveal.prompts import RUN_FORMATS
 from foveal.provenance import provenance
 from foveal.rollout.base import Backend, Group, Sampling
 from foveal.sample import Sample
@@ -44,9 +45,9 @@ from foveal.split import image_id, text_id
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
 MAX_THUMBS = 6  # images kept per sample: video tasks have up to 16 frames, spread() picks evenly
-RESULT_KEYS = ("k", "sampling", "twin", "shuffles", "blind", "perturb")  # a resumed run must agree on these
-# (and on model, data and backend when both runs name them)
-KEY_DEFAULTS = {"blind": False, "perturb": False}  # what a config.json written before the key existed means
+RESULT_KEYS = ("k", "sampling", "twin", "shuffles", "blind", "perturb", "answer_format")  # a resumed run must
+# agree on these (and on model, data and backend when both runs name them)
+KEY_DEFAULTS = {"blind": False, "perturb": False, "answer_format": "r1"}  # what a config.json written before the key existed means
 
 
 @dataclass
@@ -141,10 +142,11 @@ def round_to(answer: str | None, digits: int) -> str | None:
         return answer
 
 
-def score_group(sample: Sample, group: Group) -> dict[str, Any]:
+def score_group(sample: Sample, group: Group, answer_format: str = "r1") -> dict[str, Any]:
     """One samples.jsonl row: the problem, its completions and every per-completion score.
 
-    Scores come from `foveal.rewards.score` (options may be named by text for choice
+    Answers are read, and the format checked, under `answer_format` (`r1`, or `answer` for an
+    answer-only model). Scores come from `foveal.rewards.score` (options may be named by text for choice
     problems; a number problem with `meta["precision"]`, as MathVista's floats have, first
     rounds the prediction to that many decimals); maj@k clusters answers that `verify` says
     are equal, so `1/2` and `0.5` vote together.
@@ -159,16 +161,17 @@ def score_group(sample: Sample, group: Group) -> dict[str, Any]:
     )
 
     texts = [c.text for c in group.completions]
-    answers = [extract_answer(t) for t in texts]
+    answers = [extract_answer(t, answer_format) for t in texts]
     precision = sample.meta.get("precision") if sample.answer_type == "number" else None
     try:
         if precision is None:
-            scores = [score(t, sample.answer, sample.answer_type, choices=sample.choices) for t in texts]
+            scores = [score(t, sample.answer, sample.answer_type, answer_format=answer_format, choices=sample.choices)
+                      for t in texts]
         else:  # MathVista's rule: a float prediction is rounded to the question's precision first
             scores = [1.0 if verify(round_to(a, int(precision)), sample.answer, "number") else 0.0 for a in answers]
     except ValueError as e:  # a gold answer that does not parse: a dataset bug
         raise FovealError(f"sample {sample.id}: {e}") from None
-    formats = [f >= 1.0 for f in format_reward(texts, [sample] * len(texts))]
+    formats = [f >= 1.0 for f in format_reward(texts, [sample] * len(texts), answer_format=answer_format)]
 
     def same(a: str, b: str) -> bool:
         if a.strip().lower() == b.strip().lower():
@@ -224,17 +227,17 @@ def repair_tail(path: Path) -> None:
 
 
 def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None,
-               blind: bool = False, perturb: bool = False) -> dict[str, Any]:
+               blind: bool = False, perturb: bool = False, answer_format: str = "r1") -> dict[str, Any]:
     """The settings config.json records (as JSON reads them back: tuples become lists)."""
     cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
-           "blind": blind, "perturb": perturb}
+           "blind": blind, "perturb": perturb, "answer_format": answer_format}
     cfg["sampling"]["stop"] = list(cfg["sampling"]["stop"])
     return cfg
 
 
 def check_resumable(out: str | os.PathLike, config: dict[str, Any]) -> None:
     """Refuse to resume run `out` if its result-changing settings differ from `config`
-    (K, sampling, twin, shuffles, blind, perturb; model, data and backend where both name them)."""
+    (K, sampling, twin, shuffles, blind, perturb, answer format; model, data and backend where both name them)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FovealError(f"--out {out} exists and is not a directory")
@@ -263,6 +266,7 @@ def evaluate(
     progress: bool = True,
     blind: bool = False,
     perturb: bool = False,
+    answer_format: str = "r1",
 ) -> EvalResult:
     """Evaluate `backend` on `samples`: K completions each, scored by `foveal.rewards`.
 
@@ -276,6 +280,8 @@ def evaluate(
         `perturb_of`: accuracy on originals vs twins, right on both).
     out: run directory (created; resumed if it already holds samples.jsonl); None keeps
         everything in memory.
+    answer_format: where completions state their answer: `r1` (`<think>…</think><answer>…</answer>`)
+        or `answer` (`<answer>…</answer>` alone, an answer-only model); prompt the backend to match.
     meta: extra fields for config.json (the CLI records model path, data path, backend).
     progress: show a rich progress bar (samples/s, running accuracy); pass False inside
         another rich live display, e.g. a training loop's.
@@ -285,12 +291,14 @@ def evaluate(
         raise FovealError(f"k must be at least 1, got {k}")
     if batch_size < 1:
         raise FovealError(f"batch_size must be at least 1, got {batch_size}")
+    if answer_format not in RUN_FORMATS:
+        raise FovealError(f"answer_format must be one of {', '.join(RUN_FORMATS)}, got {answer_format!r}")
     sampling = sampling or Sampling()
     if k > 1 and sampling.temperature == 0:
         raise FovealError(f"k={k} completions at temperature 0 (greedy) would all be one and the same: "
                           f"sample with temperature > 0, or use k=1")
     items = expand(samples, twin, shuffles, sampling.seed, blind=blind, perturb=perturb)
-    config = {**run_config(k, sampling, twin, shuffles, meta, blind, perturb), "batch_size": batch_size,
+    config = {**run_config(k, sampling, twin, shuffles, meta, blind, perturb, answer_format), "batch_size": batch_size,
               "n_problems": len(items)}
     rows: list[dict[str, Any]] = []
     jsonl = None
@@ -311,7 +319,7 @@ def evaluate(
     done = {r["id"] for r in rows}
     todo = [s for s in items if s.id not in done]
     try:
-        run_batches(backend, todo, rows, k, sampling, batch_size, jsonl, progress, len(items))
+        run_batches(backend, todo, rows, k, sampling, batch_size, jsonl, progress, len(items), answer_format)
     finally:
         metrics = M.summarize(rows)
         if out is not None:
@@ -320,7 +328,7 @@ def evaluate(
 
 
 def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]], k: int, sampling: Sampling,
-                batch_size: int, jsonl: Path | None, progress: bool, total: int) -> None:
+                batch_size: int, jsonl: Path | None, progress: bool, total: int, answer_format: str = "r1") -> None:
     """Generate, score and append `todo` batch by batch, showing samples/s and running accuracy."""
     acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled, blind, perturbed copies left out)
 
@@ -339,7 +347,7 @@ def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]]
             groups = backend.generate(batch, n=k, sampling=sampling)
             if len(groups) != len(batch):
                 raise RuntimeError(f"backend returned {len(groups)} groups for {len(batch)} prompts")
-            new = [score_group(s, g) for s, g in zip(batch, groups, strict=True)]
+            new = [score_group(s, g, answer_format) for s, g in zip(batch, groups, strict=True)]
             if jsonl is not None:
                 append_jsonl(jsonl, new)
             rows.extend(new)

@@ -8,10 +8,10 @@
         done.json                 written last: the cell is finished and is skipped from now on
 
 A cell trains the arm's recipe with `seed` = S (model init, training problem stream and sampling),
-then evaluates each stage asked for on the experiment's problems (sampling seed S). Resuming: a
-finished cell is skipped; a half-trained one continues from its last checkpoint (`train --resume`:
-at the end of each stage, or every `checkpoint.every` steps); a half-done evaluation continues
-where it stopped (the harness skips rows already written).
+then evaluates each stage asked for on the experiment's problems (sampling seed S; answers read in the
+config's `answer_format`). Resuming: a finished cell is skipped; a half-trained one continues from its
+last checkpoint (`train --resume`: at the end of each stage, or every `checkpoint.every` steps); a
+half-done evaluation continues where it stopped (the harness skips rows already written).
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def run_cell(cell: Cell) -> dict:
         policy = load_policy(path, dtype=cfg.model.dtype, system_prompt=cfg.model.system_prompt, seed=cfg.init_seed)
         result = evaluate(get_backend("hf", policy=policy), samples, k=ev["k"], sampling=sampling,
                           twin="both" if len(ev["forms"]) > 1 else ev["forms"][0], out=out / f"eval-{stage}",
-                          batch_size=ev["batch_size"], progress=False,
+                          batch_size=ev["batch_size"], progress=False, answer_format=cfg.answer_format,
                           meta={"model": path, "backend": "hf",
                                 "data": f"gym {ev['split']} split: {ev['n']} distinct problems per task of "
                                         f"{', '.join(ev['tasks'])} at level(s) {ev['levels']}"})

@@ -6,7 +6,8 @@ One SFT step on a batch of (prompt, target) pairs, split into micro-batches for 
 
 with m_it = 1 on target tokens only (the prompt, images included, is context, not a label; no
 packing). The targets are the samples' R1 traces `<think>solution</think><answer>answer</answer>`
-(`target: r1`) or the bare answer (`target: answer`), each followed by the eos token. The same
+(`target: r1`) or the answer alone, tagged so the verifiers read it: `<answer>answer</answer>`
+(`target: answer`, `foveal.prompts.sft_target`), each followed by the eos token. The same
 loss serves the cold start before RL and rejection-sampling self-training (`rejection_sample`:
 sample completions, keep the ones a reward function accepts, train on those).
 """
@@ -18,14 +19,14 @@ import time
 import torch
 
 from foveal.errors import FovealError
-from foveal.prompts import r1_target
+from foveal.prompts import sft_target
 from foveal.rollout.base import Sampling
 from foveal.sample import Sample
 
 
 def target_text(sample: Sample, target: str) -> str:
-    """The text the model learns to produce for `sample`."""
-    return r1_target(sample) if target == "r1" else sample.answer
+    """The text the model learns to produce for `sample`: `foveal.prompts.sft_target` in format `target`."""
+    return sft_target(sample, target)
 
 
 def sft_loss(session, prompts: list, target_ids: list[list[int]], num_tokens: float) -> tuple[torch.Tensor, dict]:
