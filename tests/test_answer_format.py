@@ -159,3 +159,22 @@ def test_eval_resume_refuses_another_answer_format(tmp_path):
         check_resumable(tmp_path, {**run_config(1, s, "image", 0, None, answer_format="answer"), "sampling": None})
     with pytest.raises(FovealError, match="answer_format must be one of r1, answer, got 'raw'"):
         evaluate(None, [], sampling=s, answer_format="raw")
+
+
+def test_answer_only_sft_recipe_trains_on_four_token_targets(tiny_dir, tmp_path, one_thread):
+    """recipes/answer_only_sft.yaml for 2 steps: every target is <answer>, the digit(s), </answer>, eos."""
+    import yaml
+
+    from foveal.train import train
+
+    cfg = load_config(ROOT / "recipes" / "answer_only_sft.yaml", overrides=[
+        f"model.path={tiny_dir}", "data.gym.tasks=[count]", "data.gym.levels=[1]", "data.gym.query=null",
+        "data.gym.phrasing=null", "data.gym.style=null", "sft.steps=2", "sft.batch_size=4",
+        "sft.micro_batch_size=4", "log.progress=false"])
+    run = train(cfg, out=tmp_path / "run")
+    rows = read_jsonl(run / "train.jsonl")
+    assert [r["step"] for r in rows] == [1, 2]
+    assert all(4 * 4 <= r["tokens"] <= 4 * 5 for r in rows)  # count level 1 answers have 1 or 2 digits
+    recorded = yaml.safe_load((run / "config.yaml").read_text())
+    assert recorded["answer_format"] == "answer" and recorded["sft"]["target"] == "answer"
+    assert (run / "sft").is_dir()
