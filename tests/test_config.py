@@ -22,9 +22,51 @@ def test_recipes_cover_the_algorithms():
     names = {p.stem for p in RECIPES}
     assert {"sft_coldstart", "grpo", "drgrpo", "dapo", "gspo"} <= names
     dapo = load_config(Path("recipes/dapo.yaml"))
-    assert dapo.rl.dynamic_sampling and dapo.rl.clip_high > dapo.rl.clip_low and dapo.rl.aggregation == "token-mean"
-    assert load_config(Path("recipes/gspo.yaml")).rl.loss == "gspo"
-    assert load_config(Path("recipes/drgrpo.yaml")).rl.aggregation == "seq-mean-token-sum-norm"
+    clip = dapo.rl.loss.args
+    assert dapo.rl.dynamic_sampling and clip["clip_high"] > clip["clip_low"] and dapo.rl.aggregation.name == "token-mean"
+    assert load_config(Path("recipes/gspo.yaml")).rl.loss.name == "gspo"
+    assert load_config(Path("recipes/drgrpo.yaml")).rl.aggregation.name == "seq-mean-token-sum-norm"
+    assert load_config(Path("recipes/grpo.yaml")).rl.beta.args == {"value": 0.04}
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+def test_committed_recipes_use_the_current_spelling(path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        cfg = load_config(path)
+    check_rl_config(cfg.rl)
+
+
+def test_old_flat_fields_map_onto_function_options_with_a_deprecation_naming_the_new_spelling():
+    old = {"advantage": "grpo", "scale_rewards": "batch", "loss": "ppo_clip", "clip_low": 0.2, "clip_high": 0.28,
+           "aggregation": "token-mean", "kl": "k2", "beta": 0.04}
+    with pytest.warns(DeprecationWarning) as caught:
+        cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, **old}})
+    said = " | ".join(str(w.message) for w in caught)
+    assert "rl.advantage: {name: grpo, args: {scale: batch}}" in said
+    assert "rl.loss: {name: ppo_clip, args: {clip_low: 0.2, clip_high: 0.28}}" in said
+    assert "rl.beta: {name: constant, args: {value: 0.04}}" in said
+    new = config_from_dict({"data": GYM, "rl": {
+        "steps": 1, "advantage": {"name": "grpo", "args": {"scale": "batch"}},
+        "loss": {"name": "ppo_clip", "args": {"clip_low": 0.2, "clip_high": 0.28}},
+        "aggregation": {"name": "token-mean"}, "kl": {"name": "k2"}, "beta": {"name": "constant", "args": {"value": 0.04}}}})
+    assert cfg == new
+    # scale_rewards applied to the grpo advantage only, as before
+    with pytest.warns(DeprecationWarning):
+        dr = config_from_dict({"data": GYM, "rl": {"steps": 1, "advantage": "drgrpo", "scale_rewards": "none"}})
+    assert dr.rl.advantage.args == {}
+
+
+def test_unknown_option_names_the_field_the_function_and_its_options():
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "loss": {"name": "ppo_clip", "args": {"clip_hi": 0.3}}}})
+    with pytest.raises(FovealError, match=r"rl\.loss\.args: policy loss 'ppo_clip' has no option\(s\) \['clip_hi'\] "
+                                          r"\(its options: clip_low=0.2, clip_high=0.2"):
+        check_rl_config(cfg.rl)
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "beta": {"name": "constant", "args": {"valeu": 1}}}})
+    with pytest.raises(FovealError, match=r"rl\.beta\.args: beta schedule 'constant' has no option"):
+        check_rl_config(cfg.rl)
 
 
 def test_unknown_field_names_file_and_field(tmp_path):
@@ -36,7 +78,9 @@ def test_unknown_field_names_file_and_field(tmp_path):
 
 def test_overrides_are_yaml_values_and_validated():
     cfg = config_from_dict({"data": GYM}, overrides=["rl.steps=5", "rl.beta=0.04", "data.gym.tasks=[count,spatial]"])
-    assert cfg.rl.steps == 5 and cfg.rl.beta == 0.04 and list(cfg.data.gym.tasks) == ["count", "spatial"]
+    assert cfg.rl.steps == 5 and cfg.rl.beta.args == {"value": 0.04} and list(cfg.data.gym.tasks) == ["count", "spatial"]
+    cfg = config_from_dict({"data": GYM}, overrides=["rl.steps=1", "rl.loss.args.clip_high=0.28"])
+    assert cfg.rl.loss.name == "ppo_clip" and cfg.rl.loss.args == {"clip_high": 0.28}
     with pytest.raises(FovealError, match="rl.steps"):
         config_from_dict({"data": GYM}, overrides=["rl.steps=-1"])
     with pytest.raises(FovealError, match="key=value"):
@@ -47,17 +91,23 @@ def test_group_advantage_needs_two_completions():
     """Checked where the algorithms are registered (config.py sits below train/)."""
     with pytest.raises(FovealError, match="group_size must be >= 2"):
         check_rl_config(config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1}}).rl)
-    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1, "advantage": "reinforce"}})
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "group_size": 1, "advantage": {"name": "reinforce"}}})
     check_rl_config(cfg.rl)
     assert cfg.rl.group_size == 1
 
 
-@pytest.mark.parametrize("field", ["advantage", "loss", "aggregation", "kl"])
+@pytest.mark.parametrize("field", ["advantage", "loss", "aggregation", "kl", "beta", "ref_update"])
 def test_unknown_algorithm_names_are_rejected_with_the_registered_ones(field):
-    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, field: "ppo2"}})
-    with pytest.raises(FovealError, match=rf"^rl\.{field}: unknown 'ppo2'; expected one of \[.*'") as e:
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, field: {"name": "ppo2"}}})
+    with pytest.raises(FovealError, match=rf"^rl\.{field}: unknown .* 'ppo2' \(.*known: ") as e:
         check_rl_config(cfg.rl)
     assert len(str(e.value).splitlines()) == 1
+
+
+def test_unknown_name_suggests_close_matches():
+    cfg = config_from_dict({"data": GYM, "rl": {"steps": 1, "advantage": {"name": "grp"}}})
+    with pytest.raises(FovealError, match="did you mean grpo"):
+        check_rl_config(cfg.rl)
 
 
 def test_bad_names_and_sources_are_rejected():

@@ -15,6 +15,7 @@ not a silently ignored setting. `--set a.b=c` overrides are parsed as YAML scala
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -165,11 +166,13 @@ class SFTConfig(Strict):
 
 
 class RewardSpec(Strict):
-    """One reward function from `foveal.rewards`' registry, its weight and its options."""
+    """One reward function from `foveal.rewards`' registry, its weight, its options and its role
+    (default: the role it was registered with, e.g. accuracy's `correctness`; see `foveal algos`)."""
 
     name: str
     weight: float = 1.0
     args: dict[str, Any] = Field(default_factory=dict)
+    role: str | None = Field(None, description="correctness | format | ...; null = the reward's registered role")
 
 
 class SamplingConfig(Strict):
@@ -181,36 +184,100 @@ class SamplingConfig(Strict):
     max_new_tokens: int = Field(64, ge=1)
 
 
+class FnSpec(Strict):
+    """A registered function and its options: `{name: grpo, args: {scale: group}}`."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class FovealDeprecationWarning(DeprecationWarning):
+    """An old recipe spelling that still works; the message gives the new one."""
+
+
+warnings.filterwarnings("default", category=FovealDeprecationWarning)  # shown (once per place), not hidden
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"recipe field {old} is deprecated; write {new}", FovealDeprecationWarning, stacklevel=2)
+
+
+def _fn_spec(v: Any, field: str, args_key: str | None = None) -> Any:
+    """A plain name (`advantage: grpo`), or for beta a number, mapped onto {name, args}."""
+    if isinstance(v, str):
+        _deprecated(f"rl.{field}: {v}", f"rl.{field}: {{name: {v}}}")
+        return {"name": v}
+    if args_key is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        _deprecated(f"rl.{field}: {v}", f"rl.{field}: {{name: constant, args: {{{args_key}: {v}}}}}")
+        return {"name": "constant", "args": {args_key: v}}
+    return v
+
+
 class RLConfig(Strict):
-    """The GRPO family. `advantage`, `loss`, `aggregation` and `kl` name functions registered in
-    `foveal.train.algos`; `algos.check_rl_config` checks them (and G >= 2 for a group advantage)
-    where training starts, before anything is written, since this module sits below `train/`."""
+    """The GRPO family. `advantage`, `loss`, `aggregation`, `kl`, `beta` and `ref_update` each name a
+    function registered in `foveal.train.algos` (or `foveal.train.reference`) with its options,
+    `{name: ..., args: {...}}`; `algos.check_rl_config` checks names and options (and G >= 2 for a
+    group advantage) where training starts, before anything is written, since this module sits
+    below `train/`. The old flat spellings (`advantage: grpo`, `scale_rewards`, `clip_low`,
+    `clip_high`, `beta: 0.04`) still load, with a deprecation warning that gives the new one."""
 
     steps: int = Field(0, ge=0, description="optimizer steps (each on a fresh batch of rollouts); 0 skips the stage")
     prompts_per_step: int = Field(8, ge=1)
     group_size: int = Field(4, ge=1, description="G: completions sampled per prompt")
     micro_batch_size: int = Field(8, ge=1, description="completions per forward/backward pass")
     mu: int = Field(1, ge=1, description="optimisation passes over each batch of rollouts (GRPO's mu)")
-    advantage: str = "grpo"
-    scale_rewards: Literal["group", "batch", "none"] = Field("group", description="grpo advantage only")
-    loss: str = "ppo_clip"
-    aggregation: str = "seq-mean-token-mean"
-    clip_low: float = Field(0.2, ge=0)
-    clip_high: float = Field(0.2, ge=0)
-    beta: float = Field(0.0, ge=0, description="KL coefficient; 0 loads no reference model")
-    kl: str = "k3"
+    advantage: FnSpec = Field(FnSpec(name="grpo"), description="advantage estimator, e.g. {name: grpo, args: {scale: group}}")
+    loss: FnSpec = Field(FnSpec(name="ppo_clip"), description="policy loss, e.g. {name: ppo_clip, args: {clip_low: 0.2, clip_high: 0.28}}")
+    aggregation: FnSpec = Field(FnSpec(name="seq-mean-token-mean"), description="per-token loss -> scalar")
+    kl: FnSpec = Field(FnSpec(name="k3"), description="KL estimator")
+    beta: FnSpec = Field(FnSpec(name="constant", args={"value": 0.0}),
+                         description="KL coefficient schedule, per sample; constant 0 loads no reference model")
+    ref_update: FnSpec | None = Field(None, description="move the reference model during RL, e.g. {name: ema, args: {alpha: 0.01}}; null = frozen")
     kl_mode: Literal["loss", "reward"] = "loss"
     kl_ratio_correction: bool = Field(
         True, description="multiply the KL loss term by the importance ratio (unbiased KL gradient; TRL's default)"
     )
     entropy_coef: float = Field(0.0, ge=0, description="subtracts coef * mean token entropy from the loss")
-    dynamic_sampling: bool = Field(False, description="DAPO: drop groups with equal rewards, refill with new prompts")
+    dynamic_sampling: bool = Field(False, description="DAPO: drop groups whose correctness scores are all equal, refill with new prompts")
     max_refill_rounds: int = Field(4, ge=0, description="extra generation rounds dynamic sampling may spend per step")
     mask_truncated: bool = Field(False, description="exclude completions that hit max_new_tokens from the loss")
     old_logprobs: Literal["auto", "recompute", "backend"] = Field(
         "auto", description="auto: logp.detach() when mu = 1, recomputed before the update when mu > 1"
     )
     optim: OptimConfig = OptimConfig(lr=1e-5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_fields(cls, v):
+        """The old flat options (`scale_rewards`, `clip_low`, `clip_high`) moved into their function's args."""
+        if not isinstance(v, dict):
+            return v
+        v = dict(v)
+        for key in ("advantage", "loss", "aggregation", "kl"):
+            if key in v:
+                v[key] = _fn_spec(v[key], key)
+        if "beta" in v:
+            v["beta"] = _fn_spec(v["beta"], "beta", "value")
+        for key in ("advantage", "loss", "aggregation", "kl", "beta"):  # `--set rl.loss.args.x=1`: the default's name
+            if isinstance(v.get(key), dict) and "name" not in v[key]:
+                v[key] = {"name": cls.model_fields[key].default.name, **v[key]}
+        if "ref_update" in v and isinstance(v["ref_update"], str):
+            v["ref_update"] = _fn_spec(v["ref_update"], "ref_update")
+        if "scale_rewards" in v:
+            scale = v.pop("scale_rewards")
+            adv = _spec_dict(v.get("advantage"), "grpo")
+            if adv["name"] == "grpo":  # the old field applied to the grpo advantage only
+                adv["args"] = {**adv.get("args", {}), "scale": scale}
+                v["advantage"] = adv
+            _deprecated(f"rl.scale_rewards: {scale}", f"rl.advantage: {{name: grpo, args: {{scale: {scale}}}}}")
+        moved = {k: v.pop(k) for k in ("clip_low", "clip_high") if k in v}
+        if moved:
+            loss = _spec_dict(v.get("loss"), "ppo_clip")
+            loss["args"] = {**moved, **loss.get("args", {})}
+            v["loss"] = loss
+            args = ", ".join(f"{k}: {x}" for k, x in loss["args"].items())
+            _deprecated(", ".join(f"rl.{k}" for k in moved), f"rl.loss: {{name: {loss['name']}, args: {{{args}}}}}")
+        return v
 
 class CheckpointConfig(Strict):
     every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps of a stage; 0 = only at the end")
@@ -292,6 +359,15 @@ def takes_answer_format(reward: str) -> bool:
         return False
 
 
+def _spec_dict(v: Any, default: str) -> dict:
+    """A spec given as a dict, FnSpec or nothing, as a mutable dict."""
+    if v is None:
+        return {"name": default}
+    if isinstance(v, FnSpec):
+        return v.model_dump()
+    return dict(v) if isinstance(v, dict) else {"name": v}
+
+
 # -- loading -------------------------------------------------------------------------------
 
 
@@ -311,6 +387,8 @@ def set_path(tree: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     node = tree
     for k in keys[:-1]:
+        if isinstance(node.get(k), str):  # a plain function name is short for {name: ...}
+            node[k] = {"name": node[k]}
         if not isinstance(node.get(k), dict):
             node[k] = {}
         node = node[k]

@@ -23,13 +23,13 @@ any object with `answer`, `answer_type` and `choices` attributes works.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from foveal.errors import FovealError
+from foveal.registry import Registry
 from foveal.rewards.extract import (
     check_format,
     extract_answer,
@@ -331,26 +331,30 @@ def combine(weights: Mapping[str | RewardFn, float]) -> RewardFn:
     return combined
 
 
-REWARDS: dict[str, RewardFn] = {
-    "accuracy": accuracy,
-    "format": format_reward,
-    "length": length,
-    "consistency": consistency,
-    "iou": iou_reward,
-    "tiou": tiou_reward,
-}
+# A reward's role says what its scores mean to the trainer, whatever the reward is called:
+# `correctness` (1 = the answer verifies) drives accuracy logging, DAPO's dynamic sampling and the
+# step context's `correct`; `format` drives the format-rate log. Other rewards have no role.
+CORRECTNESS = "correctness"
+FORMAT = "format"
+
+REWARDS = Registry("reward", reserved=("ctx", "lengths"))
+REWARDS.add("accuracy", accuracy, role=CORRECTNESS)
+REWARDS.add("format", format_reward, role=FORMAT)
+REWARDS.add("length", length)
+REWARDS.add("consistency", consistency)
+REWARDS.add("iou", iou_reward)
+REWARDS.add("tiou", tiou_reward)
 
 
-def register_reward(name: str) -> Callable[[RewardFn], RewardFn]:
-    """Decorator: make a reward function available to `get_reward(name)` and recipes."""
+def register_reward(name: str, role: str | None = None) -> Callable[[RewardFn], RewardFn]:
+    """Decorator: make a reward function available to `get_reward(name)` and recipes; `role` is
+    what its scores mean to the trainer (`correctness`, `format`, or None)."""
+    return REWARDS.register(name, role=role)
 
-    def deco(fn: RewardFn) -> RewardFn:
-        if name in REWARDS and REWARDS[name] is not fn:
-            raise ValueError(f"a reward named {name!r} is already registered")
-        REWARDS[name] = fn
-        return fn
 
-    return deco
+def reward_role(name: str) -> str | None:
+    """The role reward `name` was registered with (None if it has none)."""
+    return REWARDS.flag(name, "role")
 
 
 def get_reward(name: str, **options: Any) -> RewardFn:
@@ -359,11 +363,7 @@ def get_reward(name: str, **options: Any) -> RewardFn:
     FovealError naming the close matches when there is no such reward; TypeError for an
     option the function does not take.
     """
-    if name not in REWARDS:
-        close = difflib.get_close_matches(name, REWARDS, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(sorted(REWARDS))}"
-        raise FovealError(f"unknown reward {name!r} ({hint})")
-    fn = REWARDS[name]
+    fn = REWARDS.get(name)
     if not options:
         return fn
     if getattr(fn, "configurable", False):

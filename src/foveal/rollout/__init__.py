@@ -10,26 +10,24 @@ Backends: "hf" (transformers generate, in-process), "openai" (any OpenAI-compati
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from foveal.errors import FovealError
+from foveal.registry import Registry
 from foveal.rollout.base import Backend, Completion, Group, Sampling
 
-BACKENDS = {
-    "hf": ("foveal.rollout.hf", "HFBackend"),
-    "openai": ("foveal.rollout.openai", "OpenAIBackend"),
-    "vllm": ("foveal.rollout.vllm", "VLLMBackend"),
-}
+BACKENDS = Registry("rollout backend", reserved=("policy",))
+BACKENDS.register_lazy("hf", "foveal.rollout.hf:HFBackend", "transformers generate, in-process")
+BACKENDS.register_lazy("openai", "foveal.rollout.openai:OpenAIBackend", "any OpenAI-compatible server")
+BACKENDS.register_lazy("vllm", "foveal.rollout.vllm:VLLMBackend", "a vLLM engine (optional extra, GPU)")
 
 
 def get_backend(name: str, **kwargs: Any) -> Backend:
     """The backend called `name`, constructed with `kwargs` (e.g. hf: policy=, batch_size=)."""
-    if name not in BACKENDS:
-        raise FovealError(f"unknown rollout backend {name!r} (known: {', '.join(BACKENDS)})")
-    module, cls = BACKENDS[name]
+    module = BACKENDS.entry(name).target
+    module = module.partition(":")[0] if isinstance(module, str) else module.__module__
     try:
-        mod = importlib.import_module(module)
+        cls = BACKENDS.get(name)
     except ModuleNotFoundError as e:
         if e.name == module:
             raise FovealError(
@@ -38,7 +36,7 @@ def get_backend(name: str, **kwargs: Any) -> Backend:
         raise FovealError(
             f"rollout backend {name!r} needs the package {e.name!r}: pip install 'foveal[{name}]'"
         ) from None
-    return getattr(mod, cls)(**kwargs)
+    return cls(**kwargs)
 
 
 __all__ = ["BACKENDS", "Backend", "Completion", "Group", "Sampling", "get_backend"]

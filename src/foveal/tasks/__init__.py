@@ -14,26 +14,28 @@ modules whose name does not start with an underscore; their classes decorated wi
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import pkgutil
 from types import ModuleType
 
-from foveal.errors import FovealError
+from foveal.registry import Registry, first_line
 from foveal.tasks.base import Task, task_rng, task_seed
 
-_REGISTRY: dict[str, Task] = {}
+_REGISTRY = Registry("task", reserved=("seed", "level", "form", "split", "query", "phrasing", "style"),
+                     loader=lambda: _load())
 _loaded = False
 
 
 def register(cls: type[Task]) -> type[Task]:
     """Class decorator: instantiate the family and add it to the registry under `cls.name`."""
     task = cls()
-    if task.name in _REGISTRY and type(_REGISTRY[task.name]) is not cls:
+    old = _REGISTRY._entries.get(task.name)
+    if old is not None and type(old.target) is not cls:
         raise RuntimeError(f"two task families named {task.name!r}")
     if len(task.levels) < 1 or sorted(task.levels) != list(range(1, len(task.levels) + 1)):
         raise RuntimeError(f"task {task.name!r}: levels must be 1..N, got {sorted(task.levels)}")
-    _REGISTRY[task.name] = task
+    _REGISTRY.pop(task.name, None)  # the same family imported again replaces itself
+    _REGISTRY.add(task.name, task, first_line(cls), modality=task.modality)
     return cls
 
 
@@ -76,11 +78,7 @@ def names() -> list[str]:
 def get(name: str) -> Task:
     """The task called `name`; a FovealError naming close matches if there is none."""
     _load()
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else f" (known: {', '.join(sorted(_REGISTRY))})"
-        raise FovealError(f"unknown task {name!r}{hint}")
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def all_tasks() -> list[Task]:

@@ -5,8 +5,13 @@ A step of the GRPO family is four choices, each a registry below, each entry one
     A     = ADVANTAGES[name](rewards, group_ids, **opts)                 # [N] per completion
     L_tok = POLICY_LOSSES[name](logp, old_logp, A, mask, clip_low=..., clip_high=..., **opts)  # [B, T]
     L_tok *= top_entropy_mask(entropy, mask, q)   # TRL's top_entropy_quantile q < 1 (not yet an rl.py option)
-    L_tok += beta * KL[kind](logp, ref_logp)                              # only when beta > 0
+    L_tok += beta_i * KL[kind](logp, ref_logp)                            # beta [N] from BETA_SCHEDULES
     loss  = AGGREGATIONS[name](L_tok, mask, num_seqs=..., num_tokens=..., max_len=...)
+
+Each registry is a `foveal.registry.Registry`: an entry's options are its keyword parameters with
+defaults (a recipe sets them as `{name: ..., args: {...}}`), and a function that declares a keyword
+`ctx` also receives the step's `foveal.train.context.StepContext` (task ids, correctness, lengths,
+group pass rates, the step index, ...). `foveal algos` lists every entry with its options.
 
 Shapes: `logp`, `old_logp`, `ref_logp`, `mask` are [B, T] over completion tokens (mask 1 on real
 tokens); `rewards`, `group_ids`, advantages are [N] with N = B over the whole optimizer step.
@@ -15,7 +20,7 @@ The recipes map onto these names:
     GRPO     advantage grpo,   loss ppo_clip, aggregation seq-mean-token-mean
     Dr.GRPO  advantage drgrpo, loss ppo_clip, aggregation seq-mean-token-sum-norm
     DAPO     advantage grpo,   loss ppo_clip (clip_high 0.28), aggregation token-mean,
-             dynamic sampling (`rl.py` refills groups whose rewards are all equal) and the soft
+             dynamic sampling (`rl.py` refills groups whose correctness is all equal) and the soft
              overlong penalty as a reward
     GSPO     advantage grpo,   loss gspo (sequence-level ratio), aggregation seq-mean-token-mean
 
@@ -33,7 +38,8 @@ and gradients by `benchmarks/bench_rl_vs_trl.py --all-loss-types`):
 Conventions follow TRL's `GRPOTrainer` (1.16) so the same settings give the same loss: group std is
 Bessel-corrected with eps 1e-4 added to it, the KL term is added per token before aggregation, and
 `token-mean` divides by the token count of the whole optimizer step (TRL's "dapo" loss type).
-A later algorithm (APO, GRPO-D, PAPO, EMA-GRPO, GRPO-CARE, ...) is one more `@register_*` function.
+A later algorithm (APO, GRPO-D, PAPO, EMA-GRPO, GRPO-CARE, ...) is one more `@register_*` function,
+in this module or any other (`@algos.register_advantage("ema_grpo", needs_groups=True)`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from foveal.registry import Registry
+
 
 class PolicyLoss(NamedTuple):
     """What a policy loss returns, each [B, T]: the per-token loss, where the clip removed the
@@ -55,71 +63,79 @@ class PolicyLoss(NamedTuple):
     ratio: Tensor
 
 
-ADVANTAGES: dict[str, Callable[..., Tensor]] = {}
-POLICY_LOSSES: dict[str, Callable[..., PolicyLoss]] = {}
-AGGREGATIONS: dict[str, Callable[..., Tensor]] = {}
-KL: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
-
-# Advantage estimators that compare completions of the same prompt: they need G >= 2.
-GROUP_ADVANTAGES = {"grpo", "drgrpo", "rloo"}
+ADVANTAGES = Registry("advantage", reserved=("ctx",))
+POLICY_LOSSES = Registry("policy loss", reserved=("ctx", "entropy"))
+AGGREGATIONS = Registry("aggregation", reserved=("ctx", "num_seqs", "num_tokens", "max_len"))
+KL = Registry("KL estimator", reserved=("ctx",))
+BETA_SCHEDULES = Registry("beta schedule", reserved=("ctx",))
 
 
-def _register(table: dict, name: str):
-    def deco(fn):
-        if name in table:
-            raise ValueError(f"{name!r} is already registered")
-        table[name] = fn
-        return fn
-
-    return deco
+def register_advantage(name: str, needs_groups: bool = False, **flags):
+    """Register `fn(rewards [N], group_ids [N], *, <options>, ctx=None) -> advantages [N]` (or a class
+    whose instances are such callables, with `state_dict`/`load_state_dict` if they keep state).
+    `needs_groups`: it compares completions of one prompt, so rl.group_size must be >= 2."""
+    return ADVANTAGES.register(name, needs_groups=needs_groups, **flags)
 
 
-def register_advantage(name: str):
-    """Register `fn(rewards [N], group_ids [N], **opts) -> advantages [N]` under `name`."""
-    return _register(ADVANTAGES, name)
+def register_policy_loss(name: str, **flags):
+    """Register `fn(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.2, *, <options>,
+    ctx=None, entropy=None) -> PolicyLoss` (each [B,T]); options are keyword-only with defaults and
+    arrive as keywords from the recipe's `loss.args`; a loss that needs the per-token entropy [B,T]
+    (detached) or the step context declares an `entropy=None` / `ctx=None` keyword."""
+    return POLICY_LOSSES.register(name, **flags)
 
 
-def register_policy_loss(name: str):
-    """Register `fn(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.2, *, <options>) -> PolicyLoss`
-    (each [B,T]); options are keyword-only with defaults; a loss that needs the per-token entropy
-    declares an `entropy=None` keyword."""
-    return _register(POLICY_LOSSES, name)
-
-
-def register_aggregation(name: str):
+def register_aggregation(name: str, **flags):
     """Register `fn(loss [B,T], mask [B,T], *, num_seqs, num_tokens, max_len) -> scalar`."""
-    return _register(AGGREGATIONS, name)
+    return AGGREGATIONS.register(name, **flags)
 
 
-def register_kl(name: str):
-    """Register `fn(logp [B,T], ref_logp [B,T]) -> per-token KL estimate [B,T]`."""
-    return _register(KL, name)
+def register_kl(name: str, **flags):
+    """Register `fn(logp [B,T], ref_logp [B,T], *, <options>) -> per-token KL estimate [B,T]`."""
+    return KL.register(name, **flags)
 
 
-def lookup(table: dict, name: str, what: str):
-    """`table[name]`, or a ValueError listing the registered names."""
-    try:
+def register_beta(name: str, active: Callable[..., bool] | None = None, **flags):
+    """Register a KL-coefficient schedule `fn(step: int, n: int, *, <options>, ctx=None) -> beta [n]`
+    (a float is broadcast). A class instance may keep state (`state_dict`/`load_state_dict`) and
+    observe the step's measured KL through `observe(kl: float)` (adaptive controllers).
+    `active(**options) -> bool`: whether beta can be non-zero with these options (False: no
+    reference model is loaded and no KL computed); default always True."""
+    return BETA_SCHEDULES.register(name, active=active, **flags)
+
+
+def lookup(table: Registry, name: str, what: str | None = None):
+    """`table[name]`, or a ValueError with close matches and the registered names (older callers)."""
+    if name in table:
         return table[name]
-    except KeyError:
-        raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(table)}") from None
+    raise ValueError(table.unknown(name).replace(" (", "; expected one of (", 1))
+
+
+def beta_active(spec) -> bool:
+    """Whether the recipe's beta schedule `{name, args}` can be non-zero (a reference model is needed)."""
+    active = BETA_SCHEDULES.flag(spec.name, "active")
+    return True if active is None else bool(active(**spec.args))
 
 
 def check_rl_config(rl) -> None:
-    """FovealError naming the field when an `RLConfig` names an unregistered function, or asks
-    for a group advantage (which compares completions of one prompt) with group_size < 2."""
+    """FovealError naming the field when an `RLConfig` names an unregistered function or an option the
+    function does not have, or asks for a group advantage (which compares completions of one prompt)
+    with group_size < 2."""
     from foveal.errors import FovealError
+    from foveal.train.reference import REF_UPDATES
 
-    for name, table, what in (
-        (rl.advantage, ADVANTAGES, "advantage"),
-        (rl.loss, POLICY_LOSSES, "loss"),
-        (rl.aggregation, AGGREGATIONS, "aggregation"),
-        (rl.kl, KL, "kl"),
-    ):
-        if name not in table:
-            raise FovealError(f"rl.{what}: unknown {name!r}; expected one of {sorted(table)}")
-    if rl.advantage in GROUP_ADVANTAGES and rl.group_size < 2:
+    specs = [("advantage", ADVANTAGES), ("loss", POLICY_LOSSES), ("aggregation", AGGREGATIONS), ("kl", KL),
+             ("beta", BETA_SCHEDULES), ("ref_update", REF_UPDATES)]
+    for field, table in specs:
+        spec = getattr(rl, field)
+        if spec is None:
+            continue
+        if spec.name not in table:
+            raise FovealError(f"rl.{field}: {table.unknown(spec.name)}")
+        table.check_options(spec.name, spec.args, f"rl.{field}.args")
+    if ADVANTAGES.flag(rl.advantage.name, "needs_groups") and rl.group_size < 2:
         raise FovealError(
-            f"rl.group_size must be >= 2 for the group advantage {rl.advantage!r} (got {rl.group_size})"
+            f"rl.group_size must be >= 2 for the group advantage {rl.advantage.name!r} (got {rl.group_size})"
         )
 
 
@@ -141,7 +157,7 @@ def group_stats(rewards: Tensor, group_ids: Tensor) -> tuple[Tensor, Tensor, Ten
 # -- advantages ----------------------------------------------------------------------------
 
 
-@register_advantage("grpo")
+@register_advantage("grpo", needs_groups=True)
 def grpo_advantages(rewards: Tensor, group_ids: Tensor, scale: str = "group", eps: float = 1e-4) -> Tensor:
     """GRPO: A_i = (r_i - mean_g(r)) / (std(r) + eps), the mean over the completion's group g.
 
@@ -159,14 +175,14 @@ def grpo_advantages(rewards: Tensor, group_ids: Tensor, scale: str = "group", ep
     raise ValueError(f"grpo advantage scale must be 'group', 'batch' or 'none', got {scale!r}")
 
 
-@register_advantage("drgrpo")
+@register_advantage("drgrpo", needs_groups=True)
 def drgrpo_advantages(rewards: Tensor, group_ids: Tensor) -> Tensor:
     """Dr.GRPO: A_i = r_i - mean_g(r), no division by the std (which favours too-easy/too-hard groups)."""
     mean, _, _ = group_stats(rewards, group_ids)
     return rewards - mean
 
 
-@register_advantage("rloo")
+@register_advantage("rloo", needs_groups=True)
 def rloo_advantages(rewards: Tensor, group_ids: Tensor) -> Tensor:
     """RLOO: A_i = r_i - (sum_{j in g, j != i} r_j) / (G - 1) = G / (G - 1) * (r_i - mean_g(r))."""
     mean, _, n = group_stats(rewards, group_ids)
@@ -371,9 +387,9 @@ def kl_with_ratio(kl: Tensor, ratio: Tensor) -> Tensor:
     return kl * ratio
 
 
-def kl_reward_penalty(rewards: Tensor, logp: Tensor, ref_logp: Tensor, mask: Tensor, beta: float, kind: str = "k1") -> Tensor:
+def kl_reward_penalty(rewards: Tensor, logp: Tensor, ref_logp: Tensor, mask: Tensor, beta, kind: str = "k1") -> Tensor:
     """KL as a reward penalty (no gradient through it): r_i - beta * sum_t m_t KL_t."""
-    kl = lookup(KL, kind, "KL estimator")(logp.detach(), ref_logp.detach())
+    kl = KL.get(kind)(logp.detach(), ref_logp.detach())
     return rewards - beta * (kl * mask).sum(-1)
 
 
@@ -433,3 +449,12 @@ def bnpo(loss: Tensor, mask: Tensor, *, num_seqs: int | None = None, num_tokens=
     """
     n = loss.shape[0] if num_seqs is None else num_seqs
     return (loss * mask).sum() / mask.sum().clamp(min=1) * loss.shape[0] / n
+
+
+# -- beta schedules: the KL coefficient of each completion -----------------------------------
+
+
+@register_beta("constant", active=lambda value=0.0: value != 0)
+def constant_beta(step: int, n: int, value: float = 0.0) -> Tensor:
+    """beta_i = value for every completion i and step: [n]. 0 loads no reference model."""
+    return torch.full((n,), float(value))

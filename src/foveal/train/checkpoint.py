@@ -5,6 +5,8 @@
         optimizer.pt    optimizer state
         scheduler.pt    learning-rate scheduler state
         rng.pt          python `random`, numpy and torch (CPU and CUDA) generator states
+        stage.pt        the stage's own state, when it has any (stateful algorithm entries, a
+                        moving reference model)
         state.json      {"stage": "rl", "step": 20, "data": {"cursor": 160}, ...}
 
 A checkpoint is built in a temporary directory and renamed into place (`foveal.io.atomic_dir`);
@@ -63,6 +65,17 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+def load_stage_state(path: str | Path) -> dict:
+    """The stage's own state saved beside a checkpoint ({} when it saved none)."""
+    p = Path(path) / "stage.pt"
+    if not p.exists():
+        return {}
+    try:
+        return torch.load(p, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError) as e:
+        raise FovealError(f"checkpoint {path}: stage.pt is corrupt: {e}") from None
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
@@ -72,7 +85,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(
-    run_dir: str | Path, stage: str, step: int, model, optimizer, scheduler, state: dict, keep: int = 2
+    run_dir: str | Path, stage: str, step: int, model, optimizer, scheduler, state: dict, keep: int = 2,
+    stage_state: dict | None = None,
 ) -> Path:
     """Write checkpoint `stage-step` atomically, then delete all but the newest `keep`."""
     path = Path(run_dir) / "checkpoints" / checkpoint_name(stage, step)
@@ -81,6 +95,8 @@ def save_checkpoint(
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         torch.save(rng_state(), tmp / "rng.pt")
+        if stage_state:
+            torch.save(stage_state, tmp / "stage.pt")
         (tmp / "state.json").write_text(json.dumps({"stage": stage, "step": step, **state}, indent=2))
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
@@ -111,3 +127,14 @@ def load_checkpoint(path: str | Path, model, optimizer=None, scheduler=None, res
     except (OSError, RuntimeError, KeyError) as e:
         raise FovealError(f"checkpoint {path} is corrupt or does not match the model: {e}") from None
     return state
+
+
+def load_stage_state(path: str | Path) -> dict:
+    """The stage's own state saved beside a checkpoint ({} when it saved none)."""
+    p = Path(path) / "stage.pt"
+    if not p.exists():
+        return {}
+    try:
+        return torch.load(p, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError) as e:
+        raise FovealError(f"checkpoint {path}: stage.pt is corrupt: {e}") from None

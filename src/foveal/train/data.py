@@ -21,6 +21,7 @@ from foveal.config import DataConfig
 from foveal.errors import FovealError
 from foveal.sample import Sample
 from foveal.split import split_of
+from foveal.train.samplers import SAMPLERS
 
 STREAM_STRIDE = 10**9  # gym seeds per run seed: streams of different run seeds never overlap
 
@@ -37,6 +38,7 @@ class PromptSource:
         if cfg.dataset is not None:
             self._dataset = load_dataset(cfg.dataset)
         self._variant = cfg.gym.variant() if cfg.gym is not None else None
+        self._sampler = SAMPLERS.get("uniform")  # the only sampler so far: the task mix's static weights
 
     def draw(self, n: int) -> list[Sample]:
         """The next `n` samples."""
@@ -55,11 +57,8 @@ class PromptSource:
         import foveal.tasks as gym
 
         gcfg = self.cfg.gym
-        rng = random.Random(f"{self.seed}:draw:{k}")
-        names, weights = zip(*gcfg.tasks.items(), strict=False)
-        name = rng.choices(names, weights)[0]
+        name, level = self._sampler(random.Random(f"{self.seed}:draw:{k}"), gcfg.tasks, gcfg.levels)
         task = gym.get(name)
-        level = rng.choice(gcfg.levels)
         return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, gcfg.form, split="train",
                              **self._variant.kwargs())
 

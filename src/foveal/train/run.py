@@ -14,8 +14,15 @@ A run directory holds
     checkpoints/     resumable state every `checkpoint.every` steps and at the end of each stage
     sft/, rl/        the model after each stage (a transformers directory; `load_policy("RUN/rl")`)
 
-Everything that can fail on bad input (the config, the model path, the dataset, reward names) is
-checked before the run directory is created, so a bad command leaves nothing behind.
+Everything that can fail on bad input (the config, the algorithms and their options, the model path,
+the dataset, reward names) is checked before the run directory is created, so a bad command leaves
+nothing behind.
+
+`train` is a short driver over stages (`stage_classes()`: SFT then RL). A stage is a class with a
+`name` (its config section and checkpoint prefix), `__init__(session, source)` that builds its own
+state (optimizer, schedule, and for RL the rollout backend, the registered functions and the
+reference model), `step(i) -> log row`, and optionally `state_dict()`/`load_state_dict()` for state
+beyond weights, optimizer, schedule, RNG and data cursor (saved as the checkpoint's stage.pt).
 
 Multi-GPU: `accelerate launch -m foveal.cli train --config ...` runs one process per GPU under
 DDP (each process takes its share of the prompts; gradients are averaged by DDP). For FSDP, pass an
@@ -26,11 +33,11 @@ in float32, on GPU in bfloat16 (`model.dtype` overrides).
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -56,6 +63,7 @@ class Session:
         self.rank = accelerator.process_index
         self.model = accelerator.prepare(policy.model)  # DDP-wrapped under `accelerate launch`
         self.writer = None
+        self.resuming_stage: str | None = None  # the stage being continued from a mid-stage checkpoint
 
     # -- distributed helpers (no-ops on one process) -------------------------------------------
     def shard(self, items: list) -> list:
@@ -172,31 +180,60 @@ def make_accelerator():
     return Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
 
 
+class Resume(NamedTuple):
+    """The checkpoint a resumed run continues from: its directory and its state.json."""
+
+    path: Path
+    state: dict
+
+
 def train(config: RunConfig | str | Path | None, out: str | Path | None = None, resume: str | Path | None = None) -> Path:
-    """Run the SFT and RL stages of `config` into `out` (or continue run `resume`); returns the run dir."""
-    from accelerate.utils import set_seed
+    """Run the stages of `config` (SFT, then RL) into `out` (or continue run `resume`); returns the run dir."""
+    cfg, run_dir, at = _resolve(config, out, resume)
+    session, source = _open_session(cfg, run_dir, fresh=resume is None, at=at)
+    meta = {"seed": cfg.seed, **provenance(), "models": {}}
+    with progress_bar("{task.fields[info]}", enabled=cfg.log.progress and session.accelerator.is_main_process) as progress:
+        for stage_cls in stage_classes():
+            at = _run_stage(session, stage_cls, source, at, progress, meta)
+    _close_session(session, source, meta)
+    return run_dir
 
-    from foveal.models import load_policy
 
-    resume_from = None
+def stage_classes() -> tuple:
+    """The stages of a run, in order (each skipped when its `steps` is 0)."""
+    from foveal.train.rl import RLStage
+    from foveal.train.sft import SFTStage
+
+    return (SFTStage, RLStage)
+
+
+def _resolve(config, out, resume) -> tuple[RunConfig, Path, Resume | None]:
+    """(config, run directory, checkpoint to continue from) of a new or resumed run."""
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / "config.yaml").is_file():
             raise FovealError(f"--resume {run_dir}: not a run directory (no config.yaml)")
-        cfg = load_config(run_dir / "config.yaml")
-        resume_from = ckpt.latest_checkpoint(run_dir)
-    else:
-        if config is None:
-            raise FovealError("train: give a config (or resume a run)")
-        cfg = config if isinstance(config, RunConfig) else load_config(config)
-        run_dir = Path(out) if out is not None else Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise FovealError(f"output directory {run_dir} already exists and is not empty (use --resume {run_dir} to continue it)")
+        path = ckpt.latest_checkpoint(run_dir)
+        return load_config(run_dir / "config.yaml"), run_dir, Resume(path, ckpt.read_state(path)) if path else None
+    if config is None:
+        raise FovealError("train: give a config (or resume a run)")
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    run_dir = Path(out) if out is not None else Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise FovealError(f"output directory {run_dir} already exists and is not empty (use --resume {run_dir} to continue it)")
+    return cfg, run_dir, None
 
-    algos.check_rl_config(cfg.rl)  # the algorithm names are known here, not in config.py
+
+def _open_session(cfg: RunConfig, run_dir: Path, fresh: bool, at: Resume | None) -> tuple[Session, PromptSource]:
+    """Check every input (config, algorithms and their options, model, data, rewards), then create
+    the run directory, its config.yaml and log: nothing is written before all input is known good."""
+    from accelerate.utils import set_seed
+
+    from foveal.models import load_policy
+
+    algos.check_rl_config(cfg.rl)  # the algorithm names and options are known here, not in config.py
     accelerator = make_accelerator()
     set_seed(cfg.seed)
-    # Everything that can fail on bad input happens before anything is written.
     policy = load_policy(cfg.model.path, lora=cfg.model.lora, dtype=cfg.model.dtype, device=str(accelerator.device),
                          system_prompt=cfg.model.system_prompt, seed=cfg.init_seed)
     source = PromptSource(cfg.data, seed=cfg.seed)
@@ -205,88 +242,100 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
 
         load_rewards(cfg.rewards)
     if cfg.model.gradient_checkpointing:
-        enable = getattr(policy.model, "activation_checkpointing_enable", None)  # transformers 5's name
-        if enable is not None:
-            enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        if cfg.model.lora is not None:
-            policy.model.enable_input_require_grads()
+        _enable_gradient_checkpointing(policy, cfg.model.lora is not None)
     set_seed(cfg.seed)
     accelerator.wait_for_everyone()  # every process has checked its input (and `out` was empty) before any writes
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if resume is None:
+        if fresh:
             atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+        if at is not None:
+            _truncate_log(run_dir, at.state["stage"], at.state["step"])
+        elif not fresh:
+            _truncate_log(run_dir, ckpt.STAGES[0], 0)
     session = Session(cfg, run_dir, policy, accelerator)
     if cfg.log.tensorboard and accelerator.is_main_process:
         from torch.utils.tensorboard import SummaryWriter
 
         session.writer = SummaryWriter(str(run_dir / "tb"))
-    state = ckpt.read_state(resume_from) if resume_from else None
-    if accelerator.is_main_process:
-        if state:
-            _truncate_log(run_dir, state["stage"], state["step"])
-        elif resume is not None:
-            _truncate_log(run_dir, "sft", 0)
-    meta = {"seed": cfg.seed, **provenance(), "models": {}}
-    unwrapped = accelerator.unwrap_model(session.model)
+    return session, source
 
-    from foveal.train.rl import RLStage
-    from foveal.train.sft import SFTStage
 
-    with progress_bar("{task.fields[info]}", enabled=cfg.log.progress and accelerator.is_main_process) as progress:
-        for stage_cls, steps in ((SFTStage, cfg.sft.steps), (RLStage, cfg.rl.steps)):
-            name = stage_cls.name
-            if steps == 0:
-                continue
-            start = 0
-            if state is not None:
-                order, here = ckpt.STAGES.index(state["stage"]), ckpt.STAGES.index(name)
-                if order > here:  # finished before the checkpoint; its weights arrive with that checkpoint
-                    meta["models"][name] = str(run_dir / name)
-                    continue
-                if order == here and state["step"] >= steps:  # finished exactly at the checkpoint
-                    ckpt.load_checkpoint(resume_from, unwrapped)
-                    source.load_state(state["data"])
-                    meta["models"][name] = str(run_dir / name)
-                    state = None
-                    continue
-            ref_model = None
-            if name == "rl" and cfg.rl.beta > 0:
-                if state is not None and state["stage"] == "rl":  # resumed mid-stage: reload the stage's start
-                    start_path = str(run_dir / "sft") if cfg.sft.steps else cfg.model.path
-                    ref_model = load_policy(start_path, dtype=cfg.model.dtype, device=str(accelerator.device), seed=cfg.init_seed).model
-                else:
-                    ref_model = copy.deepcopy(unwrapped)
-                ref_model.eval().requires_grad_(False)
-            stage = stage_cls(session, source, ref_model) if name == "rl" else stage_cls(session, source)
-            if state is not None and state["stage"] == name:
-                ckpt.load_checkpoint(resume_from, unwrapped, stage.optimizer, stage.scheduler)
-                source.load_state(state["data"])
-                start = state["step"]
-                state = None
-            task = progress.add_task(name, total=steps, completed=start, info="")
-            for step in range(start, steps):
-                row = session.log(name, step + 1, stage.step(step))
-                progress.update(task, advance=1, info=_summary(name, row))
-                every = cfg.checkpoint.every
-                if every and (step + 1) % every == 0 and step + 1 < steps:
-                    _save(session, stage, name, step + 1, source)
-            if accelerator.is_main_process:
-                policy.save(run_dir / name, overwrite=True)
-            _save(session, stage, name, steps, source)
+def _enable_gradient_checkpointing(policy, lora: bool) -> None:
+    enable = getattr(policy.model, "activation_checkpointing_enable", None)  # transformers 5's name
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if lora:
+        policy.model.enable_input_require_grads()
+
+
+def _run_stage(session: Session, stage_cls, source: PromptSource, at: Resume | None, progress, meta: dict) -> Resume | None:
+    """Run one stage from its start or from checkpoint `at`; returns the checkpoint still to be
+    reached by a later stage (None once it has been restored)."""
+    name, run_dir = stage_cls.name, session.run_dir
+    steps = getattr(session.cfg, name).steps
+    if steps == 0:
+        return at
+    unwrapped = session.accelerator.unwrap_model(session.model)
+    if at is not None:
+        order, here = ckpt.STAGES.index(at.state["stage"]), ckpt.STAGES.index(name)
+        if order > here:  # finished before the checkpoint; its weights arrive with that checkpoint
             meta["models"][name] = str(run_dir / name)
+            return at
+        if order == here and at.state["step"] >= steps:  # finished exactly at the checkpoint
+            ckpt.load_checkpoint(at.path, unwrapped)
+            source.load_state(at.state["data"])
+            meta["models"][name] = str(run_dir / name)
+            return None
+    mid = at is not None and at.state["stage"] == name  # resumed mid-way: the stage rebuilds its start
+    session.resuming_stage = name if mid else None
+    stage = stage_cls(session, source)
+    start = 0
+    if mid:
+        ckpt.load_checkpoint(at.path, unwrapped, stage.optimizer, stage.scheduler)
+        _stage_load(stage, ckpt.load_stage_state(at.path))
+        source.load_state(at.state["data"])
+        start = at.state["step"]
+    task = progress.add_task(name, total=steps, completed=start, info="")
+    every = session.cfg.checkpoint.every
+    for step in range(start, steps):
+        row = session.log(name, step + 1, stage.step(step))
+        progress.update(task, advance=1, info=_summary(name, row))
+        if every and (step + 1) % every == 0 and step + 1 < steps:
+            _save(session, stage, name, step + 1, source)
+    if session.accelerator.is_main_process:
+        session.policy.save(run_dir / name, overwrite=True)
+    _save(session, stage, name, steps, source)
+    meta["models"][name] = str(run_dir / name)
+    session.resuming_stage = None
+    return None if mid else at
 
-    if accelerator.is_main_process:
+
+def _stage_state(stage) -> dict:
+    """A stage's own state for its checkpoint (stateful entries, a moving reference), if it has any."""
+    fn = getattr(stage, "state_dict", None)
+    return fn() if callable(fn) else {}
+
+
+def _stage_load(stage, state: dict) -> None:
+    fn = getattr(stage, "load_state_dict", None)
+    if state and callable(fn):
+        fn(state)
+
+
+def _close_session(session: Session, source: PromptSource, meta: dict) -> None:
+    """Write meta.json (data drawn, final model), close the log and leave the process group."""
+    acc = session.accelerator
+    if acc.is_main_process:
         meta["data"] = source.describe()
-        meta["final_model"] = meta["models"][ckpt.STAGES[1] if cfg.rl.steps else ckpt.STAGES[0]]
-        atomic_write_json(run_dir / "meta.json", meta)
+        meta["final_model"] = list(meta["models"].values())[-1]
+        atomic_write_json(session.run_dir / "meta.json", meta)
         if session.writer is not None:
             session.writer.close()
-    accelerator.end_training()  # waits for every process, then leaves the process group cleanly
-    return run_dir
+    acc.end_training()  # waits for every process, then leaves the process group cleanly
 
 
 def _save(session: Session, stage, name: str, step: int, source: PromptSource) -> None:
@@ -295,6 +344,6 @@ def _save(session: Session, stage, name: str, step: int, source: PromptSource) -
     if acc.is_main_process:
         ckpt.save_checkpoint(
             session.run_dir, name, step, acc.unwrap_model(session.model), stage.optimizer, stage.scheduler,
-            {"data": source.state()}, keep=session.cfg.checkpoint.keep,
+            {"data": source.state()}, keep=session.cfg.checkpoint.keep, stage_state=_stage_state(stage),
         )
     acc.wait_for_everyone()
