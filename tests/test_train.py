@@ -125,6 +125,133 @@ def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     assert read_jsonl(cut / "train.jsonl")[2]["reward_mean"] == read_jsonl(full / "train.jsonl")[2]["reward_mean"]
 
 
+class EMAStdAdvantage:
+    """A stateful advantage (EMA-GRPO-like): A = (r - mean_g r) / (ema of the batch std + 1e-4)."""
+
+    def __init__(self, decay: float = 0.5) -> None:
+        self.decay, self.ema = decay, torch.tensor(1.0, dtype=torch.float64)
+
+    def __call__(self, rewards, group_ids):
+        from foveal.train.algos import group_stats
+
+        self.ema = self.decay * self.ema + (1 - self.decay) * rewards.double().std()
+        mean, _, _ = group_stats(rewards, group_ids)
+        return ((rewards - mean) / (self.ema + 1e-4)).to(rewards.dtype)
+
+    def state_dict(self):
+        return {"ema": self.ema.clone()}
+
+    def load_state_dict(self, state):
+        self.ema = state["ema"].clone()
+
+
+def test_resume_restores_stateful_entries_and_a_moving_reference(tiny_dir, tmp_path):
+    from foveal.train import algos
+
+    algos.register_advantage("test_ema_std", needs_groups=True)(EMAStdAdvantage)
+    try:
+        rl = {"steps": 3, "prompts_per_step": 2, "group_size": 2, "optim": {"lr": 1e-2},
+              "advantage": {"name": "test_ema_std", "args": {"decay": 0.3}},
+              "beta": {"name": "constant", "args": {"value": 0.5}}, "ref_update": {"name": "ema", "args": {"alpha": 0.5}}}
+        tree = _cfg(tiny_dir, rl=rl, checkpoint={"every": 1, "keep": 5})
+        full = train(config_from_dict(tree), out=tmp_path / "full")
+        cut = tmp_path / "cut"
+        train(config_from_dict(tree), out=cut)
+        for p in list_checkpoints(cut)[1:]:
+            shutil.rmtree(p)
+        shutil.rmtree(cut / "rl")
+        state = torch.load(list_checkpoints(cut)[0] / "stage.pt", weights_only=False)
+        assert set(state) == {"entries", "ref_model"} and set(state["entries"]) == {"advantage"}
+        train(None, resume=cut)
+    finally:
+        del algos.ADVANTAGES["test_ema_std"]
+    a, b = _weights(full / "rl"), _weights(cut / "rl")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows_full, rows_cut = read_jsonl(full / "train.jsonl"), read_jsonl(cut / "train.jsonl")
+    assert [r["kl"] for r in rows_cut] == [r["kl"] for r in rows_full] and rows_full[-1]["kl"] > 0
+    assert rows_full[-1]["beta"] == pytest.approx(0.5)
+
+
+def _stage(tiny_dir, tmp_path, **rl):
+    """An RL stage on the tiny model (no run directory written)."""
+    from foveal.models import load_policy
+    from foveal.train.data import PromptSource
+    from foveal.train.rl import RLStage
+    from foveal.train.run import Session, make_accelerator
+
+    cfg = config_from_dict(_cfg(tiny_dir, rl={"steps": 1, "prompts_per_step": 2, "group_size": 4, **rl}))
+    session = Session(cfg, tmp_path, load_policy(str(tiny_dir), dtype="float32"), make_accelerator())
+    return RLStage(session, PromptSource(cfg.data, seed=0))
+
+
+def _group(policy, sample, texts):
+    from foveal.rollout.base import Completion, Group
+
+    eos = policy.tokenizer.eos_token_id
+    comps = [Completion(text=t, token_ids=policy.tokenizer(t, add_special_tokens=False)["input_ids"] + [eos]) for t in texts]
+    return Group(prompt_id=sample.id, completions=comps)
+
+
+def test_dynamic_sampling_drops_a_group_equal_in_correctness_though_its_format_differs(tiny_dir, tmp_path):
+    import foveal.tasks as gym
+    from foveal.prompts import r1_format
+
+    stage = _stage(tiny_dir, tmp_path, dynamic_sampling=True)
+    sample = gym.get("count").generate(1_000_000, 1, "image", split="train")
+    wrong = str(int(sample.answer) + 1)
+    all_wrong = stage.score_group(sample, _group(stage.s.policy, sample, [r1_format("a", wrong), wrong, r1_format("b", wrong), "x"]))
+    assert all_wrong.correct.tolist() == [0.0] * 4 and len(set(all_wrong.rewards.tolist())) > 1  # the format reward differs
+    assert all_wrong.uninformative()
+    mixed = stage.score_group(sample, _group(stage.s.policy, sample, [r1_format("a", sample.answer), wrong, wrong, wrong]))
+    assert mixed.correct.tolist() == [1.0, 0.0, 0.0, 0.0] and not mixed.uninformative()
+
+
+def test_functions_that_ask_for_the_step_context_get_it(tiny_dir, tmp_path):
+    import foveal.tasks as gym
+    from foveal.prompts import r1_format
+    from foveal.train import algos
+
+    seen = {}
+
+    def ctx_advantage(rewards, group_ids, *, ctx=None):
+        seen["adv"] = ctx
+        return algos.grpo_advantages(rewards, group_ids)
+
+    def pass_rate_beta(step, n, *, scale=0.1, ctx=None):  # per sample: more KL on groups that pass more
+        return scale * ctx.group_pass_rate
+
+    def entropy_loss(logp, old_logp, advantages, mask, *, clip_low=0.2, clip_high=0.2, ctx=None, entropy=None):
+        seen["loss"] = (ctx, entropy)
+        return algos.ppo_clip_loss(logp, old_logp, advantages, mask, clip_low=clip_low, clip_high=clip_high)
+
+    algos.register_advantage("test_ctx", needs_groups=True)(ctx_advantage)
+    algos.register_beta("test_pass_rate")(pass_rate_beta)
+    algos.register_policy_loss("test_entropy")(entropy_loss)
+    try:
+        stage = _stage(tiny_dir, tmp_path, advantage={"name": "test_ctx"}, loss={"name": "test_entropy"},
+                       beta={"name": "test_pass_rate", "args": {"scale": 0.2}})
+        samples = [gym.get("count").generate(1_000_000 + i, 1, "image", split="train") for i in range(2)]
+        right = [r1_format("r", s.answer) for s in samples]
+        wrong = [r1_format("w", str(int(s.answer) + 1)) for s in samples]
+        groups = [_group(stage.s.policy, samples[0], [right[0], wrong[0], wrong[0], wrong[0]]),
+                  _group(stage.s.policy, samples[1], [right[1], right[1], right[1], "no"])]
+        stage.current_step = 7
+        ro = stage.assemble([stage.score_group(s, g) for s, g in zip(samples, groups, strict=True)], 2, 0, 1)
+        prepared, _ = stage.update(ro)
+    finally:
+        del algos.ADVANTAGES["test_ctx"], algos.BETA_SCHEDULES["test_pass_rate"], algos.POLICY_LOSSES["test_entropy"]
+    ctx = seen["adv"]
+    assert ctx.step == 7 and ctx.tasks == ["count"] * 8 and ctx.levels == [1] * 8 and ctx.samples == ro.samples
+    assert ctx.correct.tolist() == [1, 0, 0, 0, 1, 1, 1, 0]
+    assert ctx.group_pass_rate.tolist() == [0.25] * 4 + [0.75] * 4
+    assert ctx.group_ids.tolist() == [0] * 4 + [1] * 4
+    assert ctx.lengths.tolist() == [float(len(t)) for t in ro.token_ids]
+    assert ctx.backend is stage.backend and ctx.policy is stage.s.policy and ctx.ref_model is stage.ref_model
+    assert torch.allclose(prepared.beta, torch.tensor([0.05] * 4 + [0.15] * 4))
+    loss_ctx, entropy = seen["loss"]
+    assert loss_ctx is ctx and entropy.shape == prepared.mbs[0].mask.shape and not entropy.requires_grad
+
+
 def test_lora_with_gradient_checkpointing_trains_only_the_adapted_projections(tiny_dir, tmp_path):
     tree = _cfg(
         tiny_dir,
@@ -187,6 +314,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tiny_dir, tmp_path, cap
         "missing_dataset": ({**good, "data": {"dataset": str(tmp_path / "nope")}}, "is not a directory"),
         "not_a_model": ({**good, "model": {"path": str(tmp_path)}}, "not a model directory"),
         "g_below_2": ({**good, "rl": {"steps": 1, "group_size": 1}}, "group_size must be >= 2"),
+        "bad_option": ({**good, "rl": {"steps": 1, "loss": {"name": "ppo_clip", "args": {"clip": 0.3}}}},
+                       "rl.loss.args: policy loss 'ppo_clip' has no option(s) ['clip'] (its options: clip_low=0.2"),
     }
     for name, (tree, message) in cases.items():
         recipe = tmp_path / f"{name}.yaml"

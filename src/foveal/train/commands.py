@@ -1,4 +1,4 @@
-"""`foveal train`: run a recipe (SFT and/or RL), or resume a run."""
+"""`foveal train`: run a recipe (SFT and/or RL), or resume a run; `foveal algos`: what a recipe can name."""
 
 from __future__ import annotations
 
@@ -41,5 +41,53 @@ def train_cmd(
     Console().print(f"[bold green]done[/] -> {run_dir} (log {run_dir / 'train.jsonl'})")
 
 
+def registries() -> dict:
+    """{section: Registry} of everything a recipe names by string, in the order `foveal algos` prints."""
+    from foveal.rewards import REWARDS
+    from foveal.rollout import BACKENDS
+    from foveal.tasks import _REGISTRY as TASKS
+    from foveal.train import algos
+    from foveal.train.reference import REF_UPDATES
+    from foveal.train.samplers import SAMPLERS
+
+    return {
+        "advantages": algos.ADVANTAGES,
+        "policy_losses": algos.POLICY_LOSSES,
+        "aggregations": algos.AGGREGATIONS,
+        "kl_estimators": algos.KL,
+        "beta_schedules": algos.BETA_SCHEDULES,
+        "ref_updates": REF_UPDATES,
+        "rewards": REWARDS,
+        "samplers": SAMPLERS,
+        "tasks": TASKS,
+        "backends": BACKENDS,
+    }
+
+
+def algos_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: {section: [{name, doc, options, flags}]}."),
+) -> None:
+    """List every registry a recipe draws from (advantages, policy losses, aggregations, KL estimators,
+    beta schedules, reference updates, rewards, samplers, tasks, rollout backends), each entry with its
+    options (name=default) and one-line doc."""
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    listing = {section: reg.describe() for section, reg in registries().items()}
+    if as_json:
+        typer.echo(json.dumps(listing, indent=1))
+        return
+    con = Console(highlight=False)
+    for section, entries in listing.items():
+        con.print(f"[bold]{section}[/] ({len(entries)})")
+        for e in entries:
+            opts = ", ".join(f"{k}={v!r}" for k, v in e["options"].items())
+            flags = " ".join(f"[{k}={v}]" for k, v in e["flags"].items() if v not in (None, False))
+            con.print(escape(f"  {e['name']}({opts}) {flags}".rstrip()) + f"  [dim]{escape(e['doc'])}[/]", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
+    app.command("algos")(algos_cmd)
