@@ -99,6 +99,8 @@ class Registry:
         old = self._entries.get(name)
         if old is not None and old.target is not target:
             raise ValueError(f"{self.kind} {name!r} is already registered")
+        if old is not None:  # the same target again (a module imported twice): keep the entry
+            return target
         text = doc if doc is not None else ("" if isinstance(target, str) else first_line(target))
         self._entries[name] = Entry(name, target, text, dict(flags), self.reserved)
         return target

@@ -44,6 +44,11 @@ class Completion:
     logprobs: list[float] | None = None
     finish_reason: str = "stop"
 
+    @property
+    def truncated(self) -> bool:
+        """Whether generation stopped at max_new_tokens."""
+        return self.finish_reason == "length"
+
 
 @dataclass
 class Group:

@@ -292,7 +292,7 @@ class RLStage:
                 ids.append(list(c.token_ids) or [s.policy.tokenizer.eos_token_id])
                 texts.append(c.text)
                 lps.append(c.logprobs)
-                trunc.append(c.finish_reason == "length")
+                trunc.append(c.truncated)
                 gids.append(g)
         has_correct = bool(kept) and kept[0].correct is not None
         return Rollouts(
