@@ -28,7 +28,6 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from foveal.errors import FovealError
 from foveal.registry import Registry
 from foveal.rewards.extract import (
     check_format,

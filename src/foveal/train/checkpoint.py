@@ -65,17 +65,6 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
-def load_stage_state(path: str | Path) -> dict:
-    """The stage's own state saved beside a checkpoint ({} when it saved none)."""
-    p = Path(path) / "stage.pt"
-    if not p.exists():
-        return {}
-    try:
-        return torch.load(p, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError) as e:
-        raise FovealError(f"checkpoint {path}: stage.pt is corrupt: {e}") from None
-
-
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
