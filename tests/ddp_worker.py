@@ -28,6 +28,7 @@ from foveal.models import load_policy
 from foveal.prompts import r1_format
 from foveal.rewards import register_reward
 from foveal.rollout.base import Completion, Group
+from foveal.train import algos
 from foveal.train.data import PromptSource
 from foveal.train.rl import RLStage
 from foveal.train.run import Session, make_accelerator
@@ -36,8 +37,18 @@ from foveal.train.sft import SFTStage
 
 @register_reward("half_constant")
 def half_constant(completions, samples):
-    """Constant (so dropped by dynamic sampling) for even seeds, varying for odd: processes refill unequally."""
+    """Constant (so dropped by dynamic sampling when it has the correctness role) for even seeds, varying
+    for odd: processes refill unequally."""
     return [0.0 if s.seed % 2 == 0 else len(set(c)) / max(len(c), 1) for c, s in zip(completions, samples, strict=True)]
+
+
+@algos.register_advantage("test_ctx_grpo", needs_groups=True)
+def ctx_grpo(rewards, group_ids, *, scale="group", ctx=None):
+    """GRPO scaled per completion by its group's pass rate and its length, read from the step context:
+    one process and two give the same update only if the context is gathered like the rewards."""
+    assert ctx.n == len(rewards) == len(ctx.lengths) == len(ctx.tasks)
+    weight = 1 + ctx.group_pass_rate.nan_to_num(0) + ctx.lengths / 100
+    return algos.grpo_advantages(rewards, group_ids, scale=scale) * weight
 
 
 def fixed_group(policy, sample, g: int) -> Group:
@@ -73,12 +84,7 @@ def main(recipe: str, out: str) -> None:
         torch.save(accelerator.unwrap_model(session.model).state_dict(), out_dir / "sft.pt")
 
     stage_name[0] = "fixed"
-    ref = None
-    if cfg.rl.beta > 0:
-        import copy
-
-        ref = copy.deepcopy(accelerator.unwrap_model(session.model)).eval().requires_grad_(False)
-    rl = RLStage(session, source, ref)
+    rl = RLStage(session, source)  # builds its reference model (a copy of the policy now) when beta > 0
     fixed_prompts = session.shard(PromptSource(cfg.data, seed=cfg.seed + 1).draw(cfg.rl.prompts_per_step))
     scored = [rl.score_group(x, fixed_group(policy, x, cfg.rl.group_size)) for x in fixed_prompts]
     rl.update(rl.assemble(scored, len(scored), 0, 1))

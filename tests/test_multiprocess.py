@@ -83,10 +83,13 @@ def _recipe(tmp_path: Path, tiny_dir: Path, rewards: list[dict], **sections) -> 
 
 def test_two_processes_split_the_prompts_and_update_like_one(tiny_dir, tmp_path):
     recipe = _recipe(
-        tmp_path, tiny_dir, [{"name": "accuracy"}, {"name": "format", "weight": 0.5}, {"name": "half_constant"}],
+        tmp_path, tiny_dir,  # half_constant decides dynamic sampling (the first correctness-role reward)
+        [{"name": "half_constant", "role": "correctness"}, {"name": "accuracy"}, {"name": "format", "weight": 0.5}],
         sft={"steps": 2, "batch_size": 4, "micro_batch_size": 1, "optim": {"lr": 1e-2, "warmup_steps": 0}},
-        rl={"steps": 2, "prompts_per_step": 4, "group_size": 3, "micro_batch_size": 2, "mu": 2, "beta": 0.05,
-            "scale_rewards": "batch", "dynamic_sampling": True, "max_refill_rounds": 2, "optim": {"lr": 1e-2}},
+        rl={"steps": 2, "prompts_per_step": 4, "group_size": 3, "micro_batch_size": 2, "mu": 2,
+            "beta": {"name": "constant", "args": {"value": 0.05}}, "ref_update": {"name": "ema", "args": {"alpha": 0.5}},
+            "advantage": {"name": "test_ctx_grpo", "args": {"scale": "batch"}},  # reads the gathered step context
+            "dynamic_sampling": True, "max_refill_rounds": 2, "optim": {"lr": 1e-2}},
     )
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
