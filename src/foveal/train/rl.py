@@ -185,7 +185,6 @@ class RLStage:
     def __init__(self, session, source, ref_model=None) -> None:
         self.s = session
         self.cfg = cfg = session.cfg.rl
-        self.steps = cfg.steps
         self.source = source
         if cfg.prompts_per_step % session.world:
             raise FovealError(f"rl.prompts_per_step {cfg.prompts_per_step} must divide by the {session.world} processes")
@@ -247,7 +246,7 @@ class RLStage:
                 break
         filtered = len(dropped)
         kept = kept[:want]  # another process's deficit may have drawn more than this one needed
-        kept += dropped[: want - len(kept)]  # out of refill rounds: top up (their advantages are 0)
+        kept += dropped[: want - len(kept)]  # out of refill rounds: top up with groups that carry no correctness signal
         return self.assemble(kept, generated, filtered, rounds)
 
     def score_group(self, sample: Sample, group) -> ScoredGroup:
