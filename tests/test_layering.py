@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "foveal"
 # Lowest first. A room is a subpackage (tasks/) or a top-level module (config.py). Rooms of one
 # layer do not import each other, except in layer 0 (the small shared modules).
 LAYERS = [
-    {"foveal", "errors", "io", "sample", "split", "prompts", "provenance", "progress", "options"},
+    {"foveal", "errors", "io", "sample", "split", "prompts", "provenance", "progress", "options", "registry"},
     {"tasks"},
     {"rewards"},
     {"config", "models"},
