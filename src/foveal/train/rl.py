@@ -372,7 +372,9 @@ class RLStage:
         if self.use_kl and cfg.kl_mode == "reward":
             cur = self.frozen_logprobs(mbs, s.model)
             kl = self.entries["kl"]
-            penalty = [-(beta[mb.rows].to(c.device) * (kl(c, r) * mb.mask).sum(-1)).cpu() for c, r, mb in zip(cur, ref, mbs, strict=True)]
+            extra = _maybe(kl, "ctx", ctx)
+            penalty = [-(beta[mb.rows].to(c.device) * (kl(c, r, **extra) * mb.mask).sum(-1)).cpu()
+                       for c, r, mb in zip(cur, ref, mbs, strict=True)]
             rewards = rewards + torch.cat(penalty)
             ctx.rewards = rewards
         adv = self.global_advantages(rewards, ro.group_ids, ctx)
@@ -426,7 +428,7 @@ class RLStage:
                 extra = {**_maybe(loss_fn, "ctx", b.ctx), **_maybe(loss_fn, "entropy", entropy.detach())}
                 per_tok, clipped, ratio = loss_fn(logp, old_lp, a, mask, **extra)
                 if b.ref is not None:
-                    kl = kl_fn(logp, b.ref[k])
+                    kl = kl_fn(logp, b.ref[k], **_maybe(kl_fn, "ctx", b.ctx))
                     if cfg.kl_mode == "loss":
                         beta = b.beta[mb.rows].to(logp.device, logp.dtype)[:, None]
                         per_tok = per_tok + beta * (algos.kl_with_ratio(kl, ratio) if cfg.kl_ratio_correction else kl)
