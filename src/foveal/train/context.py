@@ -10,9 +10,11 @@ step's completions: item i is completion i % G of prompt i // G, N items in all.
         ...
 
 Fields that a step cannot know yet are None: rewards see `correct`, `group_pass_rate` and
-`rewards` as None (they are being computed), and `samples` is None in the context an advantage sees
-under several processes (the advantage sees every process's completions; the other fields are
-gathered, the samples, with their pictures, are not).
+`rewards` as None (they are being computed) and get a context of one prompt's group (N = G).
+Under several processes an advantage sees every process's completions (so batch statistics are
+global): its context is gathered in rank order, except `samples` (None; their pictures stay put);
+losses, β schedules, KL estimators and aggregations see this process's completions, whose rows
+`MicroBatch.rows` index.
 """
 
 from __future__ import annotations
