@@ -206,6 +206,15 @@ def test_dynamic_sampling_drops_a_group_equal_in_correctness_though_its_format_d
     assert mixed.correct.tolist() == [1.0, 0.0, 0.0, 0.0] and not mixed.uninformative()
 
 
+def test_a_moving_reference_is_built_without_a_kl_term_for_rewards_that_read_it(tiny_dir, tmp_path):
+    """GRPO-CARE's bonus reads an EMA reference while beta is 0: a ref_update alone builds the reference."""
+    frozen = _stage(tiny_dir, tmp_path)
+    assert frozen.ref_model is None and not frozen.use_kl
+    moving = _stage(tiny_dir, tmp_path, ref_update={"name": "ema", "args": {"alpha": 0.1}})
+    assert moving.ref_model is not None and not moving.use_kl and "ref_model" in moving.state_dict()
+    assert not any(p.requires_grad for p in moving.ref_model.parameters())
+
+
 def test_functions_that_ask_for_the_step_context_get_it(tiny_dir, tmp_path):
     import foveal.tasks as gym
     from foveal.prompts import r1_format

@@ -203,9 +203,10 @@ class RLStage:
         if cfg.ref_update is not None:
             self.entries["ref_update"] = REF_UPDATES.build(cfg.ref_update.name, cfg.ref_update.args, "rl.ref_update.args")
         self.use_kl = algos.beta_active(cfg.beta)
-        if self.use_kl and ref_model is None:
+        needs_ref = self.use_kl or cfg.ref_update is not None  # a moving reference may serve rewards (GRPO-CARE)
+        if needs_ref and ref_model is None:
             ref_model = reference_model(session, resuming=session.resuming_stage == self.name)
-        self.ref_model = ref_model if self.use_kl else None
+        self.ref_model = ref_model if needs_ref else None
         self.forbidden = multimodal_token_ids(session.policy) if session.policy.is_vlm else set()
         self.current_step = 0
 
