@@ -150,9 +150,11 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int, micro_batch
         "rewards": [{"name": name, "weight": w} for name, w in REWARDS],
         "sampling": {"temperature": 1.0, "max_new_tokens": args.max_new},
         "rl": {"steps": steps, "prompts_per_step": args.prompts, "group_size": args.group,
-               "micro_batch_size": args.prompts * args.group // micro_batches, "advantage": "grpo", "scale_rewards": "group",
-               "loss": "ppo_clip", "aggregation": "seq-mean-token-mean", "clip_low": 0.2, "clip_high": 0.2,
-               "beta": 0.04, "kl": "k3", "optim": {"lr": 1e-4, "max_grad_norm": 1.0}},
+               "micro_batch_size": args.prompts * args.group // micro_batches,
+               "advantage": {"name": "grpo", "args": {"scale": "group"}},
+               "loss": {"name": "ppo_clip", "args": {"clip_low": 0.2, "clip_high": 0.2}},
+               "aggregation": {"name": "seq-mean-token-mean"}, "kl": {"name": "k3"},
+               "beta": {"name": "constant", "args": {"value": 0.04}}, "optim": {"lr": 1e-4, "max_grad_norm": 1.0}},
         "log": {"progress": False},
     })
     policy = load_policy(str(model_dir), dtype="float32")
