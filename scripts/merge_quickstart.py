@@ -38,7 +38,7 @@ def main() -> None:
     tasks = list(parts[0]["chance"])
     n = parts[0]["accuracy"]["base"][tasks[0]]["image"]["n_distinct"]
     cfg = load_config(Path(runs[0]["dir"]) / "train" / "config.yaml")
-    samples = distinct_samples(tasks, cfg.data.gym.levels, n, parts[0]["split"])
+    samples = distinct_samples(tasks, cfg.data.gym.levels, n, parts[0]["split"], variant=cfg.data.gym.variant())
     seconds = sum(p["seconds"]["total"] for p in parts)
     summary = summarize(runs, tasks, samples, parts[0]["split"], seconds)
     args.out.mkdir(parents=True, exist_ok=True)
