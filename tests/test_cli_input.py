@@ -82,6 +82,9 @@ BASE = {
     "eval": {"--model": "tiny", "--data": "{data}", "--out": "{out}", "--max-new-tokens": "4"},
     "experiment": {"file": "{experiment}", "--out": "{out}"},
     "gen": {"--tasks": "count", "--n": "2", "--levels": "1", "--out": "{out}"},
+    "merge add": {"--base": "{model}", "--plus": "{model}", "--minus": "{model}", "--out": "{out}"},
+    "merge interpolate": {"--a": "{model}", "--b": "{model}", "--alpha": "0.5", "--out": "{out}"},
+    "merge layers": {"--base": "{model}", "--donor": "{model}", "--layers": "0", "--out": "{out}"},
     "model tiny": {"--out": "{out}"},
     "quickstart": {"--out": "{out}"},
     "report": {"runs": "{evalrun}", "--out": "{out}"},
@@ -118,6 +121,14 @@ INVALID = {
     ("gen", "--shard"): ["2/2", "1"],
     ("gen", "--tasks"): ["count,nope"],
     ("gen", "--workers"): ["0"],
+    ("merge add", "--alpha"): ["nan", "inf"],
+    ("merge add", "--base"): ["{missing}", "{dir}", "{file}"],
+    ("merge add", "--out"): ["{file}", "{model}"],
+    ("merge interpolate", "--alpha"): ["1.5", "-0.1", "linear:0:2", "0.1,0.2,0.3"],
+    ("merge interpolate", "--b"): ["{missing}", "{dir}"],
+    ("merge interpolate", "--rest"): ["2", "nan"],
+    ("merge layers", "--layers"): ["2", "1-0", "0,"],
+    ("merge layers", "--donor"): ["{missing}", "{dir}"],
     ("model tiny", "--out"): ["{file}"],
     ("model tiny", "--seed"): ["-1"],
     ("quickstart", "--minutes"): ["0", "-1", "inf"],
@@ -233,6 +244,7 @@ def fixtures(tmp_path_factory):
     """Real inputs: a gen dataset, an eval run, a recipe, and broken files."""
     import yaml
 
+    from foveal.models import build_tiny_vlm
     from foveal.quickstart import recipe_path
 
     fx = tmp_path_factory.mktemp("fixtures")
@@ -246,11 +258,12 @@ def fixtures(tmp_path_factory):
     (fx / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     names = {"file": fx / "file", "dir": fx / "dir", "missing": fx / "missing", "badyaml": fx / "bad.yaml",
              "badjsonl": fx / "bad.jsonl", "recipe": fx / "recipe.yaml", "data": fx / "data",
-             "evalrun": fx / "evalrun", "experiment": Path(__file__).resolve().parents[1] / "experiments" / "smoke.yaml"}
+             "evalrun": fx / "evalrun", "model": fx / "model", "experiment": Path(__file__).resolve().parents[1] / "experiments" / "smoke.yaml"}
     names = {k: str(v) for k, v in names.items()}
     with socket.socket() as s:  # a port free now, so that serve's baseline is valid
         s.bind(("127.0.0.1", 0))
         names["port"] = str(s.getsockname()[1])
+    build_tiny_vlm(names["model"], text_layers=2, vision_depth=1)  # for merge
     with pytest.raises(SystemExit) as e:
         main(["gen", "--tasks", "count", "--n", "2", "--levels", "1", "--format", "jsonl", "--out", names["data"]])
     assert e.value.code == 0
