@@ -103,6 +103,7 @@ INVALID = {
     ("eval", "--batch-size"): ["0"],
     ("eval", "--base-url"): ["http://127.0.0.1:9/v1"],  # with the hf backend
     ("eval", "--data"): ["{missing}", "{dir}", "{badjsonl}"],
+    ("eval", "--judge-url"): ["ftp://127.0.0.1/v1", "http://127.0.0.1:9/v1"],  # the latter with --k 1
     ("eval", "--k"): ["0"],
     ("eval", "--limit"): ["0"],
     ("eval", "--max-new-tokens"): ["0"],

@@ -6,6 +6,7 @@
 
 Modules, one idea each: `metrics` (pure functions: Wilson interval, pass@k, maj@k,
 agreement, think–answer consistency, modality gap, blind and perturbed pairs, breakdowns),
+`bestof` (best-of-K by a gold-free reranker: mean logprob or an OpenAI-compatible judge),
 `shuffle` (option-shuffled copies of choice problems), `perturb` (one-knob twins of gym
 problems), `harness` (resumable K-sample evaluation through any rollout backend),
 `benchmarks` (MathVista / MathVerse / generic files on disk -> Samples), `report`

@@ -33,6 +33,8 @@ def eval_command(
     base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
     layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
     answer_format: str = typer.Option("r1", "--answer-format", help="r1: prompt for and score <think>…</think><answer>…</answer>; answer: <answer>…</answer> alone (an answer-only / no-thinking model)."),
+    judge_url: str = typer.Option(None, "--judge-url", help="Best-of-K judge: an OpenAI-compatible API root (e.g. a `foveal serve`) whose model rates each completion 0-10 without the gold answer."),
+    judge_model: str = typer.Option(None, "--judge-model", help="The judge's served model name (with --judge-url)."),
 ) -> None:
     """Sample K completions per problem, score them, and write RUN/samples.jsonl, metrics.json, config.json.
 
@@ -60,20 +62,29 @@ def eval_command(
         raise FovealError(f"--base-url is only used with --backend openai, not {backend}")
     if base_url and not base_url.startswith(("http://", "https://")):
         raise FovealError(f"--base-url {base_url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+    if judge_url is not None and not judge_url.startswith(("http://", "https://")):
+        raise FovealError(f"--judge-url {judge_url!r}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8001/v1")
+    if (judge_url is None) != (judge_model is None):
+        raise FovealError("--judge-url and --judge-model go together: the judge's API root and its served model name")
+    if judge_url and k < 2:
+        raise FovealError(f"--judge-url: best-of-K judging needs --k > 1 completions to choose from, got --k {k}")
     check_out_dir(out, overwrite=True)  # an existing run directory is resumed
     console = Console()
     with about("--data"):
         samples = load_data(data, layout=layout, limit=limit)
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
-    meta = {"model": model, "data": str(data), "backend": backend, "limit": limit}
+    judge_meta = {"url": judge_url, "model": judge_model} if judge_url else None
+    meta = {"model": model, "data": str(data), "backend": backend, "limit": limit, "judge": judge_meta}
     check_resumable(out, run_config(k, sampling, twin, shuffles, meta, blind, perturb, answer_format))  # before the slow model load
     with console.status(f"loading {model} ({backend})"), about("--model"):
         engine = make_backend(backend, model, batch_size * k, base_url, out, SYSTEM_PROMPTS[answer_format])
+    judge = make_backend("openai", judge_model, batch_size * k, judge_url, out, None) if judge_url else None
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
                   f"(K={k}, T={temperature}, twin={twin}) -> {out}")
     result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
-                      shuffles=shuffles, meta=meta, blind=blind, perturb=perturb, answer_format=answer_format)
+                      shuffles=shuffles, meta=meta, blind=blind, perturb=perturb, answer_format=answer_format,
+                      judge=judge)
     print_summary(console, result.metrics)
     console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
                   f"view with: foveal report {out} --out {out / 'report.html'}")
@@ -109,6 +120,7 @@ def print_summary(console, metrics: dict) -> None:
             f"  format {pct(o['format_rate'])}")
     if k > 1:
         line += f"  pass@{k} {pct(o['pass@k'][str(k)])}  maj@{k} {pct(o['maj@k'])}  agreement {pct(o['agreement'])}"
+        line += "".join(f"  best-of-{k} ({name}) {pct(v)}" for name, v in (o.get("best_of@k") or {}).items())
     if o.get("mean_tokens") is not None:
         line += f"  mean length {o['mean_tokens']:.1f} tokens"
     console.print(line)

@@ -45,9 +45,9 @@ from foveal.split import image_id, text_id
 TWINS = ("image", "text", "both")
 THUMB_PX = 160  # longest side of the image thumbnails kept in samples.jsonl for the report
 MAX_THUMBS = 6  # images kept per sample: video tasks have up to 16 frames, spread() picks evenly
-RESULT_KEYS = ("k", "sampling", "twin", "shuffles", "blind", "perturb", "answer_format")  # a resumed run must
-# agree on these (and on model, data and backend when both runs name them)
-KEY_DEFAULTS = {"blind": False, "perturb": False, "answer_format": "r1"}  # what a config.json written before the key existed means
+RESULT_KEYS = ("k", "sampling", "twin", "shuffles", "blind", "perturb", "answer_format", "judge")  # a resumed
+# run must agree on these (and on model, data and backend when both runs name them)
+KEY_DEFAULTS = {"blind": False, "perturb": False, "answer_format": "r1", "judge": None}  # what a config.json written before the key existed means
 
 
 @dataclass
@@ -151,6 +151,7 @@ def score_group(sample: Sample, group: Group, answer_format: str = "r1") -> dict
     rounds the prediction to that many decimals); maj@k clusters answers that `verify` says
     are equal, so `1/2` and `0.5` vote together.
     """
+    from foveal.eval.bestof import mean_logprob
     from foveal.rewards import (
         extract_answer,
         extract_think,
@@ -197,6 +198,7 @@ def score_group(sample: Sample, group: Group, answer_format: str = "r1") -> dict
         "choices": list(sample.choices) if sample.choices else None, "prompt": sample.prompt,
         "completions": texts, "answers": answers, "scores": scores, "formats": formats,
         "n_tokens": [len(c.token_ids) if c.token_ids else None for c in group.completions],
+        "mean_logprob": [mean_logprob(c.logprobs) for c in group.completions],
         "finish": [c.finish_reason for c in group.completions],
         "maj_answer": answers[maj] if maj is not None else None,
         "maj_score": scores[maj] if maj is not None else None,
@@ -228,8 +230,9 @@ def repair_tail(path: Path) -> None:
 
 def run_config(k: int, sampling: Sampling, twin: str, shuffles: int, meta: dict[str, Any] | None,
                blind: bool = False, perturb: bool = False, answer_format: str = "r1") -> dict[str, Any]:
-    """The settings config.json records (as JSON reads them back: tuples become lists)."""
-    cfg = {**(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
+    """The settings config.json records (as JSON reads them back: tuples become lists); `meta["judge"]`
+    ({"url", "model"} of the best-of-K judge, or None) is one of them."""
+    cfg = {"judge": None, **(meta or {}), "k": k, "sampling": asdict(sampling), "twin": twin, "shuffles": shuffles,
            "blind": blind, "perturb": perturb, "answer_format": answer_format}
     cfg["sampling"]["stop"] = list(cfg["sampling"]["stop"])
     return cfg
@@ -267,6 +270,7 @@ def evaluate(
     blind: bool = False,
     perturb: bool = False,
     answer_format: str = "r1",
+    judge: Backend | None = None,
 ) -> EvalResult:
     """Evaluate `backend` on `samples`: K completions each, scored by `foveal.rewards`.
 
@@ -285,6 +289,8 @@ def evaluate(
     meta: extra fields for config.json (the CLI records model path, data path, backend).
     progress: show a rich progress bar (samples/s, running accuracy); pass False inside
         another rich live display, e.g. a training loop's.
+    judge: a backend (e.g. `OpenAIBackend` on any served model) that rates each completion for
+        best-of-K judge reranking (`foveal.eval.bestof`); record which in `meta["judge"]`.
     Returns an `EvalResult`; metrics.json is written even when the run is interrupted.
     """
     if k < 1:
@@ -319,7 +325,7 @@ def evaluate(
     done = {r["id"] for r in rows}
     todo = [s for s in items if s.id not in done]
     try:
-        run_batches(backend, todo, rows, k, sampling, batch_size, jsonl, progress, len(items), answer_format)
+        run_batches(backend, todo, rows, k, sampling, batch_size, jsonl, progress, len(items), answer_format, judge)
     finally:
         metrics = M.summarize(rows)
         if out is not None:
@@ -328,8 +334,12 @@ def evaluate(
 
 
 def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]], k: int, sampling: Sampling,
-                batch_size: int, jsonl: Path | None, progress: bool, total: int, answer_format: str = "r1") -> None:
-    """Generate, score and append `todo` batch by batch, showing samples/s and running accuracy."""
+                batch_size: int, jsonl: Path | None, progress: bool, total: int, answer_format: str = "r1",
+                judge: Backend | None = None) -> None:
+    """Generate, score (and with `judge`, rate) and append `todo` batch by batch, showing samples/s and
+    running accuracy."""
+    from foveal.eval.bestof import judge_groups
+
     acc = [0.0, 0]  # running sum of per-problem accuracy, and count (shuffled, blind, perturbed copies left out)
 
     def add(rs: list[dict[str, Any]]) -> str:
@@ -348,6 +358,9 @@ def run_batches(backend: Backend, todo: list[Sample], rows: list[dict[str, Any]]
             if len(groups) != len(batch):
                 raise RuntimeError(f"backend returned {len(groups)} groups for {len(batch)} prompts")
             new = [score_group(s, g, answer_format) for s, g in zip(batch, groups, strict=True)]
+            if judge is not None:
+                for row, ratings in zip(new, judge_groups(judge, batch, groups), strict=True):
+                    row["judge"] = ratings
             if jsonl is not None:
                 append_jsonl(jsonl, new)
             rows.extend(new)

@@ -35,6 +35,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from foveal.eval.bestof import RERANKERS, best_of_score
+
 CORRECT = 0.5
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -180,6 +182,9 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
         its 95% Wilson interval over the n_distinct units.
     pass@k: mean over units of the unbiased estimator, for each k ≤ min K.
     maj@k: mean over units of "the majority-vote answer is correct" (no answer counts as wrong).
+    best_of@k: {reranker: mean over units of "the completion the reranker picks is correct"} for each
+        gold-free reranker of `foveal.eval.bestof` whose values every row carries (logprob, judge);
+        only when K > 1. pass@K is the oracle best-of-K above them, accuracy a random pick below.
     format_rate: fraction of completions in strict R1 format (over all rows).
     mean_tokens: mean completion length in tokens (completions whose backend gave no token
         ids, recorded as None, are left out).
@@ -214,6 +219,9 @@ def core(rows: Sequence[dict[str, Any]], ks: Sequence[int] | None = None) -> dic
         "accuracy_ci95": [lo, hi],
         "pass@k": passk,
         "maj@k": over_units(lambda r: float(is_correct(r.get("maj_score")))),
+        "best_of@k": {name: over_units(lambda r, name=name: float(is_correct(best_of_score(r, name))))
+                      for name, fld in RERANKERS.items() if all(r.get(fld) is not None for r in rows)}
+        if kmin > 1 else {},
         "format_rate": mean(bool(f) for r in rows for f in r["formats"]),
         "mean_tokens": mean(t for r in rows for t in r["n_tokens"] if t is not None),
         "agreement": mean(agrees) if agrees else None,

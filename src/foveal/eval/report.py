@@ -350,7 +350,7 @@ def headline(run: Run) -> dict[str, Any]:
     return {
         "name": run.name, "model": cfg.get("model", "–"), "data": cfg.get("data", "–"), "n": o.get("n", 0), "nd": o.get("n_distinct", o.get("n", 0)), "k": k,
         "acc": o.get("accuracy"), "ci": o.get("accuracy_ci95"), "passk": (o.get("pass@k") or {}).get(str(k)),
-        "maj": o.get("maj@k"), "format": o.get("format_rate"), "tokens": o.get("mean_tokens"),
+        "maj": o.get("maj@k"), "best_of": o.get("best_of@k") or {}, "format": o.get("format_rate"), "tokens": o.get("mean_tokens"),
         "agreement": o.get("agreement", o.get("consistency")), "gap": gap["gap"] if gap else None,
         "think": o.get("think_answer_consistency"), "think_det": o.get("think_answer_determined"),
         "needs_image": ((run.metrics.get("blind") or {}).get("overall") or {}).get("needs_image"),
