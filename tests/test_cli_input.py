@@ -124,6 +124,7 @@ INVALID = {
     ("gen", "--workers"): ["0"],
     ("merge add", "--alpha"): ["nan", "inf"],
     ("merge add", "--base"): ["{missing}", "{dir}", "{file}"],
+    ("merge add", "--density"): ["0", "1.5", "nan"],
     ("merge add", "--out"): ["{file}", "{model}"],
     ("merge interpolate", "--alpha"): ["1.5", "-0.1", "linear:0:2", "0.1,0.2,0.3"],
     ("merge interpolate", "--b"): ["{missing}", "{dir}"],

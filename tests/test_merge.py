@@ -236,3 +236,30 @@ def test_cli_merge_add(models, tmp_path, capsys):
     assert "merge add" in capsys.readouterr().out
     got, wb = weights(out), weights(b)
     assert all(torch.equal(got[k], wb[k]) for k in wb)
+
+
+def test_ties_and_dare_thin_the_vector_and_are_exact_at_density_1(models, tmp_path):
+    from foveal.merge import sparsify
+
+    a, b = models["lm_a"], models["lm_b"]
+    for method in ("ties", "dare"):
+        merge_add(a, plus=b, minus=a, alpha=1.0, out=tmp_path / f"{method}1", method=method, density=1.0)
+        got, wb = weights(tmp_path / f"{method}1"), weights(b)
+        assert all(torch.equal(got[k], wb[k]) for k in wb)
+    delta = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    trimmed = sparsify(delta, "ties", 0.2)
+    assert (trimmed != 0).sum() == 200
+    assert trimmed.abs().min() == 0 and (trimmed != 0).logical_and(trimmed.abs() < delta.abs().topk(200).values.min()).sum() == 0
+    dropped = sparsify(delta, "dare", 0.5, seed=3, name="w")
+    kept = dropped != 0
+    assert 400 < kept.sum() < 600
+    assert torch.equal(dropped[kept], delta[kept] / 0.5)
+    assert torch.equal(dropped, sparsify(delta, "dare", 0.5, seed=3, name="w"))  # deterministic
+    assert not torch.equal(dropped, sparsify(delta, "dare", 0.5, seed=3, name="v"))  # per tensor
+    recipe = merge_add(a, plus=b, minus=a, alpha=1.0, out=tmp_path / "dare", method="dare", density=0.5)
+    assert recipe["method"] == "dare" and recipe["density"] == 0.5
+    with pytest.raises(FovealError, match="--density 0"):
+        merge_add(a, plus=b, minus=a, alpha=1.0, out=tmp_path / "x", method="ties", density=0)
+    with pytest.raises(FovealError, match="--method 'mean'"):
+        merge_add(a, plus=b, minus=a, alpha=1.0, out=tmp_path / "x", method="mean")
+    assert not (tmp_path / "x").exists()

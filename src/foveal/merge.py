@@ -15,7 +15,9 @@ A `merge.json` beside the weights records what was merged and how.
 
 The three operations (θ: a tensor; A, B, BASE, FT, REF: models):
 
-    add          θ = θ_BASE + α · (θ_FT − θ_REF)           task / reasoning vectors (α < 0 subtracts)
+    add          θ = θ_BASE + α · (θ_FT − θ_REF)           task / reasoning vectors (α < 0 subtracts);
+                                                            the vector optionally thinned first (TIES' trim
+                                                            or DARE's drop-and-rescale, `sparsify`)
     layers       θ = θ_B  for tensors of the listed decoder layers, θ_A elsewhere (layer swapping)
     interpolate  θ = (1 − α_l) · θ_A + α_l · θ_B             α_l per decoder layer l (FRANK-style fusion);
                                                             tensors outside the decoder layers use α_rest
@@ -54,18 +56,46 @@ VISION_PARTS = frozenset({"visual", "vision", "vision_tower", "vision_model", "v
                           "vision_embed_tokens", "mm_projector", "multi_modal_projector", "audio_tower"})
 LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks)\.(\d+)(?:\.|$)")
 SCHEDULE = re.compile(r"^linear:([^:]+):([^:]+)$")
+METHODS = ("none", "ties", "dare")
 
 
 # -- pure tensor arithmetic ------------------------------------------------------------------
 
-def add_vector(base, plus, minus, alpha: float):
-    """θ_base + α · (θ_plus − θ_minus), computed in float64, cast back to θ_base's dtype."""
+def add_vector(base, plus, minus, alpha: float, method: str = "none", density: float = 1.0, seed: int = 0,
+               name: str = ""):
+    """θ_base + α · sparsify(θ_plus − θ_minus), computed in float64, cast back to θ_base's dtype."""
     import torch
 
     if not base.is_floating_point():
         return base
-    out = base.to(torch.float64) + alpha * (plus.to(torch.float64) - minus.to(torch.float64))
-    return out.to(base.dtype)
+    delta = sparsify(plus.to(torch.float64) - minus.to(torch.float64), method, density, seed, name)
+    return (base.to(torch.float64) + alpha * delta).to(base.dtype)
+
+
+def sparsify(delta, method: str, density: float, seed: int = 0, name: str = ""):
+    """A task vector τ (float64) thinned to a fraction `density` of its entries.
+
+        ties:  keep the ceil(density · n) entries of largest |τ| (ties' trim step; with one task vector
+               its sign election and disjoint mean change nothing), zero the rest
+        dare:  keep each entry with probability density and rescale, τ' = m ⊙ τ / density,
+               m ~ Bernoulli(density) drawn from `seed` and the tensor's `name` (E[τ'] = τ)
+        none:  τ unchanged (also both methods at density 1)
+    """
+    import zlib
+
+    import torch
+
+    if method == "none" or density >= 1:
+        return delta
+    if method == "ties":
+        keep = math.ceil(density * delta.numel())
+        if keep == 0:
+            return torch.zeros_like(delta)
+        threshold = delta.abs().flatten().kthvalue(delta.numel() - keep + 1).values
+        return torch.where(delta.abs() >= threshold, delta, torch.zeros_like(delta))
+    gen = torch.Generator().manual_seed((seed * 1_000_003 + zlib.crc32(name.encode())) % 2**63)
+    mask = torch.rand(delta.shape, generator=gen, dtype=torch.float64) < density
+    return torch.where(mask, delta / density, torch.zeros_like(delta))
 
 
 def interpolate(a, b, alpha: float):
@@ -275,12 +305,22 @@ def _finite(alpha: float, option: str = "--alpha") -> float:
 
 
 def merge_add(base: str | os.PathLike, plus: str | os.PathLike, minus: str | os.PathLike, alpha: float,
-              out: str | os.PathLike, overwrite: bool = False) -> dict[str, Any]:
-    """BASE + α · (PLUS − MINUS) for every tensor (see the module docstring). Returns the recipe."""
+              out: str | os.PathLike, overwrite: bool = False, method: str = "none", density: float = 1.0,
+              seed: int = 0) -> dict[str, Any]:
+    """BASE + α · (PLUS − MINUS) for every tensor (see the module docstring), the vector optionally
+    thinned by `method` ties or dare to `density` (`sparsify`). Returns the recipe."""
     alpha = _finite(alpha)
+    if method not in METHODS:
+        raise FovealError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    if not (math.isfinite(density) and 0 < density <= 1):
+        raise FovealError(f"--density {density}: expected a fraction in (0, 1]")
     recipe = {"op": "add", "alpha": alpha, "formula": "base + alpha * (plus - minus)"}
+    if method != "none":
+        recipe.update(method=method, density=density, **({"seed": seed} if method == "dare" else {}))
+        recipe["formula"] = f"base + alpha * {method}(plus - minus, density)"
     write_merge({"--base": base, "--plus": plus, "--minus": minus}, out,
-                lambda _, t: add_vector(t["--base"], t["--plus"], t["--minus"], alpha), recipe, overwrite)
+                lambda name, t: add_vector(t["--base"], t["--plus"], t["--minus"], alpha, method, density, seed, name),
+                recipe, overwrite)
     return recipe
 
 

@@ -32,13 +32,18 @@ def add_command(
     plus: Path = typer.Option(..., "--plus", help="FT: the fine-tuned end of the task vector."),
     minus: Path = typer.Option(..., "--minus", help="REF: the reference end of the task vector."),
     alpha: float = typer.Option(1.0, "--alpha", help="Scale of the vector; negative subtracts it."),
+    method: str = typer.Option("none", "--method", help="Thin the vector first: none, ties (keep the largest "
+                                                        "--density of entries) or dare (drop at random, rescale)."),
+    density: float = typer.Option(1.0, "--density", help="Fraction of the vector's entries kept by ties/dare, in (0, 1]."),
+    seed: int = typer.Option(0, "--seed", min=0, help="dare's random seed."),
     out: Path = OUT,
     overwrite: bool = OVERWRITE,
 ) -> None:
     """BASE + alpha * (PLUS - MINUS), tensor by tensor in float64 (task / reasoning vectors)."""
     from foveal.merge import merge_add
 
-    _report(merge_add(base, plus, minus, alpha, out, overwrite=overwrite), out)
+    _report(merge_add(base, plus, minus, alpha, out, overwrite=overwrite, method=method, density=density,
+                      seed=seed), out)
 
 
 @merge_app.command("layers")
