@@ -97,3 +97,7 @@ def test_eval_with_a_judge_served_by_foveal_serve(tmp_path):
     best = result.metrics["overall"]["best_of@k"]
     assert set(best) == {"logprob", "judge"}
     assert best["judge"] == pytest.approx(sum(best_of_score(r, "judge") >= 0.5 for r in result.rows) / 2)
+    from foveal.eval import build_report
+
+    html = build_report([tmp_path / "run"], tmp_path / "report.html").read_text()
+    assert "best-of-K (judge)</th>" in html and "best-of-K (logprob)</th>" in html
