@@ -187,6 +187,9 @@ def test_bad_inputs_are_refused_before_anything_is_written(models, tmp_path):
     w = weights(a)
     w["model.norm.weight"] = torch.zeros(7)
     save_file(w, str(reshaped / "model.safetensors"))
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "model.safetensors").write_bytes(b"not safetensors")
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine")
@@ -194,6 +197,7 @@ def test_bad_inputs_are_refused_before_anything_is_written(models, tmp_path):
     cases = [
         (lambda: merge_add(tmp_path / "nope", b, a, 1.0, out), "--base .*no such model directory"),
         (lambda: merge_add(a, empty, a, 1.0, out), "--plus .*no \\*.safetensors"),
+        (lambda: merge_add(a, b, corrupt, 1.0, out), "--minus .*not a readable safetensors file"),
         (lambda: merge_add(a, b, lm, 1.0, out), "--minus: has no tensor visual"),
         (lambda: merge_add(a, reshaped, a, 1.0, out), r"--plus: tensor model.norm.weight has shape \[7\]"),
         (lambda: merge_add(a, half, a, 1.0, out), "--plus: tensor .* is BF16"),

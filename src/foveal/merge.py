@@ -196,23 +196,20 @@ def weight_files(model_dir: Path, option: str) -> list[Path]:
 
 def tensor_index(model_dir: str | os.PathLike, option: str = "model") -> dict[str, TensorInfo]:
     """name -> (file, shape, dtype) of every tensor in a model directory, read from the headers only."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     model_dir = Path(model_dir)
     index: dict[str, TensorInfo] = {}
     for f in weight_files(model_dir, option):
         try:
             with safe_open(f, framework="pt") as st:
-                for name in st.keys():
-                    sl = st.get_slice(name)
-                    if name in index:
-                        raise FovealError(f"{option} {model_dir}: tensor {name} is in both {index[name].file} "
-                                          f"and {f.name}")
-                    index[name] = TensorInfo(f.name, tuple(sl.get_shape()), sl.get_dtype())
-        except (OSError, RuntimeError, ValueError) as e:
-            if isinstance(e, FovealError):
-                raise
+                infos = {name: TensorInfo(f.name, tuple(st.get_slice(name).get_shape()), st.get_slice(name).get_dtype())
+                         for name in st.keys()}
+        except (OSError, SafetensorError) as e:
             raise FovealError(f"{option} {f}: not a readable safetensors file ({e})") from None
+        for name in infos.keys() & index.keys():
+            raise FovealError(f"{option} {model_dir}: tensor {name} is in both {index[name].file} and {f.name}")
+        index.update(infos)
     return index
 
 
@@ -261,7 +258,7 @@ def write_merge(models: dict[str, str | os.PathLike], out: str | os.PathLike, co
     For every tensor of the base, in the base's shard files, `combine(name, {option: tensor})` gives
     the output tensor. Non-weight files of the base are copied; `recipe` goes to out/merge.json.
     """
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import save_file
 
     from foveal.io import atomic_dir, atomic_write_json
@@ -278,9 +275,12 @@ def write_merge(models: dict[str, str | os.PathLike], out: str | os.PathLike, co
 
     def tensor(opt: str, name: str):
         key = (opt, indexes[opt][name].file)
-        if key not in handles:
-            handles[key] = safe_open(Path(models[opt]) / key[1], framework="pt")
-        return handles[key].get_tensor(name)
+        try:
+            if key not in handles:
+                handles[key] = safe_open(Path(models[opt]) / key[1], framework="pt")
+            return handles[key].get_tensor(name)
+        except (OSError, SafetensorError) as e:  # a header that reads but data that does not (truncated file)
+            raise FovealError(f"{opt} {Path(models[opt]) / key[1]}: cannot read tensor {name} ({e})") from None
 
     with atomic_dir(out, overwrite=overwrite or is_empty_dir(out)) as tmp:
         for file, names in sorted(shards.items()):
@@ -369,4 +369,3 @@ def merge_interpolate(a: str | os.PathLike, b: str | os.PathLike, alpha: str | f
     write_merge(models, out, lambda name, t: interpolate(t["--a"], t["--b"], alpha_of(name)), recipe, overwrite,
                 indexes)
     return recipe
-

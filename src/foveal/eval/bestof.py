@@ -95,4 +95,3 @@ def judge_groups(judge: Backend, samples: Sequence[Sample], groups: Sequence[Gro
     replies = judge.generate(prompts, n=1, sampling=sampling) if prompts else []
     ratings = iter(parse_rating(r.completions[0].text) for r in replies)
     return [[next(ratings) for _ in g.completions] for g in groups]
-
