@@ -19,9 +19,9 @@ LAYERS = [
     {"rewards"},
     {"config", "models"},
     {"rollout"},
-    {"train", "eval", "serve", "transfer"},
+    {"train", "eval", "serve", "transfer", "merge"},
     {"experiment", "select"},
-    {"quickstart", "cli"},
+    {"quickstart", "merge_commands", "cli"},
 ]
 RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
 
