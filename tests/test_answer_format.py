@@ -178,3 +178,28 @@ def test_answer_only_sft_recipe_trains_on_four_token_targets(tiny_dir, tmp_path,
     recorded = yaml.safe_load((run / "config.yaml").read_text())
     assert recorded["answer_format"] == "answer" and recorded["sft"]["target"] == "answer"
     assert (run / "sft").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "fmt", "prompt"),
+    [
+        ({"model": {"system_prompt": None}}, "r1", None),  # the quickstart: no system prompt, format learned by SFT
+        ({}, "r1", R1_SYSTEM_PROMPT),
+        ({"answer_format": "answer"}, "answer", ANSWER_SYSTEM_PROMPT),
+    ],
+)
+def test_eval_asks_a_trained_model_the_way_its_run_trained_it(tmp_path, recipe, fmt, prompt):
+    from foveal.config import dump_config
+    from foveal.eval.commands import eval_prompt
+
+    cfg = config_from_dict({"model": {"path": "tiny", **recipe.get("model", {})}, "data": {"gym": {"tasks": ["count"]}},
+                            "sft": {"steps": 1}, **{k: v for k, v in recipe.items() if k != "model"}})
+    (tmp_path / "run" / "sft").mkdir(parents=True)
+    (tmp_path / "run" / "config.yaml").write_text(dump_config(cfg))
+    got = eval_prompt(str(tmp_path / "run" / "sft"), "auto", "hf")
+    assert got[:2] == (fmt, prompt) and "as trained" in got[2]
+    assert eval_prompt(str(tmp_path / "run" / "sft"), "answer", "hf")[:2] == ("answer", ANSWER_SYSTEM_PROMPT)  # explicit wins
+    assert eval_prompt("tiny", "auto", "hf")[:2] == ("r1", R1_SYSTEM_PROMPT)  # not a foveal run: r1
+    (tmp_path / "run" / "config.yaml").write_text("sft: {steps: -3}\n")
+    with pytest.raises(FovealError, match="cannot read the training run"):
+        eval_prompt(str(tmp_path / "run" / "sft"), "auto", "hf")

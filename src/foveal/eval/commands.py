@@ -32,7 +32,7 @@ def eval_command(
     stop: list[str] = typer.Option(["</answer>"], "--stop", help="Stop string (repeatable); --stop '' for none."),
     base_url: str = typer.Option(None, "--base-url", help="openai backend: the API root, e.g. http://127.0.0.1:8000/v1."),
     layout: str = typer.Option("auto", "--layout", help="Benchmark layout: auto, foveal, mathvista, mathverse or generic."),
-    answer_format: str = typer.Option("r1", "--answer-format", help="r1: prompt for and score <think>…</think><answer>…</answer>; answer: <answer>…</answer> alone (an answer-only / no-thinking model)."),
+    answer_format: str = typer.Option("auto", "--answer-format", help="r1: prompt for and score <think>…</think><answer>…</answer>; answer: <answer>…</answer> alone (an answer-only / no-thinking model); auto: as the foveal run that trained --model was (its config.yaml), else r1."),
     judge_url: str = typer.Option(None, "--judge-url", help="Best-of-K judge: an OpenAI-compatible API root (e.g. a `foveal serve`) whose model rates each completion 0-10 without the gold answer."),
     judge_model: str = typer.Option(None, "--judge-model", help="The judge's served model name (with --judge-url)."),
 ) -> None:
@@ -41,6 +41,8 @@ def eval_command(
     K > 1 needs --temperature > 0: greedy decoding would only repeat one completion K times.
     --answer-format picks the system prompt (`foveal.prompts.SYSTEM_PROMPTS`) and where the answer is read,
     so an answer-only model is prompted and scored as it was trained (`answer_format: answer` in its recipe).
+    With `auto` (the default) a model saved by `foveal train` (RUN/sft, RUN/rl) is prompted with its run's own
+    system prompt and answer format, e.g. none for the quickstart's models, which learned the format by SFT.
     """
     from rich.console import Console
 
@@ -53,8 +55,9 @@ def eval_command(
         raise FovealError(f"--twin {twin!r}: twin must be one of {', '.join(TWINS)}")
     if backend not in BACKENDS:
         raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if answer_format not in RUN_FORMATS:
-        raise FovealError(f"--answer-format {answer_format!r}: expected one of {', '.join(RUN_FORMATS)}")
+    if answer_format != "auto" and answer_format not in RUN_FORMATS:
+        raise FovealError(f"--answer-format {answer_format!r}: expected auto or one of {', '.join(RUN_FORMATS)}")
+    answer_format, system_prompt, prompt_source = eval_prompt(model, answer_format, backend)
     check_sampling(k, temperature, top_p)
     if backend == "openai" and not base_url:
         raise FovealError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
@@ -75,19 +78,44 @@ def eval_command(
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
     judge_meta = {"url": judge_url, "model": judge_model} if judge_url else None
-    meta = {"model": model, "data": str(data), "backend": backend, "limit": limit, "judge": judge_meta}
+    meta = {"model": model, "data": str(data), "backend": backend, "limit": limit, "judge": judge_meta,
+            "system_prompt": system_prompt}
     check_resumable(out, run_config(k, sampling, twin, shuffles, meta, blind, perturb, answer_format))  # before the slow model load
     with console.status(f"loading {model} ({backend})"), about("--model"):
-        engine = make_backend(backend, model, batch_size * k, base_url, out, SYSTEM_PROMPTS[answer_format])
+        engine = make_backend(backend, model, batch_size * k, base_url, out, system_prompt)
     judge = make_backend("openai", judge_model, batch_size * k, judge_url, out, None) if judge_url else None
     console.print(f"evaluating [bold]{model}[/] on {len(samples)} problems from {data} "
-                  f"(K={k}, T={temperature}, twin={twin}) -> {out}")
+                  f"(K={k}, T={temperature}, twin={twin}, answer format {answer_format}, {prompt_source}) -> {out}")
     result = evaluate(engine, samples, k=k, sampling=sampling, twin=twin, out=out, batch_size=batch_size,
                       shuffles=shuffles, meta=meta, blind=blind, perturb=perturb, answer_format=answer_format,
                       judge=judge)
     print_summary(console, result.metrics)
     console.print(f"wrote {out / 'samples.jsonl'}, {out / 'metrics.json'}; "
                   f"view with: foveal report {out} --out {out / 'report.html'}")
+
+
+def eval_prompt(model: str, answer_format: str, backend: str) -> tuple[str, str | None, str]:
+    """(answer format, system prompt, where they came from) for `foveal eval --answer-format`.
+
+    An explicit format uses its standard system prompt (`SYSTEM_PROMPTS`). `auto` reads the run that
+    trained `model` when `model` is a directory saved by `foveal train` (its parent holds the run's
+    config.yaml): that run's `answer_format` and `model.system_prompt`, so a model is asked the way it
+    learned; any other model (a hub model, `tiny`, a served name) gets r1 and the R1 system prompt.
+    """
+    if answer_format != "auto":
+        return answer_format, SYSTEM_PROMPTS[answer_format], f"{answer_format} system prompt"
+    run_config = Path(model).parent / "config.yaml"
+    if backend == "openai" or not Path(model).is_dir() or not run_config.is_file():
+        return "r1", SYSTEM_PROMPTS["r1"], "r1 system prompt"
+    from foveal.config import load_config
+
+    try:
+        cfg = load_config(run_config)
+    except FovealError as e:
+        raise FovealError(f"--answer-format auto: cannot read the training run's {run_config} ({e}); "
+                          "give --answer-format r1 or answer") from None
+    source = "no system prompt" if cfg.model.system_prompt is None else "its run's system prompt"
+    return cfg.answer_format, cfg.model.system_prompt, f"{source}, as trained ({run_config})"
 
 
 def make_backend(name: str, model: str, batch_size: int, base_url: str | None, out: Path,
