@@ -238,6 +238,9 @@ class RLConfig(Strict):
         True, description="multiply the KL loss term by the importance ratio (unbiased KL gradient; TRL's default)"
     )
     entropy_coef: float = Field(0.0, ge=0, description="subtracts coef * mean token entropy from the loss")
+    top_entropy_quantile: float = Field(
+        1.0, ge=0, le=1, description="train only the tokens in this top fraction of entropy per micro-batch "
+        "(TRL's option; 0.2 in 'Beyond the 80/20 Rule'); 1 = every token")
     dynamic_sampling: bool = Field(False, description="DAPO: drop groups whose correctness scores are all equal, refill with new prompts")
     max_refill_rounds: int = Field(4, ge=0, description="extra generation rounds dynamic sampling may spend per step")
     mask_truncated: bool = Field(False, description="exclude completions that hit max_new_tokens from the loss")

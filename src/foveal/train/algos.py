@@ -4,7 +4,7 @@ A step of the GRPO family is four choices, each a registry below, each entry one
 
     A     = ADVANTAGES[name](rewards, group_ids, **opts)                 # [N] per completion
     L_tok = POLICY_LOSSES[name](logp, old_logp, A, mask, clip_low=..., clip_high=..., **opts)  # [B, T]
-    L_tok *= top_entropy_mask(entropy, mask, q)   # TRL's top_entropy_quantile q < 1 (not yet an rl.py option)
+    L_tok *= top_entropy_mask(entropy, mask, q)   # rl.top_entropy_quantile q < 1 (TRL's option)
     L_tok += beta_i * KL[kind](logp, ref_logp)                            # beta [N] from BETA_SCHEDULES
     loss  = AGGREGATIONS[name](L_tok, mask, num_seqs=..., num_tokens=..., max_len=...)
 
@@ -32,14 +32,16 @@ and gradients by `benchmarks/bench_rl_vs_trl.py --all-loss-types`):
     luspo    gspo     + seq-mean-token-sum         vespo  vespo    + token-mean
     (luspo with TRL's importance_sampling_level="sequence", as TRL advises; with "token" it is
     ppo_clip + seq-mean-token-sum. grpo with "sequence" is GSPO: gspo + seq-mean-token-mean.)
-    `delta` (two-sided clip) is a ppo_clip/gspo option, `top_entropy_quantile` the `top_entropy_mask`
-    function; verl's dual-clip is ppo_clip's `clip_ratio_c`.
+    `delta` (two-sided clip) is a ppo_clip/gspo option, `top_entropy_quantile` the RL stage's
+    `rl.top_entropy_quantile` (`top_entropy_mask`); verl's dual-clip is ppo_clip's `clip_ratio_c`.
 
 Conventions follow TRL's `GRPOTrainer` (1.16) so the same settings give the same loss: group std is
 Bessel-corrected with eps 1e-4 added to it, the KL term is added per token before aggregation, and
 `token-mean` divides by the token count of the whole optimizer step (TRL's "dapo" loss type).
-A later algorithm (APO, GRPO-D, PAPO, EMA-GRPO, GRPO-CARE, ...) is one more `@register_*` function,
-in this module or any other (`@algos.register_advantage("ema_grpo", needs_groups=True)`).
+A later algorithm is one more `@register_*` function, in this module or any other. The seeds'
+objectives (APO, GRPO-D, EMA-GRPO, PAPO, and the rewards of GRPO-CARE and ACRE) live in
+`foveal.train.objectives` and are registered by `foveal.train.objectives.entries`, imported at the
+end of this module.
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ class PolicyLoss(NamedTuple):
 
 
 ADVANTAGES = Registry("advantage", reserved=("ctx",))
-POLICY_LOSSES = Registry("policy loss", reserved=("ctx", "entropy"))
+POLICY_LOSSES = Registry("policy loss", reserved=("ctx", "entropy", "entropy_grad", "view_logp", "view_entropy"))
 AGGREGATIONS = Registry("aggregation", reserved=("ctx", "num_seqs", "num_tokens", "max_len"))
 KL = Registry("KL estimator", reserved=("ctx",))
-BETA_SCHEDULES = Registry("beta schedule", reserved=("ctx",))
+BETA_SCHEDULES = Registry("beta schedule", reserved=("ctx", "n"))  # n: the loop's completion count
 
 
 def register_advantage(name: str, needs_groups: bool = False, **flags):
@@ -81,7 +83,14 @@ def register_policy_loss(name: str, **flags):
     """Register `fn(logp, old_logp, advantages, mask, clip_low=0.2, clip_high=0.2, *, <options>,
     ctx=None, entropy=None) -> PolicyLoss` (each [B,T]); options are keyword-only with defaults and
     arrive as keywords from the recipe's `loss.args`; a loss that needs the per-token entropy [B,T]
-    (detached) or the step context declares an `entropy=None` / `ctx=None` keyword."""
+    declares `entropy` (detached: for weights and masks) or `entropy_grad` (with its gradient: for a
+    loss term), one that needs the step context `ctx`.
+
+    `view=True`: the loss compares the policy on each prompt with a second view of it (PAPO's masked
+    pictures). The built entry then has `view(sample, rng) -> Sample`; the loop encodes every
+    micro-batch again on those views (the same completions), computes their per-token log-probs and
+    entropies once per batch before the update, without gradient (like old log-probs), and passes
+    them as the keywords `view_logp`, `view_entropy` [B,T]."""
     return POLICY_LOSSES.register(name, **flags)
 
 
@@ -458,3 +467,8 @@ def bnpo(loss: Tensor, mask: Tensor, *, num_seqs: int | None = None, num_tokens=
 def constant_beta(step: int, n: int, value: float = 0.0) -> Tensor:
     """beta_i = value for every completion i and step: [n]. 0 loads no reference model."""
     return torch.full((n,), float(value))
+
+
+# -- the seeds' objectives register themselves in the registries above ----------------------------
+
+from foveal.train.objectives import entries as _entries  # noqa: E402, F401  (after the registries: it imports them)

@@ -26,9 +26,18 @@ REF_UPDATES = Registry("reference update", reserved=("ctx",))
 
 @torch.no_grad()
 def mix_into(ref: torch.nn.Module, policy: torch.nn.Module, alpha: float) -> None:
-    """In place, for each parameter pair: ref <- alpha * policy + (1 - alpha) * ref."""
-    for r, p in zip(ref.parameters(), policy.parameters(), strict=True):
-        r.mul_(1 - alpha).add_(p.detach().to(r.dtype), alpha=alpha)
+    """In place, for each parameter, matched by name: ref <- alpha * policy + (1 - alpha) * ref.
+
+    alpha 1 copies the policy; GRPO-CARE's EMA with decay d is alpha = 1 - d. Buffers stay (as in
+    TRL's SyncRefModelCallback). ValueError if alpha is outside [0, 1] or the two models' parameter
+    names differ."""
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"mix_into: alpha must lie in [0, 1], got {alpha}")
+    refs, pols = dict(ref.named_parameters()), dict(policy.named_parameters())
+    if refs.keys() != pols.keys():
+        raise ValueError(f"mix_into: the models' parameters differ: {sorted(refs.keys() ^ pols.keys())[:5]}")
+    for name, r in refs.items():
+        r.mul_(1 - alpha).add_(pols[name].detach().to(r.dtype), alpha=alpha)
 
 
 @REF_UPDATES.register("sync")

@@ -10,9 +10,12 @@
     4. old log-probs: with mu = 1 the policy has not moved yet, so old = logp.detach() (ratio 1,
        gradient of the plain policy gradient); with mu > 1 they are recomputed once before the
        first update (or taken from the backend when `old_logprobs: backend`)
+       A loss registered with `view=True` (PAPO) also gets the log-probs and entropies of a second
+       forward on its views of the prompts (`loss.view(sample, rng)`), computed here, without gradient
     5. mu passes; each pass is one optimizer step accumulating gradients over micro-batches of
-       `loss = AGGREGATIONS[aggregation](POLICY_LOSSES[loss](...) + beta_i * KL, mask)`, the counts
-       in the aggregation being those of the whole batch, so accumulation is exact; then the
+       `loss = AGGREGATIONS[aggregation](POLICY_LOSSES[loss](...) * keep + beta_i * KL, mask)`, the
+       counts in the aggregation being those of the whole batch, so accumulation is exact (`keep`:
+       the top-entropy token mask when rl.top_entropy_quantile < 1, else all ones); then the
        reference model moves if the recipe has a `ref_update` (EMA, TRL's periodic sync)
     6. log one row: reward mean/std per reward function, accuracy (the correctness-role reward),
        format rate (the format-role reward), completion length, clip fraction, KL, entropy, grad
@@ -20,13 +23,15 @@
 
 Every function is chosen by the recipe (`{name, args}`) and built once from its registry; none is
 special-cased here. Functions that declare a keyword `ctx` get the step's `StepContext`
-(`foveal.train.context`); a loss that declares `entropy` gets the per-token entropy. The stage
+(`foveal.train.context`); a loss that declares `entropy` gets the per-token entropy (detached),
+`entropy_grad` the same with its gradient. The stage
 builds its own reference model (when beta can be non-zero) and checkpoints, beside the weights,
 the state of every stateful entry and a moving reference (`state_dict`).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -103,6 +108,7 @@ class Prepared:
     beta: torch.Tensor | None  # [N] per-sample KL coefficient (None: no KL term)
     old: list[torch.Tensor] | None  # per micro-batch old log-probs (None: logp.detach())
     ref: list[torch.Tensor] | None  # per micro-batch reference log-probs (beta active)
+    view: list[tuple[torch.Tensor, torch.Tensor]] | None  # per micro-batch (logp, entropy) on the loss's views
     num_seqs: float  # sequences in the whole step (all processes / world)
     num_tokens: float  # loss tokens in the whole step (all processes / world)
     ctx: StepContext
@@ -202,6 +208,8 @@ class RLStage:
         }
         if cfg.ref_update is not None:
             self.entries["ref_update"] = REF_UPDATES.build(cfg.ref_update.name, cfg.ref_update.args, "rl.ref_update.args")
+        loss = self.entries["loss"]
+        self.view = loss.view if algos.POLICY_LOSSES.flag(cfg.loss.name, "view") else None  # PAPO's masked pictures
         self.use_kl = algos.beta_active(cfg.beta)
         needs_ref = self.use_kl or cfg.ref_update is not None  # a moving reference may serve rewards (GRPO-CARE)
         if needs_ref and ref_model is None:
@@ -336,6 +344,22 @@ class RLStage:
             out.append(logp.detach())
         return out
 
+    @torch.no_grad()
+    def view_logprobs(self, ro: Rollouts, mbs: list[MicroBatch]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per micro-batch (log-probs, entropies) [b, Tc] of the same completions with each prompt
+        replaced by the loss's view of it, under the policy before the update. A prompt's view is
+        drawn with random.Random(f"{seed}/{step}/{sample id}"): the G completions of a prompt share it,
+        and a rerun or a resumed run draws it again."""
+        s = self.s
+        s.model.eval()
+        out = []
+        for mb in mbs:
+            views = [self.view(x, random.Random(f"{s.cfg.seed}/{self.current_step}/{x.id}")) for x in ro.samples[mb.rows]]
+            batch = s.policy.encode_pairs(views, ro.token_ids[mb.rows])
+            logp, entropy = s.logprobs(batch, s.cfg.sampling.temperature)
+            out.append((logp.detach(), entropy.detach()))
+        return out
+
     def backend_old_logprobs(self, ro: Rollouts, mbs: list[MicroBatch]) -> list[torch.Tensor]:
         out = []
         for mb in mbs:
@@ -384,9 +408,10 @@ class RLStage:
             old = self.backend_old_logprobs(ro, mbs)
         elif cfg.mu > 1 or cfg.old_logprobs == "recompute":
             old = self.frozen_logprobs(mbs, s.model)
+        view = self.view_logprobs(ro, mbs) if self.view is not None else None
         num_seqs = s.global_sum(len(ro.samples)) / s.world
         num_tokens = s.global_sum(sum(float(mb.mask.sum()) for mb in mbs)) / s.world
-        return Prepared(mbs, rewards, adv, beta, old, ref, num_seqs, num_tokens, ctx)
+        return Prepared(mbs, rewards, adv, beta, old, ref, view, num_seqs, num_tokens, ctx)
 
     def global_advantages(self, rewards: torch.Tensor, group_ids: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """This process's advantages, computed over the rewards of all processes.
@@ -426,8 +451,15 @@ class RLStage:
                 logp, entropy = s.logprobs(mb.batch, s.cfg.sampling.temperature)
                 a = b.advantages[mb.rows].to(logp.device, logp.dtype)
                 old_lp = b.old[k] if b.old is not None else logp.detach()
-                extra = {**_maybe(loss_fn, "ctx", b.ctx), **_maybe(loss_fn, "entropy", entropy.detach())}
+                extra = {**_maybe(loss_fn, "ctx", b.ctx), **_maybe(loss_fn, "entropy", entropy.detach()),
+                         **_maybe(loss_fn, "entropy_grad", entropy)}
+                if b.view is not None:
+                    extra.update(view_logp=b.view[k][0], view_entropy=b.view[k][1])
                 per_tok, clipped, ratio = loss_fn(logp, old_lp, a, mask, **extra)
+                keep = mask
+                if cfg.top_entropy_quantile < 1:  # only the highest-entropy tokens learn (TRL's top_entropy_quantile)
+                    keep = mask * algos.top_entropy_mask(entropy.detach(), mask, cfg.top_entropy_quantile)
+                    per_tok = per_tok * keep
                 if b.ref is not None:
                     kl = kl_fn(logp, b.ref[k], **_maybe(kl_fn, "ctx", b.ctx))
                     if cfg.kl_mode == "loss":
@@ -436,8 +468,8 @@ class RLStage:
                     stats["kl"] += weight * float((kl.detach() * mask).sum()) / b.num_tokens
                 loss = aggregate(per_tok, mask, num_seqs=b.num_seqs, num_tokens=b.num_tokens,
                                  max_len=s.cfg.sampling.max_new_tokens, **_maybe(aggregate, "ctx", b.ctx))
-                if cfg.entropy_coef:
-                    loss = loss - cfg.entropy_coef * (entropy * mask).sum() / b.num_tokens
+                if cfg.entropy_coef:  # the bonus over the tokens that learn
+                    loss = loss - cfg.entropy_coef * (entropy * keep).sum() / b.num_tokens
                 s.accelerator.backward(loss)
             stats["loss"] += weight * loss.item()
             stats["clipped"] += weight * float((clipped.float() * mask).sum()) / b.num_tokens

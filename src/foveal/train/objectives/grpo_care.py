@@ -16,8 +16,9 @@ bound 0.95, margin 0.01, beta 0, G = 8). For completion i of group g with accura
     bonus_i    = coef * a_i  if accurate_i and confident_i, else 0                   added to the reward
 
 `answer` is the span of tokens inside the completion's last `<answer>...</answer>` (the authors' mask
-starts after the `<answer>` token and stops before the closing tag). The reference is updated by
-`ema_update_` every `every` optimizer steps: theta_ref <- decay * theta_ref + (1 - decay) * theta.
+starts after the `<answer>` token and stops before the closing tag). The reference is the trainer's,
+moved by the recipe's `rl.ref_update` (`foveal.train.reference`): `{name: sync, args: {alpha: 0.005,
+every: 10}}` is the authors' theta_ref <- 0.995 theta_ref + 0.005 theta every 10 optimizer steps.
 """
 
 from __future__ import annotations
@@ -33,23 +34,6 @@ from torch import Tensor
 from foveal.train.objectives._groups import check_aligned, masked_group_mean
 
 OPEN, CLOSE = "<answer>", "</answer>"
-
-
-@torch.no_grad()
-def ema_update_(ref_model: torch.nn.Module, policy_model: torch.nn.Module, decay: float) -> None:
-    """In place, for every parameter: theta_ref <- decay * theta_ref + (1 - decay) * theta_policy.
-    Parameters are matched by name (ValueError if the two models' names differ); buffers are copied."""
-    if not 0 <= decay <= 1:
-        raise ValueError(f"ema_update_: decay must lie in [0, 1], got {decay}")
-    ref, pol = dict(ref_model.named_parameters()), dict(policy_model.named_parameters())
-    if ref.keys() != pol.keys():
-        raise ValueError(f"ema_update_: the models' parameters differ: {sorted(ref.keys() ^ pol.keys())[:5]}")
-    for name, p in ref.items():
-        p.mul_(decay).add_(pol[name].detach().to(p.dtype), alpha=1 - decay)
-    pol_buffers = dict(policy_model.named_buffers())
-    for name, b in ref_model.named_buffers():
-        if name in pol_buffers:
-            b.copy_(pol_buffers[name])
 
 
 def answer_span(tokenizer: Any, ids: Sequence[int]) -> tuple[int, int] | None:
