@@ -225,43 +225,20 @@ class Parity:
     def foveal(self, loss: str = "ppo_clip", opts=None, aggregation: str = "seq-mean-token-mean",
                entropy_quantile: float = 1.0, old=None) -> tuple[float, dict]:
         """foveal's loss and gradients through `RLStage.backward_pass` with the given registered loss
-        (and options), aggregation, top-entropy quantile and old log-probs (None: on-policy)."""
+        (and options), aggregation, `rl.top_entropy_quantile` and old log-probs (None: on-policy)."""
         from foveal.train import algos
 
         stage, session = self.stage, self.session
-        fn = algos.POLICY_LOSSES[loss]
-        opts = dict(opts or {})
-        entropy: dict = {}
-        logprobs = session.logprobs
-
-        def logprobs_keeping_entropy(*a, **k):
-            logp, ent = logprobs(*a, **k)
-            entropy["last"] = ent
-            return logp, ent
-
-        def policy_loss(logp, old_logp, adv, mask, *_, **__):
-            out = fn(logp, old_logp, adv, mask, **opts)
-            if entropy_quantile < 1.0:  # the loop's `per_tok *= top_entropy_mask(...)`, before the KL term
-                keep = algos.top_entropy_mask(entropy["last"].detach(), mask, entropy_quantile)
-                out = out._replace(loss=out.loss * keep)
-            return out
-
-        # the stage's loss and aggregation: attributes of `RLStage`, or its `entries` once it builds them
-        # from the recipe's {name, args} (the registry-driven loop of issue 18's first item)
-        slots = stage.entries if hasattr(stage, "entries") else stage.__dict__
-        keys = ("loss", "aggregation") if hasattr(stage, "entries") else ("policy_loss", "aggregate")
-        saved = [slots[k] for k in keys], self.prepared.old
-        slots.update(zip(keys, (policy_loss, algos.AGGREGATIONS[aggregation]), strict=True))
-        session.logprobs = logprobs_keeping_entropy
+        saved = dict(stage.entries), stage.cfg, self.prepared.old
+        stage.entries.update(loss=algos.POLICY_LOSSES.build(loss, opts), aggregation=algos.AGGREGATIONS.build(aggregation))
+        stage.cfg = stage.cfg.model_copy(update={"top_entropy_quantile": entropy_quantile})
         self.prepared.old = old
         session.model.zero_grad(set_to_none=True)
         stats = {"clipped": 0.0, "kl": 0.0, "entropy": 0.0, "loss": 0.0}
         try:
             stage.backward_pass(self.prepared, stats)
         finally:
-            slots.update(zip(keys, saved[0], strict=True))
-            self.prepared.old = saved[1]
-            del session.logprobs
+            stage.entries, stage.cfg, self.prepared.old = saved
         grads = {n: p.grad.detach().clone() for n, p in session.policy.model.named_parameters() if p.grad is not None}
         self.kl = stats["kl"]
         return stats["loss"], grads

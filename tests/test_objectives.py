@@ -31,7 +31,6 @@ from foveal.train.objectives import (
     cosine_beta,
     dads_beta,
     dads_weight,
-    ema_update_,
     grpo_care,
     linear_beta,
     mask_image,
@@ -208,16 +207,20 @@ def test_care_bonus_by_hand():
         care_bonus(logp, groups[:2], correct)
 
 
-def test_ema_update_by_hand():
+def test_grpo_care_ema_reference_is_the_trainers_mixing_by_hand():
+    from foveal.train.reference import mix_into
+
     torch.manual_seed(0)
     ref, pol = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
     with torch.no_grad():
         ref.weight.copy_(T([[1.0, 2.0]]))
         pol.weight.copy_(T([[3.0, -2.0]]))
-    ema_update_(ref, pol, decay=0.9)  # 0.9 * [1, 2] + 0.1 * [3, -2] = [1.2, 1.6]
+    mix_into(ref, pol, alpha=1 - 0.9)  # decay 0.9: 0.9 * [1, 2] + 0.1 * [3, -2] = [1.2, 1.6]
     assert close(ref.weight, [[1.2, 1.6]])
     with pytest.raises(ValueError, match="parameters differ"):
-        ema_update_(ref, torch.nn.Linear(2, 1, bias=False), decay=0.9)
+        mix_into(ref, torch.nn.Linear(2, 1, bias=False), alpha=0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        mix_into(ref, pol, alpha=1.5)
 
 
 # -- PAPO -----------------------------------------------------------------------------------------
@@ -323,6 +326,8 @@ def test_answer_span_on_the_tiny_tokenizer(tiny):
 
 
 def test_answer_logprobs_and_grpo_care_on_the_tiny_model(tiny):
+    from foveal.train.reference import mix_into
+
     s0, s1 = choice_sample(0), choice_sample(2)
     texts = [f"<think>look</think><answer>{s0.answer}</answer>", "<think>look</think><answer>Z</answer>",
              "<think>no answer at all</think>", f"<think>the picture</think><answer>{s1.answer}</answer>"]
@@ -346,7 +351,7 @@ def test_answer_logprobs_and_grpo_care_on_the_tiny_model(tiny):
             p.add_(0.05 * torch.randn_like(p))
     moved = answer_logprobs(tiny, samples, ids, model=ref)
     assert not torch.allclose(moved[[0, 1, 3]], ell[[0, 1, 3]])
-    ema_update_(ref, tiny.model, decay=0.0)  # decay 0: the reference becomes the policy
+    mix_into(ref, tiny.model, alpha=1.0)  # alpha 1 (decay 0): the reference becomes the policy
     assert torch.allclose(answer_logprobs(tiny, samples, ids, model=ref), ell, atol=1e-6, equal_nan=True)
     # the reward: wrong (1) and unanswered (2) completions get nothing; it is care_bonus of the parts
     ctx = SimpleNamespace(policy=tiny, ref_model=ref, group_ids=T([0, 0, 0, 1]), token_ids=ids)

@@ -147,12 +147,13 @@ class Session:
     def log(self, stage: str, step: int, row: dict) -> dict:
         from foveal.io import append_jsonl
 
-        row = {"stage": stage, "step": step, **{k: v for k, v in row.items() if v is not None}}
+        metrics = {k: v for k, v in row.items() if v is not None}
+        row = {"stage": stage, "step": step, **metrics}
         if self.accelerator.is_main_process:
             append_jsonl(self.run_dir / "train.jsonl", [row])
             if self.writer is not None:
-                for k, v in row.items():
-                    if isinstance(v, (int, float)) and k != "step":
+                for k, v in metrics.items():
+                    if isinstance(v, (int, float)):
                         self.writer.add_scalar(f"{stage}/{k}", v, step)
         return row
 
