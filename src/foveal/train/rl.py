@@ -24,9 +24,9 @@
 Every function is chosen by the recipe (`{name, args}`) and built once from its registry; none is
 special-cased here. Functions that declare a keyword `ctx` get the step's `StepContext`
 (`foveal.train.context`); a loss that declares `entropy` gets the per-token entropy (detached),
-`entropy_grad` the same with its gradient. The stage
-builds its own reference model (when beta can be non-zero) and checkpoints, beside the weights,
-the state of every stateful entry and a moving reference (`state_dict`).
+`entropy_grad` the same with its gradient. The stage builds its own reference model (when beta
+can be non-zero, or a `ref_update` moves one) and checkpoints, beside the weights, the state of
+every stateful entry and a moving reference (`state_dict`).
 """
 
 from __future__ import annotations
