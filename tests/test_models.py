@@ -79,6 +79,24 @@ def test_tokenizer_keeps_answers_single_tokens_and_round_trips(policy):
     assert tok.decode(policy.tokenize_target(target), skip_special_tokens=True) == target  # R1 tags survive
 
 
+def test_tokenizer_corpus_covers_every_query_and_phrasing_and_training_is_deterministic():
+    from foveal.models.tokenizer import gym_corpus, measure, sample_texts, train_tokenizer
+
+    task = tasks.get("block_count")
+    corpus = gym_corpus(seeds=1, image_seeds=1, names=["block_count"])
+    assert corpus == gym_corpus(seeds=1, image_seeds=1, names=["block_count"])
+    asked = {(level, q, p) for level in task.levels for q in task.level_queries(level) for p in task.phrasings}
+    assert len({q for _, q, _ in asked}) == len(task.queries) > 1 and len({p for *_, p in asked}) == 4
+    for level, q, p in asked:  # every variant's twin and image prompt is in the corpus
+        assert task.generate(0, level, form="text", query=q, phrasing=p).prompt in corpus
+        assert task.generate(0, level, query=q, phrasing=p).prompt.replace("<image>", " ") in corpus
+    tok = train_tokenizer(corpus, vocab_size=400)
+    assert tok.to_str() == train_tokenizer(corpus, vocab_size=400).to_str()  # same corpus -> same file
+    assert tok.get_vocab_size() == 400
+    stats = measure(tok, sample_texts(names=["block_count"]))
+    assert 0 < stats["R1 target"] < stats["twin"] and 0 <= stats["words in >= 3 pieces"] < 1
+
+
 def test_messages_place_images_and_text_twins(policy, tmp_path):
     img, _, video, text_form = samples()
     parts = policy.messages(img)[-1]["content"]

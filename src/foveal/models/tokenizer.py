@@ -82,27 +82,43 @@ SEED_TEXT = "\n".join(
 )
 
 
-def gym_corpus(seeds: int = 16, image_seeds: int = 4) -> list[str]:
-    """Text of every registered task: text twins, choices and R1 targets of `seeds` samples per
-    level (text form, no drawing), and image-form prompts of `image_seeds` samples per level.
+def gym_variants(names: list[str] | None = None):
+    """Every (task, level, query, phrasing) the gym asks (of the tasks `names`, default all): each
+    level's queries in each of its family's phrasings."""
+    from foveal import tasks
+
+    for task in tasks.all_tasks() if names is None else map(tasks.get, names):
+        for level in sorted(task.levels):
+            for query in task.level_queries(level):
+                for phrasing in task.phrasings:
+                    yield task, level, query, phrasing
+
+
+def gym_corpus(seeds: int = 4, image_seeds: int = 1, names: list[str] | None = None) -> list[str]:
+    """Text of the whole variant space: for every task × level × query × phrasing (`gym_variants`),
+    the text twins, choices and R1 targets of seeds 0 .. `seeds` - 1 (text form, no drawing) and the
+    image-form prompts of seeds 0 .. `image_seeds` - 1 (styles drawn per seed). Deterministic.
 
     A family that fails to generate is skipped with a warning on stderr.
     """
     import sys
 
-    from foveal import tasks
     from foveal.prompts import r1_target
 
     lines: list[str] = []
-    for task in tasks.all_tasks():
+    broken: set[str] = set()
+    for task, level, query, phrasing in gym_variants(names):
+        if task.name in broken:
+            continue
         try:
-            for level in sorted(task.levels):
-                for seed in range(seeds):
-                    s = task.generate(seed, level, form="text")
-                    lines += [s.prompt, r1_target(s), *(s.choices or ())]
-                for seed in range(image_seeds):
-                    lines.append(task.generate(seed, level).prompt.replace("<image>", " "))
+            for seed in range(seeds):
+                s = task.generate(seed, level, form="text", query=query, phrasing=phrasing)
+                lines += [s.prompt, r1_target(s), *(s.choices or ())]
+            for seed in range(image_seeds):
+                s = task.generate(seed, level, query=query, phrasing=phrasing)
+                lines.append(s.prompt.replace("<image>", " "))
         except Exception as e:  # a family under construction must not block the vocabulary
+            broken.add(task.name)
             print(f"skipping task {task.name}: {type(e).__name__}: {e}", file=sys.stderr)
     return lines
 
@@ -155,11 +171,47 @@ def tiny_tokenizer(path: str | os.PathLike = VOCAB_FILE):
     return fast
 
 
+def sample_texts(seed: int = 10_000, names: list[str] | None = None) -> dict[str, list[str]]:
+    """One sample of every variant (`gym_variants`) drawn at `seed` (outside `gym_corpus`'s seeds):
+    its text twin, its image-form prompt and its R1 target, to measure a vocabulary on."""
+    from foveal.prompts import r1_target
+
+    out: dict[str, list[str]] = {"twin": [], "image prompt": [], "R1 target": []}
+    for task, level, query, phrasing in gym_variants(names):
+        text = task.generate(seed, level, form="text", query=query, phrasing=phrasing)
+        image = task.generate(seed, level, query=query, phrasing=phrasing)
+        out["twin"].append(text.prompt)
+        out["image prompt"].append(image.prompt.replace("<image>", " "))
+        out["R1 target"].append(r1_target(text))
+    return out
+
+
+def measure(tok, texts: dict[str, list[str]]) -> dict[str, float]:
+    """Mean tokens per text of each kind in `texts` (a `tokenizers.Tokenizer`), and the fraction of
+    word pre-tokens (those with an ASCII letter, `SPLIT_PATTERN`) that `tok` splits into 3 or more pieces."""
+    out = {kind: sum(len(tok.encode(t).ids) for t in lines) / len(lines) for kind, lines in texts.items()}
+    words = [w for lines in texts.values() for t in lines for w, _ in tok.pre_tokenizer.pre_tokenize_str(t)
+             if any(c.isascii() and c.isalpha() for c in w)]
+    out["words in >= 3 pieces"] = sum(len(tok.model.tokenize(w)) >= 3 for w in words) / len(words)
+    return out
+
+
 def main() -> None:
-    """Retrain the shipped vocabulary from `SEED_TEXT` and the current gym."""
+    """Retrain the shipped vocabulary from `SEED_TEXT` and the current gym; print how the previous
+    and the new vocabulary tokenise one sample of every variant."""
+    from tokenizers import Tokenizer
+
+    old = Tokenizer.from_file(str(VOCAB_FILE)) if VOCAB_FILE.exists() else None
     tok = train_tokenizer(SEED_TEXT.splitlines() + gym_corpus())
     atomic_write_text(VOCAB_FILE, tok.to_str(pretty=True))
     print(f"wrote {VOCAB_FILE}: {tok.get_vocab_size()} tokens")
+    texts = sample_texts()
+    new = measure(tok, texts)
+    before = measure(old, texts) if old is not None else dict.fromkeys(new, float("nan"))
+    print(f"one sample of each of {len(texts['twin'])} variants (task × level × query × phrasing):")
+    for kind, value in new.items():
+        unit = "" if kind.startswith("words") else " tokens"
+        print(f"  {kind:<22} {before[kind]:8.3f} -> {value:8.3f}{unit}")
 
 
 if __name__ == "__main__":
