@@ -23,6 +23,20 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small tiny VLM (2 text layers, 1 vision block) saved to a directory: random weights, so its
+    answers are junk and its plumbing real."""
+    import torch
+
+    from foveal.models import build_tiny_vlm
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    build_tiny_vlm(out, seed=0, text_layers=2, vision_depth=1)
+    return out
+
+
 @pytest.fixture
 def tiny_family(monkeypatch):
     """A registered gym family with 12 problems per level (the hour on a 12-hour clock, stated in

@@ -20,22 +20,8 @@ from foveal.eval.harness import evaluate, expand, spread
 from foveal.io import read_jsonl
 from foveal.rollout.base import Completion, Group, Sampling
 
-SMALL = {"text_layers": 2, "vision_depth": 1}
 FIX = Path(__file__).parent / "fixtures" / "benchmarks"
 FAST = Sampling(temperature=1.0, max_new_tokens=8, stop=("</answer>",), seed=3)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The tiny VLM saved to a directory (random weights: its answers are junk, its plumbing real)."""
-    import torch
-
-    from foveal.models import build_tiny_vlm
-
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    build_tiny_vlm(out, seed=0, **SMALL)
-    return out
 
 
 @pytest.fixture(scope="module")

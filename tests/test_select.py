@@ -21,7 +21,6 @@ from foveal.select import STAT_NAMES, Keep, select
 from foveal.select.run import DEFAULT_REWARDS, problem_row
 from foveal.select.stats import blind_stats, pass_stats, reward_stats
 
-SMALL = {"text_layers": 2, "vision_depth": 1}
 FAST = Sampling(temperature=1.0, max_new_tokens=8, stop=("</answer>",), seed=5)
 
 
@@ -128,18 +127,6 @@ def test_keep_agrees_with_python_semantics(rule, stats):
 
 
 # -- whole runs on the tiny VLM ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    import torch
-
-    from foveal.models import build_tiny_vlm
-
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    build_tiny_vlm(out, seed=0, **SMALL)
-    return out
-
 
 class Counting:
     """The real backend, counting the prompts it is asked to answer."""
