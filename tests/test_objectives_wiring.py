@@ -141,3 +141,11 @@ def test_top_entropy_quantile_trains_only_the_highest_entropy_tokens(tiny_dir, t
         assert stats["loss"] == pytest.approx(want, rel=1e-5, abs=1e-6)
         losses[q] = (stats["loss"], int(keep.sum()), int(mask.sum()))
     assert losses[1.0][1] == losses[1.0][2] and 0 < losses[0.25][1] < losses[0.25][2] and losses[0.25][0] != losses[1.0][0]
+
+
+def test_a_view_loss_without_a_view_method_is_refused_at_registration():
+    from foveal.train import algos
+
+    with pytest.raises(ValueError, match="view=True needs a view"):
+        algos.register_policy_loss("test_viewless", view=True)(algos.POLICY_LOSSES["ppo_clip"])
+    assert "test_viewless" not in algos.POLICY_LOSSES

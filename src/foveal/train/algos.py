@@ -90,8 +90,15 @@ def register_policy_loss(name: str, **flags):
     pictures). The built entry then has `view(sample, rng) -> Sample`; the loop encodes every
     micro-batch again on those views (the same completions), computes their per-token log-probs and
     entropies once per batch before the update, without gradient (like old log-probs), and passes
-    them as the keywords `view_logp`, `view_entropy` [B,T]."""
-    return POLICY_LOSSES.register(name, **flags)
+    them as the keywords `view_logp`, `view_entropy` [B,T]; one without a `view` method is refused here."""
+    register = POLICY_LOSSES.register(name, **flags)
+
+    def deco(fn):
+        if flags.get("view") and not callable(getattr(fn, "view", None)):
+            raise ValueError(f"policy loss {name!r}: view=True needs a view(sample, rng) method on {fn!r}")
+        return register(fn)
+
+    return deco
 
 
 def register_aggregation(name: str, **flags):
