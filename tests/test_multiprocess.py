@@ -110,10 +110,14 @@ def test_two_processes_split_the_prompts_and_update_like_one(tiny_dir, tmp_path)
         assert a.keys() == b.keys()
         start = torch.load(one / "sft.pt") if name == "fixed.pt" else None
         # Adam's first steps move each weight by ~lr (1e-2) whatever the gradient's size, so float noise in a
-        # near-zero gradient entry can show as ~1e-5; a wrong update (e.g. per-process advantage statistics)
-        # is off by ~1e-2.
+        # near-zero gradient entry can move that one entry by up to ~lr (seen: 2 of 4,096 entries off by 2e-4
+        # after the tokenizer changed the init); a wrong update (e.g. per-process advantage statistics) moves
+        # most entries by ~1e-2. So: nearly every entry agrees to 1e-4, and the mean difference is tiny.
         for k in a:
-            torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-4, msg=f"{name} {k}")
+            diff = (b[k] - a[k]).abs()
+            off = int((diff > 1e-4).sum())
+            assert off <= max(2, diff.numel() // 200), f"{name} {k}: {off}/{diff.numel()} entries differ by > 1e-4"
+            assert float(diff.mean()) < 1e-5, f"{name} {k}: mean difference {float(diff.mean()):.2e}"
         if start is not None:  # the fixed-rollout update moved the weights (so the comparison means something)
             assert max(float((a[k] - start[k]).abs().max()) for k in a) > 1e-3
 
