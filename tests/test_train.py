@@ -107,15 +107,20 @@ def test_rl_on_a_task_mix_logs_each_tasks_accuracy(tiny_dir, tmp_path):
     assert all(0 <= row[k] <= 1 for k in ("accuracy/count", "accuracy/chart"))
 
 
+def _lose_all_but_the_first_checkpoint(run) -> None:
+    """Simulate a crash after step 1: the later checkpoints and the final model are gone."""
+    for p in list_checkpoints(run)[1:]:
+        shutil.rmtree(p)
+    shutil.rmtree(run / "rl")
+
+
 def test_resume_after_losing_the_tail_is_bit_identical(tiny_dir, tmp_path):
     tree = _cfg(tiny_dir, rl={"steps": 3, "prompts_per_step": 2, "group_size": 2, "optim": {"lr": 1e-3}}, checkpoint={"every": 1, "keep": 5})
     full = train(config_from_dict(tree), out=tmp_path / "full")
     # Simulate a crash after step 1: later checkpoints, the final model and log rows are gone, a torn line remains.
     cut = tmp_path / "cut"
     train(config_from_dict(tree), out=cut)
-    for p in list_checkpoints(cut)[1:]:
-        shutil.rmtree(p)
-    shutil.rmtree(cut / "rl")
+    _lose_all_but_the_first_checkpoint(cut)
     lines = (cut / "train.jsonl").read_text().splitlines()
     (cut / "train.jsonl").write_text("\n".join(lines[:2]) + '\n{"stage": "rl", "st')
     train(None, resume=cut)
@@ -157,9 +162,7 @@ def test_resume_restores_stateful_entries_and_a_moving_reference(tiny_dir, tmp_p
         full = train(config_from_dict(tree), out=tmp_path / "full")
         cut = tmp_path / "cut"
         train(config_from_dict(tree), out=cut)
-        for p in list_checkpoints(cut)[1:]:
-            shutil.rmtree(p)
-        shutil.rmtree(cut / "rl")
+        _lose_all_but_the_first_checkpoint(cut)
         state = torch.load(list_checkpoints(cut)[0] / "stage.pt", weights_only=False)
         assert set(state) == {"entries", "ref_model"} and set(state["entries"]) == {"advantage"}
         train(None, resume=cut)
