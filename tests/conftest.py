@@ -61,5 +61,5 @@ def tiny_family(monkeypatch):
             return self.sample(seed, level, prompt=self.image_prompt(q), images=(self.picture(D.canvas, 8),),
                                answer=str(h), answer_type="number", text_twin=q, solution=f"The answer is {h}.")
 
-    monkeypatch.setitem(tasks._REGISTRY, "tiny", Tiny())
-    return tasks._REGISTRY["tiny"]
+    monkeypatch.setitem(tasks.TASKS, "tiny", Tiny())
+    return tasks.TASKS["tiny"]

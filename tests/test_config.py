@@ -128,3 +128,12 @@ def test_dump_round_trips(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text(dump_config(cfg))
     assert load_config(p) == cfg
+
+
+def test_overrides_leave_the_callers_nested_dicts_alone():
+    from foveal.config import config_from_dict
+
+    tree = {"data": {"gym": {"tasks": ["count"], "levels": [1]}}, "sft": {"steps": 3}, "rl": {"steps": 2}}
+    cfg = config_from_dict(tree, overrides=["sft.steps=7", "rl.steps=0", "data.gym.levels=[2]"])
+    assert (cfg.sft.steps, cfg.rl.steps, cfg.data.gym.levels) == (7, 0, [2])
+    assert tree == {"data": {"gym": {"tasks": ["count"], "levels": [1]}}, "sft": {"steps": 3}, "rl": {"steps": 2}}

@@ -64,7 +64,7 @@ def test_lazy_entries_import_on_first_use():
 def test_rewards_have_roles_and_every_registry_serves_its_callers():
     from foveal.rewards import REWARDS, get_reward, reward_role
     from foveal.rollout import BACKENDS, get_backend
-    from foveal.tasks import _REGISTRY as TASKS
+    from foveal.tasks import TASKS
     from foveal.train import algos
 
     assert reward_role("accuracy") == "correctness" and reward_role("format") == "format" and reward_role("length") is None

@@ -14,6 +14,7 @@ not a silently ignored setting. `--set a.b=c` overrides are parsed as YAML scala
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -412,7 +413,7 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 def config_from_dict(tree: dict, where: str = "config", overrides: list[str] = ()) -> RunConfig:
     """Validate a dict (plus `key=value` overrides) into a RunConfig; FovealError names the fields."""
-    tree = dict(tree or {})
+    tree = copy.deepcopy(dict(tree or {}))  # overrides must not edit the caller's (nested) dicts
     for item in overrides:
         key, value = parse_override(item)
         set_path(tree, key, value)

@@ -21,7 +21,7 @@ from types import ModuleType
 from foveal.registry import Registry, first_line
 from foveal.tasks.base import Task, task_rng, task_seed
 
-_REGISTRY = Registry("task", reserved=("seed", "level", "form", "split", "query", "phrasing", "style"),
+TASKS = Registry("task", reserved=("seed", "level", "form", "split", "query", "phrasing", "style"),
                      loader=lambda: _load())
 _loaded = False
 
@@ -29,13 +29,13 @@ _loaded = False
 def register(cls: type[Task]) -> type[Task]:
     """Class decorator: instantiate the family and add it to the registry under `cls.name`."""
     task = cls()
-    old = _REGISTRY._entries.get(task.name)
+    old = TASKS._entries.get(task.name)
     if old is not None and type(old.target) is not cls:
         raise RuntimeError(f"two task families named {task.name!r}")
     if len(task.levels) < 1 or sorted(task.levels) != list(range(1, len(task.levels) + 1)):
         raise RuntimeError(f"task {task.name!r}: levels must be 1..N, got {sorted(task.levels)}")
-    _REGISTRY.pop(task.name, None)  # the same family imported again replaces itself
-    _REGISTRY.add(task.name, task, first_line(cls), modality=task.modality)
+    TASKS.pop(task.name, None)  # the same family imported again replaces itself
+    TASKS.add(task.name, task, first_line(cls), modality=task.modality)
     return cls
 
 
@@ -72,13 +72,13 @@ def _import(mod: pkgutil.ModuleInfo, dotted: str) -> ModuleType:
 def names() -> list[str]:
     """All registered task names, sorted."""
     _load()
-    return sorted(_REGISTRY)
+    return sorted(TASKS)
 
 
 def get(name: str) -> Task:
     """The task called `name`; a FovealError naming close matches if there is none."""
     _load()
-    return _REGISTRY.get(name)
+    return TASKS.get(name)
 
 
 def all_tasks() -> list[Task]:

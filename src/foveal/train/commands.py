@@ -45,7 +45,7 @@ def registries() -> dict:
     """{section: Registry} of everything a recipe names by string, in the order `foveal algos` prints."""
     from foveal.rewards import REWARDS
     from foveal.rollout import BACKENDS
-    from foveal.tasks import _REGISTRY as TASKS
+    from foveal.tasks import TASKS
     from foveal.train import algos
     from foveal.train.reference import REF_UPDATES
     from foveal.train.samplers import SAMPLERS
