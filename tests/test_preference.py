@@ -133,3 +133,130 @@ def test_the_pair_file_round_trips_and_names_bad_lines(sample, tmp_path):
         read_pairs(bad)
     with pytest.raises(FovealError, match="does not exist"):
         read_pairs(tmp_path / "none.jsonl")
+
+
+# -- the pref stage of `foveal train` ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from foveal.models import build_tiny_vlm
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    """Four pairs of train problems: the worked R1 trace against the same trace with a wrong answer."""
+    from foveal.prompts import sft_target
+
+    pairs = []
+    for seed in range(4):
+        x = gym.get("count").generate(seed, 1, split="train")
+        right = sft_target(x, "r1")
+        pairs.append(Pair(x, right, right.replace(f"<answer>{x.answer}</answer>", f"<answer>{int(x.answer) + 1}</answer>"), 1.0, 0.0))
+    return write_pairs(tmp_path_factory.mktemp("pairs") / "pairs.jsonl", pairs)
+
+
+def _tree(tiny_dir, **sections):
+    tree = {"model": {"path": str(tiny_dir)}, "data": {"gym": {"tasks": ["count"], "levels": [1]}},
+            "sampling": {"max_new_tokens": 8}, "log": {"progress": False}}
+    tree.update(sections)
+    return tree
+
+
+def _weights(model_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(model_dir / "model.safetensors"))
+
+
+def test_dpo_stage_after_sft_logs_checkpoints_and_resumes_bit_identical(tiny_dir, pairs_file, tmp_path):
+    import shutil
+
+    from foveal.config import config_from_dict
+    from foveal.io import read_jsonl
+    from foveal.train import train
+    from foveal.train.checkpoint import list_checkpoints
+
+    tree = _tree(tiny_dir, sft={"steps": 2, "batch_size": 2, "micro_batch_size": 2},
+                 pref={"steps": 3, "batch_size": 3, "micro_batch_size": 2, "pairs": str(pairs_file),
+                       "loss": {"name": "dpo", "args": {"beta": 0.5}}, "optim": {"lr": 1e-2}},
+                 checkpoint={"every": 1, "keep": 9})
+    full = train(config_from_dict(tree), out=tmp_path / "full")
+    rows = read_jsonl(full / "train.jsonl")
+    assert [(r["stage"], r["step"]) for r in rows] == [("sft", 1), ("sft", 2), ("pref", 1), ("pref", 2), ("pref", 3)]
+    pref = [r for r in rows if r["stage"] == "pref"]
+    # step 1 scores the pairs before its update: the policy is its own reference, so every pair's loss is log 2
+    assert pref[0]["loss"] == pytest.approx(math.log(2), abs=1e-6) and pref[0]["reward_margin"] == pytest.approx(0, abs=1e-6)
+    assert all(r["pairs"] == 3 for r in pref) and pref[-1]["loss"] < pref[0]["loss"]  # the same 4 pairs recur: DPO learns them
+    assert pref[-1]["reward_margin"] > 0
+    assert [p.name for p in list_checkpoints(full)][-3:] == ["pref-000001", "pref-000002", "pref-000003"]
+    assert any(not torch.equal(a, b) for a, b in zip(_weights(full / "sft").values(), _weights(full / "pref").values(), strict=True))
+    assert json.loads((full / "meta.json").read_text())["final_model"].endswith("pref")
+    # a crash after pref step 1: resuming reloads DPO's reference from RUN/sft and ends where the full run did
+    cut = tmp_path / "cut"
+    shutil.copytree(full, cut)
+    for p in list_checkpoints(cut)[-2:]:
+        shutil.rmtree(p)
+    shutil.rmtree(cut / "pref")
+    train(None, resume=cut)
+    a, b = _weights(full / "pref"), _weights(cut / "pref")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["loss"] for r in read_jsonl(cut / "train.jsonl")] == [r["loss"] for r in rows]
+
+
+def test_redi_stage_on_generated_pairs_with_gold_chosen(tiny_dir, tmp_path):
+    from foveal.config import config_from_dict
+    from foveal.io import read_jsonl
+    from foveal.train import train
+
+    gen = {"k": 2, "prompts": 2, "max_rounds": 1, "gold_chosen": True}
+    tree = _tree(tiny_dir, pref={"steps": 2, "batch_size": 2, "generate": gen, "loss": {"name": "redi", "args": {"alpha": 0.5}},
+                                 "optim": {"lr": 1e-2}})
+    run = train(config_from_dict(tree), out=tmp_path / "redi")
+    rows = read_jsonl(run / "train.jsonl")
+    assert [(r["stage"], r["step"]) for r in rows] == [("pref", 1), ("pref", 2)]
+    for r in rows:  # an untrained model answers wrong: each prompt's gold trace against a sampled one
+        assert r["pairs"] == 2 and r["sample_accuracy"] == 0 and r["gen_rounds"] == 1
+        # REDI's loss is the mean of -log pi(y+)/|y+| + alpha log pi(y-)/|y-|, the rewards' means
+        assert r["loss"] == pytest.approx(-r["reward_chosen"] + 0.5 * r["reward_rejected"], rel=1e-5)
+    # without gold traces nothing is right, so there are no pairs and no update
+    tree["pref"] = {**tree["pref"], "steps": 1, "generate": {**gen, "gold_chosen": False}}
+    none = train(config_from_dict(tree), out=tmp_path / "none")
+    row = read_jsonl(none / "train.jsonl")[0]
+    assert row["pairs"] == 0 and "loss" not in row
+    init, after = _weights(tiny_dir), _weights(none / "pref")  # a run that never updated saves the initial weights
+    assert init.keys() == after.keys() and all(torch.equal(init[k], after[k]) for k in init)
+    trained = _weights(run / "pref")
+    assert any(not torch.equal(init[k], trained[k]) for k in init)
+
+
+def test_pref_config_errors_name_the_field_and_nothing_is_written(tiny_dir, pairs_file, tmp_path):
+    from foveal.config import config_from_dict
+    from foveal.train import train
+
+    base = {"steps": 1, "pairs": str(pairs_file)}
+    for pref, message in [
+        ({"steps": 1}, "give exactly one of pref.pairs"),
+        ({**base, "generate": {"k": 2}}, "give exactly one of pref.pairs"),
+        ({"steps": 1, "pairs": str(tmp_path / "none.jsonl")}, "none.jsonl is not a file"),
+        ({**base, "generate": None, "loss": {"name": "dpp"}}, "unknown preference loss 'dpp' .*did you mean dpo"),
+        ({**base, "loss": {"name": "redi", "args": {"beta": 1}}}, r"preference loss 'redi' has no option\(s\) \['beta'\]"),
+    ]:
+        with pytest.raises(FovealError, match=message):
+            train(config_from_dict(_tree(tiny_dir, pref=pref)), out=tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(pairs_file.read_text() + '{"prompt": {}, "chosen": "a"}\n')
+    with pytest.raises(FovealError, match=r"bad.jsonl:5: missing \['rejected'\]"):
+        train(config_from_dict(_tree(tiny_dir, pref={"steps": 1, "pairs": str(bad)})), out=tmp_path / "out")
+    with pytest.raises(FovealError, match="no reward has role 'correctness'"):
+        train(config_from_dict(_tree(tiny_dir, pref={"steps": 1, "generate": {"k": 2}}, rewards=[{"name": "format"}])),
+              out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # loss: redi is short for {name: redi}; `--set pref.loss.args.beta=0.3` keeps the default name, dpo
+    cfg = config_from_dict(_tree(tiny_dir), overrides=[f"pref.pairs={pairs_file}", "pref.steps=2", "pref.loss.args.beta=0.3"])
+    assert (cfg.pref.loss.name, cfg.pref.loss.args, cfg.sft.steps, cfg.rl.steps) == ("dpo", {"beta": 0.3}, 0, 0)
+    assert config_from_dict(_tree(tiny_dir, pref={**base, "loss": "redi"})).pref.loss.name == "redi"

@@ -33,11 +33,15 @@ one optimizer step. DPO's reference is a frozen copy of the policy at the stage'
 
 from __future__ import annotations
 
+import copy
 import json
+import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -216,3 +220,178 @@ def read_pairs(path: str | Path, train_only: bool = True) -> list[Pair]:
     if not pairs:
         raise FovealError(f"pref.pairs: {p} holds no pairs")
     return pairs
+
+
+# -- the stage -----------------------------------------------------------------------------------
+
+def check_pref_config(cfg) -> None:
+    """Everything the `pref` stage of run config `cfg` can fail on, checked before a run writes
+    anything: the loss and its options, the pairs file's every record, the correctness reward."""
+    pref = cfg.pref
+    PREFERENCE_LOSSES.check_options(pref.loss.name, pref.loss.args, "pref.loss.args")
+    if pref.pairs is not None:
+        read_pairs(pref.pairs)
+    if pref.generate is not None:
+        correctness_reward(cfg.rewards)
+
+
+def correctness_reward(specs):
+    """The recipe's reward with role `correctness` (the verifier that splits right from wrong)."""
+    from foveal.rewards.functions import CORRECTNESS
+    from foveal.train.rl import by_role, load_rewards
+
+    terms = load_rewards(specs)
+    name = by_role(terms).get(CORRECTNESS)
+    if name is None:
+        raise FovealError(f"pref.generate: no reward has role {CORRECTNESS!r} (rewards: {[t.name for t in terms]}); "
+                          f"add one, e.g. {{name: accuracy}}")
+    return next(t.fn for t in terms if t.name == name)
+
+
+def stage_start_model(session) -> torch.nn.Module:
+    """A frozen copy of the policy as it is at the start of the `pref` stage (DPO's reference).
+
+    Resuming mid-stage, the policy has moved, so the start is reloaded: the output of the last
+    earlier stage that ran (rl, else sft), else the recipe's model."""
+    cfg = session.cfg
+    if session.resuming_stage == PrefStage.name:
+        from foveal.models import load_policy
+
+        ran = [name for name in ("rl", "sft") if getattr(cfg, name).steps]
+        start = str(session.run_dir / ran[0]) if ran else cfg.model.path
+        ref = load_policy(start, dtype=cfg.model.dtype, device=str(session.accelerator.device), seed=cfg.init_seed).model
+    else:
+        ref = copy.deepcopy(session.accelerator.unwrap_model(session.model))
+    return ref.eval().requires_grad_(False)
+
+
+class PrefStage:
+    """The preference stage of a run: `step(i)` takes a batch of pairs (file or generated) and one
+    optimizer step on the mean of the registered loss over them."""
+
+    name = "pref"
+
+    def __init__(self, session, source) -> None:
+        self.s = session
+        self.cfg = cfg = session.cfg.pref
+        self.source = source
+        if cfg.batch_size % session.world:
+            raise FovealError(f"pref.batch_size {cfg.batch_size} must divide by the {session.world} processes")
+        if cfg.generate is not None and session.world > 1:
+            raise FovealError("pref.generate runs on one process (processes could find different numbers of pairs); "
+                              "write the pairs to a file and train on pref.pairs under several processes")
+        check_pref_config(session.cfg)
+        self.loss_fn = PREFERENCE_LOSSES.build(cfg.loss.name, cfg.loss.args, "pref.loss.args")
+        self.needs_ref = bool(PREFERENCE_LOSSES.flag(cfg.loss.name, "needs_ref", False))
+        self.optimizer, self.scheduler = session.make_optimizer(cfg.optim, cfg.steps)
+        self.pairs = read_pairs(cfg.pairs) if cfg.pairs is not None else None
+        self._perm: tuple[int, list[int]] | None = None
+        if cfg.generate is not None:
+            from foveal.rollout import get_backend
+
+            self.backend = get_backend(session.cfg.sampling.backend, policy=session.policy)
+            self.correct_fn = correctness_reward(session.cfg.rewards)
+        self.ref_model = stage_start_model(session) if self.needs_ref else None
+
+    # -- pairs ---------------------------------------------------------------------------------
+    def file_pairs(self, step: int) -> list[Pair]:
+        """Step `step`'s pairs from the file: positions [step * B, (step + 1) * B) of the pairs in a
+        seeded order per epoch (a function of the step alone, so a resumed run takes the same ones)."""
+        n, b = len(self.pairs), self.cfg.batch_size
+        out = []
+        for k in range(step * b, (step + 1) * b):
+            epoch, i = divmod(k, n)
+            if self._perm is None or self._perm[0] != epoch:
+                order = list(range(n))
+                random.Random(f"{self.s.cfg.seed}:pairs:{epoch}").shuffle(order)
+                self._perm = (epoch, order)
+            out.append(self.pairs[self._perm[1][i]])
+        return self.s.shard(out)
+
+    def generated_pairs(self, step: int) -> tuple[list[Pair], dict]:
+        """Up to B pairs from the policy's own samples: rounds of `prompts` prompts x k samples,
+        verified by the correctness reward and paired by `build_pairs`, until B pairs or `max_rounds`."""
+        from foveal.prompts import sft_target
+        from foveal.rewards import call_reward
+        from foveal.rollout import Sampling
+
+        s, g, sc = self.s, self.cfg.generate, self.s.cfg.sampling
+        pairs: list[Pair] = []
+        right, sampled, rounds = 0.0, 0, 0
+        while len(pairs) < self.cfg.batch_size and rounds < g.max_rounds:
+            prompts = self.source.draw(g.prompts)
+            seed = s.cfg.seed * 1_000_003 + step * 1_009 + rounds
+            groups = self.backend.generate(prompts, g.k, Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed))
+            rounds += 1
+            for sample, group in zip(prompts, groups, strict=True):
+                texts = [c.text for c in group.completions]
+                scores = call_reward(self.correct_fn, texts, [sample] * len(texts),
+                                     lengths=[len(c.token_ids) for c in group.completions])
+                right += sum(x >= g.threshold for x in scores)
+                sampled += len(scores)
+                gold = sft_target(sample, s.cfg.answer_format) if g.gold_chosen else None
+                pairs += build_pairs(sample, texts, scores, pairs_per_prompt=g.pairs_per_prompt, threshold=g.threshold,
+                                     gold=gold, meta={"step": step + 1})
+        return pairs[: self.cfg.batch_size], {"sample_accuracy": right / max(sampled, 1), "gen_rounds": rounds}
+
+    # -- the update ----------------------------------------------------------------------------
+    def seq_logps(self, batch: dict, model=None) -> tuple[Tensor, Tensor]:
+        """(sequence log-prob sums [2b], token counts [2b]) of an encoded micro-batch under `model`."""
+        logp, _ = self.s.logprobs(batch, model=model)
+        return sequence_logps(logp, batch["completion_mask"][:, -logp.shape[1] :])
+
+    def step(self, step: int) -> dict:
+        s, cfg = self.s, self.cfg
+        t0 = time.perf_counter()
+        info: dict[str, Any] = {}
+        if self.pairs is not None:
+            pairs = self.file_pairs(step)
+        else:
+            pairs, info = self.generated_pairs(step)
+        t_gen = time.perf_counter() - t0
+        if not pairs:  # nothing verified right and wrong this step: no update
+            return {"pairs": 0, **info, "gen_time_s": t_gen, "step_time_s": time.perf_counter() - t0}
+        stats = {"loss": 0.0, "chosen": 0.0, "rejected": 0.0, "correct_order": 0.0, "logp_chosen": 0.0, "logp_rejected": 0.0}
+        chunks = list(range(0, len(pairs), cfg.micro_batch_size))
+        s.model.train()
+        for k, lo in enumerate(chunks):
+            mb = pairs[lo : lo + cfg.micro_batch_size]
+            ids = [s.policy.tokenize_target(p.chosen) for p in mb] + [s.policy.tokenize_target(p.rejected) for p in mb]
+            batch = s.policy.encode_pairs([p.prompt for p in mb] * 2, ids)
+            with s.sync(last=k == len(chunks) - 1):
+                seq, lengths = self.seq_logps(batch)
+                chosen, rejected = seq.chunk(2)
+                chosen_len, rejected_len = lengths.chunk(2)
+                extra = {}
+                if self.needs_ref:
+                    with torch.no_grad():
+                        ref_seq, _ = self.seq_logps(batch, model=self.ref_model)
+                    extra = dict(zip(("ref_chosen", "ref_rejected"), ref_seq.detach().chunk(2), strict=True))
+                out = self.loss_fn(chosen, rejected, chosen_len, rejected_len, **extra)
+                loss = out.loss.sum() / len(pairs)  # the mean over this process's pairs; DDP averages processes
+                s.accelerator.backward(loss)
+            stats["loss"] += loss.item()
+            stats["chosen"] += float(out.chosen_reward.sum())
+            stats["rejected"] += float(out.rejected_reward.sum())
+            stats["correct_order"] += float((out.chosen_reward > out.rejected_reward).sum())
+            stats["logp_chosen"] += float(chosen.detach().sum())
+            stats["logp_rejected"] += float(rejected.detach().sum())
+        grad_norm = s.clip_and_step(self.optimizer, self.scheduler, cfg.optim.max_grad_norm)
+        dt = time.perf_counter() - t0
+        n = s.global_sum(len(pairs))
+        mean = {k: s.global_sum(v) / n for k, v in stats.items() if k != "loss"}
+        return {
+            "loss": s.global_sum(stats["loss"]) / s.world,
+            "reward_chosen": mean["chosen"],
+            "reward_rejected": mean["rejected"],
+            "reward_margin": mean["chosen"] - mean["rejected"],
+            "reward_accuracy": mean["correct_order"],
+            "logp_chosen": mean["logp_chosen"],
+            "logp_rejected": mean["logp_rejected"],
+            "pairs": int(n),
+            **info,
+            "grad_norm": grad_norm,
+            "lr": self.scheduler.get_last_lr()[0],
+            "gen_time_s": t_gen,
+            "step_time_s": dt,
+        }
