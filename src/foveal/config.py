@@ -323,7 +323,7 @@ class PrefConfig(Strict):
     @model_validator(mode="after")
     def _one_pair_source(self):
         if self.steps and (self.pairs is None) == (self.generate is None):
-            raise ValueError("pref: give exactly one of pref.pairs (a pairs JSONL file) or pref.generate (k samples per prompt)")
+            raise ValueError("give exactly one of pref.pairs (a pairs JSONL file) or pref.generate (k samples per prompt)")
         if self.steps and self.pairs is not None and not Path(self.pairs).is_file():
             raise ValueError(f"pref.pairs: {self.pairs} is not a file")
         return self
