@@ -69,6 +69,55 @@ def test_redi_is_length_normalised_and_down_weights_the_negatives_by_hand():
         redi_loss(chosen, rejected, T([3.0, 1.0]), T([4.0, 3.0]), alpha=1.5)
 
 
+def test_dpo_matches_trls_dpo_trainer_loss_and_gradients(tiny_dir, tmp_path):
+    """TRL 1.16 computes its sigmoid loss inline in `DPOTrainer._compute_loss` (no standalone function),
+    so the trainer itself scores a batch of [chosen; rejected] rows of varied completion lengths with a
+    perturbed tiny causal LM against its initial copy; foveal's `sequence_logps` + `dpo_loss` on the
+    same model and tokens must give the same loss and gradients."""
+    import copy
+
+    from datasets import Dataset
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from trl import DPOConfig, DPOTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64))
+    args = DPOConfig(output_dir=str(tmp_path / "trl"), beta=0.3, loss_type=["sigmoid"], use_cpu=True, report_to=[], bf16=False,
+                     disable_tqdm=True)  # bf16 off: DPOConfig defaults it on, and the accelerate state it sets is global
+    data = Dataset.from_list([{"prompt": "a b", "chosen": " c", "rejected": " d"}] * 2)  # the trainer needs one
+    trainer = DPOTrainer(model=model, ref_model=copy.deepcopy(model), args=args, train_dataset=data, processing_class=tok)
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    b, prompt, comp = 3, 4, 5
+    ids = torch.randint(0, len(tok), (2 * b, prompt + comp))
+    attn, cmask = torch.ones_like(ids), torch.zeros_like(ids)
+    cmask[:, prompt:] = 1
+    for row, n in ((1, 3), (b + 2, 2)):  # a shorter chosen and a shorter rejected (right padding)
+        cmask[row, prompt + n :] = 0
+        attn[row, prompt + n :] = 0
+    trainer.model.train()
+    trl_loss = trainer._compute_loss(trainer.model, {"input_ids": ids, "attention_mask": attn, "completion_mask": cmask}, False)
+    trl_loss.backward()
+    trl_grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters()}
+    trainer.model.zero_grad()
+
+    def seq(m):
+        logits = m(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
+        return sequence_logps(torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None]).squeeze(-1), cmask[:, 1:])
+
+    s, n = seq(trainer.model)
+    with torch.no_grad():
+        ref, _ = seq(trainer.ref_model)
+    ours = dpo_loss(*s.chunk(2), *n.chunk(2), *ref.chunk(2), beta=0.3).loss.mean()
+    ours.backward()
+    assert abs(trl_loss.item() - math.log(2)) > 1e-3  # the policy has moved off its reference
+    assert ours.item() == pytest.approx(trl_loss.item(), abs=1e-5)
+    assert all(torch.allclose(p.grad, trl_grads[n], atol=1e-6) for n, p in trainer.model.named_parameters())
+
+
 def test_sequence_logps_sum_only_the_completion_tokens():
     logp = T([[-1.0, -2.0, -3.0], [-0.5, -0.5, -7.0]])
     mask = T([[1, 1, 1], [1, 1, 0]])

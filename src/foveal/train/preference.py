@@ -33,6 +33,7 @@ one optimizer step. DPO's reference is a frozen copy of the policy at the stage'
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -261,7 +262,12 @@ def stage_start_model(session) -> torch.nn.Module:
         start = str(session.run_dir / ran[0]) if ran else cfg.model.path
         ref = load_policy(start, dtype=cfg.model.dtype, device=str(session.accelerator.device), seed=cfg.init_seed).model
     else:
-        ref = copy.deepcopy(session.accelerator.unwrap_model(session.model))
+        from accelerate.utils import extract_model_from_parallel
+
+        # the copy without accelerate's mixed-precision forward wrapper, as a reloaded model has none;
+        # `PrefStage.seq_logps` runs the reference under the accelerator's autocast instead, so a fresh
+        # and a resumed run score it alike (`accelerate launch --mixed_precision bf16`)
+        ref = extract_model_from_parallel(copy.deepcopy(session.accelerator.unwrap_model(session.model)), keep_fp32_wrapper=False)
     return ref.eval().requires_grad_(False)
 
 
@@ -336,8 +342,10 @@ class PrefStage:
 
     # -- the update ----------------------------------------------------------------------------
     def seq_logps(self, batch: dict, model=None) -> tuple[Tensor, Tensor]:
-        """(sequence log-prob sums [2b], token counts [2b]) of an encoded micro-batch under `model`."""
-        logp, _ = self.s.logprobs(batch, model=model)
+        """(sequence log-prob sums [2b], token counts [2b]) of an encoded micro-batch under `model`
+        (default the policy; another model runs under the accelerator's autocast, as the prepared policy does)."""
+        with self.s.accelerator.autocast() if model is not None else contextlib.nullcontext():
+            logp, _ = self.s.logprobs(batch, model=model)
         return sequence_logps(logp, batch["completion_mask"][:, -logp.shape[1] :])
 
     def step(self, step: int) -> dict:
