@@ -309,3 +309,15 @@ def test_pref_config_errors_name_the_field_and_nothing_is_written(tiny_dir, pair
     cfg = config_from_dict(_tree(tiny_dir), overrides=[f"pref.pairs={pairs_file}", "pref.steps=2", "pref.loss.args.beta=0.3"])
     assert (cfg.pref.loss.name, cfg.pref.loss.args, cfg.sft.steps, cfg.rl.steps) == ("dpo", {"beta": 0.3}, 0, 0)
     assert config_from_dict(_tree(tiny_dir, pref={**base, "loss": "redi"})).pref.loss.name == "redi"
+
+
+def test_a_run_without_a_pref_stage_dumps_its_config_as_before(tiny_dir, pairs_file):
+    import yaml
+
+    from foveal.config import config_from_dict, dump_config
+
+    plain = config_from_dict(_tree(tiny_dir, sft={"steps": 1}))
+    assert "pref" not in yaml.safe_load(dump_config(plain)) and config_from_dict(yaml.safe_load(dump_config(plain))) == plain
+    pref = config_from_dict(_tree(tiny_dir, pref={"steps": 2, "pairs": str(pairs_file), "loss": "redi"}))
+    tree = yaml.safe_load(dump_config(pref))
+    assert tree["pref"]["loss"] == {"name": "redi", "args": {}} and config_from_dict(tree) == pref
