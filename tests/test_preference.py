@@ -13,6 +13,7 @@ from foveal.train.preference import (
     PREFERENCE_LOSSES,
     Pair,
     build_pairs,
+    check_pref_config,
     dpo_loss,
     read_pairs,
     redi_loss,
@@ -305,6 +306,11 @@ def test_pref_config_errors_name_the_field_and_nothing_is_written(tiny_dir, pair
         train(config_from_dict(_tree(tiny_dir, pref={"steps": 1, "generate": {"k": 2}}, rewards=[{"name": "format"}])),
               out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    # the split over processes, known where training starts, is checked with the rest
+    with pytest.raises(FovealError, match="pref.batch_size 3 must divide by the 2 processes"):
+        check_pref_config(config_from_dict(_tree(tiny_dir, pref={**base, "batch_size": 3})), world=2)
+    with pytest.raises(FovealError, match="pref.generate runs on one process"):
+        check_pref_config(config_from_dict(_tree(tiny_dir, pref={"steps": 1, "generate": {"k": 2}})), world=2)
     # loss: redi is short for {name: redi}; `--set pref.loss.args.beta=0.3` keeps the default name, dpo
     cfg = config_from_dict(_tree(tiny_dir), overrides=[f"pref.pairs={pairs_file}", "pref.steps=2", "pref.loss.args.beta=0.3"])
     assert (cfg.pref.loss.name, cfg.pref.loss.args, cfg.sft.steps, cfg.rl.steps) == ("dpo", {"beta": 0.3}, 0, 0)

@@ -225,11 +225,17 @@ def read_pairs(path: str | Path, train_only: bool = True) -> list[Pair]:
 
 # -- the stage -----------------------------------------------------------------------------------
 
-def check_pref_config(cfg) -> None:
+def check_pref_config(cfg, world: int = 1) -> None:
     """Everything the `pref` stage of run config `cfg` can fail on, checked before a run writes
-    anything: the loss and its options, the pairs file's every record, the correctness reward."""
+    anything: the loss and its options, the pairs file's every record, the correctness reward, and
+    the split of the work over `world` processes."""
     pref = cfg.pref
     PREFERENCE_LOSSES.check_options(pref.loss.name, pref.loss.args, "pref.loss.args")
+    if pref.batch_size % world:
+        raise FovealError(f"pref.batch_size {pref.batch_size} must divide by the {world} processes")
+    if pref.generate is not None and world > 1:
+        raise FovealError("pref.generate runs on one process (processes could find different numbers of pairs); "
+                          "write the pairs to a file and train on pref.pairs under several processes")
     if pref.pairs is not None:
         read_pairs(pref.pairs)
     if pref.generate is not None:
@@ -281,12 +287,6 @@ class PrefStage:
         self.s = session
         self.cfg = cfg = session.cfg.pref
         self.source = source
-        if cfg.batch_size % session.world:
-            raise FovealError(f"pref.batch_size {cfg.batch_size} must divide by the {session.world} processes")
-        if cfg.generate is not None and session.world > 1:
-            raise FovealError("pref.generate runs on one process (processes could find different numbers of pairs); "
-                              "write the pairs to a file and train on pref.pairs under several processes")
-        check_pref_config(session.cfg)
         self.loss_fn = PREFERENCE_LOSSES.build(cfg.loss.name, cfg.loss.args, "pref.loss.args")
         self.needs_ref = bool(PREFERENCE_LOSSES.flag(cfg.loss.name, "needs_ref", False))
         self.optimizer, self.scheduler = session.make_optimizer(cfg.optim, cfg.steps)

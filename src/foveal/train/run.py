@@ -250,7 +250,7 @@ def _open_session(cfg: RunConfig, run_dir: Path, fresh: bool, at: Resume | None)
     if cfg.pref.steps:
         from foveal.train.preference import check_pref_config
 
-        check_pref_config(cfg)  # the loss, every record of the pairs file, the correctness reward
+        check_pref_config(cfg, accelerator.num_processes)  # the loss, the pairs file's records, the verifier
     if cfg.model.gradient_checkpointing:
         _enable_gradient_checkpointing(policy, cfg.model.lora is not None)
     set_seed(cfg.seed)
