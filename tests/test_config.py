@@ -15,7 +15,7 @@ GYM = {"gym": {"tasks": ["count"], "levels": [1]}}
 @pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
 def test_every_committed_recipe_validates(path):
     cfg = load_config(path)
-    assert cfg.sft.steps or cfg.rl.steps
+    assert cfg.sft.steps or cfg.rl.steps or cfg.pref.steps
 
 
 def test_recipes_cover_the_algorithms():

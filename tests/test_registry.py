@@ -123,7 +123,7 @@ def test_foveal_algos_lists_every_registry_with_options_and_docs(capsys):
     assert e.value.code == 0
     listing = json.loads(capsys.readouterr().out)
     assert list(listing) == ["advantages", "policy_losses", "aggregations", "kl_estimators", "beta_schedules",
-                             "ref_updates", "rewards", "samplers", "tasks", "backends"]
+                             "ref_updates", "preference_losses", "rewards", "samplers", "tasks", "backends"]
     by = {section: {e["name"]: e for e in entries} for section, entries in listing.items()}
     assert by["advantages"]["grpo"]["options"] == {"scale": "group", "eps": 0.0001}
     assert by["advantages"]["grpo"]["flags"] == {"needs_groups": True} and by["advantages"]["grpo"]["doc"].startswith("GRPO")

@@ -3,8 +3,9 @@
     cfg = load_config("recipes/grpo.yaml", overrides=["rl.steps=50", "rl.group_size=8"])
     cfg = RunConfig(model={"path": "tiny"}, data={"gym": {"tasks": ["count"]}}, rl={"steps": 10})
 
-A run has up to two stages, run in order: `sft` (supervised fine-tuning on the samples' R1
-targets, skipped when `sft.steps` is 0) then `rl` (the GRPO family, skipped when `rl.steps` is 0).
+A run has up to three stages, run in order: `sft` (supervised fine-tuning on the samples' R1
+targets, skipped when `sft.steps` is 0), `rl` (the GRPO family, skipped when `rl.steps` is 0), then
+`pref` (DPO / REDI on verified right-wrong pairs, skipped when `pref.steps` is 0).
 `answer_format: answer` makes the whole run answer-only (`<answer>4</answer>`, no `<think>`): the
 default system prompt, the SFT target and the rewards' `answer_format` option follow it.
 Every model forbids unknown fields, so a typo in a recipe is an error naming the file and the field,
@@ -283,6 +284,52 @@ class RLConfig(Strict):
             _deprecated(", ".join(f"rl.{k}" for k in moved), f"rl.loss: {{name: {loss['name']}, args: {{{args}}}}}")
         return v
 
+class PrefGenerateConfig(Strict):
+    """Pairs made on the fly from the policy: k samples per drawn prompt (the run's `data` and
+    `sampling`), verified by the correctness reward, paired by `foveal.train.preference.build_pairs`."""
+
+    k: int = Field(4, ge=2, description="completions sampled per prompt")
+    prompts: int = Field(8, ge=1, description="prompts drawn per generation round")
+    pairs_per_prompt: int = Field(1, ge=1, description="at most this many disjoint (right, wrong) pairs per prompt")
+    max_rounds: int = Field(4, ge=1, description="generation rounds a step may spend to fill its batch of pairs")
+    threshold: float = Field(1.0, description="a completion is right when its correctness score is >= this")
+    gold_chosen: bool = Field(False, description="a prompt with wrong samples but no right one gets the sample's own "
+                                                 "target (the SFT trace, right by construction) as chosen")
+
+
+class PrefConfig(Strict):
+    """Preference training on verified (right, wrong) pairs of the same prompt: DPO or REDI
+    (`foveal algos`' preference_losses), from a pairs file or generated from the policy."""
+
+    steps: int = Field(0, ge=0, description="optimizer steps; 0 skips the stage")
+    batch_size: int = Field(8, ge=1, description="pairs per optimizer step")
+    micro_batch_size: int = Field(8, ge=1, description="pairs per forward pass (gradient accumulation)")
+    loss: FnSpec = Field(FnSpec(name="dpo"), description="preference loss, e.g. {name: dpo, args: {beta: 0.1}} or {name: redi, args: {alpha: 0.8}}")
+    pairs: str | None = Field(None, description="a pairs JSONL file (foveal.train.preference: one {prompt, chosen, rejected} per line)")
+    generate: PrefGenerateConfig | None = Field(None, description="make pairs from the policy's own samples instead of a file")
+    optim: OptimConfig = OptimConfig(lr=1e-5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loss_name(cls, v):
+        """`--set pref.loss.args.beta=0.2` keeps the default loss name; `loss: redi` means {name: redi}."""
+        if isinstance(v, dict) and "loss" in v:
+            loss = v["loss"]
+            if isinstance(loss, str):
+                v = {**v, "loss": {"name": loss}}
+            elif isinstance(loss, dict) and "name" not in loss:
+                v = {**v, "loss": {"name": cls.model_fields["loss"].default.name, **loss}}
+        return v
+
+    @model_validator(mode="after")
+    def _one_pair_source(self):
+        if self.steps and (self.pairs is None) == (self.generate is None):
+            raise ValueError("give exactly one of pref.pairs (a pairs JSONL file) or pref.generate (k samples per prompt)")
+        if self.steps and self.pairs is not None and not Path(self.pairs).is_file():
+            raise ValueError(f"pref.pairs: {self.pairs} is not a file")
+        return self
+
+
 class CheckpointConfig(Strict):
     every: int = Field(0, ge=0, description="save a resumable checkpoint every N steps of a stage; 0 = only at the end")
     keep: int = Field(2, ge=1, description="checkpoints kept (oldest deleted)")
@@ -296,12 +343,13 @@ class LogConfig(Strict):
 
 
 class RunConfig(Strict):
-    """A whole run: model, data, the SFT and RL stages, rewards, sampling, checkpoints, logging, seed."""
+    """A whole run: model, data, the SFT, RL and preference stages, rewards, sampling, checkpoints, logging, seed."""
 
     model: ModelConfig = ModelConfig()
     data: DataConfig
     sft: SFTConfig = SFTConfig()
     rl: RLConfig = RLConfig()
+    pref: PrefConfig = PrefConfig()
     rewards: list[RewardSpec] = Field(
         default_factory=lambda: [RewardSpec(name="accuracy"), RewardSpec(name="format", weight=0.5)]
     )
@@ -320,10 +368,12 @@ class RunConfig(Strict):
 
     @model_validator(mode="after")
     def _something_to_do(self):
-        if self.sft.steps == 0 and self.rl.steps == 0:
-            raise ValueError("nothing to train: set sft.steps and/or rl.steps > 0")
+        if self.sft.steps == 0 and self.rl.steps == 0 and self.pref.steps == 0:
+            raise ValueError("nothing to train: set sft.steps, rl.steps and/or pref.steps > 0")
         if self.rl.steps and not self.rewards:
             raise ValueError("rewards: the rl stage needs at least one reward function")
+        if self.pref.steps and self.pref.generate is not None and not self.rewards:
+            raise ValueError("rewards: pref.generate verifies samples with the correctness reward; give one (e.g. accuracy)")
         if self.rl.old_logprobs == "backend" and self.sampling.temperature != 1.0:
             raise ValueError("rl.old_logprobs 'backend' needs sampling.temperature 1 (backends report temperature-1 logprobs)")
         return self
@@ -446,5 +496,10 @@ def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig
 
 
 def dump_config(cfg: RunConfig) -> str:
-    """The config as YAML (every field, defaults included): what a run records beside its outputs."""
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    """The config as YAML (every field, defaults included): what a run records beside its outputs.
+    A run without a preference stage leaves `pref` out (the default), so its config.yaml, and an
+    experiment's plan made from it, read as they did before the stage existed."""
+    tree = cfg.model_dump(mode="json")
+    if cfg.pref == PrefConfig():
+        del tree["pref"]
+    return yaml.safe_dump(tree, sort_keys=False)

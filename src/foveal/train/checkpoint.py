@@ -28,7 +28,7 @@ import torch
 from foveal.errors import FovealError
 from foveal.io import atomic_dir
 
-STAGES = ("sft", "rl")
+STAGES = ("sft", "rl", "pref")
 
 
 def checkpoint_name(stage: str, step: int) -> str:

@@ -1,4 +1,4 @@
-"""`foveal train`: run a recipe (SFT and/or RL), or resume a run; `foveal algos`: what a recipe can name."""
+"""`foveal train`: run a recipe (SFT, RL and/or preference), or resume a run; `foveal algos`: what a recipe can name."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def registries() -> dict:
     from foveal.rollout import BACKENDS
     from foveal.tasks import TASKS
     from foveal.train import algos
+    from foveal.train.preference import PREFERENCE_LOSSES
     from foveal.train.reference import REF_UPDATES
     from foveal.train.samplers import SAMPLERS
 
@@ -57,6 +58,7 @@ def registries() -> dict:
         "kl_estimators": algos.KL,
         "beta_schedules": algos.BETA_SCHEDULES,
         "ref_updates": REF_UPDATES,
+        "preference_losses": PREFERENCE_LOSSES,
         "rewards": REWARDS,
         "samplers": SAMPLERS,
         "tasks": TASKS,
@@ -68,7 +70,7 @@ def algos_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {section: [{name, doc, options, flags}]}."),
 ) -> None:
     """List every registry a recipe draws from (advantages, policy losses, aggregations, KL estimators,
-    beta schedules, reference updates, rewards, samplers, tasks, rollout backends), each entry with its
+    beta schedules, reference updates, preference losses, rewards, samplers, tasks, rollout backends), each entry with its
     options (name=default) and one-line doc."""
     import json
 

@@ -1,4 +1,4 @@
-"""`train(config) -> run_dir`: a whole run, SFT then RL, logged, checkpointed and resumable.
+"""`train(config) -> run_dir`: a whole run, SFT then RL then preference, logged, checkpointed and resumable.
 
     from foveal.config import load_config
     from foveal.train import train
@@ -12,15 +12,16 @@ A run directory holds
     train.jsonl      one row per optimizer step of each stage: {"stage", "step", metrics...}
     tb/              TensorBoard events (log.tensorboard: true)
     checkpoints/     resumable state every `checkpoint.every` steps and at the end of each stage
-    sft/, rl/        the model after each stage (a transformers directory; `load_policy("RUN/rl")`)
+    sft/, rl/, pref/ the model after each stage (a transformers directory; `load_policy("RUN/rl")`)
 
 Everything that can fail on bad input (the config, the algorithms and their options, the model path,
 the dataset, reward names) is checked before the run directory is created, so a bad command leaves
 nothing behind.
 
-`train` is a short driver over stages (`stage_classes()`: SFT then RL). A stage is a class with a
-`name` (its config section and checkpoint prefix), `__init__(session, source)` that builds its own
-state (optimizer, schedule, and for RL the rollout backend, the registered functions and the
+`train` is a short driver over stages (`stage_classes()`: SFT, RL, then preference (DPO / REDI) on
+verified pairs, last because its pairs come from the policy the earlier stages made). A stage is a
+class with a `name` (its config section and checkpoint prefix), `__init__(session, source)` that
+builds its own state (optimizer, schedule, and for RL the rollout backend, the registered functions and the
 reference model), `step(i) -> log row`, and optionally `state_dict()`/`load_state_dict()` for state
 beyond weights, optimizer, schedule, RNG and data cursor (saved as the checkpoint's stage.pt).
 
@@ -168,8 +169,11 @@ def _truncate_log(run_dir: Path, stage: str, step: int) -> None:
         atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in keep))
 
 
+SUMMARY_KEYS = {"sft": ("loss",), "pref": ("loss", "reward_margin", "reward_accuracy", "pairs")}  # the progress line
+
+
 def _summary(stage: str, row: dict) -> str:
-    keys = ("loss",) if stage == "sft" else ("reward_mean", "accuracy", "format_rate", "completion_len")
+    keys = SUMMARY_KEYS.get(stage, ("reward_mean", "accuracy", "format_rate", "completion_len"))
     return "  ".join(f"{k}={row[k]:.3g}" for k in keys if isinstance(row.get(k), (int, float)))
 
 
@@ -189,7 +193,7 @@ class Resume(NamedTuple):
 
 
 def train(config: RunConfig | str | Path | None, out: str | Path | None = None, resume: str | Path | None = None) -> Path:
-    """Run the stages of `config` (SFT, then RL) into `out` (or continue run `resume`); returns the run dir."""
+    """Run the stages of `config` (SFT, RL, preference) into `out` (or continue run `resume`); returns the run dir."""
     cfg, run_dir, at = _resolve(config, out, resume)
     session, source = _open_session(cfg, run_dir, fresh=resume is None, at=at)
     meta = {"seed": cfg.seed, **provenance(), "models": {}}
@@ -202,10 +206,11 @@ def train(config: RunConfig | str | Path | None, out: str | Path | None = None, 
 
 def stage_classes() -> tuple:
     """The stages of a run, in order (each skipped when its `steps` is 0)."""
+    from foveal.train.preference import PrefStage
     from foveal.train.rl import RLStage
     from foveal.train.sft import SFTStage
 
-    return (SFTStage, RLStage)
+    return (SFTStage, RLStage, PrefStage)
 
 
 def _resolve(config, out, resume) -> tuple[RunConfig, Path, Resume | None]:
@@ -242,6 +247,10 @@ def _open_session(cfg: RunConfig, run_dir: Path, fresh: bool, at: Resume | None)
         from foveal.train.rl import load_rewards
 
         load_rewards(cfg.rewards)
+    if cfg.pref.steps:
+        from foveal.train.preference import check_pref_config
+
+        check_pref_config(cfg, accelerator.num_processes)  # the loss, the pairs file's records, the verifier
     if cfg.model.gradient_checkpointing:
         _enable_gradient_checkpointing(policy, cfg.model.lora is not None)
     set_seed(cfg.seed)
