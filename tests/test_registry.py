@@ -136,3 +136,31 @@ def test_foveal_algos_lists_every_registry_with_options_and_docs(capsys):
         main(["algos"])
     text = capsys.readouterr().out
     assert e.value.code == 0 and "ppo_clip(clip_low=0.2, clip_high=0.2" in text and "[role=correctness]" in text
+
+
+def test_the_reference_is_copied_without_accelerates_bf16_wrapper_as_a_reloaded_one_would_be():
+    """A reference copied from the prepared policy must score as one reloaded from disk on resume
+    (which has no autocast wrapper). Run in a subprocess: accelerate's mixed-precision state is global."""
+    import subprocess
+    import sys
+
+    code = """
+import torch
+from accelerate import Accelerator
+from foveal.train.reference import frozen_copy
+torch.manual_seed(0)
+acc = Accelerator(cpu=True, mixed_precision="bf16")
+model = acc.prepare(torch.nn.Linear(8, 8))
+x = torch.randn(4, 8)
+reloaded = torch.nn.Linear(8, 8)
+reloaded.load_state_dict(acc.unwrap_model(model).state_dict())
+ref = frozen_copy(acc, model)
+assert not torch.equal(model(x), reloaded(x))                    # the prepared policy computes in bf16
+assert torch.equal(ref(x), reloaded(x))
+assert not torch.equal(model(x), reloaded(x))                    # copying left the policy's wrapper in place
+with acc.autocast():
+    assert torch.equal(ref(x), reloaded(x))
+print("ok")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -34,7 +34,6 @@ one optimizer step. DPO's reference is a frozen copy of the policy at the stage'
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import random
 import time
@@ -268,12 +267,9 @@ def stage_start_model(session) -> torch.nn.Module:
         start = str(session.run_dir / ran[0]) if ran else cfg.model.path
         ref = load_policy(start, dtype=cfg.model.dtype, device=str(session.accelerator.device), seed=cfg.init_seed).model
     else:
-        from accelerate.utils import extract_model_from_parallel
+        from foveal.train.reference import frozen_copy
 
-        # the copy without accelerate's mixed-precision forward wrapper, as a reloaded model has none;
-        # `PrefStage.seq_logps` runs the reference under the accelerator's autocast instead, so a fresh
-        # and a resumed run score it alike (`accelerate launch --mixed_precision bf16`)
-        ref = extract_model_from_parallel(copy.deepcopy(session.accelerator.unwrap_model(session.model)), keep_fp32_wrapper=False)
+        ref = frozen_copy(session.accelerator, session.model)  # seq_logps runs it under autocast
     return ref.eval().requires_grad_(False)
 
 

@@ -55,6 +55,15 @@ def ema_ref(policy: torch.nn.Module, ref: torch.nn.Module, step: int, alpha: flo
     sync_ref(policy, ref, step, alpha=alpha, every=1)
 
 
+def frozen_copy(accelerator, model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of the prepared `model`, unwrapped from DDP and from accelerate's mixed-precision
+    forward wrapper (a model reloaded from disk has none, so a fresh and a resumed run score alike;
+    `Session.logprobs` runs any model but the policy under the accelerator's autocast instead)."""
+    from accelerate.utils import extract_model_from_parallel
+
+    return extract_model_from_parallel(copy.deepcopy(accelerator.unwrap_model(model)), keep_fp32_wrapper=False)
+
+
 def reference_model(session, resuming: bool) -> torch.nn.Module:
     """A frozen copy of the policy as it is at the start of the RL stage.
 
@@ -68,5 +77,5 @@ def reference_model(session, resuming: bool) -> torch.nn.Module:
         start = str(session.run_dir / "sft") if cfg.sft.steps else cfg.model.path
         ref = load_policy(start, dtype=cfg.model.dtype, device=str(session.accelerator.device), seed=cfg.init_seed).model
     else:
-        ref = copy.deepcopy(session.accelerator.unwrap_model(session.model))
+        ref = frozen_copy(session.accelerator, session.model)
     return ref.eval().requires_grad_(False)

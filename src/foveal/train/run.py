@@ -107,12 +107,15 @@ class Session:
 
     # -- model helpers ----------------------------------------------------------------------------
     def logprobs(self, batch: dict, temperature: float = 1.0, model=None):
-        """`Policy.token_logprobs` through `model` (default: the training model, DDP-wrapped if any)."""
+        """`Policy.token_logprobs` through `model` (default: the training model, DDP-wrapped if any);
+        another model (the reference, a frozen copy without accelerate's wrappers) runs under the
+        accelerator's autocast, as the prepared training model does."""
         policy = self.policy
         saved = policy.model
         policy.model = self.model if model is None else model
         try:
-            return policy.token_logprobs(batch, temperature)
+            with self.accelerator.autocast() if model is not None else contextlib.nullcontext():
+                return policy.token_logprobs(batch, temperature)
         finally:
             policy.model = saved
 
