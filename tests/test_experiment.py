@@ -124,6 +124,7 @@ BAD = [
     (["arms", "sft", "recipe"], "../recipes/nope.yaml", "arms.sft: recipe '../recipes/nope.yaml' not found"),
     (["arms", "sft", "set"], ["rl.nope=1"], "arms.sft: .*rl.nope: unknown field"),
     (["arms", "sft", "stages"], ["rl"], "arms.sft.stages: 'rl' is not trained"),
+    (["arms", "sft", "stages"], ["pref"], "arms.sft.stages: 'pref' is not trained"),
     (["arms", "sft", "colour"], "red", "arms.sft.colour: unknown field"),
     (["arms"], {}, "arms"),
     (["seeds"], 0, "seeds"),

@@ -27,7 +27,7 @@ from foveal.config import RunConfig, format_errors, load_config, read_yaml
 from foveal.errors import FovealError
 from foveal.sample import Sample
 
-STAGES = ("base", "sft", "rl")  # base: the model before training (the recipe's model.path, init from the seed)
+STAGES = ("base", "sft", "rl", "pref")  # base: the model before training (the recipe's model.path, init from the seed)
 PASS_AT = re.compile(r"pass@(k|[1-9][0-9]*)")  # pass@k (k = eval.k) or pass@N for N <= eval.k
 EACH = "*/"  # reference "*/STAGE": every row is compared with its own arm's STAGE
 
@@ -41,7 +41,7 @@ class Arm(Strict):
 
     recipe: str = Field(..., description="a recipe YAML, relative to the experiment file or the repository root")
     set: list[str] = Field(default_factory=list, description="overrides key=value, as `foveal train --set`")
-    stages: list[Literal["base", "sft", "rl"]] | None = Field(
+    stages: list[Literal["base", "sft", "rl", "pref"]] | None = Field(
         None, min_length=1, description="checkpoints to evaluate; default: the last stage the recipe trains")
 
 
@@ -203,7 +203,7 @@ def find_recipe(recipe: str, here: Path) -> Path:
 
 def stages_of(cfg: RunConfig) -> list[str]:
     """The stages a config trains, in order."""
-    return [s for s, steps in (("sft", cfg.sft.steps), ("rl", cfg.rl.steps)) if steps]
+    return [s for s in ("sft", "rl", "pref") if getattr(cfg, s).steps]
 
 
 def check_model(path: str) -> None:
