@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "foveal.train.commands",  # train
     "foveal.experiment.commands",  # experiment
     "foveal.select.commands",  # select
+    "foveal.improve.commands",  # improve
     "foveal.merge_commands",  # merge add/layers/interpolate
     "foveal.quickstart",  # quickstart
 )
