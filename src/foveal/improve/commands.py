@@ -27,6 +27,7 @@ def improve_command(
     pseudo_label: str = typer.Option(None, "--pseudo-label", help="majority: a problem without a gold answer is labelled by the majority of its K answers."),
     min_agreement: float = typer.Option(0.5, "--min-agreement", help="With --pseudo-label majority: the share of the K answers the majority needs, in [0, 1]."),
     backend: str = typer.Option("hf", "--backend", help="Rollout backend: hf, vllm, or openai (each round's model served on localhost)."),
+    sft_epochs: float = typer.Option(None, "--sft-epochs", help="Each round's SFT steps = EPOCHS × kept traces / sft.batch_size (default: the recipe's sft.steps every round)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Problems per generation batch (and per append to gen.jsonl)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes drawing the gym problems."),
 ) -> None:
@@ -84,7 +85,7 @@ def improve_command(
         raise FovealError(f"--sample-budget {sample_budget}: less than one problem per round "
                           f"({rounds} rounds × K={k}{' × ' + str(len(problems.tasks)) + ' tasks' if problems.tasks else ''})")
     improve(cfg, model, problems, out, rounds=rounds, k=k, backend=backend, pseudo_label=pseudo_label,
-            min_agreement=min_agreement, batch_size=batch_size)
+            min_agreement=min_agreement, batch_size=batch_size, sft_epochs=sft_epochs)
 
 
 def register(app: typer.Typer) -> None:

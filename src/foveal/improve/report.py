@@ -17,7 +17,7 @@ from rich.table import Table
 
 from foveal.io import atomic_write_bytes, atomic_write_json
 
-COLUMNS = ("round", "problems × K", "labelled", "pass rate", "solved", "kept traces", "SFT steps", "RL steps",
+COLUMNS = ("round", "problems × K", "labelled", "pass rate", "solved", "kept", "SFT steps", "RL steps",
            "val accuracy [95% CI]", "Δ vs round 0")
 
 
@@ -36,7 +36,7 @@ def table_rows(rounds: list[dict[str, Any]]) -> list[list[str]]:
             pseudo = f" ({info['pseudo_labelled']} voted)" if info["pseudo_labelled"] else ""
             cells += [f"{info['problems']} × {info['k']}", f"{info['labelled']}{pseudo}", pct(info["pass_rate"]),
                       str(info["solved"]), str(info["kept"]), str(info["sft_steps"]), str(info["rl_steps"])]
-        cells += [f"{pct(v['accuracy'])} [{pct(v['ci95'][0])}, {pct(v['ci95'][1])}]",
+        cells += [f"{pct(v['accuracy'])} [{v['ci95'][0] * 100:.1f}, {v['ci95'][1] * 100:.1f}]",
                   "–" if info["round"] == 0 else f"{(v['accuracy'] - base) * 100:+.1f} pt"]
         rows.append(cells)
     return rows
@@ -61,6 +61,7 @@ def plot_rounds(rounds: list[dict[str, Any]]) -> bytes:
     rate_ax.plot([info["round"] for info in later], [info["pass_rate"] or 0.0 for info in later], color=PALETTE[2],
                  marker="o", lw=1.6)
     rate_ax.set_ylim(0, 1)
+    rate_ax.grid(False)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
@@ -91,7 +92,7 @@ def write_report(out: Path, rounds: list[dict[str, Any]], console: Console) -> d
                  tables=[{"title": "Rounds", "note": note, "columns": list(COLUMNS), "rows": rows}])
     table = Table(title=f"foveal improve: {len(rounds) - 1} rounds ({out})", header_style="bold")
     for c in COLUMNS:
-        table.add_column(c, justify="left" if c == "round" else "right")
+        table.add_column(c, justify="left" if c == "round" else "right", no_wrap=c.startswith("val"))
     for row in rows:
         table.add_row(*row)
     console.print(table)

@@ -37,7 +37,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
 import shutil
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -147,20 +149,20 @@ def open_engine(backend: str, model: str, cfg: RunConfig, batch_size: int) -> tu
 
 
 def free_accelerator_memory() -> None:
-    """Let training have the GPU memory a rollout engine held."""
-    gc.collect()
+    """Let training have the GPU memory a rollout engine held (on CPU there is nothing to hand back)."""
     import torch
 
     if torch.cuda.is_available():
+        gc.collect()
         torch.cuda.empty_cache()
 
 
 def settings(cfg: RunConfig, model: str, problems: Problems, k: int, backend: str, pseudo_label: str | None,
-             min_agreement: float, batch_size: int) -> dict[str, Any]:
+             min_agreement: float, batch_size: int, sft_epochs: float | None) -> dict[str, Any]:
     """What improve.json records and a resumed run must repeat (the number of rounds may grow)."""
     return {"model": model, "recipe": cfg.model_dump(mode="json"), "problems": problems.describe(), "k": k,
             "backend": backend, "pseudo_label": pseudo_label, "min_agreement": min_agreement,
-            "batch_size": batch_size}
+            "batch_size": batch_size, "sft_epochs": sft_epochs}
 
 
 def check_resumable(out: Path, config: dict[str, Any]) -> None:
@@ -180,7 +182,7 @@ def check_resumable(out: Path, config: dict[str, Any]) -> None:
 
 def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rounds: int, k: int,
             backend: str = "hf", pseudo_label: str | None = None, min_agreement: float = 0.5,
-            batch_size: int = 8, console: Console | None = None) -> dict[str, Any]:
+            batch_size: int = 8, sft_epochs: float | None = None, console: Console | None = None) -> dict[str, Any]:
     """Run (or resume) `rounds` improve rounds into `out`; returns the summary (also out/summary.json).
 
     Everything (settings, recipe, model, problems, val problems) is checked before `out` is written."""
@@ -188,7 +190,7 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
     from foveal.train import algos
 
     out = Path(out)
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)  # logs keep every column
     if not isinstance(rounds, int) or rounds < 1:
         raise FovealError(f"--rounds must be an integer >= 1, got {rounds!r}")
     if not isinstance(k, int) or k < 1:
@@ -201,14 +203,16 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
         raise FovealError(f"--pseudo-label {pseudo_label!r}: expected one of {', '.join(PSEUDO_LABELS)}")
     if not 0.0 <= min_agreement <= 1.0:
         raise FovealError(f"--min-agreement must be in [0, 1], got {min_agreement}")
-    if cfg.sft.steps < 1:
+    if sft_epochs is not None and not (math.isfinite(sft_epochs) and sft_epochs > 0):
+        raise FovealError(f"--sft-epochs must be a number > 0, got {sft_epochs}")
+    if cfg.sft.steps < 1 and sft_epochs is None:
         raise FovealError(f"--config: sft.steps is {cfg.sft.steps}; improve trains on the kept traces by SFT, "
-                          f"so the recipe needs sft.steps >= 1")
+                          f"so the recipe needs sft.steps >= 1 (or give --sft-epochs)")
     check_model(model)
     algos.check_rl_config(cfg.rl)
     if out.exists() and not out.is_dir():
         raise FovealError(f"--out {out}: exists and is not a directory")
-    config = settings(cfg, model, problems, k, backend, pseudo_label, min_agreement, batch_size)
+    config = settings(cfg, model, problems, k, backend, pseudo_label, min_agreement, batch_size, sft_epochs)
     check_resumable(out, config)
     problems.round(1)  # the training problems load (a bad dataset or task fails now)
     val = problems.val()
@@ -220,7 +224,7 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
     atomic_write_json(out / "improve.json", {**config, "rounds": max(rounds, old.get("rounds", 0)), **provenance(),
                                              "started": old.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     atomic_write_text(out / "recipe.yaml", dump_config(cfg))
-    ctx = Context(cfg, problems, out, k, backend, min_agreement, batch_size, val, console)
+    ctx = Context(cfg, problems, out, k, backend, min_agreement, batch_size, sft_epochs, val, console)
     try:
         results = [ctx.round_zero(model)]
         for r in range(1, rounds + 1):
@@ -247,9 +251,10 @@ class Context:
     """One run's fixed parts, and the steps of a round."""
 
     def __init__(self, cfg: RunConfig, problems: Problems, out: Path, k: int, backend: str, min_agreement: float,
-                 batch_size: int, val: list[Sample], console: Console) -> None:
+                 batch_size: int, sft_epochs: float | None, val: list[Sample], console: Console) -> None:
         self.cfg, self.problems, self.out, self.k, self.backend = cfg, problems, out, k, backend
         self.min_agreement, self.batch_size, self.val, self.console = min_agreement, batch_size, val, console
+        self.sft_epochs = sft_epochs
         self.sampling = Sampling(temperature=cfg.sampling.temperature, top_p=cfg.sampling.top_p,
                                  max_new_tokens=cfg.sampling.max_new_tokens, stop=STOP, seed=cfg.seed)
         self._engine: tuple[str, Any, contextlib.ExitStack] | None = None  # (model, backend, its closer)
@@ -301,15 +306,15 @@ class Context:
         new_model, sft_steps, rl_steps = model, 0, 0
         t = time.perf_counter()
         if kept:
-            new_model = self.train("sft", new_model, kept, d, r)
-            sft_steps = self.cfg.sft.steps
+            sft_steps = self.sft_steps(len(kept))
+            new_model = self.train("sft", new_model, kept, d, r, sft_steps)
         else:
             self.console.print(f"[yellow]round {r} kept no verified trace: no SFT this round[/]")
         seconds["sft"] = time.perf_counter() - t
         t = time.perf_counter()
         if self.cfg.rl.steps and labelled:
-            new_model = self.train("rl", new_model, labelled, d, r)
             rl_steps = self.cfg.rl.steps
+            new_model = self.train("rl", new_model, labelled, d, r, rl_steps)
         seconds["rl"] = time.perf_counter() - t
         t = time.perf_counter()
         val = self.evaluate(new_model, d / "eval")
@@ -348,19 +353,27 @@ class Context:
                            kept=sum(len(row["kept"]) for row in done.values()))
         return done
 
-    def train(self, stage: str, model: str, samples: list[Sample], d: Path, r: int) -> str:
-        """Write the stage's dataset and train `stage` (sft or rl) from `model`; returns the new model's path."""
+    def sft_steps(self, kept: int) -> int:
+        """The round's SFT steps: the recipe's sft.steps, or with `sft_epochs` E,
+        max(1, round(E · kept / sft.batch_size)) (the same passes over however many traces were kept)."""
+        if self.sft_epochs is None:
+            return self.cfg.sft.steps
+        return max(1, round(self.sft_epochs * kept / self.cfg.sft.batch_size))
+
+    def train(self, stage: str, model: str, samples: list[Sample], d: Path, r: int, steps: int) -> str:
+        """Write the stage's dataset and train `stage` (sft or rl) from `model` for `steps` steps;
+        returns the new model's path."""
         from foveal.tasks.export import write_dataset
 
         data = d / "data" / stage
         write_dataset(samples, data, "jsonl", {"improve": {"round": r, "stage": stage, "from_model": model}},
                       overwrite=True)
         run_dir = d / ("model" if stage == "sft" else "model-rl")
-        what = f"SFT {self.cfg.sft.steps} steps on {len(samples)} kept traces" if stage == "sft" else \
-            f"RL {self.cfg.rl.steps} steps on {len(samples)} labelled problems"
+        what = f"SFT {steps} steps on {len(samples)} kept traces" if stage == "sft" else \
+            f"RL {steps} steps on {len(samples)} labelled problems"
         self.console.print(f"round {r}: {what} -> {run_dir}")
         self.release()
-        run_train(stage_config(self.cfg, model, data, stage), run_dir)
+        run_train(stage_config(self.cfg, model, data, stage, steps), run_dir)
         return str(run_dir / stage)
 
     def evaluate(self, model: str, out: Path) -> dict[str, Any]:
@@ -411,12 +424,12 @@ def sft_samples(samples: list[Sample], rows: dict[str, dict[str, Any]], answer_f
     return out
 
 
-def stage_config(cfg: RunConfig, model: str, data: Path, stage: str) -> RunConfig:
-    """The recipe for one stage of a round: its model, the round's dataset, only this stage's steps."""
+def stage_config(cfg: RunConfig, model: str, data: Path, stage: str, steps: int) -> RunConfig:
+    """The recipe for one stage of a round: its model, the round's dataset, `steps` of this stage only."""
     tree = cfg.model_dump(mode="json")
     tree["model"]["path"] = model
     tree["data"] = {"dataset": str(data)}
-    tree["rl" if stage == "sft" else "sft"]["steps"] = 0
+    tree["sft"]["steps"], tree["rl"]["steps"] = (steps, 0) if stage == "sft" else (0, steps)
     return config_from_dict(tree, f"improve {stage} stage", [])
 
 
