@@ -9,8 +9,8 @@ gym seeds SEED·10⁶ + 0 .. 3n − 1), and their final models are
 scored greedily on the same distinct `test` problems (never trained on); the difference is paired
 over seeds and problems (`foveal.eval.metrics.seed_bootstrap`).
 
-    python experiments/improve_rounds.py --model runs/qs/sft --config recipes/quickstart.yaml \
-        --set rl.steps=0 --budget 1536 --k 8 --seeds 3 --n-test 200 --out runs/improve-rounds
+    python experiments/improve_rounds.py --model runs/qs-sft/sft --config recipes/improve.yaml \
+        --sft-epochs 2 --budget 1536 --k 8 --seeds 3 --n-test 200 --out runs/improve-rounds
 
 Writes OUT/{rounds-3,rounds-1}/seed-S/ (each a `foveal improve` run, resumable), OUT/test-*/ (the
 test evals) and OUT/summary.json, and prints the accuracy of each arm and the paired difference.
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--budget", type=int, required=True, help="completions sampled for training per arm and task")
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--sft-epochs", type=float, default=None, help="as `foveal improve --sft-epochs`")
     ap.add_argument("--n-val", type=int, default=100, help="val problems per task each round is scored on")
     ap.add_argument("--n-test", type=int, default=200, help="distinct test problems per task the arms are scored on")
     ap.add_argument("--out", required=True)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
             n = a.budget // (rounds * a.k * len(tasks))
             problems = Problems(tasks=tuple(tasks), levels=tuple(levels), n=n, gym_seed=seed * 10**6, form=gym.form,
                                 variant=gym.variant(), n_val=a.n_val)
-            summary = improve(cfg_s, a.model, problems, out / arm / f"seed-{seed}", rounds=rounds, k=a.k)
+            summary = improve(cfg_s, a.model, problems, out / arm / f"seed-{seed}", rounds=rounds, k=a.k, sft_epochs=a.sft_epochs)
             final = summary["rounds"][-1]["model"]
             scores[arm].append(score(cfg_s, final, test, out / f"test-{arm}-seed-{seed}"))
             timing[f"{arm}/seed-{seed}"] = time.perf_counter() - t
