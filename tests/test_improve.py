@@ -112,7 +112,7 @@ def eval_num(s: str) -> float:
 def test_two_rounds_end_to_end_then_resume_a_killed_round(start, recipe, tmp_path):
     out = tmp_path / "imp"
     args = ("improve", "--model", str(start), "--config", str(recipe), "--rounds", "2", "--k", "4", "--n", "4",
-            "--n-val", "2", "--batch-size", "2", "--out", str(out))
+            "--n-val", "2", "--batch-size", "2", "--preference", "redi", "--pref-steps", "1", "--out", str(out))
     assert run(*args) == 0
     rounds = [json.loads((out / f"round-{r}" / "round.json").read_text()) for r in range(3)]
     assert rounds[0]["model"] == str(start)
@@ -126,7 +126,15 @@ def test_two_rounds_end_to_end_then_resume_a_killed_round(start, recipe, tmp_pat
             assert len(row["kept"]) == len(set(row["kept"]))
         assert rounds[r]["kept"] == sum(len(row["kept"]) for row in rows)
         assert rounds[r]["samples"] == 16 and rounds[r]["val"]["n"] == 2
-    assert rounds[1]["kept"] > 0 and rounds[1]["model"] == str(out / "round-1" / "model" / "sft")
+    assert rounds[1]["kept"] > 0 and (out / "round-1" / "model" / "sft" / "config.json").is_file()
+    # the preference stage trains last, on (right, wrong) pairs of the round's own verified samples
+    assert rounds[1]["pairs"] > 0 and rounds[1]["model"] == str(out / "round-1" / "model-pref" / "pref")
+    verdicts = {(row["id"], c): sc for row in read_jsonl(out / "round-1" / "gen.jsonl")
+                for c, sc in zip(row["completions"], row["scores"], strict=True)}
+    pairs = read_jsonl(out / "round-1" / "data" / "pairs.jsonl")
+    assert len(pairs) == rounds[1]["pairs"]
+    assert all(verdicts[p["prompt"]["id"], p["chosen"]] == 1.0 and verdicts[p["prompt"]["id"], p["rejected"]] == 0.0
+               for p in pairs)
     kept = read_jsonl(out / "round-1" / "data" / "sft" / "samples.jsonl")
     assert len(kept) == rounds[1]["kept"]
     gold = {row["id"]: row["gold"] for row in read_jsonl(out / "round-1" / "gen.jsonl")}
@@ -142,7 +150,7 @@ def test_two_rounds_end_to_end_then_resume_a_killed_round(start, recipe, tmp_pat
     before = read_jsonl(gen2)
     lines = gen2.read_text().splitlines(keepends=True)
     gen2.write_text("".join(lines[:2]) + lines[2][:30])  # batch 1 of 2 written, batch 2 torn
-    for p in ("round.json", "model", "data", "eval"):
+    for p in ("round.json", "model", "model-pref", "data", "eval"):
         target = out / "round-2" / p
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     assert run(*args) == 0
@@ -231,6 +239,9 @@ def test_pseudo_labels_by_majority_on_data_without_answers(start, recipe, tmp_pa
     (("--k", "0"), "--k"),
     (("--backend", "tgi"), "--backend 'tgi'"),
     (("--pseudo-label", "mode"), "--pseudo-label 'mode'"),
+    (("--preference", "kto", "--pref-steps", "2"), "--preference 'kto'"),
+    (("--preference", "dpo"), "--pref-steps"),
+    (("--pref-steps", "2"), "--preference"),
     (("--min-agreement", "1.5"), "--min-agreement"),
     (("--tasks", "no_such_task"), "no_such_task"),
     (("--n", "4", "--sample-budget", "64"), "--sample-budget"),

@@ -28,13 +28,15 @@ def improve_command(
     min_agreement: float = typer.Option(0.5, "--min-agreement", help="With --pseudo-label majority: the share of the K answers the majority needs, in [0, 1]."),
     backend: str = typer.Option("hf", "--backend", help="Rollout backend: hf, vllm, or openai (each round's model served on localhost)."),
     sft_epochs: float = typer.Option(None, "--sft-epochs", help="Each round's SFT steps = EPOCHS × kept traces / sft.batch_size (default: the recipe's sft.steps every round)."),
+    preference: str = typer.Option(None, "--preference", help="dpo or redi: each round also trains on (right, wrong) pairs of its verified samples (after SFT and RL)."),
+    pref_steps: int = typer.Option(None, "--pref-steps", min=1, help="With --preference: steps of the preference stage each round (default: the recipe's pref.steps)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Problems per generation batch (and per append to gen.jsonl)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes drawing the gym problems."),
 ) -> None:
     """Improve a model by itself: each round samples K completions per problem, keeps the distinct ones
     that verify (the gold answer, or the majority vote with --pseudo-label majority), fine-tunes on them
-    with the recipe's sft section, then runs its rl section when rl.steps > 0, and scores the new model on
-    val problems. Writes RUN/round-N/... and a report across rounds (summary.json, rounds.png, report.html)."""
+    with the recipe's sft section, then runs its rl section when rl.steps > 0 (and with --preference, DPO or
+    REDI on right/wrong pairs of the same samples), and scores the new model on val problems. Writes RUN/round-N/... and a report across rounds (summary.json, rounds.png, report.html)."""
     from foveal.config import load_config
     from foveal.errors import FovealError
     from foveal.improve.problems import Problems
@@ -85,7 +87,8 @@ def improve_command(
         raise FovealError(f"--sample-budget {sample_budget}: less than one problem per round "
                           f"({rounds} rounds × K={k}{' × ' + str(len(problems.tasks)) + ' tasks' if problems.tasks else ''})")
     improve(cfg, model, problems, out, rounds=rounds, k=k, backend=backend, pseudo_label=pseudo_label,
-            min_agreement=min_agreement, batch_size=batch_size, sft_epochs=sft_epochs)
+            min_agreement=min_agreement, batch_size=batch_size, sft_epochs=sft_epochs, preference=preference,
+            pref_steps=pref_steps)
 
 
 def register(app: typer.Typer) -> None:

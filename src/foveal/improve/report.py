@@ -19,6 +19,13 @@ from foveal.io import atomic_write_bytes, atomic_write_json
 
 COLUMNS = ("round", "problems × K", "labelled", "pass rate", "solved", "kept", "SFT steps", "RL steps",
            "val accuracy [95% CI]", "Δ vs round 0")
+PREF_COLUMNS = ("pairs", "pref steps")
+
+
+def columns(rounds: list[dict[str, Any]]) -> list[str]:
+    """The table's columns: with a preference stage in any round, its pairs and steps too."""
+    pref = any("pref_steps" in info for info in rounds)
+    return [*COLUMNS[:8], *(PREF_COLUMNS if pref else ()), *COLUMNS[8:]]
 
 
 def table_rows(rounds: list[dict[str, Any]]) -> list[list[str]]:
@@ -26,16 +33,19 @@ def table_rows(rounds: list[dict[str, Any]]) -> list[list[str]]:
     from foveal.eval.report import pct
 
     base = rounds[0]["val"]["accuracy"]
+    pref = any("pref_steps" in info for info in rounds)
     rows = []
     for info in rounds:
         v = info["val"]
         cells = [str(info["round"])]
         if info["round"] == 0:
-            cells += ["–"] * 7
+            cells += ["–"] * (9 if pref else 7)
         else:
             pseudo = f" ({info['pseudo_labelled']} voted)" if info["pseudo_labelled"] else ""
             cells += [f"{info['problems']} × {info['k']}", f"{info['labelled']}{pseudo}", pct(info["pass_rate"]),
                       str(info["solved"]), str(info["kept"]), str(info["sft_steps"]), str(info["rl_steps"])]
+            if pref:
+                cells += [str(info.get("pairs", 0)), str(info.get("pref_steps", 0))]
         cells += [f"{pct(v['accuracy'])} [{v['ci95'][0] * 100:.1f}, {v['ci95'][1] * 100:.1f}]",
                   "–" if info["round"] == 0 else f"{(v['accuracy'] - base) * 100:+.1f} pt"]
         rows.append(cells)
@@ -84,14 +94,14 @@ def write_report(out: Path, rounds: list[dict[str, Any]], console: Console) -> d
             "model, keeps the distinct ones that verify (gold answer, or majority vote where there is none), "
             "fine-tunes on them (then RL, when the recipe has rl.steps) and is scored greedily on the same val "
             "problems. pass rate: mean share of verified completions over labelled problems. Plot: rounds.png.")
-    train = [p for info in rounds[1:] for p in (out / f"round-{info['round']}" / "model",
-                                                 out / f"round-{info['round']}" / "model-rl") if (p / "train.jsonl").exists()]
+    train = [out / f"round-{info['round']}" / run for info in rounds[1:] for run in ("model", "model-rl", "model-pref")]
+    train = [p for p in train if (p / "train.jsonl").exists()]
     build_report([out / f"round-{info['round']}" / "eval" for info in rounds], out / "report.html",
                  names=[f"round {info['round']}" for info in rounds], train=train,
-                 train_names=[f"{p.parent.name} {'sft' if p.name == 'model' else 'rl'}" for p in train],
-                 tables=[{"title": "Rounds", "note": note, "columns": list(COLUMNS), "rows": rows}])
+                 train_names=[f"{p.parent.name} {'sft' if p.name == 'model' else p.name[6:]}" for p in train],
+                 tables=[{"title": "Rounds", "note": note, "columns": columns(rounds), "rows": rows}])
     table = Table(title=f"foveal improve: {len(rounds) - 1} rounds ({out})", header_style="bold")
-    for c in COLUMNS:
+    for c in columns(rounds):
         table.add_column(c, justify="left" if c == "round" else "right", no_wrap=c.startswith("val"))
     for row in rows:
         table.add_row(*row)

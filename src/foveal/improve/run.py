@@ -158,11 +158,13 @@ def free_accelerator_memory() -> None:
 
 
 def settings(cfg: RunConfig, model: str, problems: Problems, k: int, backend: str, pseudo_label: str | None,
-             min_agreement: float, batch_size: int, sft_epochs: float | None) -> dict[str, Any]:
+             min_agreement: float, batch_size: int, sft_epochs: float | None,
+             preference: str | None = None, pref_steps: int | None = None) -> dict[str, Any]:
     """What improve.json records and a resumed run must repeat (the number of rounds may grow)."""
     return {"model": model, "recipe": cfg.model_dump(mode="json"), "problems": problems.describe(), "k": k,
             "backend": backend, "pseudo_label": pseudo_label, "min_agreement": min_agreement,
-            "batch_size": batch_size, "sft_epochs": sft_epochs}
+            "batch_size": batch_size, "sft_epochs": sft_epochs,
+            **({"preference": preference, "pref_steps": pref_steps} if preference else {})}
 
 
 def check_resumable(out: Path, config: dict[str, Any]) -> None:
@@ -182,7 +184,8 @@ def check_resumable(out: Path, config: dict[str, Any]) -> None:
 
 def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rounds: int, k: int,
             backend: str = "hf", pseudo_label: str | None = None, min_agreement: float = 0.5,
-            batch_size: int = 8, sft_epochs: float | None = None, console: Console | None = None) -> dict[str, Any]:
+            batch_size: int = 8, sft_epochs: float | None = None, preference: str | None = None,
+            pref_steps: int | None = None, console: Console | None = None) -> dict[str, Any]:
     """Run (or resume) `rounds` improve rounds into `out`; returns the summary (also out/summary.json).
 
     Everything (settings, recipe, model, problems, val problems) is checked before `out` is written."""
@@ -208,11 +211,13 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
     if cfg.sft.steps < 1 and sft_epochs is None:
         raise FovealError(f"--config: sft.steps is {cfg.sft.steps}; improve trains on the kept traces by SFT, "
                           f"so the recipe needs sft.steps >= 1 (or give --sft-epochs)")
+    pref_steps = check_preference(cfg, preference, pref_steps)
     check_model(model)
     algos.check_rl_config(cfg.rl)
     if out.exists() and not out.is_dir():
         raise FovealError(f"--out {out}: exists and is not a directory")
-    config = settings(cfg, model, problems, k, backend, pseudo_label, min_agreement, batch_size, sft_epochs)
+    config = settings(cfg, model, problems, k, backend, pseudo_label, min_agreement, batch_size, sft_epochs,
+                      preference, pref_steps)
     check_resumable(out, config)
     problems.round(1)  # the training problems load (a bad dataset or task fails now)
     val = problems.val()
@@ -224,7 +229,8 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
     atomic_write_json(out / "improve.json", {**config, "rounds": max(rounds, old.get("rounds", 0)), **provenance(),
                                              "started": old.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     atomic_write_text(out / "recipe.yaml", dump_config(cfg))
-    ctx = Context(cfg, problems, out, k, backend, min_agreement, batch_size, sft_epochs, val, console)
+    ctx = Context(cfg, problems, out, k, backend, min_agreement, batch_size, sft_epochs, val, console,
+                  preference, pref_steps)
     try:
         results = [ctx.round_zero(model)]
         for r in range(1, rounds + 1):
@@ -232,6 +238,29 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
     finally:
         ctx.release()
     return write_report(out, results, console)
+
+
+def check_preference(cfg: RunConfig, preference: str | None, pref_steps: int | None) -> int | None:
+    """The preference stage's steps (`pref_steps`, else the recipe's pref.steps); FovealError for an
+    unregistered loss or no steps. None without `preference`."""
+    if preference is None:
+        if pref_steps is not None:
+            raise FovealError("--pref-steps goes with --preference dpo|redi")
+        return None
+    from foveal.train.preference import PREFERENCE_LOSSES
+
+    if preference not in PREFERENCE_LOSSES:
+        raise FovealError(f"--preference {preference!r}: {PREFERENCE_LOSSES.unknown(preference)}")
+    steps = pref_steps if pref_steps is not None else cfg.pref.steps
+    if not isinstance(steps, int) or steps < 1:
+        raise FovealError(f"--preference {preference}: give --pref-steps N >= 1 (the recipe's pref.steps is "
+                          f"{cfg.pref.steps})")
+    if cfg.pref.loss.name == preference:
+        from foveal.options import about
+
+        with about("--config"):
+            PREFERENCE_LOSSES.check_options(preference, cfg.pref.loss.args, "pref.loss.args")
+    return steps
 
 
 def check_model(model: str) -> None:
@@ -251,10 +280,12 @@ class Context:
     """One run's fixed parts, and the steps of a round."""
 
     def __init__(self, cfg: RunConfig, problems: Problems, out: Path, k: int, backend: str, min_agreement: float,
-                 batch_size: int, sft_epochs: float | None, val: list[Sample], console: Console) -> None:
+                 batch_size: int, sft_epochs: float | None, val: list[Sample], console: Console,
+                 preference: str | None = None, pref_steps: int | None = None) -> None:
         self.cfg, self.problems, self.out, self.k, self.backend = cfg, problems, out, k, backend
         self.min_agreement, self.batch_size, self.val, self.console = min_agreement, batch_size, val, console
         self.sft_epochs = sft_epochs
+        self.preference, self.pref_steps = preference, pref_steps  # a preference loss trained after SFT and RL
         self.sampling = Sampling(temperature=cfg.sampling.temperature, top_p=cfg.sampling.top_p,
                                  max_new_tokens=cfg.sampling.max_new_tokens, stop=STOP, seed=cfg.seed)
         self._engine: tuple[str, Any, contextlib.ExitStack] | None = None  # (model, backend, its closer)
@@ -316,10 +347,22 @@ class Context:
             rl_steps = self.cfg.rl.steps
             new_model = self.train("rl", new_model, labelled, d, r, rl_steps)
         seconds["rl"] = time.perf_counter() - t
+        pairs, pref_steps = 0, 0
+        if self.preference:
+            t = time.perf_counter()
+            pairs = self.write_pairs(samples, rows, d, r)
+            if pairs:
+                pref_steps = self.pref_steps
+                new_model = self.train("pref", new_model, labelled, d, r, pref_steps)
+            else:
+                self.console.print(f"[yellow]round {r} has no (right, wrong) pair: no preference stage this round[/]")
+            seconds["pref"] = time.perf_counter() - t
         t = time.perf_counter()
         val = self.evaluate(new_model, d / "eval")
         seconds["eval"] = time.perf_counter() - t
         info = round_info(r, model, new_model, samples, rows, self.k, len(kept), sft_steps, rl_steps, self.cfg, val)
+        if self.preference:
+            info.update(preference=self.preference, pairs=pairs, pref_steps=pref_steps)
         info["seconds"] = seconds
         atomic_write_json(d / "round.json", info)
         return info
@@ -353,6 +396,21 @@ class Context:
                            kept=sum(len(row["kept"]) for row in done.values()))
         return done
 
+    def write_pairs(self, samples: list[Sample], rows: dict[str, dict[str, Any]], d: Path, r: int) -> int:
+        """The round's (right, wrong) pairs of the same prompt, from its verified samples, to
+        d/data/pairs.jsonl (`foveal.train.preference`'s format); returns how many."""
+        from foveal.train.preference import build_pairs, write_pairs
+
+        per_prompt = self.cfg.pref.generate.pairs_per_prompt if self.cfg.pref.generate is not None else 1
+        pairs = [p for s in samples if rows[s.id]["label"] is not None
+                 for p in build_pairs(replace(s, answer=rows[s.id]["label"]), rows[s.id]["completions"],
+                                      rows[s.id]["scores"], pairs_per_prompt=per_prompt,
+                                      meta={"round": r, "label": rows[s.id]["label_source"]})]
+        if pairs:
+            write_pairs(d / "data" / "pairs.jsonl", pairs)
+        self.console.print(f"round {r}: {len(pairs)} (right, wrong) pairs for {self.preference}")
+        return len(pairs)
+
     def sft_steps(self, kept: int) -> int:
         """The round's SFT steps: the recipe's sft.steps, or with `sft_epochs` E,
         max(1, round(E · kept / sft.batch_size)) (the same passes over however many traces were kept)."""
@@ -361,19 +419,20 @@ class Context:
         return max(1, round(self.sft_epochs * kept / self.cfg.sft.batch_size))
 
     def train(self, stage: str, model: str, samples: list[Sample], d: Path, r: int, steps: int) -> str:
-        """Write the stage's dataset and train `stage` (sft or rl) from `model` for `steps` steps;
-        returns the new model's path."""
+        """Write the stage's dataset and train `stage` (sft, rl or pref) from `model` for `steps` steps;
+        returns the new model's path. pref trains on d/data/pairs.jsonl (its dataset is the labelled problems)."""
         from foveal.tasks.export import write_dataset
 
-        data = d / "data" / stage
+        data = d / "data" / ("sft" if stage == "sft" else "rl")
         write_dataset(samples, data, "jsonl", {"improve": {"round": r, "stage": stage, "from_model": model}},
                       overwrite=True)
-        run_dir = d / ("model" if stage == "sft" else "model-rl")
-        what = f"SFT {steps} steps on {len(samples)} kept traces" if stage == "sft" else \
-            f"RL {steps} steps on {len(samples)} labelled problems"
+        run_dir = d / ("model" if stage == "sft" else f"model-{stage}")
+        what = {"sft": f"SFT {steps} steps on {len(samples)} kept traces",
+                "rl": f"RL {steps} steps on {len(samples)} labelled problems",
+                "pref": f"{self.preference} {steps} steps on {d / 'data' / 'pairs.jsonl'}"}[stage]
         self.console.print(f"round {r}: {what} -> {run_dir}")
         self.release()
-        run_train(stage_config(self.cfg, model, data, stage, steps), run_dir)
+        run_train(stage_config(self.cfg, model, data, stage, steps, self.preference), run_dir)
         return str(run_dir / stage)
 
     def evaluate(self, model: str, out: Path) -> dict[str, Any]:
@@ -424,12 +483,19 @@ def sft_samples(samples: list[Sample], rows: dict[str, dict[str, Any]], answer_f
     return out
 
 
-def stage_config(cfg: RunConfig, model: str, data: Path, stage: str, steps: int) -> RunConfig:
-    """The recipe for one stage of a round: its model, the round's dataset, `steps` of this stage only."""
+def stage_config(cfg: RunConfig, model: str, data: Path, stage: str, steps: int,
+                 preference: str | None = None) -> RunConfig:
+    """The recipe for one stage of a round: its model, the round's dataset, `steps` of this stage only
+    (pref: loss `preference`, the recipe's options for it, on the round's pairs file)."""
     tree = cfg.model_dump(mode="json")
     tree["model"]["path"] = model
     tree["data"] = {"dataset": str(data)}
-    tree["sft"]["steps"], tree["rl"]["steps"] = (steps, 0) if stage == "sft" else (0, steps)
+    for name in ("sft", "rl", "pref"):
+        tree[name]["steps"] = steps if name == stage else 0
+    if stage == "pref":
+        args = cfg.pref.loss.args if cfg.pref.loss.name == preference else {}
+        tree["pref"].update(pairs=str(data.parent / "pairs.jsonl"), generate=None,
+                            loss={"name": preference, "args": args})
     return config_from_dict(tree, f"improve {stage} stage", [])
 
 
