@@ -50,9 +50,9 @@ log: {progress: false}
 
 @pytest.fixture(scope="module")
 def toy():
-    tasks._REGISTRY[Toy.name] = Toy()
+    tasks.TASKS[Toy.name] = Toy()
     yield Toy.name
-    del tasks._REGISTRY[Toy.name]
+    del tasks.TASKS[Toy.name]
 
 
 @pytest.fixture(scope="module")
