@@ -102,7 +102,7 @@ def write_report(out: Path, rounds: list[dict[str, Any]], console: Console) -> d
                  tables=[{"title": "Rounds", "note": note, "columns": columns(rounds), "rows": rows}])
     table = Table(title=f"foveal improve: {len(rounds) - 1} rounds ({out})", header_style="bold")
     for c in columns(rounds):
-        table.add_column(c, justify="left" if c == "round" else "right", no_wrap=c.startswith("val"))
+        table.add_column(c, justify="left" if c == "round" else "right", no_wrap=c.startswith(("val", "Δ")))
     for row in rows:
         table.add_row(*row)
     console.print(table)
