@@ -143,19 +143,22 @@ def test_two_rounds_end_to_end_then_resume_a_killed_round(start, recipe, tmp_pat
     assert summary["val_accuracy"] == [r_["val"]["accuracy"] for r_ in rounds]
     assert (out / "rounds.png").read_bytes()[:4] == b"\x89PNG" and "Rounds" in (out / "report.html").read_text()
 
-    # Kill round 2 mid-generation: its marker, model and eval gone, gen.jsonl cut after the first
-    # batch with a torn line. Rerunning leaves round 1 alone and redraws exactly the lost problems.
+    # Kill round 2 mid-generation: its marker, preference run, datasets and eval gone, gen.jsonl cut
+    # after the first batch with a torn line (its finished SFT run kept: a finished stage is not redone).
+    # Rerunning leaves round 1 alone and redraws exactly the lost problems.
     r1_stamp = (out / "round-1" / "round.json").stat().st_mtime_ns
     gen2 = out / "round-2" / "gen.jsonl"
     before = read_jsonl(gen2)
     lines = gen2.read_text().splitlines(keepends=True)
     gen2.write_text("".join(lines[:2]) + lines[2][:30])  # batch 1 of 2 written, batch 2 torn
-    for p in ("round.json", "model", "model-pref", "data", "eval"):
+    sft_stamp = (out / "round-2" / "model" / "meta.json").stat().st_mtime_ns
+    for p in ("round.json", "model-pref", "data", "eval"):
         target = out / "round-2" / p
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     assert run(*args) == 0
     assert (out / "round-1" / "round.json").stat().st_mtime_ns == r1_stamp
     assert read_jsonl(gen2) == before  # the same completions as the uninterrupted round
+    assert (out / "round-2" / "model" / "meta.json").stat().st_mtime_ns == sft_stamp
     again = json.loads((out / "round-2" / "round.json").read_text())
     assert {k: again[k] for k in ("kept", "pass_rate", "val")} == {k: rounds[2][k] for k in ("kept", "pass_rate", "val")}
 

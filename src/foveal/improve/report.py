@@ -3,7 +3,9 @@
     RUN/summary.json   every round's round.json, in order
     RUN/rounds.png     val accuracy per round (95% Wilson band), kept traces and pass rate per round
     RUN/report.html    `foveal.eval.build_report` over the rounds' val evals (round 0 = the starting
-                       model), opened by the rounds table, with each round's training curves
+                       model), opened by the rounds table. A round's training curves are in its runs'
+                       train.jsonl: `foveal report --train RUN/round-N/model ...` plots them (left out
+                       here: one panel per logged key per run cost more than the rest of the page)
 """
 
 from __future__ import annotations
@@ -93,12 +95,10 @@ def write_report(out: Path, rounds: list[dict[str, Any]], console: Console) -> d
     note = ("Round 0 is the starting model. Each round samples K completions per problem from the previous round's "
             "model, keeps the distinct ones that verify (gold answer, or majority vote where there is none), "
             "fine-tunes on them (then RL, when the recipe has rl.steps) and is scored greedily on the same val "
-            "problems. pass rate: mean share of verified completions over labelled problems. Plot: rounds.png.")
-    train = [out / f"round-{info['round']}" / run for info in rounds[1:] for run in ("model", "model-rl", "model-pref")]
-    train = [p for p in train if (p / "train.jsonl").exists()]
+            "problems. pass rate: mean share of verified completions over labelled problems. Plot: rounds.png; "
+            "training curves: foveal report --train RUN/round-N/model.")
     build_report([out / f"round-{info['round']}" / "eval" for info in rounds], out / "report.html",
-                 names=[f"round {info['round']}" for info in rounds], train=train,
-                 train_names=[f"{p.parent.name} {'sft' if p.name == 'model' else p.name[6:]}" for p in train],
+                 names=[f"round {info['round']}" for info in rounds],
                  tables=[{"title": "Rounds", "note": note, "columns": columns(rounds), "rows": rows}])
     table = Table(title=f"foveal improve: {len(rounds) - 1} rounds ({out})", header_style="bold")
     for c in columns(rounds):
