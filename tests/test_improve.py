@@ -251,6 +251,7 @@ def test_pseudo_labels_by_majority_on_data_without_answers(start, recipe, tmp_pa
     (("--sample-budget", "3"), "--sample-budget 3"),
     (("--data", "missing.jsonl", "--val-data", "v.jsonl"), "missing.jsonl"),
     (("--data", "missing.jsonl"), "--val-data"),
+    (("--data", "d.jsonl", "--val-data", "v.jsonl", "--n-val", "3"), "--n-val"),
 ])
 def test_bad_input_is_refused_before_anything_is_written(toy, recipe, tiny, tmp_path, capsys, extra, message):
     out = tmp_path / "imp"

@@ -20,8 +20,8 @@ def improve_command(
     levels: str = typer.Option(None, "--levels", help="With the gym: levels, '1-5' or '1,3' (default: the recipe's, else 1)."),
     n: int = typer.Option(None, "--n", min=1, help="Problems per task per round (gym; default 64), or rows per round (--data; default all)."),
     sample_budget: int = typer.Option(None, "--sample-budget", min=1, help="Or fix the completions sampled for training over all rounds: --n = BUDGET // (rounds × K × tasks)."),
-    gym_seed: int = typer.Option(0, "--gym-seed", min=0, help="Round r draws gym seeds GYM_SEED + (r-1)·n + i (train split)."),
-    n_val: int = typer.Option(50, "--n-val", min=1, help="With the gym: distinct val problems per task every round is scored on."),
+    gym_seed: int = typer.Option(None, "--gym-seed", min=0, help="Round r draws gym seeds GYM_SEED + (r-1)·n + i (train split); default 0."),
+    n_val: int = typer.Option(None, "--n-val", min=1, help="With the gym: distinct val problems per task every round is scored on; default 50."),
     data: Path = typer.Option(None, "--data", help="Or a dataset (`foveal gen` directory, or JSONL/parquet records; answers optional with --pseudo-label majority)."),
     val_data: Path = typer.Option(None, "--val-data", help="With --data: the problems every round is scored on (with answers)."),
     pseudo_label: str = typer.Option(None, "--pseudo-label", help="majority: a problem without a gold answer is labelled by the majority of its K answers."),
@@ -60,7 +60,8 @@ def improve_command(
         raise FovealError(f"--k {k}: the recipe samples greedily (sampling.temperature 0); K > 1 needs temperature > 0")
     check_out_dir(out, overwrite=True)  # an existing run directory is resumed
     if data is not None:
-        given = [opt for opt, v in (("--tasks", tasks_), ("--levels", levels)) if v is not None]
+        given = [opt for opt, v in (("--tasks", tasks_), ("--levels", levels), ("--gym-seed", gym_seed),
+                                    ("--n-val", n_val)) if v is not None]
         if given:
             raise FovealError(f"{', '.join(given)} draw(s) problems from the gym: not with --data")
         if val_data is None:
@@ -80,8 +81,8 @@ def improve_command(
             lv = parse_levels(levels) if levels is not None else list(gym.levels) if gym is not None else [1]
         per_round = None if sample_budget is None else sample_budget // (rounds * k * len(names))
         problems = Problems(tasks=tuple(names), levels=tuple(lv), n=n if n is not None else per_round if
-                            per_round is not None else DEFAULT_N, gym_seed=gym_seed,
-                            form=gym.form if gym is not None else "image", n_val=n_val, workers=workers,
+                            per_round is not None else DEFAULT_N, gym_seed=gym_seed or 0,
+                            form=gym.form if gym is not None else "image", n_val=n_val or 50, workers=workers,
                             variant=gym.variant() if gym is not None and tasks_ is None else None)
     if sample_budget is not None and not problems.n:
         raise FovealError(f"--sample-budget {sample_budget}: less than one problem per round "
