@@ -129,16 +129,33 @@ class GymConfig(Strict):
         return self
 
 
+class FnSpec(Strict):
+    """A registered function and its options: `{name: grpo, args: {scale: group}}`."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class DataConfig(Strict):
     """Where prompts come from: a dataset directory written by `foveal gen`, or the gym live."""
 
     dataset: str | None = Field(None, description="a dataset directory (foveal gen --out DIR)")
     gym: GymConfig | None = None
+    sampler: FnSpec | None = Field(
+        None, description="which (task, level[, form]) each gym draw takes: {name: staged|band|sec|..., args: {...}} "
+                          "from `foveal.train.samplers` (see `foveal algos`); null = uniform (the task mix's weights)")
+
+    @field_validator("sampler", mode="before")
+    @classmethod
+    def _sampler_name(cls, v):
+        return {"name": v} if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _one_source(self):
         if (self.dataset is None) == (self.gym is None):
             raise ValueError("give exactly one of data.dataset (a directory) or data.gym (tasks and levels)")
+        if self.dataset is not None and self.sampler is not None:
+            raise ValueError("data.sampler draws from data.gym; a data.dataset is read in its own shuffled order")
         if self.dataset is not None and not Path(self.dataset).is_dir():
             raise ValueError(f"data.dataset: {self.dataset} is not a directory")
         return self
@@ -184,13 +201,6 @@ class SamplingConfig(Strict):
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
     max_new_tokens: int = Field(64, ge=1)
-
-
-class FnSpec(Strict):
-    """A registered function and its options: `{name: grpo, args: {scale: group}}`."""
-
-    name: str
-    args: dict[str, Any] = Field(default_factory=dict)
 
 
 class FovealDeprecationWarning(DeprecationWarning):

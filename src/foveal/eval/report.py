@@ -6,7 +6,9 @@ The page needs no network to view: plots are matplotlib (Agg) PNGs embedded as b
 example images are the thumbnails the harness kept in samples.jsonl, and the CSS is inline.
 Metrics are recomputed from samples.jsonl (`metrics.summarize`), so a run that was stopped
 half-way still reports what it has. A directory with a `train.jsonl` (written by
-`foveal train`) adds its training curves: every numeric key plotted against `step`.
+`foveal train`) adds its training curves: every numeric key plotted against `step`, and, when a
+curriculum sampler logged its draws (`data.sampler`: staged, band, sec), the draws and pass rate
+of each arm (task:level) over the steps.
 """
 
 from __future__ import annotations
@@ -328,6 +330,47 @@ def plot_training(logs: list[tuple[str, list[dict[str, Any]]]], colors: dict[str
     return png(fig)
 
 
+CURRICULUM_KEYS = (("draws", "prompts drawn"), ("pass", "pass rate this step"), ("band_p", "tracked pass rate (band)"),
+                   ("sec_q", "Q = TD(0) mean |advantage| (sec)"))
+
+
+def plot_curriculum(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None:
+    """For each training log whose RL rows hold a curriculum sampler's per-arm fields (`draws`,
+    `pass`, `band_p`, `sec_q`: {arm: value} per step), one row of panels: each field against the
+    step, one line per arm (task:level); None when no log has them."""
+    runs = []
+    for name, rows in logs:
+        rl = [r for r in rows if isinstance(r.get("draws"), dict)]
+        keys = [(k, title) for k, title in CURRICULUM_KEYS if any(isinstance(r.get(k), dict) for r in rl)]
+        if rl and keys:
+            runs.append((name, rl, keys))
+    if not runs:
+        return None
+    ncols = max(len(keys) for _, _, keys in runs)
+    fig, axes = grid(len(runs) * ncols, ncols=ncols, w=3.4, h=2.5)
+    for i, (name, rows, keys) in enumerate(runs):
+        arms = sorted({a for r in rows for k, _ in keys for a in (r.get(k) or {})})
+        colors = {a: PALETTE[j % len(PALETTE)] for j, a in enumerate(arms)}
+        for j in range(ncols):
+            ax = axes[i * ncols + j]
+            if j >= len(keys):
+                ax.set_visible(False)
+                continue
+            key, title = keys[j]
+            for a in arms:
+                pts = [(r["step"], r[key][a]) for r in rows if isinstance(r.get(key), dict) and a in r[key]]
+                if key == "draws":  # an arm not drawn in a step drew 0 prompts
+                    pts = [(r["step"], r[key].get(a, 0)) for r in rows]
+                if pts:
+                    xs, ys = zip(*pts, strict=True)
+                    ax.plot(xs, ys, color=colors[a], lw=1.4, marker="o" if len(xs) <= 20 else None, ms=2.5, label=a)
+            ax.set_title(f"{name}: {title}" if len(runs) > 1 else title, fontsize=9)
+            ax.set_xlabel("RL step")
+        axes[i * ncols].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return png(fig)
+
+
 # -- tables -----------------------------------------------------------------------------
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -467,7 +510,8 @@ def render(runs: list[Run], train_logs: list[tuple[str, list[dict[str, Any]]]], 
                "gap": plot_modality_gap(evals) if evals else None,
                "passk": plot_pass_at_k(evals) if evals else None,
                "lengths": plot_lengths(evals) if evals else None,
-               "train": plot_training(train_logs, colors) if train_logs else None},
+               "train": plot_training(train_logs, colors) if train_logs else None,
+               "curriculum": plot_curriculum(train_logs) if train_logs else None},
         train_names=[n for n, _ in train_logs],
         examples=[(r.name, pick_examples(r, examples)) for r in evals],
         escape=html.escape,

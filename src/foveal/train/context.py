@@ -46,6 +46,8 @@ class StepContext:
     backend: Any = None  # the rollout backend (for rewards that generate again)
     policy: Any = None  # the `foveal.models.Policy` being trained
     ref_model: Any = None  # the reference model (None when β is 0 everywhere)
+    forms: list[str] | None = None  # [N] form of each completion's prompt (image, text, mixed)
+    advantages: Tensor | None = None  # [N] filled in for the sampler's `update` after the step's update
 
     @property
     def n(self) -> int:

@@ -1,12 +1,16 @@
 """Where training prompts come from: the gym live, or a dataset directory, with a resumable cursor.
 
     source = PromptSource(cfg.data, seed=cfg.seed)
-    samples = source.draw(8)            # the next 8 samples; `source.cursor` counts draws so far
+    samples = source.draw(8, step=3, stage="rl")  # the next 8 samples, for RL step 3; `cursor` counts draws
     state = source.state()              # saved in checkpoints; `load_state` continues exactly there
+    log = source.update(ctx)            # after an RL step: a curriculum sampler learns (`wants_feedback`)
 
-Gym: draw k (k = 0, 1, 2, ...) is the train-split problem of task t_k at level l_k for gym seed
-`seed_start + STREAM_STRIDE · run seed + k` (so each run seed has its own problem stream), where (t_k, l_k) is a weighted pick from the task mix made by a generator seeded
-with (run seed, k). Training only ever sees problems of the `train` content split
+Gym: draw k (k = 0, 1, 2, ...) is the train-split problem of task t_k at level l_k (in form f_k)
+for gym seed `seed_start + STREAM_STRIDE · run seed + k` (so each run seed has its own problem
+stream), where (t_k, l_k[, f_k]) is the pick of the recipe's sampler (`data.sampler`, default
+`uniform`: the task mix's weights; `foveal.train.samplers`) made with a generator seeded with
+(run seed, k); f_k is `data.gym.form` unless the sampler picks the form. A curriculum sampler's
+state (what it learned from rewards) is saved by the RL stage. Training only ever sees problems of the `train` content split
 (`foveal.split`), so no val or test problem, picture or twin, is trained on, whatever the seeds.
 
 Dataset: the samples of a `foveal gen` directory, in a fresh seeded permutation each epoch; a
@@ -21,6 +25,7 @@ from foveal.config import DataConfig
 from foveal.errors import FovealError
 from foveal.sample import Sample
 from foveal.split import split_of
+from foveal.train.context import is_stateful, wants
 from foveal.train.samplers import SAMPLERS
 
 STREAM_STRIDE = 10**9  # gym seeds per run seed: streams of different run seeds never overlap
@@ -38,15 +43,38 @@ class PromptSource:
         if cfg.dataset is not None:
             self._dataset = load_dataset(cfg.dataset)
         self._variant = cfg.gym.variant() if cfg.gym is not None else None
-        self._sampler = SAMPLERS.get("uniform")  # the only sampler so far: the task mix's static weights
+        spec = cfg.sampler
+        if spec is not None and spec.name not in SAMPLERS:
+            raise FovealError(f"data.sampler.name: {SAMPLERS.unknown(spec.name)}")
+        self.sampler = SAMPLERS.build(spec.name, spec.args, "data.sampler.args") if spec else SAMPLERS.get("uniform")
+        if callable(check := getattr(self.sampler, "check", None)):
+            check(cfg.gym)
+        self._wants = [k for k in ("step", "stage") if wants(self.sampler, k)]
 
-    def draw(self, n: int) -> list[Sample]:
-        """The next `n` samples."""
-        out = [self._at(self.cursor + i) for i in range(n)]
+    def draw(self, n: int, step: int = 0, stage: str = "rl") -> list[Sample]:
+        """The next `n` samples, drawn for step `step` of run stage `stage` (a staged sampler reads them)."""
+        when = {k: v for k, v in (("step", step), ("stage", stage)) if k in self._wants}
+        out = [self._at(self.cursor + i, when) for i in range(n)]
         self.cursor += n
         return out
 
-    def _at(self, k: int) -> Sample:
+    @property
+    def wants_feedback(self) -> bool:
+        """Whether the sampler learns from (or logs) each RL step: it has `update(ctx)`."""
+        return callable(getattr(self.sampler, "update", None))
+
+    def update(self, ctx) -> dict:
+        """Feed the sampler an RL step's context (advantages included); returns its log fields."""
+        return self.sampler.update(ctx) if self.wants_feedback else {}
+
+    def sampler_state(self) -> dict | None:
+        """What the sampler has learned (None for a stateless one), for the RL checkpoint's stage.pt."""
+        return self.sampler.state_dict() if is_stateful(self.sampler) else None
+
+    def load_sampler_state(self, state: dict) -> None:
+        self.sampler.load_state_dict(state)
+
+    def _at(self, k: int, when: dict) -> Sample:
         if self._dataset is not None:
             epoch, i = divmod(k, len(self._dataset))
             if self._perm is None or self._perm[0] != epoch:
@@ -57,9 +85,11 @@ class PromptSource:
         import foveal.tasks as gym
 
         gcfg = self.cfg.gym
-        name, level = self._sampler(random.Random(f"{self.seed}:draw:{k}"), gcfg.tasks, gcfg.levels)
+        rng = random.Random(f"{self.seed}:draw:{k}")
+        picked = self.sampler(rng, gcfg.tasks, gcfg.levels, **when)
+        name, level, form = picked if len(picked) == 3 else (*picked, gcfg.form)
         task = gym.get(name)
-        return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, gcfg.form, split="train",
+        return task.generate(gcfg.seed_start + STREAM_STRIDE * self.seed + k, level, form, split="train",
                              **self._variant.kwargs())
 
     def state(self) -> dict:
@@ -76,10 +106,16 @@ class PromptSource:
         return {
             "gym": {"tasks": gcfg.tasks, "levels": gcfg.levels, "form": gcfg.form, "variant": self._variant.as_dict(),
                     **({"mixture": gcfg.mixture} if gcfg.mixture is not None else {})},
+            "sampler": sampler_spec(self.cfg),
             "split": "train",
             "train_seed_range": [gcfg.seed_start + STREAM_STRIDE * self.seed,
                                  gcfg.seed_start + STREAM_STRIDE * self.seed + self.cursor],
         }
+
+
+def sampler_spec(cfg: DataConfig) -> dict:
+    """The recipe's sampler as {name, args} (`uniform` when the recipe names none)."""
+    return cfg.sampler.model_dump() if cfg.sampler is not None else {"name": "uniform", "args": {}}
 
 
 def load_dataset(path: str) -> list[Sample]:

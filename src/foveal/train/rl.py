@@ -20,20 +20,22 @@
     6. log one row: reward mean/std per reward function, accuracy (the correctness-role reward),
        format rate (the format-role reward), completion length, clip fraction, KL, entropy, grad
        norm, learning rate, samples/s, filtered-group fraction
+    7. a curriculum sampler (`data.sampler` with an `update` hook: staged, band, sec) gets the step's
+       context over every process's completions, advantages included, and logs its draws
 
 Every function is chosen by the recipe (`{name, args}`) and built once from its registry; none is
 special-cased here. Functions that declare a keyword `ctx` get the step's `StepContext`
 (`foveal.train.context`); a loss that declares `entropy` gets the per-token entropy (detached),
 `entropy_grad` the same with its gradient. The stage builds its own reference model (when beta
 can be non-zero, or a `ref_update` moves one) and checkpoints, beside the weights, the state of
-every stateful entry and a moving reference (`state_dict`).
+every stateful entry, a moving reference and a curriculum sampler (`state_dict`).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import torch
@@ -224,6 +226,8 @@ class RLStage:
         out: dict[str, Any] = {"entries": {k: e.state_dict() for k, e in self.entries.items() if is_stateful(e)}}
         if self.ref_model is not None and "ref_update" in self.entries:
             out["ref_model"] = self.ref_model.state_dict()
+        if (sampler := self.source.sampler_state()) is not None:
+            out["sampler"] = sampler
         return out
 
     def load_state_dict(self, state: dict) -> None:
@@ -232,6 +236,8 @@ class RLStage:
                 e.load_state_dict(state["entries"][k])
         if self.ref_model is not None and "ref_model" in state:
             self.ref_model.load_state_dict(state["ref_model"])
+        if "sampler" in state:
+            self.source.load_sampler_state(state["sampler"])
 
     # -- 1-2. rollouts and rewards -------------------------------------------------------
     def rollout(self, step: int) -> Rollouts:
@@ -242,7 +248,7 @@ class RLStage:
         dropped: list[ScoredGroup] = []
         generated, rounds = 0, 0
         while (need := s.global_max(want - len(kept))) > 0:  # every process draws the same count
-            prompts = s.shard(self.source.draw(need * s.world))
+            prompts = s.shard(self.source.draw(need * s.world, step=step, stage=self.name))
             seed = (s.cfg.seed * 1_000_003 + step * 1_009 + rounds) * s.world + s.rank  # each process its own
             sampling = Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed)
             groups = self.backend.generate(prompts, G, sampling)
@@ -279,7 +285,7 @@ class RLStage:
         return StepContext(
             step=self.current_step, tasks=[x.task for x in samples], levels=[x.level for x in samples],
             samples=samples, texts=texts, lengths=lengths, group_ids=group_ids, token_ids=token_ids,
-            backend=self.backend, policy=self.s.policy, ref_model=self.ref_model,
+            backend=self.backend, policy=self.s.policy, ref_model=self.ref_model, forms=[x.form for x in samples],
         )
 
     def cut(self, c: Completion) -> Completion:
@@ -437,6 +443,7 @@ class RLStage:
             step=ctx.step, tasks=s.gather_list(ctx.tasks), levels=s.gather_list(ctx.levels), samples=None,
             texts=s.gather_list(ctx.texts), lengths=s.gather(ctx.lengths), group_ids=group_ids,
             token_ids=s.gather_list(ctx.token_ids), backend=ctx.backend, policy=ctx.policy, ref_model=ctx.ref_model,
+            forms=s.gather_list(ctx.forms) if ctx.forms is not None else None,
         )
         return out.with_scores(rewards, {k: s.gather(v) for k, v in (ctx.per_fn or {}).items()}, correct)
 
@@ -481,8 +488,18 @@ class RLStage:
         ro = self.rollout(step)
         t_gen = time.perf_counter() - t0
         prepared, stats = self.update(ro)
+        fed = self.feed_sampler(prepared) if self.source.wants_feedback else {}
         dt = time.perf_counter() - t0
-        return self.log_row(ro, prepared, stats, dt, t_gen)
+        return {**self.log_row(ro, prepared, stats, dt, t_gen), **fed}
+
+    def feed_sampler(self, b: Prepared) -> dict:
+        """7. The curriculum sampler learns from the step: every process feeds its copy the context of
+        every process's completions with their advantages, so the copies stay equal; returns its log."""
+        s, ctx = self.s, b.ctx
+        if s.world > 1:
+            groups = int(ctx.group_ids.max()) + 1
+            ctx = self.gathered(ctx, s.gather(b.rewards), s.gather(ctx.group_ids + s.rank * groups).long())
+        return self.source.update(replace(ctx, advantages=s.gather(b.advantages)))
 
     def update(self, ro: Rollouts) -> tuple[Prepared, dict]:
         """Steps 3-5 on given rollouts: advantages, mu optimizer steps, the reference's move; returns

@@ -57,7 +57,7 @@ class SFTStage:
     def step(self, step: int) -> dict:
         s, cfg = self.s, self.cfg
         t0 = time.perf_counter()
-        samples = s.shard(self.source.draw(cfg.batch_size))
+        samples = s.shard(self.source.draw(cfg.batch_size, step=step, stage=self.name))
         ids = [s.policy.tokenize_target(target_text(x, cfg.target)) for x in samples]
         num_tokens = s.global_sum(sum(len(t) for t in ids)) / s.world
         chunks = list(range(0, len(samples), cfg.micro_batch_size))
