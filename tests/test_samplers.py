@@ -174,7 +174,17 @@ def test_algos_lists_the_curricula_with_options_and_docs():
 
 # -- a real run: logged draws, a curriculum plot, and a resume that matches -----------------------
 
-def test_sec_run_logs_its_draws_and_resumes_bit_identically(tiny, tmp_path):
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A very small tiny VLM (1 text layer of width 64): a real model, quick to train."""
+    from foveal.models import build_tiny_vlm
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
+    return out
+
+
+def test_sec_run_logs_its_draws_and_resumes_bit_identically(small, one_thread, tmp_path):
     from foveal.eval.report import build_report
     from foveal.rewards import REWARDS, register_reward
     from foveal.train import train
@@ -183,7 +193,7 @@ def test_sec_run_logs_its_draws_and_resumes_bit_identically(tiny, tmp_path):
     def by_length(completions, samples):  # varies between random completions, so advantages are not all 0
         return [len(c) / 32 for c in completions]
 
-    tree = {"model": {"path": str(tiny)}, "data": {"gym": GYM, "sampler": {"name": "sec", "args": {"tau": 0.1}}},
+    tree = {"model": {"path": str(small)}, "data": {"gym": GYM, "sampler": {"name": "sec", "args": {"tau": 0.1}}},
             "sampling": {"max_new_tokens": 8}, "log": {"progress": False},
             "rewards": [{"name": "accuracy"}, {"name": "test_sampler_length"}],
             "rl": {"steps": 3, "prompts_per_step": 4, "group_size": 2, "optim": {"lr": 1e-3}},
@@ -216,3 +226,19 @@ def test_the_report_has_no_curriculum_panel_without_a_curriculum(tmp_path):
 
     (tmp_path / "train.jsonl").write_text('{"stage": "rl", "step": 1, "loss": 1.0}\n{"stage": "rl", "step": 2, "loss": 0.5}\n')
     assert 'alt="curriculum draws"' not in build_report([], tmp_path / "report.html", train=[tmp_path]).read_text()
+
+
+def test_foveal_train_with_a_bad_sampler_exits_2_in_one_line_and_writes_nothing(small, tmp_path, capsys):
+    import yaml
+
+    from foveal.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"model": {"path": str(small)}, "rl": {"steps": 1},
+                                      "data": {"gym": GYM, "sampler": {"name": "sec", "args": {"temperature": 1}}}}))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--config", str(recipe), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1
+    assert "data.sampler.args: sampler 'sec' has no option(s) ['temperature'] (its options: alpha=0.5" in err
+    assert not (tmp_path / "run").exists()

@@ -43,12 +43,7 @@ class PromptSource:
         if cfg.dataset is not None:
             self._dataset = load_dataset(cfg.dataset)
         self._variant = cfg.gym.variant() if cfg.gym is not None else None
-        spec = cfg.sampler
-        if spec is not None and spec.name not in SAMPLERS:
-            raise FovealError(f"data.sampler.name: {SAMPLERS.unknown(spec.name)}")
-        self.sampler = SAMPLERS.build(spec.name, spec.args, "data.sampler.args") if spec else SAMPLERS.get("uniform")
-        if callable(check := getattr(self.sampler, "check", None)):
-            check(cfg.gym)
+        self.sampler = build_sampler(cfg)
         self._wants = [k for k in ("step", "stage") if wants(self.sampler, k)]
 
     def draw(self, n: int, step: int = 0, stage: str = "rl") -> list[Sample]:
@@ -111,6 +106,20 @@ class PromptSource:
             "train_seed_range": [gcfg.seed_start + STREAM_STRIDE * self.seed,
                                  gcfg.seed_start + STREAM_STRIDE * self.seed + self.cursor],
         }
+
+
+def build_sampler(cfg: DataConfig):
+    """The recipe's sampler (`data.sampler`, default `uniform`), its options checked against its
+    registry entry and its own rules, and against data.gym: a one-line FovealError naming the field."""
+    spec = cfg.sampler
+    if spec is None:
+        return SAMPLERS.get("uniform")
+    if spec.name not in SAMPLERS:
+        raise FovealError(f"data.sampler.name: {SAMPLERS.unknown(spec.name)}")
+    sampler = SAMPLERS.build(spec.name, spec.args, "data.sampler.args")
+    if callable(check := getattr(sampler, "check", None)):
+        check(cfg.gym)
+    return sampler
 
 
 def sampler_spec(cfg: DataConfig) -> dict:
