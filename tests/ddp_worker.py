@@ -9,7 +9,8 @@ order a run does, and writes what the test compares:
     OUT/sft.pt        weights after `sft.steps` SFT steps
     OUT/fixed.pt      weights after one RL update on fixed rollouts (the same completions whatever the
                       number of processes: each process scores and trains on its shard of them)
-    OUT/rank-R.json   the sample ids process R trained on, per stage, and its data cursor at the end
+    OUT/rank-R.json   the sample ids process R trained on, per stage, its data cursor and what its
+                      curriculum sampler learned at the end
 
 then `rl.steps` real RL steps (sampling, DAPO refills) whose prompts each process records too.
 """
@@ -94,7 +95,7 @@ def main(recipe: str, out: str) -> None:
     stage_name[0] = "rl"
     for k in range(cfg.rl.steps):
         rl.step(k)
-    record = {"rank": session.rank, "world": session.world, "cursor": source.cursor,
+    record = {"rank": session.rank, "world": session.world, "cursor": source.cursor, "sampler": source.sampler_state(),
               **{name: sorted(set(ids)) for name, ids in trained.items()}}
     (out_dir / f"rank-{session.rank}.json").write_text(json.dumps(record))
     accelerator.end_training()  # waits for every process, then leaves the process group cleanly

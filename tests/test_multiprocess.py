@@ -5,7 +5,8 @@ hostfile; `--multi_gpu` starts N through torchrun, and with no GPU foveal's `Acc
 joins them over gloo.)
 
 - the processes train on distinct prompts, together exactly the prompts one process trains on (SFT),
-  and keep the same data cursor (the checkpoint stores one) even when DAPO refills differ per process;
+  and keep the same data cursor (the checkpoint stores one) even when DAPO refills differ per process,
+  and the same curriculum state (a `sec` sampler fed every process's advantages);
 - on the same fixed rollouts, the two-process update equals the one-process update within float
   tolerance (gradients averaged by DDP; loss normalisers and batch-level advantage statistics global);
 - a two-process `foveal train` killed with SIGKILL mid-RL resumes under two processes and ends with the
@@ -91,6 +92,9 @@ def test_two_processes_split_the_prompts_and_update_like_one(tiny_dir, tmp_path)
             "advantage": {"name": "test_ctx_grpo", "args": {"scale": "batch"}},  # reads the gathered step context
             "dynamic_sampling": True, "max_refill_rounds": 2, "optim": {"lr": 1e-2}},
     )
+    tree = yaml.safe_load(recipe.read_text())  # a curriculum that learns from every process's advantages
+    tree["data"]["sampler"] = {"name": "sec", "args": {"tau": 0.1}}
+    recipe.write_text(yaml.safe_dump(tree))
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     _check([sys.executable, str(WORKER), str(recipe), str(one)])
@@ -104,6 +108,7 @@ def test_two_processes_split_the_prompts_and_update_like_one(tiny_dir, tmp_path)
     assert sorted(r0["sft"] + r1["sft"]) == solo["sft"]  # together: exactly one process's prompts
     assert sorted(r0["fixed"] + r1["fixed"]) == solo["fixed"]
     assert r0["cursor"] == r1["cursor"]  # refills differed per process, yet both drew the same count
+    assert r0["sampler"] == r1["sampler"] and any(r0["sampler"]["q"].values())  # both copies learned the same Q
 
     for name in ("sft.pt", "fixed.pt"):
         a, b = torch.load(one / name), torch.load(two / name)
