@@ -10,8 +10,9 @@ for gym seed `seed_start + STREAM_STRIDE · run seed + k` (so each run seed has 
 stream), where (t_k, l_k[, f_k]) is the pick of the recipe's sampler (`data.sampler`, default
 `uniform`: the task mix's weights; `foveal.train.samplers`) made with a generator seeded with
 (run seed, k); f_k is `data.gym.form` unless the sampler picks the form. A curriculum sampler's
-state (what it learned from rewards) is saved by the RL stage. Training only ever sees problems of the `train` content split
-(`foveal.split`), so no val or test problem, picture or twin, is trained on, whatever the seeds.
+state (what it learned from rewards) is saved by the RL stage. Training only ever sees problems of
+the `train` content split (`foveal.split`), so no val or test problem, picture or twin, is trained
+on, whatever the seeds.
 
 Dataset: the samples of a `foveal gen` directory, in a fresh seeded permutation each epoch; a
 dataset holding val or test problems is refused.
