@@ -338,6 +338,8 @@ def plot_curriculum(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None
     """For each training log whose RL rows hold a curriculum sampler's per-arm fields (`draws`,
     `pass`, `band_p`, `sec_q`: {arm: value} per step), one row of panels: each field against the
     step, one line per arm (task:level); None when no log has them."""
+    from matplotlib.ticker import MaxNLocator
+
     runs = []
     for name, rows in logs:
         rl = [r for r in rows if isinstance(r.get("draws"), dict)]
@@ -366,6 +368,7 @@ def plot_curriculum(logs: list[tuple[str, list[dict[str, Any]]]]) -> Plot | None
                     ax.plot(xs, ys, color=colors[a], lw=1.4, marker="o" if len(xs) <= 20 else None, ms=2.5, label=a)
             ax.set_title(f"{name}: {title}" if len(runs) > 1 else title, fontsize=9)
             ax.set_xlabel("RL step")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[i * ncols].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return png(fig)
