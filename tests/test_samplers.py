@@ -167,6 +167,17 @@ def test_bad_sampler_configs_are_one_line_errors_naming_the_field(sampler, messa
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_config_yaml_names_a_sampler_only_when_the_recipe_has_one(tmp_path):
+    """Runs and experiment plans without a curriculum dump as they did before samplers existed."""
+    from foveal.config import dump_config, load_config
+
+    plain = config_from_dict({"data": {"gym": GYM}, "rl": {"steps": 1}})
+    assert "sampler" not in dump_config(plain)
+    sec = config_from_dict({"data": {"gym": GYM, "sampler": {"name": "sec", "args": {"tau": 0.2}}}, "rl": {"steps": 1}})
+    (tmp_path / "c.yaml").write_text(dump_config(sec))
+    assert load_config(tmp_path / "c.yaml") == sec
+
+
 def test_a_sampler_with_a_dataset_is_refused(tmp_path):
     with pytest.raises(FovealError, match="data.sampler draws from data.gym"):
         config_from_dict({"data": {"dataset": str(tmp_path), "sampler": "sec"}, "rl": {"steps": 1}})
