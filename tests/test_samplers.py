@@ -114,6 +114,7 @@ def test_an_sft_stage_draws_what_uniform_draws(name):
         source.load_sampler_state(learned[name])
     plain = PromptSource(config_from_dict({"data": {"gym": GYM}, "rl": {"steps": 1}}).data)
     assert [s.id for s in source.draw(10, step=1, stage="sft")] == [s.id for s in plain.draw(10)]
+    assert [s.id for s in source.draw(10, step=1)] == [s.id for s in plain.draw(10)]  # a stage that is not RL (pref)
     assert [s.id for s in source.draw(10, step=1, stage="rl")] != [s.id for s in plain.draw(10)]
 
 
@@ -136,12 +137,12 @@ STAGES = [{"until": 2, "tasks": ["count"], "levels": [1], "forms": ["text"]}, {"
 def test_staged_boundaries_tasks_levels_and_forms():
     source = _source({"name": "staged", "args": {"stages": STAGES}})
     assert [source.sampler.index(s) for s in (0, 1, 2, 4, 5, 1000)] == [0, 0, 1, 1, 2, 2]
-    first = source.draw(12, step=1)
+    first = source.draw(12, step=1, stage="rl")
     assert {(s.task, s.level, s.form) for s in first} == {("count", 1, "text")}
-    second = source.draw(30, step=2)
+    second = source.draw(30, step=2, stage="rl")
     assert {s.level for s in second} == {2} and {s.form for s in second} == {"image"}
     assert {s.task for s in second} == {"count", "block_count"}
-    last = source.draw(30, step=5)
+    last = source.draw(30, step=5, stage="rl")
     assert {s.level for s in last} == {1, 2} and {s.task for s in last} == {"count", "block_count"}
     log = source.update(_ctx(["count"] * 2, [1, 1], [0, 0], correct=[1, 0], step=1, forms=["text"] * 2))
     assert log == {"draws": {"count:1": 1}, "pass": {"count:1": 0.5}, "curriculum_stage": 0, "forms": {"text": 1}}

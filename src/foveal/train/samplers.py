@@ -11,7 +11,7 @@ A recipe picks one with `data.sampler: {name, args}` (default: `uniform`). The c
   only on the run seed, the draw's index and what the sampler has learned. A pair keeps the
   recipe's `data.gym.form`; a triple names the form ("image", "text", "mixed") of this draw. A
   sampler that declares a keyword `step` gets the index (0-based) of the step it draws for, one
-  that declares `stage` the run stage drawing ("sft" or "rl").
+  that declares `stage` the run stage drawing ("sft", "rl", "pref"; None from a caller outside a run).
 - `check(gym)` (optional): a FovealError when the options do not fit the recipe's `data.gym`
   (called before a run writes anything).
 - `update(ctx) -> dict` (optional): after each RL step, the step's `StepContext` over every
@@ -124,7 +124,7 @@ class Staged:
     over its `tasks` (a list means equal weights; default data.gym.tasks), a level uniformly from its
     `levels` (default data.gym.levels), a form uniformly from its `forms` (default [data.gym.form]).
     Its tasks and levels must be among data.gym's (whose levels and variants the recipe check
-    covers). Other run stages (an SFT cold start) draw exactly what `uniform` draws from data.gym.
+    covers). Other run stages (an SFT cold start, pref) draw exactly what `uniform` draws.
     """
 
     KEYS = ("until", "tasks", "levels", "forms")
@@ -236,7 +236,7 @@ class Band:
     [lo, hi], `floor` outside, so arms that left the band are still retried now and then); when
     every weight is 0 it falls back to the static mix w_t / |levels|. (VL-Cogito's online soft
     weighting, Observe-R1's and UniVG-R1's difficulty weighting, PeBR-R1's vanishing advantages.)
-    An SFT stage draws exactly what `uniform` draws.
+    Any other run stage (SFT, pref) draws exactly what `uniform` draws.
     """
 
     def __init__(self, lo: float = 0.2, hi: float = 0.8, ema: float = 0.5, prior: float = 0.5, floor: float = 0.02) -> None:
@@ -256,7 +256,7 @@ class Band:
         return names, (w if sum(w) > 0 else prior)
 
     def __call__(self, rng: random.Random, tasks: dict[str, float], levels: list[int], *, stage: str = "rl") -> tuple[str, int]:
-        if stage != "rl":  # an SFT cold start draws what `uniform` draws: the arms learn from RL steps
+        if stage != "rl":  # SFT and pref draw what `uniform` draws: the arms learn from RL steps
             return uniform(rng, tasks, levels)
         names, w = self.weights(tasks, levels)
         return split_arm(rng.choices(names, w)[0])
@@ -303,8 +303,8 @@ class SEC:
     drawn keep their Q. A draw picks arm c with P(c) = w_t exp(Q_c / tau) / sum_c' w_t' exp(Q_c' / tau)
     (Boltzmann; w_t the task mix's weights, all equal in the paper's setting). Groups whose
     completions are all equally right have A = 0, so arms the model always or never solves lose
-    probability. The defaults (alpha 0.5, tau 0.5) are ours, not the paper's. An SFT stage draws
-    exactly what `uniform` draws.
+    probability. The defaults (alpha 0.5, tau 0.5) are ours, not the paper's. Any other run stage
+    (SFT, pref) draws exactly what `uniform` draws.
     """
 
     def __init__(self, alpha: float = 0.5, tau: float = 0.5, q0: float = 0.0) -> None:
@@ -319,7 +319,7 @@ class SEC:
         return names, boltzmann([self.q.get(a, self.q0) for a in names], self.tau, prior)
 
     def __call__(self, rng: random.Random, tasks: dict[str, float], levels: list[int], *, stage: str = "rl") -> tuple[str, int]:
-        if stage != "rl":  # an SFT cold start draws what `uniform` draws: the arms learn from RL steps
+        if stage != "rl":  # SFT and pref draw what `uniform` draws: the arms learn from RL steps
             return uniform(rng, tasks, levels)
         names, p = self.probabilities(tasks, levels)
         return split_arm(rng.choices(names, p)[0])
