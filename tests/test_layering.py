@@ -20,7 +20,7 @@ LAYERS = [
     {"config", "models"},
     {"rollout"},
     {"train", "eval", "serve", "transfer", "merge"},
-    {"experiment", "select"},
+    {"experiment", "select", "improve"},
     {"quickstart", "merge_commands", "cli"},
 ]
 RANK = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
