@@ -259,6 +259,10 @@ class RLConfig(Strict):
     old_logprobs: Literal["auto", "recompute", "backend"] = Field(
         "auto", description="auto: logp.detach() when mu = 1, recomputed before the update when mu > 1"
     )
+    share_prompt: Literal["auto"] | bool = Field(
+        "auto", description="run each prompt once per micro-batch for its completions' log-probs, through its KV cache "
+        "(the same numbers up to float rounding; micro_batch_size a multiple of group_size shares most); "
+        "auto: where the model's cache allows it, true: required, false: every row whole")
     optim: OptimConfig = OptimConfig(lr=1e-5)
 
     @model_validator(mode="before")

@@ -5,6 +5,7 @@
     pairs = policy.encode_pairs(samples, completion_ids) # prompt + completion, for losses
     logp, entropy = policy.token_logprobs(pairs)         # [B, Tc], differentiable
     mask = completion_mask(pairs)                        # [B, Tc], 1 on real completion tokens
+    pairs = policy.share_prompts(pairs, samples)         # same log-probs, each repeated prompt run once
 
 Layout of a pair batch (P = longest prompt, Tc = longest completion, T = P + Tc):
 
@@ -16,12 +17,22 @@ A vision-language model sees each sample's images through its own processor (Qwe
 `pixel_values`, `image_grid_thw`, `mm_token_type_ids`, Idefics3's `pixel_attention_mask`, ...);
 a text-only model gets each sample's text twin instead. Video samples (several `<image>`
 frames) are passed as several images, in order.
+
+Shared prompts. In an RL step each prompt is repeated G times (one row per completion) and is most
+of each row. `share_prompts` marks runs of consecutive rows with the same prompt and encodes each
+run's prompt once; `token_logprobs` then runs each prompt once, keeps its KV cache (a function of the
+weights, so gradients flow through it), gives every row of the run its prompt's cache, and runs only
+the completions on it. The log-probs are those of the plain pass up to float rounding (the cache is
+the same per-layer keys and values; gradients from the G rows are summed where the prompt's
+activations are, instead of per row). Models whose cache is not plain per-layer keys and values
+(sliding-window, linear-attention or recurrent layers) take the plain pass: `prompt_sharing_unsupported`.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import inspect
 import io
 import os
 from dataclasses import dataclass, field
@@ -35,7 +46,7 @@ from foveal.prompts import R1_SYSTEM_PROMPT
 from foveal.sample import IMAGE_TOKEN, Sample
 
 # Keys of a pair batch that are not model inputs.
-PAIR_KEYS = ("completion_ids", "completion_mask")
+PAIR_KEYS = ("completion_ids", "completion_mask", "prompt_runs", "prompt_batch")
 
 
 @dataclass
@@ -194,6 +205,32 @@ class Policy:
         )
         return out
 
+    def share_prompts(self, batch: dict[str, Any], prompts: list[Sample | list[dict]]) -> dict[str, Any]:
+        """The pair batch of `prompts`, marked so that `token_logprobs` runs each repeated prompt once.
+
+        Adds `prompt_runs` [R] (lengths of the runs of consecutive equal prompts, summing to B) and
+        `prompt_batch` (`encode_prompts` of each run's prompt: its rows are the runs' prompt columns,
+        the same P wide). Unchanged when no prompt repeats.
+        """
+        import torch
+
+        if len(prompts) != batch["input_ids"].shape[0]:
+            raise FovealError(f"share_prompts: {len(prompts)} prompts for a batch of {batch['input_ids'].shape[0]} rows")
+        runs: list[int] = []
+        for i, x in enumerate(prompts):
+            if i and (x is prompts[i - 1] or x == prompts[i - 1]):
+                runs[-1] += 1
+            else:
+                runs.append(1)
+        if len(runs) == len(prompts):
+            return batch
+        heads = [sum(runs[:r]) for r in range(len(runs))]
+        enc = self.encode_prompts([prompts[i] for i in heads])
+        p = batch["input_ids"].shape[1] - batch["completion_ids"].shape[1]
+        if not torch.equal(enc["input_ids"], batch["input_ids"][heads, :p]):  # never seen: the plain pass is right
+            return batch
+        return {**batch, "prompt_runs": torch.tensor(runs), "prompt_batch": enc}
+
     def token_logprobs(self, batch: dict[str, Any], temperature: float = 1.0):
         """Per-token log-probability and entropy of each completion token, teacher-forced.
 
@@ -201,14 +238,19 @@ class Policy:
             entropy[b, t] = -sum_v p_v log p_v of that same distribution
 
         Both are [B, Tc], differentiable, and 0 where `completion_mask(batch)` is 0. Only the last
-        Tc + 1 positions' logits are computed (`logits_to_keep`), to spare memory on long prompts.
+        Tc + 1 positions' logits are computed (`logits_to_keep`), to spare memory on long prompts. A
+        batch marked by `share_prompts` runs each repeated prompt once (`shared_prompt_logits`) when
+        the model allows it (`prompt_sharing_unsupported`), else every row whole.
         """
         import torch
 
         comp = batch["completion_ids"]
         tc = comp.shape[1]
         inputs = {k: v for k, v in batch.items() if k not in PAIR_KEYS}
-        logits = self.model(**inputs, use_cache=False, logits_to_keep=tc + 1).logits[:, -tc - 1 : -1]
+        if "prompt_batch" in batch and prompt_sharing_unsupported(self.model) is None:
+            logits = shared_prompt_logits(self.model, inputs, batch["prompt_batch"], batch["prompt_runs"], tc)
+        else:
+            logits = self.model(**inputs, use_cache=False, logits_to_keep=tc + 1).logits[:, -tc - 1 : -1]
         logits = logits.float() / temperature
         logz = torch.logsumexp(logits, -1)
         logp = torch.gather(logits, -1, comp.unsqueeze(-1)).squeeze(-1) - logz
@@ -283,6 +325,88 @@ def quiet_transformers():
     finally:
         if was_enabled:
             logging.enable_progress_bar()
+
+
+def base_model(model):
+    """The transformers model inside a DDP wrapper (`.module`) and/or a peft `PeftModel`."""
+    model = getattr(model, "module", model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def prompt_sharing_unsupported(model) -> str | None:
+    """Why `model`'s prompt cache cannot be shared by the rows of a run (None: it can).
+
+    Sharing needs a cache of plain per-layer keys and values (transformers' `DynamicLayer`), whose
+    rows can be repeated: a sliding-window layer drops old positions, a linear-attention or
+    recurrent layer keeps a state that is not per position.
+    """
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    try:
+        layers = DynamicCache(config=base_model(model).config).layers
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        return f"no key-value cache can be built from its config ({e})"
+    other = sorted({type(x).__name__ for x in layers if type(x) is not DynamicLayer})
+    return f"its cache has {', '.join(other)} layers, not plain keys and values" if other else None
+
+
+def shared_prompt_logits(model, inputs: dict[str, Any], prompt_batch: dict[str, Any], runs, tc: int):
+    """The logits [B, Tc, V] at columns P-1 .. T-2 of a pair batch, each run of rows with one prompt
+    running that prompt once:
+
+        head  = model(prompt of each run [R, P], cache on)  -> logits at column P-1, cache K, V [R, ., P, .]
+        cache = K[run(b)], V[run(b)] for each row b          (indexing: the rows' gradients add up)
+        tail  = model(completions [B, Tc], cache)           -> logits at columns P .. T-1
+        logits = [head logits[run(b)], tail logits[:, :-1]]
+
+    Positions are those of the plain pass: Qwen2-VL-style 3-D rotary positions (`get_rope_index`) are
+    computed for the full rows and split into prompt and completion columns; other models count on
+    from the cache's length, as they do when generating.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    base = base_model(model)
+    device = inputs["input_ids"].device
+    runs = runs.to(device)
+    run_of = torch.repeat_interleave(torch.arange(len(runs), device=device), runs)  # [B]
+    heads = torch.cumsum(runs, 0) - runs  # [R] first row of each run
+    p = inputs["input_ids"].shape[1] - tc
+    positions = plain_position_ids(base, inputs)
+    key = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    cache = DynamicCache(config=base.config)
+    head_inputs = dict(prompt_batch)
+    if positions is not None:
+        head_inputs["position_ids"] = positions[..., heads, :p]
+    head = model(**head_inputs, **{key: cache}, use_cache=True, logits_to_keep=1)
+    cache.batch_select_indices(run_of)
+    tail_inputs = {"input_ids": inputs["input_ids"][:, p:], "attention_mask": inputs["attention_mask"]}
+    for k in ("mm_token_type_ids", "token_type_ids"):
+        if k in inputs:
+            tail_inputs[k] = inputs[k][:, p:]
+    if positions is not None:
+        tail_inputs["position_ids"] = positions[..., p:]
+    tail = model(**tail_inputs, **{key: cache}, use_cache=True)
+    return torch.cat([head.logits[run_of, -1:], tail.logits[:, :-1]], 1)
+
+
+def plain_position_ids(base, inputs: dict[str, Any]):
+    """The position ids the plain forward gives the rows of `inputs` ([3, B, T] or [B, T]), where the
+    model computes them itself from the inputs (Qwen2-VL-style `get_rope_index`: images get 3-D
+    positions, text without images counts 0 .. T-1); None for a model that counts positions on from its
+    cache's length."""
+    import torch
+
+    rope_index = next((m.get_rope_index for m in base.modules() if hasattr(m, "get_rope_index")), None)
+    if rope_index is None:
+        return None
+    ids = inputs["input_ids"]
+    if inputs.get("image_grid_thw") is None and inputs.get("video_grid_thw") is None:
+        return torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
+    params = inspect.signature(rope_index).parameters
+    extra = {k: v for k, v in inputs.items() if k in params and k != "input_ids"}
+    return rope_index(ids, **extra)[0]
 
 
 def completion_mask(batch: dict[str, Any]):
