@@ -108,3 +108,17 @@ def test_share_prompt_option_is_validated():
     assert config_from_dict(base, overrides=["rl.share_prompt=false"]).rl.share_prompt is False
     with pytest.raises(FovealError, match="share_prompt"):
         config_from_dict(base, overrides=["rl.share_prompt=sometimes"])
+
+
+def test_gradient_checkpointing_takes_the_plain_pass(lm):
+    """Checkpointed layers run without their cache when training: sharing is refused, not silently wrong."""
+    policy = copy.copy(lm)
+    policy.model = copy.deepcopy(lm.model).train()
+    policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    assert "gradient checkpointing" in prompt_sharing_unsupported(policy.model)
+    rows, comps = rows_and_completions("text")
+    plain = policy.encode_pairs(rows, comps)
+    lp, _, gp, _ = logprobs_and_grads(policy, plain)
+    ls, _, gs, sizes = logprobs_and_grads(policy, policy.share_prompts(plain, rows))
+    assert sizes == [8] and torch.equal(lp, ls)
+    assert all(torch.equal(a, b) for a, b in zip(gp, gs, strict=True))

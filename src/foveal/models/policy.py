@@ -25,7 +25,8 @@ weights, so gradients flow through it), gives every row of the run its prompt's 
 the completions on it. The log-probs are those of the plain pass up to float rounding (the cache is
 the same per-layer keys and values; gradients from the G rows are summed where the prompt's
 activations are, instead of per row). Models whose cache is not plain per-layer keys and values
-(sliding-window, linear-attention or recurrent layers) take the plain pass: `prompt_sharing_unsupported`.
+(sliding-window, linear-attention or recurrent layers), or that checkpoint their layers, take the plain
+pass: `prompt_sharing_unsupported`.
 """
 
 from __future__ import annotations
@@ -338,13 +339,17 @@ def prompt_sharing_unsupported(model) -> str | None:
 
     Sharing needs a cache of plain per-layer keys and values (transformers' `DynamicLayer`), whose
     rows can be repeated: a sliding-window layer drops old positions, a linear-attention or
-    recurrent layer keeps a state that is not per position.
+    recurrent layer keeps a state that is not per position. Gradient checkpointing drops the cache in
+    the layers it wraps.
     """
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
+    base = base_model(model)
+    if any(getattr(m, "gradient_checkpointing", False) is True for m in base.modules()):
+        return "gradient checkpointing drops the cache in the layers it recomputes"
     try:
-        layers = DynamicCache(config=base_model(model).config).layers
+        layers = DynamicCache(config=base.config).layers
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         return f"no key-value cache can be built from its config ({e})"
     other = sorted({type(x).__name__ for x in layers if type(x) is not DynamicLayer})
