@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_rl_vs_trl.py [--steps 5] [--prompts 4] [--group 4] [--max-new 32]
                                                    [--all-loss-types] [--profile] [--no-speed]
+                                                   [--threads N] [--share-prompt auto|true|false]
 
 1. Parity. The embedded tiny VLM, P gym prompts (count, level 1), G completions per prompt sampled
    once and fed to both trainers (TRL through a `rollout_func` that returns them), rewards accuracy
@@ -20,7 +21,9 @@
    sampling, fresh models, gradient checkpointing off on both sides (TRL's GRPOConfig turns it on by
    default; foveal's recipes leave it off), interleaved step by step (TRL, foveal, TRL, ...) so that
    both meet the same machine load; prints each trainer's mean step time and the ratio foveal / TRL
-   (goal <= 0.7). `--profile`: also where foveal's step spends its time.
+   (goal <= 0.7). `--profile`: also where foveal's step spends its time. foveal runs each prompt once
+   per micro-batch in its log-prob passes (`rl.share_prompt`, on by default); `--share-prompt false`
+   times it running every row whole, as TRL does.
 """
 
 from __future__ import annotations
@@ -154,7 +157,8 @@ def foveal_session(model_dir: Path, args, run_dir: Path, steps: int, micro_batch
                "advantage": {"name": "grpo", "args": {"scale": "group"}},
                "loss": {"name": "ppo_clip", "args": {"clip_low": 0.2, "clip_high": 0.2}},
                "aggregation": {"name": "seq-mean-token-mean"}, "kl": {"name": "k3"},
-               "beta": {"name": "constant", "args": {"value": 0.04}}, "optim": {"lr": 1e-4, "max_grad_norm": 1.0}},
+               "beta": {"name": "constant", "args": {"value": 0.04}}, "optim": {"lr": 1e-4, "max_grad_norm": 1.0},
+               "share_prompt": {"auto": "auto", "true": True, "false": False}[args.share_prompt]},
         "log": {"progress": False},
     })
     policy = load_policy(str(model_dir), dtype="float32")
@@ -410,6 +414,8 @@ def main() -> None:
                     help="also check every TRL loss type (and delta, top_entropy_quantile) off-policy, one line each")
     ap.add_argument("--no-speed", action="store_true", help="parity only")
     ap.add_argument("--profile", action="store_true", help="print where foveal's step spends its time")
+    ap.add_argument("--share-prompt", choices=("auto", "true", "false"), default="auto",
+                    help="foveal's rl.share_prompt: run each prompt once per micro-batch in the log-prob passes")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -423,7 +429,7 @@ def main() -> None:
         model_dir = tmp / "tiny"
         build_tiny_vlm(model_dir, seed=0)
         print(f"tiny VLM, {args.prompts} prompts x {args.group} completions, max {args.max_new} new tokens, "
-              f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+              f"torch {torch.__version__}, {torch.get_num_threads()} threads, foveal rl.share_prompt {args.share_prompt}")
         print("== parity (fixed completions) ==")
         p = Parity(model_dir, args, tmp)
         diff = parity(p)
