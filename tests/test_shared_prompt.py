@@ -14,6 +14,7 @@ from foveal.config import config_from_dict
 from foveal.errors import FovealError
 from foveal.models.policy import prompt_sharing_unsupported
 from foveal.models.tiny import build_tiny_lm, build_tiny_vlm
+from foveal.train import train
 from foveal.train.rl import share_prompt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -102,12 +103,16 @@ def test_a_sliding_window_cache_takes_the_plain_pass(lm):
     assert plain_sizes == shared_sizes == [8] and torch.equal(lp, ls)
 
 
-def test_share_prompt_option_is_validated():
+def test_share_prompt_option_is_validated(tiny, tmp_path):
     base = {"data": {"gym": {"tasks": ["count"]}}, "rl": {"steps": 1}}
     assert config_from_dict(base).rl.share_prompt == "auto"
     assert config_from_dict(base, overrides=["rl.share_prompt=false"]).rl.share_prompt is False
     with pytest.raises(FovealError, match="share_prompt"):
         config_from_dict(base, overrides=["rl.share_prompt=sometimes"])
+    tree = {**base, "model": {"path": str(tiny), "gradient_checkpointing": True}}
+    with pytest.raises(FovealError, match="rl.share_prompt is true.*gradient checkpointing"):
+        train(config_from_dict(tree, overrides=["rl.share_prompt=true"]), out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything is written
 
 
 def test_gradient_checkpointing_takes_the_plain_pass(lm):

@@ -256,6 +256,10 @@ def _open_session(cfg: RunConfig, run_dir: Path, fresh: bool, at: Resume | None)
         check_pref_config(cfg, accelerator.num_processes)  # the loss, the pairs file's records, the verifier
     if cfg.model.gradient_checkpointing:
         _enable_gradient_checkpointing(policy, cfg.model.lora is not None)
+    if cfg.rl.steps:
+        from foveal.train.rl import share_prompt
+
+        share_prompt(cfg.rl.share_prompt, policy.model)  # `true` refuses a model that cannot share a prompt
     set_seed(cfg.seed)
     accelerator.wait_for_everyone()  # every process has checked its input (and `out` was empty) before any writes
 
