@@ -4,13 +4,31 @@
                                                    [--all-loss-types] [--profile] [--no-speed]
                                                    [--threads N] [--share-prompt auto|true|false]
 
-1. Parity. The embedded tiny VLM, P gym prompts (count, level 1), G completions per prompt sampled
-   once and fed to both trainers (TRL through a `rollout_func` that returns them), rewards accuracy
-   + 0.5 format + a distinct-characters score (so advantages are not all 0), the policy perturbed
-   away from its reference (so the KL term is not 0), GRPO settings (loss "grpo" = foveal's ppo_clip +
-   seq-mean-token-mean, group-scaled advantages, beta 0.04 with the k3 estimator, epsilon 0.2,
-   temperature 1). Prints the two losses and the largest absolute difference over every parameter's
-   gradient; the goal is <= 1e-5.
+1. Parity. The embedded tiny VLM made peaked (`sharpen`), P gym prompts (count, level 1), G
+   completions per prompt sampled once and fed to both trainers (TRL through a `rollout_func` that
+   returns them), rewards accuracy + 0.5 format + two stand-ins with the same values (`BENCH_REWARDS`),
+   the policy perturbed away from its reference (so the KL term is not 0), GRPO settings (loss "grpo" =
+   foveal's ppo_clip + seq-mean-token-mean, group-scaled advantages, beta 0.04 with the k3 estimator,
+   epsilon 0.2, temperature 1). Prints the two losses and the largest absolute difference over every
+   parameter's gradient; the goal is <= 1e-5. Also printed apart: the advantages foveal computes and
+   TRL's formula gives from the same rewards (foveal takes group means and stds in float64, TRL in
+   float32), so that this rounding is visible, not folded into the loss lines.
+   Why these inputs: the check is on the algorithm, so its inputs are conditioned as real ones are.
+   Real rewards take a few values (a verifier's 0/1 plus a 0/0.5 format term), so a group's std is 0
+   or >= 0.25; a continuous score can give a group std of 0.01, and then the advantages (r - mean) /
+   std amplify float32's rounding of the mean ~100x, which measures TRL's float32 group statistics,
+   not the loss. The untrained model is never right nor well formatted, so a bit of each completion's
+   CRC-32 stands in for each 0/1 (deterministic, the same on both sides). A randomly initialised
+   model's token entropies all lie within 0.01 nats of log(V); then the top-entropy threshold falls
+   between tokens 1 ulp apart, and which of them is kept depends on each trainer's rounding of the
+   entropy: a check on ties is a check on rounding. A trained model's entropies are spread, so the
+   bench scales the final norm's gain (logits x `SHARPEN` = 4: entropies over ~4.9-6.2 nats, neighbours
+   ~1e-4 apart or more at the 0.2 quantile), and prints the margin at the threshold (smallest kept minus
+   largest dropped entropy), which must dwarf float32 rounding (~1e-6) for the top-entropy line to mean
+   anything. A larger gain gives every completion the full length (hiding the aggregations' differences)
+   and larger gradients, whose float32 rounding then nears the absolute 1e-5. Each loss-type line also
+   prints its largest gradient entry: luspo sums over tokens, so its gradients are ~30x the others' and
+   so is its rounding. The speed part uses the tiny VLM as built.
    `--all-loss-types`: then every TRL 1.16 `loss_type` (grpo, dr_grpo, dapo, bnpo, cispo, sapo, luspo,
    vespo) and TRL's two-sided clip (`delta`) and top-entropy mask (`top_entropy_quantile`), each against
    TRL's own `_compute_loss` on the same batch, off-policy (the same noisy old log-probs on both sides,
@@ -33,6 +51,7 @@ import os
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -41,12 +60,31 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 
 
-def distinct_chars(completions, samples):
-    """A reward that differs between completions of an untrained model (accuracy is 0 for all of them)."""
-    return [len(set(c)) / max(len(c), 1) for c in completions]
+def crc_bit(bit: int):
+    """A 0/1 reward: bit `bit` of the completion's CRC-32, a stand-in for a verifier's verdict on an
+    untrained model, whose real accuracy and format scores are 0 for every completion."""
+
+    def reward(completions, samples):
+        return [float((zlib.crc32(c.encode("utf-8")) >> bit) & 1) for c in completions]
+
+    return reward
 
 
-REWARDS = [("accuracy", 1.0), ("format", 0.5), ("bench_distinct_chars", 1.0)]
+# name -> reward: stand-ins for correctness (0/1, weight 1) and format (0/1, weight 0.5)
+BENCH_REWARDS = {"bench_correct": crc_bit(0), "bench_format": crc_bit(1)}
+REWARDS = [("accuracy", 1.0), ("format", 0.5), ("bench_correct", 1.0), ("bench_format", 0.5)]
+SHARPEN = 4.0  # logits x 4: token entropies over ~4.9-6.2 nats instead of log(V) - 0.06 +- 0.005
+
+
+def sharpen(out_dir: Path, gain: float = SHARPEN) -> Path:
+    """The tiny VLM with its final RMSNorm gain multiplied by `gain` (every logit x gain), saved to
+    `out_dir`: a peaked model whose token entropies are spread, as a trained model's are."""
+    from foveal.models import build_tiny_vlm
+
+    policy = build_tiny_vlm(None, seed=0)
+    with torch.no_grad():
+        policy.model.get_decoder().norm.weight.mul_(gain)
+    return policy.save(out_dir)
 
 
 def perturb(model, scale: float = 0.02) -> None:
@@ -270,6 +308,35 @@ def grad_diff(a: dict, b: dict) -> tuple[float, int, list]:
     return max((a[k] - b[k]).abs().max().item() for k in keys if k not in missing), len(keys) - len(missing), missing
 
 
+def trl_group_advantages(rewards: torch.Tensor, group: int) -> torch.Tensor:
+    """TRL 1.16's advantages with scale_rewards="group" (`_generate_and_score_completions`), in float32:
+    (r - nanmean_g(r)) / (nanstd_g(r) + 1e-4), the groups being consecutive runs of `group` rows."""
+    from trl.trainer.utils import nanstd
+
+    r = rewards.to(torch.float32)
+    mean = torch.nanmean(r.view(-1, group), dim=1).repeat_interleave(group)
+    std = nanstd(r.view(-1, group), dim=1).repeat_interleave(group)
+    return (r - mean) / (std + 1e-4)
+
+
+def entropy_margin(p: Parity, quantile: float) -> float:
+    """The smallest gap, over the micro-batches, between the entropies the top-entropy mask keeps and
+    those it drops (smallest kept - largest dropped) under the policy: how far the threshold is from
+    a tie, which rounding would decide."""
+    from foveal.train import algos
+
+    margins = []
+    with torch.no_grad():
+        for mb in p.prepared.mbs:
+            _, entropy = p.session.logprobs(mb.batch, p.session.cfg.sampling.temperature)
+            real = mb.mask.bool()
+            keep = algos.top_entropy_mask(entropy, mb.mask, quantile)
+            dropped = entropy[real & ~keep]
+            if dropped.numel():
+                margins.append((entropy[keep].min() - dropped.max()).item())
+    return min(margins, default=float("inf"))
+
+
 def parity(p: Parity) -> float:
     """The GRPO setting on-policy (old = logp.detach(), as both trainers do with mu = 1)."""
     fov_loss, fov_grads = p.foveal()
@@ -277,17 +344,30 @@ def parity(p: Parity) -> float:
     ours = [p.session.policy.encode_prompts([s])["input_ids"][0].tolist() for s in p.samples]
     same_prompts = all(p.prompt_ids["trl"][i * p.args.group] == ours[i] for i in range(len(p.samples)))
     adv_diff = (p.batch["advantages"].cpu() - p.prepared.advantages).abs().max().item()
+    same_rewards = (trl_group_advantages(p.ro.rewards, p.args.group) - p.prepared.advantages).abs().max().item()
+    stds = p.ro.rewards.view(-1, p.args.group).std(dim=1)
+    spread = int((stds > 0).sum())
     gdiff, n, missing = grad_diff(fov_grads, trl_grads)
     grad_scale = max(g.abs().max().item() for g in trl_grads.values())
     loss_diff = abs(fov_loss - trl_loss)
     print(f"prompt token ids identical: {same_prompts}; completions: {len(p.fixed)} "
           f"({sum(map(len, p.fixed))} tokens); reward mean {p.ro.rewards.mean():.3f}")
+    print(f"rewards     {spread} of {len(stds)} groups with >= 2 distinct values; group stds "
+          f"{', '.join(f'{x:.3f}' for x in stds.tolist())}")
     print(f"KL (k3)     foveal {p.kl:.3e}  (policy perturbed away from the reference)")
-    print(f"advantages  max |foveal - TRL| = {adv_diff:.2e}")
+    print(f"advantages  max |foveal - TRL| = {adv_diff:.2e} as each computed them; {same_rewards:.2e} from the "
+          f"same rewards (foveal's float64 group mean/std vs TRL's float32)")
     print(f"loss        foveal {fov_loss:.8f}  TRL {trl_loss:.8f}  |diff| = {loss_diff:.2e}")
     print(f"gradients   max |foveal - TRL| = {gdiff:.2e} over {n} tensors "
           f"(largest gradient entry {grad_scale:.2e}){'; missing in one: ' + str(missing) if missing else ''}")
     return max(loss_diff, gdiff, adv_diff)
+
+
+def _entropy_range(p: Parity) -> str:
+    with torch.no_grad():
+        h = torch.cat([p.session.logprobs(mb.batch, p.session.cfg.sampling.temperature)[1][mb.mask.bool()]
+                       for mb in p.prepared.mbs])
+    return f"{h.min():.2f}-{h.max():.2f}"
 
 
 def all_loss_types(parities: list[Parity]) -> float:
@@ -303,18 +383,24 @@ def all_loss_types(parities: list[Parity]) -> float:
     print(f"old log-probs: policy's + N(0, 0.3^2) noise; token ratios in [{ratio.min():.2f}, {ratio.max():.2f}], "
           f"{float(((ratio < 0.8) | (ratio > 1.2)).float().mean()):.0%} outside [0.8, 1.2]; "
           f"micro-batches: {', '.join(str(q.k) for q in parities)}")
+    for q in sorted({v[4] for v in LOSS_TYPES.values()} - {1.0}):
+        margin = min(entropy_margin(x, q) for x in parities)
+        print(f"top-entropy mask (quantile {q}): entropies {_entropy_range(p)} nats; margin at the threshold "
+              f"{margin:.2e} (smallest kept - largest dropped entropy; a margin near float32 rounding, ~1e-6, "
+              f"would make the check one on ties)")
     worst = 0.0
     for name, (overrides, loss, opts, aggregation, quantile) in LOSS_TYPES.items():
-        diffs, losses = [], []
+        diffs, losses, scale = [], [], 0.0
         for q, (old, full) in zip(parities, olds, strict=True):
             fov_loss, fov_grads = q.foveal(loss, opts, aggregation, quantile, old=old)
             trl_loss, trl_grads = q.trl(name.split()[0], old=full, **overrides)
             gdiff, _, missing = grad_diff(fov_grads, trl_grads)
             diffs.append(max(abs(fov_loss - trl_loss), gdiff) if not missing else float("inf"))
             losses.append(f"{fov_loss:.6f}/{trl_loss:.6f}")
+            scale = max(scale, *(g.abs().max().item() for g in trl_grads.values()))
         worst = max(worst, *diffs)
         print(f"loss type {name}: max abs diff {max(diffs):.2e}  (loss foveal/TRL {' | '.join(losses)}; "
-              f"foveal {loss} + {aggregation}{' ' + str(opts) if opts else ''})")
+              f"largest gradient entry {scale:.2e}; foveal {loss} + {aggregation}{' ' + str(opts) if opts else ''})")
     return worst
 
 
@@ -422,21 +508,23 @@ def main() -> None:
     from foveal.models import build_tiny_vlm
     from foveal.rewards import register_reward
 
-    register_reward("bench_distinct_chars")(distinct_chars)
+    for name, fn in BENCH_REWARDS.items():
+        register_reward(name)(fn)
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         model_dir = tmp / "tiny"
         build_tiny_vlm(model_dir, seed=0)
+        sharp_dir = sharpen(tmp / "tiny_sharp")
         print(f"tiny VLM, {args.prompts} prompts x {args.group} completions, max {args.max_new} new tokens, "
               f"torch {torch.__version__}, {torch.get_num_threads()} threads, foveal rl.share_prompt {args.share_prompt}")
-        print("== parity (fixed completions) ==")
-        p = Parity(model_dir, args, tmp)
+        print(f"== parity (fixed completions; the tiny VLM with logits x {SHARPEN:g}) ==")
+        p = Parity(sharp_dir, args, tmp)
         diff = parity(p)
         print(f"max abs difference (loss, advantages, gradients): {diff:.2e}  ->  {'PASS' if diff <= 1e-5 else 'FAIL'} (<= 1e-5)")
         if args.all_loss_types:
             print("== every TRL loss type (same batch, off-policy old log-probs, loss and every gradient entry) ==")
-            worst = all_loss_types([p, Parity(model_dir, args, tmp, micro_batches=2)])
+            worst = all_loss_types([p, Parity(sharp_dir, args, tmp, micro_batches=2)])
             print(f"worst over the loss types: {worst:.2e}  ->  {'PASS' if worst <= 1e-5 else 'FAIL'} (<= 1e-5)")
             diff = max(diff, worst)
         if not args.no_speed:
