@@ -122,9 +122,17 @@ def futoshiki(m):
             p[a - base] < p[b - base] for a, b in ineqs if a // n == r and b // n == r)
 
     options = [[p for p in permutations(range(1, n + 1)) if row_ok(r, p)] for r in range(n)]
-    return rows_search(n, options, lambda rows: all(
-        len({row[c] for row in rows}) == len(rows) for c in range(n)) and all(
-        rows[a // n][a % n] < rows[b // n][b % n] for a, b in ineqs if a // n != b // n and max(a, b) // n < len(rows)))
+    across = {}  # (upper row, lower row) -> [(column above, column below, whether the upper one is smaller)]
+    for a, b in ineqs:
+        if a // n != b // n:
+            (u, cu), (w, cw) = sorted((divmod(a, n), divmod(b, n)))
+            across.setdefault((u, w), []).append((cu, cw, a // n == u))
+
+    def compatible(r, p, s, q):  # rows r < s: no column repeats a value, the signs between them hold
+        return all(x != y for x, y in zip(p, q, strict=True)) and all(
+            p[cu] < q[cw] if upper_smaller else p[cu] > q[cw] for cu, cw, upper_smaller in across.get((r, s), ()))
+
+    return pairwise_rows_search(options, compatible)
 
 
 def rows_search(n, options, ok_prefix, limit=2):
@@ -144,6 +152,28 @@ def rows_search(n, options, ok_prefix, limit=2):
                 return
 
     rec(0)
+    return out
+
+
+def pairwise_rows_search(options, compatible, limit=2):
+    """Flat solutions choosing one option per row, top to bottom, where every two chosen rows r < s
+    are `compatible(r, p, s, q)` (all the rules are between two rows); each choice filters the later
+    rows' options, and a row left with none ends the branch (forward checking)."""
+    out = []
+
+    def rec(chosen, later):
+        if not later:
+            out.append([v for row in chosen for v in row])
+            return
+        r = len(chosen)
+        for p in later[0]:
+            rest = [[q for q in opts if compatible(r, p, r + 1 + k, q)] for k, opts in enumerate(later[1:])]
+            if all(rest):
+                rec([*chosen, p], rest)
+            if len(out) >= limit:
+                return
+
+    rec([], options)
     return out
 
 
