@@ -57,10 +57,34 @@ def test_bad_budget_is_refused(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_seeds_of_sft_teach_the_format_and_summarize_with_paired_intervals(tmp_path):
+    """What `make claims` (one full seed-0 quickstart on test, checked against claims/quickstart.json)
+    does not check: a seed's files, the SFT format-rate rise, and the multi-seed summary. GRPO runs two
+    small steps at a learning rate high enough to move greedy answers (measured: it unlearns the format),
+    so the paired interval is a real one; what GRPO teaches is what `make claims` (and the `long` test
+    below, the recipe's GRPO at 48 steps) checks. ~1/3.5 of the long test's time."""
+    out = tmp_path / "qs"
+    rl = ["rl.steps=5", "rl.prompts_per_step=2", "rl.group_size=4", "rl.optim.lr=1.0e-3"]  # 5 x 4/10 = 2 steps
+    summary = run_quickstart(out, minutes=4, n_eval=60, seeds=2, split="val", overrides=rl)
+    check_quickstart(out, summary, seeds=(0, 1))
+    for t, forms in summary["grpo_minus_sft"].items():
+        for f, d in forms.items():
+            sft, grpo = summary["accuracy"]["sft"][t][f]["per_seed"], summary["accuracy"]["grpo"][t][f]["per_seed"]
+            assert d["per_seed"] == pytest.approx([g - s for g, s in zip(grpo, sft, strict=True)]), (t, f, d)
+        assert forms["image"]["ci95"][0] < forms["image"]["ci95"][1], (t, forms)  # GRPO moved some answers
+
+
+@pytest.mark.long  # ~10 min on 2 cores: the recipe's GRPO at 4 minutes' steps on two seeds (`make test-slow`)
 def test_shortened_quickstart_end_to_end(tmp_path):
     out = tmp_path / "qs"
     summary = run_quickstart(out, minutes=4, n_eval=60, seeds=2, split="val")
-    for seed in (0, 1):
+    check_quickstart(out, summary, seeds=(0, 1))
+
+
+def check_quickstart(out: Path, summary: dict, seeds: tuple[int, ...]) -> None:
+    """Each seed's files, the summary on disk, the SFT format-rate rise per seed, and GRPO − SFT's
+    paired interval over all the seeds."""
+    for seed in seeds:
         for name in ("report.html", "eval-base/metrics.json", "eval-sft/metrics.json", "eval-grpo/metrics.json",
                      "train/train.jsonl", "train/sft/config.json", "train/rl/config.json"):
             assert (out / f"seed-{seed}" / name).exists(), name
@@ -68,14 +92,14 @@ def test_shortened_quickstart_end_to_end(tmp_path):
     # 120 SFT steps teach the format (measured: 98-100% of greedy answers in format, 10-12% right,
     # chance 10%); what they teach beyond that is what the full recipe measures (README).
     acc = summary["accuracy"]
-    for seed in (0, 1):
+    for seed in seeds:
         sft = json.loads((out / f"seed-{seed}" / "eval-sft" / "metrics.json").read_text())["by_form"]["image"]
         base = json.loads((out / f"seed-{seed}" / "eval-base" / "metrics.json").read_text())["by_form"]["image"]
         assert sft["format_rate"] >= 0.8 > base["format_rate"], (seed, base, sft)
     assert sum(acc["sft"][t]["image"]["mean"] for t in acc["sft"]) > sum(acc["base"][t]["image"]["mean"] for t in acc["base"])
     for t, forms in summary["grpo_minus_sft"].items():
         d = forms["image"]
-        assert d["n_seeds"] == 2 and d["ci95"][0] <= d["delta"] <= d["ci95"][1], (t, d)
+        assert d["n_seeds"] == len(seeds) and d["ci95"][0] <= d["delta"] <= d["ci95"][1], (t, d)
 
 
 def test_overwrite_keeps_the_old_run_when_the_new_one_is_invalid(tmp_path):
