@@ -135,23 +135,24 @@ def futoshiki(m):
     return pairwise_rows_search(options, compatible)
 
 
-def rows_search(n, options, ok_prefix, limit=2):
-    """Flat solutions choosing one option per row, top to bottom, keeping `ok_prefix(rows)` true."""
-    out, rows = [], []
+def rows_search(options, extend, start, limit=2):
+    """Flat solutions choosing one option per row, top to bottom; `extend(state, r, p)` is what the
+    rules need to know after row r is p (from `state`, that of the rows above), or None when the rows
+    so far already break a rule."""
+    out = []
 
-    def rec(r):
-        if r == n:
+    def rec(rows, state):
+        if len(rows) == len(options):
             out.append([v for row in rows for v in row])
             return
-        for p in options[r]:
-            rows.append(p)
-            if ok_prefix(rows):
-                rec(r + 1)
-            rows.pop()
+        for p in options[len(rows)]:
+            after = extend(state, len(rows), p)
+            if after is not None:
+                rec([*rows, p], after)
             if len(out) >= limit:
                 return
 
-    rec(0)
+    rec([], start)
     return out
 
 
@@ -184,12 +185,12 @@ def kakurasu(m):
     options = [[p for p in product((0, 1), repeat=n) if sum((c + 1) * p[c] for c in range(n)) == rows[r]
                 and all(p[c] == giv.get(r * n + c, p[c]) for c in range(n))] for r in range(n)]
 
-    def ok(rs):
-        sums = [sum((r + 1) * rs[r][c] for r in range(len(rs))) for c in range(n)]
-        room = sum(range(len(rs) + 1, n + 1))  # the most the remaining rows can still add to a column
-        return all(x <= y <= x + room for x, y in zip(sums, cols, strict=True))
+    def extend(sums, r, p):  # the column sums of rows 0..r
+        sums = [x + (r + 1) * v for x, v in zip(sums, p, strict=True)]
+        room = sum(range(r + 2, n + 1))  # the most the remaining rows can still add to a column
+        return sums if all(x <= y <= x + room for x, y in zip(sums, cols, strict=True)) else None
 
-    return rows_search(n, options, ok)
+    return rows_search(options, extend, [0] * n)
 
 
 def binairo(m):
