@@ -62,10 +62,11 @@ def test_two_seeds_of_sft_teach_the_format_and_summarize_with_paired_intervals(t
     does not check: a seed's files, the SFT format-rate rise, and the multi-seed summary. GRPO runs two
     small steps at a learning rate high enough to move greedy answers (measured: it unlearns the format),
     so the paired interval is a real one; what GRPO teaches is what `make claims` (and the `long` test
-    below, the recipe's GRPO at 48 steps) checks. ~1/3.5 of the long test's time."""
+    below, the recipe's GRPO at 48 steps) checks. 30 problems a stage keep the margins (measured: SFT
+    100% in format and 13-17% right, base 0%); 60 SFT steps instead of 120 do not (0-15% in format)."""
     out = tmp_path / "qs"
     rl = ["rl.steps=5", "rl.prompts_per_step=2", "rl.group_size=4", "rl.optim.lr=1.0e-3"]  # 5 x 4/10 = 2 steps
-    summary = run_quickstart(out, minutes=4, n_eval=60, seeds=2, split="val", overrides=rl)
+    summary = run_quickstart(out, minutes=4, n_eval=30, seeds=2, split="val", overrides=rl)
     check_quickstart(out, summary, seeds=(0, 1))
     for t, forms in summary["grpo_minus_sft"].items():
         for f, d in forms.items():
