@@ -127,3 +127,17 @@ def test_gradient_checkpointing_takes_the_plain_pass(lm):
     ls, _, gs, sizes = logprobs_and_grads(policy, policy.share_prompts(plain, rows))
     assert sizes == [8] and torch.equal(lp, ls)
     assert all(torch.equal(a, b) for a, b in zip(gp, gs, strict=True))
+
+
+def test_the_default_is_left_out_of_a_recorded_config_and_a_choice_is_kept():
+    """config.yaml and experiment plans read as before prompt sharing existed unless it was set."""
+    import yaml
+
+    from foveal.config import config_from_dict, dump_config
+
+    tree = {"data": {"gym": {"tasks": ["count"], "levels": [1]}}, "rl": {"steps": 1}}
+    auto = config_from_dict(tree)
+    assert "share_prompt" not in yaml.safe_load(dump_config(auto))["rl"]
+    assert config_from_dict(yaml.safe_load(dump_config(auto))) == auto
+    off = config_from_dict(tree, overrides=["rl.share_prompt=false"])
+    assert yaml.safe_load(dump_config(off))["rl"]["share_prompt"] is False

@@ -512,11 +512,14 @@ def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig
 def dump_config(cfg: RunConfig) -> str:
     """The config as YAML (every field, defaults included): what a run records beside its outputs.
     A run without a preference stage leaves `pref` out (the default), and one without a curriculum
-    leaves `data.sampler` out (null: uniform), so its config.yaml, and an experiment's plan made from
-    it, read as they did before the stage and the samplers existed."""
+    leaves `data.sampler` out (null: uniform), and `rl.share_prompt: auto` is left out, so its
+    config.yaml, and an experiment's plan made from it, read as they did before the stage, the samplers
+    and prompt sharing existed (sharing changes RL results only by float rounding)."""
     tree = cfg.model_dump(mode="json")
     if cfg.pref == PrefConfig():
         del tree["pref"]
     if cfg.data.sampler is None:
         del tree["data"]["sampler"]
+    if cfg.rl.share_prompt == "auto":
+        del tree["rl"]["share_prompt"]
     return yaml.safe_dump(tree, sort_keys=False)
