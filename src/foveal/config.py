@@ -172,6 +172,18 @@ class OptimConfig(Strict):
     max_grad_norm: float | None = Field(1.0, gt=0, description="null = no clipping")
 
 
+class AlignConfig(Strict):
+    """Math-PUMA's cross-form term in SFT (`foveal.train.align`): each sample showing a picture is
+    paired with its text twin and the loss gains weight * T^2 * KL between the two forms' next-token
+    distributions over the same target, the text side detached (the target)."""
+
+    weight: float = Field(1.0, ge=0, allow_inf_nan=False, description="lambda: loss = NLL + lambda * KL, both summed over target tokens and divided by their count")
+    direction: Literal["forward", "reverse", "symmetric"] = Field(
+        "forward", description="forward: KL(text || image), mode-covering; reverse: KL(image || text); "
+                               "symmetric: their mean (Math-PUMA's released code)")
+    temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="T: both distributions are softmax(z / T)")
+
+
 class SFTConfig(Strict):
     """Supervised fine-tuning on targets (prompt tokens masked out of the loss)."""
 
@@ -182,6 +194,8 @@ class SFTConfig(Strict):
         "r1", description="r1: <think>solution</think><answer>answer</answer>; answer: <answer>answer</answer> "
                           "(default: the run's answer_format, which it must match)")
     optim: OptimConfig = OptimConfig(lr=1e-3, schedule="cosine", warmup_steps=10)
+    align: AlignConfig | None = Field(
+        None, description="Math-PUMA cross-form KL against each pictured sample's text twin; null = plain SFT")
 
 
 class RewardSpec(Strict):
@@ -388,6 +402,10 @@ class RunConfig(Strict):
             raise ValueError("rewards: the rl stage needs at least one reward function")
         if self.pref.steps and self.pref.generate is not None and not self.rewards:
             raise ValueError("rewards: pref.generate verifies samples with the correctness reward; give one (e.g. accuracy)")
+        gym = self.data.gym
+        if self.sft.align is not None and gym is not None and gym.form == "text" and self.data.sampler is None:
+            raise ValueError("sft.align pairs each picture with its text twin, but data.gym.form text draws no "
+                             "pictures: use form image or mixed (or a data.sampler that draws them during sft)")
         if self.rl.old_logprobs == "backend" and self.sampling.temperature != 1.0:
             raise ValueError("rl.old_logprobs 'backend' needs sampling.temperature 1 (backends report temperature-1 logprobs)")
         return self
@@ -511,10 +529,11 @@ def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig
 
 def dump_config(cfg: RunConfig) -> str:
     """The config as YAML (every field, defaults included): what a run records beside its outputs.
-    A run without a preference stage leaves `pref` out (the default), and one without a curriculum
-    leaves `data.sampler` out (null: uniform), and `rl.share_prompt: auto` is left out, so its
-    config.yaml, and an experiment's plan made from it, read as they did before the stage, the samplers
-    and prompt sharing existed (sharing changes RL results only by float rounding)."""
+    A run without a preference stage leaves `pref` out (the default), one without a curriculum
+    leaves `data.sampler` out (null: uniform), one without the alignment term `sft.align` (null), and
+    `rl.share_prompt: auto` is left out, so its config.yaml, and an experiment's plan made from it,
+    read as they did before the stage, the samplers, the term and prompt sharing existed (sharing
+    changes RL results only by float rounding)."""
     tree = cfg.model_dump(mode="json")
     if cfg.pref == PrefConfig():
         del tree["pref"]
@@ -522,4 +541,6 @@ def dump_config(cfg: RunConfig) -> str:
         del tree["data"]["sampler"]
     if cfg.rl.share_prompt == "auto":
         del tree["rl"]["share_prompt"]
+    if cfg.sft.align is None:
+        del tree["sft"]["align"]
     return yaml.safe_dump(tree, sort_keys=False)

@@ -10,6 +10,15 @@ packing). The targets are the samples' R1 traces `<think>solution</think><answer
 (`target: answer`, `foveal.prompts.sft_target`), each followed by the eos token. The same
 loss serves the cold start before RL and rejection-sampling self-training (`rejection_sample`:
 sample completions, keep the ones a reward function accepts, train on those).
+
+With `sft.align` (Math-PUMA, `foveal.train.align`) each sample that shows a picture (image or mixed
+form) is also run as its text twin, without gradients, on the same target, and the loss gains the
+two forms' per-token KL (text-form samples, e.g. under a sampler that mixes forms, add NLL alone):
+
+    loss = [ sum_{i,t} m_it (-log q(y_it | prompt_i, y_i,<t)) + lambda sum_{i pictured, t} KL_it ] / sum_{i,t} m_it
+
+with KL_it = T^2 KL(p_text || q_image) at target token t of sample i (or the reverse or symmetric
+divergence, `sft.align.direction`), so the NLL part is exactly plain SFT's (lambda = 0 gives the same loss).
 """
 
 from __future__ import annotations
@@ -18,7 +27,9 @@ import time
 
 import torch
 
+from foveal.config import AlignConfig
 from foveal.errors import FovealError
+from foveal.models.policy import PAIR_KEYS
 from foveal.prompts import sft_target
 from foveal.rollout.base import Sampling
 from foveal.sample import Sample
@@ -41,6 +52,48 @@ def sft_loss(session, prompts: list, target_ids: list[list[int]], num_tokens: fl
     return nll / num_tokens, {"nll_sum": nll.item(), "tokens": mask.sum().item()}
 
 
+def target_logits(model, batch: dict) -> torch.Tensor:
+    """[B, Tc, V] float32 logits predicting each completion token of a pair batch (as
+    `Policy.token_logprobs` computes them, full vocabulary kept)."""
+    tc = batch["completion_ids"].shape[1]
+    inputs = {k: v for k, v in batch.items() if k not in PAIR_KEYS}
+    return model(**inputs, use_cache=False, logits_to_keep=tc + 1).logits[:, -tc - 1 : -1].float()
+
+
+def align_sft_loss(session, samples: list[Sample], target_ids: list[list[int]], num_tokens: float,
+                   align: AlignConfig) -> tuple[torch.Tensor, dict]:
+    """`sft_loss` plus lambda times the Math-PUMA KL between each sample that shows a picture (image
+    or mixed form) and its text twin on the same target ids; text-form samples add NLL alone. This
+    micro-batch's share of the step's token means (divided by `num_tokens`).
+
+    `align`: the `sft.align` config (weight, direction, temperature). Returns (loss, {"nll_sum",
+    "tokens", "kl_sum", "kl_tokens"}), kl_tokens counting the target tokens of the paired samples.
+    """
+    from foveal.train.align import align_kl
+
+    paired = [i for i, x in enumerate(samples) if x.images]
+    for i in paired:
+        if not samples[i].text_twin:
+            raise FovealError(f"sft.align: sample {samples[i].id} has no text twin to align its picture with")
+    image = session.policy.encode_pairs(samples, target_ids)
+    z_image = target_logits(session.model, image)
+    comp = image["completion_ids"]
+    mask = image["completion_mask"][:, -comp.shape[1] :].to(z_image.dtype)
+    logz = torch.logsumexp(z_image, -1)  # the NLL as token_logprobs and sft_loss compute it, op for op
+    logp = (torch.gather(z_image, -1, comp.unsqueeze(-1)).squeeze(-1) - logz) * mask
+    nll = -(logp * mask).sum()
+    kl, kl_tokens = z_image.new_zeros(()), 0.0
+    if paired:
+        text = session.policy.encode_pairs([samples[i].as_text() for i in paired], [target_ids[i] for i in paired])
+        with torch.no_grad():
+            z_text = target_logits(session.model, text)  # [P, Tc', V]; Tc' <= Tc (right-padded targets)
+        tc = z_text.shape[1]
+        kl = align_kl(z_image[paired, :tc], z_text, mask[paired, :tc], align.direction, align.temperature).sum()
+        kl_tokens = mask[paired].sum().item()
+    loss = (nll + align.weight * kl) / num_tokens
+    return loss, {"nll_sum": nll.item(), "tokens": mask.sum().item(), "kl_sum": kl.item(), "kl_tokens": kl_tokens}
+
+
 class SFTStage:
     """The SFT stage of a run: `step(i)` draws a batch, accumulates gradients, takes one optimizer step."""
 
@@ -52,6 +105,9 @@ class SFTStage:
         self.source = source
         if self.cfg.batch_size % session.world:
             raise FovealError(f"sft.batch_size {self.cfg.batch_size} must divide by the {session.world} processes")
+        if self.cfg.align is not None and not session.policy.is_vlm:
+            raise FovealError(f"sft.align needs a vision-language model: {session.policy.name} is text-only, so "
+                              f"both forms of a problem would be its text twin")
         self.optimizer, self.scheduler = session.make_optimizer(self.cfg.optim, self.cfg.steps)
 
     def step(self, step: int) -> dict:
@@ -61,19 +117,25 @@ class SFTStage:
         ids = [s.policy.tokenize_target(target_text(x, cfg.target)) for x in samples]
         num_tokens = s.global_sum(sum(len(t) for t in ids)) / s.world
         chunks = list(range(0, len(samples), cfg.micro_batch_size))
-        nll, tokens = 0.0, 0.0
+        nll, tokens, kl, kl_tokens = 0.0, 0.0, 0.0, 0.0
         s.model.train()
         for k, lo in enumerate(chunks):
             hi = lo + cfg.micro_batch_size
             with s.sync(last=k == len(chunks) - 1):
-                loss, info = sft_loss(s, samples[lo:hi], ids[lo:hi], num_tokens)
+                if cfg.align is None:
+                    loss, info = sft_loss(s, samples[lo:hi], ids[lo:hi], num_tokens)
+                else:
+                    loss, info = align_sft_loss(s, samples[lo:hi], ids[lo:hi], num_tokens, cfg.align)
                 s.accelerator.backward(loss)
             nll += info["nll_sum"]
             tokens += info["tokens"]
+            kl += info.get("kl_sum", 0.0)
+            kl_tokens += info.get("kl_tokens", 0.0)
         grad_norm = s.clip_and_step(self.optimizer, self.scheduler, cfg.optim.max_grad_norm)
         dt = time.perf_counter() - t0
         return {
             "loss": nll / max(tokens, 1),
+            "align_kl": kl / max(kl_tokens, 1) if cfg.align is not None else None,
             "tokens": int(tokens),
             "grad_norm": grad_norm,
             "lr": self.scheduler.get_last_lr()[0],
