@@ -130,9 +130,9 @@ def test_sft_run_with_the_term_logs_it_and_trains_differently(tiny_dir, tmp_path
 
     from foveal.train import train
 
-    def run(name, align):
-        tree = {"model": {"path": str(tiny_dir)}, "data": {"gym": {"tasks": ["count"]}}, "log": {"progress": False},
-                "sft": {"steps": 2, "batch_size": 2, "micro_batch_size": 1, "align": align}}
+    def run(name, align, form="image", sampler=None):
+        tree = {"model": {"path": str(tiny_dir)}, "data": {"gym": {"tasks": ["count"], "form": form}, "sampler": sampler},
+                "log": {"progress": False}, "sft": {"steps": 2, "batch_size": 2, "micro_batch_size": 1, "align": align}}
         out = train(config_from_dict(tree), out=tmp_path / name)
         return read_jsonl(out / "train.jsonl"), load_file(str(out / "sft" / "model.safetensors"))
 
@@ -141,6 +141,9 @@ def test_sft_run_with_the_term_logs_it_and_trains_differently(tiny_dir, tmp_path
     assert [r["step"] for r in rows] == [1, 2]
     assert all(math.isfinite(r["align_kl"]) and r["align_kl"] > 0 for r in rows)
     assert all("align_kl" not in r for r in plain_rows)
+    text_rows, _ = run("text", {"weight": 1.0}, form="text", sampler={"name": "staged", "args": {
+        "during": "sft", "stages": [{"until": 1, "forms": ["text"]}, {"until": None, "forms": ["image"]}]}})
+    assert "align_kl" not in text_rows[0] and text_rows[1]["align_kl"] > 0  # step 1 drew no picture
     assert rows[0]["loss"] == pytest.approx(plain_rows[0]["loss"], rel=1e-6)  # same first batch, same weights
     assert any(not torch.equal(on[k], off[k]) for k in on)  # the KL term moved the weights
 

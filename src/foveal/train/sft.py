@@ -135,7 +135,7 @@ class SFTStage:
         dt = time.perf_counter() - t0
         return {
             "loss": nll / max(tokens, 1),
-            "align_kl": kl / max(kl_tokens, 1) if cfg.align is not None else None,
+            "align_kl": kl / kl_tokens if cfg.align is not None and kl_tokens else None,  # None: no picture drawn
             "tokens": int(tokens),
             "grad_norm": grad_norm,
             "lr": self.scheduler.get_last_lr()[0],
