@@ -165,3 +165,14 @@ def test_transfer_recipes_draw_the_forms_they_say():
     assert forms("text_first_rl", "sft", 0) == {"image"}
     assert forms("text_first_rl", "rl", 59) == {"text"} and forms("text_first_rl", "rl", 60) == {"image"}
     assert load_config(recipes / "puma_sft.yaml").sft.align is not None
+
+
+def test_a_text_only_model_is_refused_before_anything_is_written(tmp_path, one_thread):
+    from foveal.models.tiny import build_tiny_lm
+    from foveal.train import train
+
+    build_tiny_lm(tmp_path / "lm", text_layers=1)
+    cfg = config_from_dict(base(model={"path": str(tmp_path / "lm")}, sft={"steps": 1, "align": {"weight": 1.0}}))
+    with pytest.raises(FovealError, match="sft.align needs a vision-language model: .* is text-only"):
+        train(cfg, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

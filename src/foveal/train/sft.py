@@ -94,6 +94,14 @@ def align_sft_loss(session, samples: list[Sample], target_ids: list[list[int]], 
     return loss, {"nll_sum": nll.item(), "tokens": mask.sum().item(), "kl_sum": kl.item(), "kl_tokens": kl_tokens}
 
 
+def check_align(cfg, policy) -> None:
+    """FovealError when the run asks for `sft.align` on a text-only model (it would be given the text
+    twin in both forms); `train` calls it with the other input checks, before writing anything."""
+    if cfg.sft.steps and cfg.sft.align is not None and not policy.is_vlm:
+        raise FovealError(f"sft.align needs a vision-language model: {policy.name} is text-only, so both forms "
+                          f"of a problem would be its text twin")
+
+
 class SFTStage:
     """The SFT stage of a run: `step(i)` draws a batch, accumulates gradients, takes one optimizer step."""
 
@@ -105,9 +113,6 @@ class SFTStage:
         self.source = source
         if self.cfg.batch_size % session.world:
             raise FovealError(f"sft.batch_size {self.cfg.batch_size} must divide by the {session.world} processes")
-        if self.cfg.align is not None and not session.policy.is_vlm:
-            raise FovealError(f"sft.align needs a vision-language model: {session.policy.name} is text-only, so "
-                              f"both forms of a problem would be its text twin")
         self.optimizer, self.scheduler = session.make_optimizer(self.cfg.optim, self.cfg.steps)
 
     def step(self, step: int) -> dict:
