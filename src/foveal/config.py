@@ -39,8 +39,8 @@ class Strict(BaseModel):
 class ModelConfig(Strict):
     """The policy: what `foveal.models.load_policy` loads, and how it is trained."""
 
-    path: str = Field("tiny", description='a model directory, "tiny" (embedded VLM) or "smollm2-135m"')
-    tiny_seed: int | None = Field(None, description='init seed when path is "tiny"; null = the run\'s seed')
+    path: str = Field("tiny", description='a model directory, an embedded VLM name ("tiny", "tiny-llava", ...) or "smollm2-135m"')
+    tiny_seed: int | None = Field(None, description='init seed of an embedded VLM ("tiny", ...); null = the run\'s seed')
     lora: dict[str, Any] | None = Field(None, description="peft LoraConfig fields (r, lora_alpha, target_modules, ...); null = full fine-tuning")
     dtype: str | None = Field(None, description="float32 / bfloat16; default float32 on CPU, bfloat16 on GPU")
     gradient_checkpointing: bool = False

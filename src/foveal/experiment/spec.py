@@ -207,10 +207,10 @@ def stages_of(cfg: RunConfig) -> list[str]:
 
 
 def check_model(path: str) -> None:
-    from foveal.models.load import SMOLLM2_NAME
+    from foveal.models.load import MODELS, NAMES
 
-    if path not in ("tiny", SMOLLM2_NAME) and not Path(path).is_dir():
-        raise FovealError(f"model.path {path!r}: not a directory, nor \"tiny\" or \"{SMOLLM2_NAME}\"")
+    if path not in MODELS and not Path(path).is_dir():
+        raise FovealError(f"model.path {path!r}: not a directory, nor a model name ({NAMES})")
 
 
 def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunConfig, list[str]]:

