@@ -183,8 +183,10 @@ def main() -> None:
     torch.set_num_threads(1)
     samples, pos = scenes(args.n, args.seed)
     print(f"{len(samples)} one-object count scenes (64 px); held-out R^2 of ridge probes (1 = exact, 0 = none)")
-    print(f"{'model':<40}{'layer':<13}{'tokens':>7}{'token':>8}{'pooled':>8}{'flat':>8}{'last':>8}")
-    for name in [m for m in args.models.split(",") if m]:
+    names = [m for m in args.models.split(",") if m]
+    width = max(len(m) for m in names) + 2
+    print(f"{'model':<{width}}{'layer':<13}{'tokens':>7}{'token':>8}{'pooled':>8}{'flat':>8}{'last':>8}")
+    for name in names:
         try:
             policy = load_policy(name, system_prompt=None, device="cpu")
         except FovealError as e:
@@ -200,7 +202,7 @@ def main() -> None:
             img = np.arange(n_img)
             row = [probe(tok_x, tok_y, groups), probe(tokens.mean(1), pos, img), probe(x.reshape(n_img, -1), pos, img)]
             cells = [f"{v:>8.2f}" for v in row] + [f"{probe(last[layer], pos, img):>8.2f}" if layer in last else f"{'-':>8}"]
-            print(f"{name:<40}{layer:<13}{n_tok:>7}" + "".join(cells), flush=True)
+            print(f"{name:<{width}}{layer:<13}{n_tok:>7}" + "".join(cells), flush=True)
 
 
 if __name__ == "__main__":
