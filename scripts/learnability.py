@@ -10,7 +10,8 @@ the model and SFT settings of `recipes/quickstart.yaml` (no system prompt, batch
 constant after 50 warm-up steps) and one torch thread, then for each family prints greedy accuracy on
 n distinct problems of the `val` split (a screen is tuning: `--split test` only once, at the end), the
 chance rate (always giving the most common gold answer), pass@k at temperature 1 on the first half of
-them (`--k 0`: skip), the SFT steps and the seconds per step. The families are trained together, or
+them (`--k 0`: skip), the SFT steps and the mean seconds per step (train.jsonl's `step_time_s`; `train_s`
+in the JSON adds building, data and saving). The families are trained together, or
 with `--each` one run per family (the learnability matrix of docs/models.md). `--json FILE` keeps one
 record per run and family; families already in FILE for this model and settings are skipped, so a
 cut matrix resumes.
@@ -85,6 +86,7 @@ def learn(names: list[str], samples_by: dict, args) -> list[dict]:
     """Train one SFT run on `names` together, then score each family: one record per family."""
     from foveal.config import load_config
     from foveal.eval import evaluate
+    from foveal.io import read_jsonl
     from foveal.models import load_policy
     from foveal.prompts import r1_target
     from foveal.quickstart import chance, recipe_path
@@ -103,6 +105,7 @@ def learn(names: list[str], samples_by: dict, args) -> list[dict]:
             shutil.rmtree(out)
         run = train(cfg, out=out)
         train_s = time.perf_counter() - start
+        step_s = [r["step_time_s"] for r in read_jsonl(run / "train.jsonl") if r.get("stage") == "sft"]
         policy = load_policy(run / "sft", system_prompt=cfg.model.system_prompt)
         backend = get_backend("hf", policy=policy, batch_size=64)
         recs = []
@@ -122,7 +125,7 @@ def learn(names: list[str], samples_by: dict, args) -> list[dict]:
                 "split": args.split, "n": args.n, "seed": args.seed, "steps": args.steps, "batch_size": 32,
                 "greedy": greedy.metrics["overall"]["accuracy"], "chance": chance(samples), "k": args.k,
                 "pass_k": pass_k, "max_new_tokens": budget, "train_s": round(train_s, 1),
-                "s_per_step": round(train_s / args.steps, 3), "eval_s": round(time.perf_counter() - start, 1),
+                "s_per_step": round(sum(step_s) / len(step_s), 3), "eval_s": round(time.perf_counter() - start, 1),
                 "parameters": policy.num_parameters(), "command": shlex.join(["scripts/learnability.py", *sys.argv[1:]]),
             })
         return recs
