@@ -285,3 +285,18 @@ def test_bad_model_recipe_or_unlabelled_data_are_refused(toy, recipe, tmp_path, 
 
         improve(load_config(recipe), "tiny", Problems(tasks=("improve_toy",), n=2), out, rounds=0, k=2)
     assert not out.exists()
+
+
+def test_bad_preference_loss_values_are_refused_with_the_other_settings(toy, recipe):
+    """`--preference dpo` with the recipe's pref.loss.args beta 0 is refused by `check_preference`
+    (the check `improve` makes before it writes anything), naming the field."""
+    from foveal.config import load_config
+    from foveal.improve.run import check_preference
+
+    cfg = load_config(recipe, overrides=["pref.loss.name=dpo", "pref.loss.args.beta=0"])
+    with pytest.raises(FovealError, match=r"pref.loss.args: dpo: beta must be > 0"):
+        check_preference(cfg, "dpo", 2)
+    cfg = load_config(recipe, overrides=["pref.loss.name=redi", "pref.loss.args.alpha=-1"])
+    with pytest.raises(FovealError, match=r"pref.loss.args: redi: alpha must lie in \[0, 1\]"):
+        check_preference(cfg, "redi", 2)
+    assert check_preference(load_config(recipe), "dpo", 2) == 2

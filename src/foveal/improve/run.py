@@ -257,9 +257,10 @@ def check_preference(cfg: RunConfig, preference: str | None, pref_steps: int | N
                           f"{cfg.pref.steps})")
     if cfg.pref.loss.name == preference:
         from foveal.options import about
+        from foveal.train.preference import check_pref_loss
 
         with about("--config"):
-            PREFERENCE_LOSSES.check_options(preference, cfg.pref.loss.args, "pref.loss.args")
+            check_pref_loss(preference, cfg.pref.loss.args)
     return steps
 
 

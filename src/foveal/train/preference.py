@@ -224,12 +224,25 @@ def read_pairs(path: str | Path, train_only: bool = True) -> list[Pair]:
 
 # -- the stage -----------------------------------------------------------------------------------
 
+def check_pref_loss(name: str, args: dict[str, Any], where: str = "pref.loss.args") -> None:
+    """FovealError naming `where` unless preference loss `name` takes options `args` and accepts
+    their values: the loss is built and called once on one dummy pair, so a range check inside it
+    (dpo's beta > 0, redi's alpha in [0, 1]) fails before a run writes anything."""
+    fn = PREFERENCE_LOSSES.build(name, args, where)
+    one = torch.zeros(1)
+    extra = {"ref_chosen": one, "ref_rejected": one} if PREFERENCE_LOSSES.flag(name, "needs_ref", False) else {}
+    try:
+        fn(one, one, torch.ones(1), torch.ones(1), **extra)
+    except (ValueError, TypeError) as e:
+        raise FovealError(f"{where}: {e}") from None
+
+
 def check_pref_config(cfg, world: int = 1) -> None:
     """Everything the `pref` stage of run config `cfg` can fail on, checked before a run writes
-    anything: the loss and its options, the pairs file's every record, the correctness reward, and
-    the split of the work over `world` processes."""
+    anything: the loss, its options and their values, the pairs file's every record, the correctness
+    reward, and the split of the work over `world` processes."""
     pref = cfg.pref
-    PREFERENCE_LOSSES.check_options(pref.loss.name, pref.loss.args, "pref.loss.args")
+    check_pref_loss(pref.loss.name, pref.loss.args)
     if pref.batch_size % world:
         raise FovealError(f"pref.batch_size {pref.batch_size} must divide by the {world} processes")
     if pref.generate is not None and world > 1:
