@@ -226,6 +226,10 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
         build_sampler(cfg.data)
         if cfg.rl.steps:
             load_rewards(cfg.rewards)
+        if cfg.pref.steps:
+            from foveal.train.preference import check_pref_config
+
+            check_pref_config(cfg)  # the loss and its values, the pairs file, the verifier
         check_model(cfg.model.path)
     except FovealError as e:
         raise FovealError(f"{where}: {e}") from None
