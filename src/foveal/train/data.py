@@ -124,6 +124,19 @@ def build_sampler(cfg: DataConfig):
     return sampler
 
 
+def check_sampler(cfg, sampler) -> None:
+    """FovealError when run config `cfg`'s sampler (built by `build_sampler`) cannot do its part:
+    `sft.align` asks for pictures it does not draw in SFT."""
+    name = sampler_spec(cfg.data)["name"]
+    gym = cfg.data.gym
+    if cfg.sft.align is not None and gym is not None:
+        forms_in = getattr(sampler, "forms_in", None)
+        forms = forms_in("sft", gym.form) if callable(forms_in) else {gym.form}
+        if not forms & {"image", "mixed"}:
+            raise FovealError(f"sft.align pairs each picture with its text twin, but data.gym.form {gym.form} with "
+                              f"data.sampler {name!r} draws no pictures during sft (forms {sorted(forms)})")
+
+
 def sampler_spec(cfg: DataConfig) -> dict:
     """The recipe's sampler as {name, args} (`uniform` when the recipe names none)."""
     return cfg.sampler.model_dump() if cfg.sampler is not None else {"name": "uniform", "args": {}}

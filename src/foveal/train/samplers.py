@@ -14,6 +14,8 @@ A recipe picks one with `data.sampler: {name, args}` (default: `uniform`). The c
   that declares `stage` the run stage drawing ("sft", "rl", "pref"; None from a caller outside a run).
 - `check(gym)` (optional): a FovealError when the options do not fit the recipe's `data.gym`
   (called before a run writes anything).
+- `forms_in(stage, default) -> set` (optional): the forms the sampler may draw during run stage
+  `stage` (`default`: data.gym.form); without it, {default}. `sft.align` needs a picture in SFT.
 - `update(ctx) -> dict` (optional): after each RL step, the step's `StepContext` over every
   process's completions, `advantages` filled in; returns what train.jsonl logs for the step.
   The curricula below log `draws` ({arm: prompts trained on this step}), `pass` ({arm: the step's
@@ -188,6 +190,12 @@ class Staged:
                 lacking = [t for t in st["tasks"] or gym.tasks if form not in registry.get(t).forms]
                 if lacking:
                     raise _bad(f"stages[{i}].forms", f"task(s) {lacking} have no {form!r} form")
+
+    def forms_in(self, stage: str, default: str) -> set[str]:
+        """The forms drawn during run stage `stage`: every curriculum stage's during `during`, else `default`."""
+        if stage != self.during:
+            return {default}
+        return {f for st in self.stages for f in (st["forms"] or [default])}
 
     def index(self, step: int) -> int:
         """The stage in force at `step`: the first with step < until (the last: until null)."""
