@@ -126,8 +126,12 @@ def build_sampler(cfg: DataConfig):
 
 def check_sampler(cfg, sampler) -> None:
     """FovealError when run config `cfg`'s sampler (built by `build_sampler`) cannot do its part:
-    `sft.align` asks for pictures it does not draw in SFT."""
+    it acts in a stage given no steps, or `sft.align` asks for pictures it does not draw in SFT."""
     name = sampler_spec(cfg.data)["name"]
+    stage = getattr(sampler, "acts_in", None)
+    if stage is not None and not getattr(cfg, stage).steps:
+        raise FovealError(f"data.sampler {name!r} acts only during {stage}, but {stage}.steps is 0 "
+                          f"(every draw would be uniform's): train {stage}, or drop data.sampler")
     gym = cfg.data.gym
     if cfg.sft.align is not None and gym is not None:
         forms_in = getattr(sampler, "forms_in", None)
