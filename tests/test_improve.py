@@ -300,3 +300,14 @@ def test_bad_preference_loss_values_are_refused_with_the_other_settings(toy, rec
     with pytest.raises(FovealError, match=r"pref.loss.args: redi: alpha must lie in \[0, 1\]"):
         check_preference(cfg, "redi", 2)
     assert check_preference(load_config(recipe), "dpo", 2) == 2
+
+
+def test_a_recipe_with_sft_align_makes_its_other_stages(toy, recipe, tmp_path):
+    """sft.align is refused without SFT steps, so improve's RL and pref stage recipes leave it out."""
+    from foveal.config import load_config
+    from foveal.improve.run import stage_config
+
+    aligned = load_config(recipe, overrides=["sft.align.weight=0.5", "data.gym.form=image", "rl.steps=2"])
+    (tmp_path / "data").mkdir()
+    assert stage_config(aligned, "tiny", tmp_path / "data", "rl", 2).sft.align is None
+    assert stage_config(aligned, "tiny", tmp_path / "data", "sft", 2).sft.align == aligned.sft.align

@@ -493,6 +493,8 @@ def stage_config(cfg: RunConfig, model: str, data: Path, stage: str, steps: int,
     tree["data"] = {"dataset": str(data)}
     for name in ("sft", "rl", "pref"):
         tree[name]["steps"] = steps if name == stage else 0
+    if stage != "sft":
+        tree["sft"]["align"] = None  # a term of the SFT loss: no SFT here
     if stage == "pref":
         args = cfg.pref.loss.args if cfg.pref.loss.name == preference else {}
         tree["pref"].update(pairs=str(data.parent / "pairs.jsonl"), generate=None,
