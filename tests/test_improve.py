@@ -311,3 +311,16 @@ def test_a_recipe_with_sft_align_makes_its_other_stages(toy, recipe, tmp_path):
     (tmp_path / "data").mkdir()
     assert stage_config(aligned, "tiny", tmp_path / "data", "rl", 2).sft.align is None
     assert stage_config(aligned, "tiny", tmp_path / "data", "sft", 2).sft.align == aligned.sft.align
+
+
+def test_a_recipe_pref_stage_without_preference_is_refused(toy, recipe):
+    """improve trains pref only with --preference: a recipe's pref.steps > 0 without it is an error,
+    not silently skipped; with it, the recipe's steps are used."""
+    from foveal.config import load_config
+    from foveal.improve.run import check_preference
+
+    cfg = load_config(recipe, overrides=["pref.steps=3", "pref.generate.k=2"])
+    with pytest.raises(FovealError, match="--config: pref.steps is 3, but improve trains a preference stage only with --preference dpo"):
+        check_preference(cfg, None, None)
+    assert check_preference(cfg, "dpo", None) == 3
+    assert check_preference(load_config(recipe), None, None) is None

@@ -242,10 +242,15 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
 
 def check_preference(cfg: RunConfig, preference: str | None, pref_steps: int | None) -> int | None:
     """The preference stage's steps (`pref_steps`, else the recipe's pref.steps); FovealError for an
-    unregistered loss or no steps. None without `preference`."""
+    unregistered loss or no steps. None without `preference` (a recipe's pref.steps > 0 then is an
+    error: improve trains pref only when asked, on each round's pairs)."""
     if preference is None:
         if pref_steps is not None:
             raise FovealError("--pref-steps goes with --preference dpo|redi")
+        if cfg.pref.steps:
+            raise FovealError(f"--config: pref.steps is {cfg.pref.steps}, but improve trains a preference stage only "
+                              f"with --preference {cfg.pref.loss.name} (its pairs come from each round's samples); "
+                              f"give it, or set pref.steps 0")
         return None
     from foveal.train.preference import PREFERENCE_LOSSES
 
