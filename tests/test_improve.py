@@ -324,3 +324,12 @@ def test_a_recipe_pref_stage_without_preference_is_refused(toy, recipe):
         check_preference(cfg, None, None)
     assert check_preference(cfg, "dpo", None) == 3
     assert check_preference(load_config(recipe), None, None) is None
+
+
+def test_votes_and_eval_share_one_answer_equivalence():
+    """improve's vote and the eval harness use `foveal.eval.metrics.equivalent`: 1/2 and 0.5 agree."""
+    from foveal.eval.metrics import equivalent
+    from foveal.sample import Sample
+
+    same = equivalent(Sample(id="x", task="t", level=1, seed=0, prompt="?", images=(), answer="0.5", answer_type="number"))
+    assert same("1/2", "0.5") and same(" A ", "a") and not same("0.4", "0.5") and not same("x", "0.5")

@@ -114,7 +114,8 @@ def test_an_sft_stage_draws_what_uniform_draws(name):
         source.load_sampler_state(learned[name])
     plain = PromptSource(config_from_dict({"data": {"gym": GYM}, "rl": {"steps": 1}}).data)
     assert [s.id for s in source.draw(10, step=1, stage="sft")] == [s.id for s in plain.draw(10)]
-    assert [s.id for s in source.draw(10, step=1)] == [s.id for s in plain.draw(10)]  # a stage that is not RL (pref)
+    assert [s.id for s in source.draw(10, step=1, stage="pref")] == [s.id for s in plain.draw(10)]
+    assert [s.id for s in source.draw(10, step=1)] == [s.id for s in plain.draw(10)]  # a caller outside a run
     assert [s.id for s in source.draw(10, step=1, stage="rl")] != [s.id for s in plain.draw(10)]
 
 

@@ -180,7 +180,7 @@ class AlignConfig(Strict):
     weight: float = Field(1.0, ge=0, allow_inf_nan=False, description="lambda: loss = NLL + lambda * KL, both summed over target tokens and divided by their count")
     direction: Literal["forward", "reverse", "symmetric"] = Field(
         "forward", description="forward: KL(text || image), mode-covering; reverse: KL(image || text); "
-                               "symmetric: their mean (Math-PUMA's released code)")
+                               "symmetric: their mean, as Math-PUMA's released code (alpha_kl = 0.5)")
     temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="T: both distributions are softmax(z / T)")
 
 

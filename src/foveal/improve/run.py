@@ -50,6 +50,7 @@ from rich.console import Console
 from foveal.config import RunConfig, config_from_dict, dump_config
 from foveal.errors import FovealError
 from foveal.eval.harness import repair_tail
+from foveal.eval.metrics import equivalent
 from foveal.improve.problems import Problems
 from foveal.improve.vote import majority_vote_label
 from foveal.io import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
@@ -91,21 +92,6 @@ class Verifier:
                        "agreement": vote.agreement}
         self.verdicts[s.id] = {**verdict, "answers": answers, "scores": scores}
         return scores
-
-
-def equivalent(sample: Sample):
-    """Answer equivalence for voting: equal text, or equal under the problem's answer type (1/2 = 0.5)."""
-    from foveal.rewards import verify
-
-    def same(a: str, b: str) -> bool:
-        if a.strip().lower() == b.strip().lower():
-            return True
-        try:
-            return verify(a, b, sample.answer_type, choices=sample.choices)
-        except ValueError:  # b is not a well-formed answer of this type: only equal text matches
-            return False
-
-    return same
 
 
 class Recorder:

@@ -33,7 +33,6 @@ one optimizer step. DPO's reference is a frozen copy of the policy at the stage'
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -282,7 +281,7 @@ def stage_start_model(session) -> torch.nn.Module:
     else:
         from foveal.train.reference import frozen_copy
 
-        ref = frozen_copy(session.accelerator, session.model)  # seq_logps runs it under autocast
+        ref = frozen_copy(session.accelerator, session.model)  # Session.logprobs runs it under autocast
     return ref.eval().requires_grad_(False)
 
 
@@ -334,7 +333,7 @@ class PrefStage:
         pairs: list[Pair] = []
         right, sampled, rounds = 0.0, 0, 0
         while len(pairs) < self.cfg.batch_size and rounds < g.max_rounds:
-            prompts = self.source.draw(g.prompts)
+            prompts = self.source.draw(g.prompts, step=step, stage="pref")
             seed = s.cfg.seed * 1_000_003 + step * 1_009 + rounds
             groups = self.backend.generate(prompts, g.k, Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed))
             rounds += 1
@@ -352,9 +351,8 @@ class PrefStage:
     # -- the update ----------------------------------------------------------------------------
     def seq_logps(self, batch: dict, model=None) -> tuple[Tensor, Tensor]:
         """(sequence log-prob sums [2b], token counts [2b]) of an encoded micro-batch under `model`
-        (default the policy; another model runs under the accelerator's autocast, as the prepared policy does)."""
-        with self.s.accelerator.autocast() if model is not None else contextlib.nullcontext():
-            logp, _ = self.s.logprobs(batch, model=model)
+        (default the policy; `Session.logprobs` runs another model under the accelerator's autocast)."""
+        logp, _ = self.s.logprobs(batch, model=model)
         return sequence_logps(logp, batch["completion_mask"][:, -logp.shape[1] :])
 
     def step(self, step: int) -> dict:
