@@ -74,6 +74,27 @@ def test_bad_align_config_is_one_line_naming_the_field(override, message):
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_align_that_would_do_nothing_is_refused():
+    """sft.align without SFT steps, or on text draws whose sampler shows no picture during SFT, is
+    an error; a staged sampler during sft with an image stage is accepted."""
+    from foveal.train.data import build_sampler, check_sampler
+
+    with pytest.raises(FovealError, match="sft.align is a term of the SFT loss, but sft.steps is 0"):
+        config_from_dict(base(sft={"steps": 0, "align": {}}, rl={"steps": 1}))
+
+    def check(during, forms):
+        stages = [{"until": 2, "forms": ["text"]}, {"until": None, "forms": forms}]
+        cfg = config_from_dict(base(sft={"steps": 2, "align": {}}, rl={"steps": 1}, data={"gym": {
+            "tasks": ["count"], "form": "text"}, "sampler": {"name": "staged", "args": {"during": during, "stages": stages}}}))
+        check_sampler(cfg, build_sampler(cfg.data))
+
+    check("sft", ["image"])
+    check("sft", ["mixed", "text"])
+    for during, forms in (("rl", ["image"]), ("sft", ["text"])):
+        with pytest.raises(FovealError, match="data.gym.form text with data.sampler 'staged' draws no pictures during sft"):
+            check(during, forms)
+
+
 def test_align_config_defaults_and_off_by_default():
     import yaml
 

@@ -144,6 +144,8 @@ BAD = [
     (["reference"], "*/sft", r"reference: '\*/sft': arm\(s\) grpo do not evaluate stage 'sft'"),
     (["eval", "max_new_tokens"], 0, "eval.max_new_tokens"),
     (["reference"], KeyError, "reference: Field required"),
+    (["arms", "sft", "set"], ["pref.steps=1", "pref.generate.k=2", "pref.loss.args.beta=0"],
+     r"arms.sft: pref.loss.args: dpo: beta must be > 0"),
 ]
 
 

@@ -285,3 +285,51 @@ def test_bad_model_recipe_or_unlabelled_data_are_refused(toy, recipe, tmp_path, 
 
         improve(load_config(recipe), "tiny", Problems(tasks=("improve_toy",), n=2), out, rounds=0, k=2)
     assert not out.exists()
+
+
+def test_bad_preference_loss_values_are_refused_with_the_other_settings(toy, recipe):
+    """`--preference dpo` with the recipe's pref.loss.args beta 0 is refused by `check_preference`
+    (the check `improve` makes before it writes anything), naming the field."""
+    from foveal.config import load_config
+    from foveal.improve.run import check_preference
+
+    cfg = load_config(recipe, overrides=["pref.loss.name=dpo", "pref.loss.args.beta=0"])
+    with pytest.raises(FovealError, match=r"pref.loss.args: dpo: beta must be > 0"):
+        check_preference(cfg, "dpo", 2)
+    cfg = load_config(recipe, overrides=["pref.loss.name=redi", "pref.loss.args.alpha=-1"])
+    with pytest.raises(FovealError, match=r"pref.loss.args: redi: alpha must lie in \[0, 1\]"):
+        check_preference(cfg, "redi", 2)
+    assert check_preference(load_config(recipe), "dpo", 2) == 2
+
+
+def test_a_recipe_with_sft_align_makes_its_other_stages(toy, recipe, tmp_path):
+    """sft.align is refused without SFT steps, so improve's RL and pref stage recipes leave it out."""
+    from foveal.config import load_config
+    from foveal.improve.run import stage_config
+
+    aligned = load_config(recipe, overrides=["sft.align.weight=0.5", "data.gym.form=image", "rl.steps=2"])
+    (tmp_path / "data").mkdir()
+    assert stage_config(aligned, "tiny", tmp_path / "data", "rl", 2).sft.align is None
+    assert stage_config(aligned, "tiny", tmp_path / "data", "sft", 2).sft.align == aligned.sft.align
+
+
+def test_a_recipe_pref_stage_without_preference_is_refused(toy, recipe):
+    """improve trains pref only with --preference: a recipe's pref.steps > 0 without it is an error,
+    not silently skipped; with it, the recipe's steps are used."""
+    from foveal.config import load_config
+    from foveal.improve.run import check_preference
+
+    cfg = load_config(recipe, overrides=["pref.steps=3", "pref.generate.k=2"])
+    with pytest.raises(FovealError, match="--config: pref.steps is 3, but improve trains a preference stage only with --preference dpo"):
+        check_preference(cfg, None, None)
+    assert check_preference(cfg, "dpo", None) == 3
+    assert check_preference(load_config(recipe), None, None) is None
+
+
+def test_votes_and_eval_share_one_answer_equivalence():
+    """improve's vote and the eval harness use `foveal.eval.metrics.equivalent`: 1/2 and 0.5 agree."""
+    from foveal.eval.metrics import equivalent
+    from foveal.sample import Sample
+
+    same = equivalent(Sample(id="x", task="t", level=1, seed=0, prompt="?", images=(), answer="0.5", answer_type="number"))
+    assert same("1/2", "0.5") and same(" A ", "a") and not same("0.4", "0.5") and not same("x", "0.5")

@@ -317,6 +317,20 @@ def test_pref_config_errors_name_the_field_and_nothing_is_written(tiny_dir, pair
     assert config_from_dict(_tree(tiny_dir, pref={**base, "loss": "redi"})).pref.loss.name == "redi"
 
 
+def test_bad_loss_values_are_refused_by_the_config_check(tiny_dir, pairs_file):
+    """dpo's beta <= 0 and redi's alpha outside [0, 1] fail the check a run makes before it writes
+    anything (not the first pref step, after SFT and RL have written sft/ and rl/)."""
+    from foveal.config import config_from_dict
+
+    base = {"steps": 1, "pairs": str(pairs_file)}
+    for loss, message in [({"name": "dpo", "args": {"beta": 0}}, r"pref.loss.args: dpo: beta must be > 0, got 0"),
+                          ({"name": "dpo", "args": {"beta": -0.1}}, "beta must be > 0"),
+                          ({"name": "redi", "args": {"alpha": 1.5}}, r"pref.loss.args: redi: alpha must lie in \[0, 1\]")]:
+        with pytest.raises(FovealError, match=message):
+            check_pref_config(config_from_dict(_tree(tiny_dir, sft={"steps": 1}, pref={**base, "loss": loss})))
+    check_pref_config(config_from_dict(_tree(tiny_dir, pref={**base, "loss": {"name": "redi", "args": {"alpha": 1}}})))
+
+
 def test_a_run_without_a_pref_stage_dumps_its_config_as_before(tiny_dir, pairs_file):
     import yaml
 

@@ -114,7 +114,8 @@ def test_an_sft_stage_draws_what_uniform_draws(name):
         source.load_sampler_state(learned[name])
     plain = PromptSource(config_from_dict({"data": {"gym": GYM}, "rl": {"steps": 1}}).data)
     assert [s.id for s in source.draw(10, step=1, stage="sft")] == [s.id for s in plain.draw(10)]
-    assert [s.id for s in source.draw(10, step=1)] == [s.id for s in plain.draw(10)]  # a stage that is not RL (pref)
+    assert [s.id for s in source.draw(10, step=1, stage="pref")] == [s.id for s in plain.draw(10)]
+    assert [s.id for s in source.draw(10, step=1)] == [s.id for s in plain.draw(10)]  # a caller outside a run
     assert [s.id for s in source.draw(10, step=1, stage="rl")] != [s.id for s in plain.draw(10)]
 
 
@@ -166,6 +167,25 @@ def test_bad_sampler_configs_are_one_line_errors_naming_the_field(sampler, messa
     with pytest.raises(FovealError) as e:
         _source(sampler)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("sampler", "steps", "message"), [
+    ("sec", {"sft": {"steps": 2}}, "data.sampler 'sec' acts only during rl, but rl.steps is 0"),
+    ("band", {"sft": {"steps": 2}}, "data.sampler 'band' acts only during rl, but rl.steps is 0"),
+    ({"name": "staged", "args": {"stages": STAGES}}, {"sft": {"steps": 2}}, "'staged' acts only during rl, but rl.steps is 0"),
+    ({"name": "staged", "args": {"stages": STAGES, "during": "sft"}}, {"rl": {"steps": 2}},
+     "data.sampler 'staged' acts only during sft, but sft.steps is 0"),
+])
+def test_a_sampler_that_would_never_act_is_refused(sampler, steps, message):
+    """A curriculum whose stage has no steps would draw uniform's stream: a one-line error, not a silent no-op."""
+    from foveal.train.data import build_sampler, check_sampler
+
+    cfg = config_from_dict({"data": {"gym": GYM, "sampler": sampler}, **steps})
+    with pytest.raises(FovealError, match=message) as e:
+        check_sampler(cfg, build_sampler(cfg.data))
+    assert "\n" not in str(e.value)
+    ok = config_from_dict({"data": {"gym": GYM, "sampler": sampler}, "sft": {"steps": 2}, "rl": {"steps": 2}})
+    check_sampler(ok, build_sampler(ok.data))
 
 
 def test_config_yaml_names_a_sampler_only_when_the_recipe_has_one(tmp_path):

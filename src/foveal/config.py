@@ -180,7 +180,7 @@ class AlignConfig(Strict):
     weight: float = Field(1.0, ge=0, allow_inf_nan=False, description="lambda: loss = NLL + lambda * KL, both summed over target tokens and divided by their count")
     direction: Literal["forward", "reverse", "symmetric"] = Field(
         "forward", description="forward: KL(text || image), mode-covering; reverse: KL(image || text); "
-                               "symmetric: their mean (Math-PUMA's released code)")
+                               "symmetric: their mean, as Math-PUMA's released code (alpha_kl = 0.5)")
     temperature: float = Field(1.0, gt=0, allow_inf_nan=False, description="T: both distributions are softmax(z / T)")
 
 
@@ -403,6 +403,8 @@ class RunConfig(Strict):
         if self.pref.steps and self.pref.generate is not None and not self.rewards:
             raise ValueError("rewards: pref.generate verifies samples with the correctness reward; give one (e.g. accuracy)")
         gym = self.data.gym
+        if self.sft.align is not None and not self.sft.steps:
+            raise ValueError("sft.align is a term of the SFT loss, but sft.steps is 0: set sft.steps > 0 or drop sft.align")
         if self.sft.align is not None and gym is not None and gym.form == "text" and self.data.sampler is None:
             raise ValueError("sft.align pairs each picture with its text twin, but data.gym.form text draws no "
                              "pictures: use form image or mixed (or a data.sampler that draws them during sft)")

@@ -174,13 +174,7 @@ def score_group(sample: Sample, group: Group, answer_format: str = "r1") -> dict
         raise FovealError(f"sample {sample.id}: {e}") from None
     formats = [f >= 1.0 for f in format_reward(texts, [sample] * len(texts), answer_format=answer_format)]
 
-    def same(a: str, b: str) -> bool:
-        if a.strip().lower() == b.strip().lower():
-            return True
-        try:
-            return verify(a, b, sample.answer_type, choices=sample.choices)
-        except ValueError:  # b is not a well-formed answer of this type: only equal text matches
-            return False
+    same = M.equivalent(sample)
 
     def think_answer(text: str, answer: str | None) -> bool | None:
         """Does the reasoning's own conclusion match the final answer? None: either is missing."""

@@ -100,6 +100,22 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - prod
 
 
+def equivalent(sample) -> Callable[[str, str], bool]:
+    """Answer equivalence for `sample`'s answers (votes, clusters, a conclusion vs its answer): equal
+    text after strip and lower-case, or equal under the problem's answer type (1/2 = 0.5)."""
+    from foveal.rewards import verify
+
+    def same(a: str, b: str) -> bool:
+        if a.strip().lower() == b.strip().lower():
+            return True
+        try:
+            return verify(a, b, sample.answer_type, choices=sample.choices)
+        except ValueError:  # b is not a well-formed answer of this type: only equal text matches
+            return False
+
+    return same
+
+
 def answer_clusters(answers: Sequence[str | None], same: Callable[[str, str], bool] | None = None) -> list[list[int]]:
     """Group the indices of equivalent answers, in order of first appearance.
 

@@ -93,15 +93,23 @@ class Plot:
     width: int
 
 
-def png(fig) -> Plot:
-    """The figure as a base64 PNG (and closed), rendered at 1.44x for sharp text on any screen."""
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (and closed)."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
     plt.close(fig)
-    width = int.from_bytes(buf.getvalue()[16:20], "big")  # the PNG IHDR width
-    return Plot(base64.b64encode(buf.getvalue()).decode("ascii"), round(width * 100 / plt.rcParams["savefig.dpi"]))
+    return buf.getvalue()
+
+
+def png(fig) -> Plot:
+    """The figure as a base64 PNG (and closed), rendered at 1.44x for sharp text on any screen."""
+    import matplotlib.pyplot as plt
+
+    data = png_bytes(fig)
+    width = int.from_bytes(data[16:20], "big")  # the PNG IHDR width
+    return Plot(base64.b64encode(data).decode("ascii"), round(width * 100 / plt.rcParams["savefig.dpi"]))
 
 
 def grid(n: int, ncols: int = 4, w: float = 3.1, h: float = 2.5):

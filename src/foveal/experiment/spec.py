@@ -216,16 +216,20 @@ def check_model(path: str) -> None:
 def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunConfig, list[str]]:
     """The arm's RunConfig (recipe + common + own overrides) and its stages to evaluate, checked."""
     from foveal.train.algos import check_rl_config
-    from foveal.train.data import build_sampler
+    from foveal.train.data import build_sampler, check_sampler
     from foveal.train.rl import load_rewards
 
     where = f"arms.{name}"
     try:
         cfg = load_config(find_recipe(arm.recipe, here), overrides=[*common, *arm.set])
         check_rl_config(cfg.rl)
-        build_sampler(cfg.data)
+        check_sampler(cfg, build_sampler(cfg.data))
         if cfg.rl.steps:
             load_rewards(cfg.rewards)
+        if cfg.pref.steps:
+            from foveal.train.preference import check_pref_config
+
+            check_pref_config(cfg)  # the loss and its values, the pairs file, the verifier
         check_model(cfg.model.path)
     except FovealError as e:
         raise FovealError(f"{where}: {e}") from None

@@ -40,7 +40,7 @@ def improve_command(
     from foveal.config import load_config
     from foveal.errors import FovealError
     from foveal.improve.problems import Problems
-    from foveal.improve.run import BACKENDS, PSEUDO_LABELS, improve
+    from foveal.improve.run import improve
     from foveal.options import about, check_in_file, check_out_dir
     from foveal.tasks.generate import parse_levels, parse_names
 
@@ -48,12 +48,6 @@ def improve_command(
     check_in_file(config, "--config")
     with about("--config"):
         cfg = load_config(config, overrides)
-    if backend not in BACKENDS:
-        raise FovealError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if pseudo_label is not None and pseudo_label not in PSEUDO_LABELS:
-        raise FovealError(f"--pseudo-label {pseudo_label!r}: expected one of {', '.join(PSEUDO_LABELS)}")
-    if not 0.0 <= min_agreement <= 1.0:
-        raise FovealError(f"--min-agreement must be in [0, 1], got {min_agreement}")
     if n is not None and sample_budget is not None:
         raise FovealError("give --n (problems per round) or --sample-budget (completions over all rounds), not both")
     if k > 1 and cfg.sampling.temperature == 0:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ def table_rows(rounds: list[dict[str, Any]]) -> list[list[str]]:
 
 def plot_rounds(rounds: list[dict[str, Any]]) -> bytes:
     """PNG: val accuracy per round with its 95% band; kept traces (bars) and pass rate per round."""
-    from foveal.eval.report import PALETTE, grid, style
+    from foveal.eval.report import PALETTE, grid, png_bytes, style
 
     style()
     fig, (acc_ax, kept_ax) = grid(2, ncols=2, w=3.6, h=2.6)
@@ -75,12 +74,7 @@ def plot_rounds(rounds: list[dict[str, Any]]) -> bytes:
     rate_ax.set_ylim(0, 1)
     rate_ax.grid(False)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)
 
 
 def write_report(out: Path, rounds: list[dict[str, Any]], console: Console) -> dict[str, Any]:

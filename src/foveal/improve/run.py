@@ -50,6 +50,7 @@ from rich.console import Console
 from foveal.config import RunConfig, config_from_dict, dump_config
 from foveal.errors import FovealError
 from foveal.eval.harness import repair_tail
+from foveal.eval.metrics import equivalent
 from foveal.improve.problems import Problems
 from foveal.improve.vote import majority_vote_label
 from foveal.io import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
@@ -91,21 +92,6 @@ class Verifier:
                        "agreement": vote.agreement}
         self.verdicts[s.id] = {**verdict, "answers": answers, "scores": scores}
         return scores
-
-
-def equivalent(sample: Sample):
-    """Answer equivalence for voting: equal text, or equal under the problem's answer type (1/2 = 0.5)."""
-    from foveal.rewards import verify
-
-    def same(a: str, b: str) -> bool:
-        if a.strip().lower() == b.strip().lower():
-            return True
-        try:
-            return verify(a, b, sample.answer_type, choices=sample.choices)
-        except ValueError:  # b is not a well-formed answer of this type: only equal text matches
-            return False
-
-    return same
 
 
 class Recorder:
@@ -242,10 +228,15 @@ def improve(cfg: RunConfig, model: str, problems: Problems, out: str | Path, rou
 
 def check_preference(cfg: RunConfig, preference: str | None, pref_steps: int | None) -> int | None:
     """The preference stage's steps (`pref_steps`, else the recipe's pref.steps); FovealError for an
-    unregistered loss or no steps. None without `preference`."""
+    unregistered loss or no steps. None without `preference` (a recipe's pref.steps > 0 then is an
+    error: improve trains pref only when asked, on each round's pairs)."""
     if preference is None:
         if pref_steps is not None:
             raise FovealError("--pref-steps goes with --preference dpo|redi")
+        if cfg.pref.steps:
+            raise FovealError(f"--config: pref.steps is {cfg.pref.steps}, but improve trains a preference stage only "
+                              f"with --preference {cfg.pref.loss.name} (its pairs come from each round's samples); "
+                              f"give it, or set pref.steps 0")
         return None
     from foveal.train.preference import PREFERENCE_LOSSES
 
@@ -257,9 +248,10 @@ def check_preference(cfg: RunConfig, preference: str | None, pref_steps: int | N
                           f"{cfg.pref.steps})")
     if cfg.pref.loss.name == preference:
         from foveal.options import about
+        from foveal.train.preference import check_pref_loss
 
         with about("--config"):
-            PREFERENCE_LOSSES.check_options(preference, cfg.pref.loss.args, "pref.loss.args")
+            check_pref_loss(preference, cfg.pref.loss.args)
     return steps
 
 
@@ -492,6 +484,8 @@ def stage_config(cfg: RunConfig, model: str, data: Path, stage: str, steps: int,
     tree["data"] = {"dataset": str(data)}
     for name in ("sft", "rl", "pref"):
         tree[name]["steps"] = steps if name == stage else 0
+    if stage != "sft":
+        tree["sft"]["align"] = None  # a term of the SFT loss: no SFT here
     if stage == "pref":
         args = cfg.pref.loss.args if cfg.pref.loss.name == preference else {}
         tree["pref"].update(pairs=str(data.parent / "pairs.jsonl"), generate=None,

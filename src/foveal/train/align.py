@@ -25,8 +25,10 @@ def align_kl(image_logits: Tensor, text_logits: Tensor, mask: Tensor, direction:
         forward:   KL(p || q) = sum_v p_v (log p_v - log q_v)    mode-covering: q must put mass
                                                                  wherever the text form does
         reverse:   KL(q || p) = sum_v q_v (log q_v - log p_v)    mode-seeking
-        symmetric: (KL(p || q) + KL(q || p)) / 2                 Math-PUMA's default (alpha_kl = 0.5)
+        symmetric: (KL(p || q) + KL(q || p)) / 2                 as Math-PUMA's released code (alpha_kl = 0.5)
         out[b, t] = T^2 * KL[b, t] * mask[b, t]
+
+    foveal's default (`sft.align.direction`) is forward.
 
     T^2 keeps the gradient's scale independent of the temperature (Hinton et al.'s distillation;
     Math-PUMA's code multiplies by T^2 too). Gradients reach only `image_logits`.

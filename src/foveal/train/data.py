@@ -124,6 +124,23 @@ def build_sampler(cfg: DataConfig):
     return sampler
 
 
+def check_sampler(cfg, sampler) -> None:
+    """FovealError when run config `cfg`'s sampler (built by `build_sampler`) cannot do its part:
+    it acts in a stage given no steps, or `sft.align` asks for pictures it does not draw in SFT."""
+    name = sampler_spec(cfg.data)["name"]
+    stage = getattr(sampler, "acts_in", None)
+    if stage is not None and not getattr(cfg, stage).steps:
+        raise FovealError(f"data.sampler {name!r} acts only during {stage}, but {stage}.steps is 0 "
+                          f"(every draw would be uniform's): train {stage}, or drop data.sampler")
+    gym = cfg.data.gym
+    if cfg.sft.align is not None and gym is not None:
+        forms_in = getattr(sampler, "forms_in", None)
+        forms = forms_in("sft", gym.form) if callable(forms_in) else {gym.form}
+        if not forms & {"image", "mixed"}:
+            raise FovealError(f"sft.align pairs each picture with its text twin, but data.gym.form {gym.form} with "
+                              f"data.sampler {name!r} draws no pictures during sft (forms {sorted(forms)})")
+
+
 def sampler_spec(cfg: DataConfig) -> dict:
     """The recipe's sampler as {name, args} (`uniform` when the recipe names none)."""
     return cfg.sampler.model_dump() if cfg.sampler is not None else {"name": "uniform", "args": {}}

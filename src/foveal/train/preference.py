@@ -33,7 +33,6 @@ one optimizer step. DPO's reference is a frozen copy of the policy at the stage'
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -224,12 +223,25 @@ def read_pairs(path: str | Path, train_only: bool = True) -> list[Pair]:
 
 # -- the stage -----------------------------------------------------------------------------------
 
+def check_pref_loss(name: str, args: dict[str, Any], where: str = "pref.loss.args") -> None:
+    """FovealError naming `where` unless preference loss `name` takes options `args` and accepts
+    their values: the loss is built and called once on one dummy pair, so a range check inside it
+    (dpo's beta > 0, redi's alpha in [0, 1]) fails before a run writes anything."""
+    fn = PREFERENCE_LOSSES.build(name, args, where)
+    one = torch.zeros(1)
+    extra = {"ref_chosen": one, "ref_rejected": one} if PREFERENCE_LOSSES.flag(name, "needs_ref", False) else {}
+    try:
+        fn(one, one, torch.ones(1), torch.ones(1), **extra)
+    except (ValueError, TypeError) as e:
+        raise FovealError(f"{where}: {e}") from None
+
+
 def check_pref_config(cfg, world: int = 1) -> None:
     """Everything the `pref` stage of run config `cfg` can fail on, checked before a run writes
-    anything: the loss and its options, the pairs file's every record, the correctness reward, and
-    the split of the work over `world` processes."""
+    anything: the loss, its options and their values, the pairs file's every record, the correctness
+    reward, and the split of the work over `world` processes."""
     pref = cfg.pref
-    PREFERENCE_LOSSES.check_options(pref.loss.name, pref.loss.args, "pref.loss.args")
+    check_pref_loss(pref.loss.name, pref.loss.args)
     if pref.batch_size % world:
         raise FovealError(f"pref.batch_size {pref.batch_size} must divide by the {world} processes")
     if pref.generate is not None and world > 1:
@@ -269,7 +281,7 @@ def stage_start_model(session) -> torch.nn.Module:
     else:
         from foveal.train.reference import frozen_copy
 
-        ref = frozen_copy(session.accelerator, session.model)  # seq_logps runs it under autocast
+        ref = frozen_copy(session.accelerator, session.model)  # Session.logprobs runs it under autocast
     return ref.eval().requires_grad_(False)
 
 
@@ -321,7 +333,7 @@ class PrefStage:
         pairs: list[Pair] = []
         right, sampled, rounds = 0.0, 0, 0
         while len(pairs) < self.cfg.batch_size and rounds < g.max_rounds:
-            prompts = self.source.draw(g.prompts)
+            prompts = self.source.draw(g.prompts, step=step, stage="pref")
             seed = s.cfg.seed * 1_000_003 + step * 1_009 + rounds
             groups = self.backend.generate(prompts, g.k, Sampling(sc.temperature, sc.top_p, sc.max_new_tokens, seed=seed))
             rounds += 1
@@ -339,9 +351,8 @@ class PrefStage:
     # -- the update ----------------------------------------------------------------------------
     def seq_logps(self, batch: dict, model=None) -> tuple[Tensor, Tensor]:
         """(sequence log-prob sums [2b], token counts [2b]) of an encoded micro-batch under `model`
-        (default the policy; another model runs under the accelerator's autocast, as the prepared policy does)."""
-        with self.s.accelerator.autocast() if model is not None else contextlib.nullcontext():
-            logp, _ = self.s.logprobs(batch, model=model)
+        (default the policy; `Session.logprobs` runs another model under the accelerator's autocast)."""
+        logp, _ = self.s.logprobs(batch, model=model)
         return sequence_logps(logp, batch["completion_mask"][:, -logp.shape[1] :])
 
     def step(self, step: int) -> dict:

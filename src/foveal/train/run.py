@@ -49,7 +49,7 @@ from foveal.progress import progress_bar
 from foveal.provenance import provenance
 from foveal.train import algos
 from foveal.train import checkpoint as ckpt
-from foveal.train.data import PromptSource
+from foveal.train.data import PromptSource, check_sampler
 from foveal.train.sft import check_align
 
 
@@ -247,6 +247,7 @@ def _open_session(cfg: RunConfig, run_dir: Path, fresh: bool, at: Resume | None)
     policy = load_policy(cfg.model.path, lora=cfg.model.lora, dtype=cfg.model.dtype, device=str(accelerator.device),
                          system_prompt=cfg.model.system_prompt, seed=cfg.init_seed)
     source = PromptSource(cfg.data, seed=cfg.seed)
+    check_sampler(cfg, source.sampler)  # it acts in a stage that trains; it draws pictures for sft.align
     check_align(cfg, policy)
     if cfg.rl.steps:
         from foveal.train.rl import load_rewards

@@ -14,6 +14,10 @@ A recipe picks one with `data.sampler: {name, args}` (default: `uniform`). The c
   that declares `stage` the run stage drawing ("sft", "rl", "pref"; None from a caller outside a run).
 - `check(gym)` (optional): a FovealError when the options do not fit the recipe's `data.gym`
   (called before a run writes anything).
+- `acts_in` (optional attribute): the run stage ("sft" or "rl") whose draws differ from
+  `uniform`'s; a recipe that gives that stage no steps is refused (the sampler would never act).
+- `forms_in(stage, default) -> set` (optional): the forms the sampler may draw during run stage
+  `stage` (`default`: data.gym.form); without it, {default}. `sft.align` needs a picture in SFT.
 - `update(ctx) -> dict` (optional): after each RL step, the step's `StepContext` over every
   process's completions, `advantages` filled in; returns what train.jsonl logs for the step.
   The curricula below log `draws` ({arm: prompts trained on this step}), `pass` ({arm: the step's
@@ -132,7 +136,7 @@ class Staged:
     def __init__(self, *, stages: list[dict[str, Any]], during: str = "rl") -> None:
         if during not in ("sft", "rl"):
             raise _bad("during", f"expected sft or rl, got {during!r}")
-        self.during = during
+        self.during = self.acts_in = during
         if not isinstance(stages, list) or not stages:
             raise _bad("stages", f"expected a non-empty list of {{until, tasks, levels, forms}}, got {stages!r}")
         self.stages = [self._stage(i, st) for i, st in enumerate(stages)]
@@ -189,6 +193,12 @@ class Staged:
                 if lacking:
                     raise _bad(f"stages[{i}].forms", f"task(s) {lacking} have no {form!r} form")
 
+    def forms_in(self, stage: str, default: str) -> set[str]:
+        """The forms drawn during run stage `stage`: every curriculum stage's during `during`, else `default`."""
+        if stage != self.during:
+            return {default}
+        return {f for st in self.stages for f in (st["forms"] or [default])}
+
     def index(self, step: int) -> int:
         """The stage in force at `step`: the first with step < until (the last: until null)."""
         return next(i for i, st in enumerate(self.stages) if st["until"] is None or step < st["until"])
@@ -238,6 +248,8 @@ class Band:
     weighting, Observe-R1's and UniVG-R1's difficulty weighting, PeBR-R1's vanishing advantages.)
     Any other run stage (SFT, pref) draws exactly what `uniform` draws.
     """
+
+    acts_in = "rl"
 
     def __init__(self, lo: float = 0.2, hi: float = 0.8, ema: float = 0.5, prior: float = 0.5, floor: float = 0.02) -> None:
         self.lo = _number(lo, "lo", 0, 1)
@@ -306,6 +318,8 @@ class SEC:
     probability. The defaults (alpha 0.5, tau 0.5) are ours, not the paper's. Any other run stage
     (SFT, pref) draws exactly what `uniform` draws.
     """
+
+    acts_in = "rl"
 
     def __init__(self, alpha: float = 0.5, tau: float = 0.5, q0: float = 0.0) -> None:
         self.alpha = _number(alpha, "alpha", 0, 1, open_lo=True)

@@ -81,7 +81,7 @@ def align_sft_loss(session, samples: list[Sample], target_ids: list[list[int]], 
     mask = image["completion_mask"][:, -comp.shape[1] :].to(z_image.dtype)
     logz = torch.logsumexp(z_image, -1)  # the NLL as token_logprobs and sft_loss compute it, op for op
     logp = (torch.gather(z_image, -1, comp.unsqueeze(-1)).squeeze(-1) - logz) * mask
-    nll = -(logp * mask).sum()
+    nll = -logp.sum()  # masked once: x * m * m == x * m exactly for a 0/1 mask
     kl, kl_tokens = z_image.new_zeros(()), 0.0
     if paired:
         text = session.policy.encode_pairs([samples[i].as_text() for i in paired], [target_ids[i] for i in paired])
