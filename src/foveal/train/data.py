@@ -48,8 +48,9 @@ class PromptSource:
         self._wants = [k for k in ("step", "stage") if wants(self.sampler, k)]
 
     def draw(self, n: int, step: int = 0, stage: str | None = None) -> list[Sample]:
-        """The next `n` samples, drawn for step `step` of run stage `stage` ("sft", "rl", ...; the
-        curricula act on "rl" draws and draw like `uniform` for any other)."""
+        """The next `n` samples, drawn for step `step` of run stage `stage` ("sft", "rl", "pref"); a
+        curriculum acts in the stage it declares (`acts_in`: "rl" for band and sec, `staged`'s `during`)
+        and draws like `uniform` in any other."""
         when = {k: v for k, v in (("step", step), ("stage", stage)) if k in self._wants}
         out = [self._at(self.cursor + i, when) for i in range(n)]
         self.cursor += n
