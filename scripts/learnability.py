@@ -65,7 +65,7 @@ def main() -> None:
     runs = [[n] for n in names] if args.each else [names]
     print(f"model {args.model}, {args.split} split, {args.n} distinct problems per family, level {args.level}, "
           f"seed {args.seed}, {args.steps} SFT steps")
-    print(f"{'family':<20}{'greedy':>8}{'chance':>8}{f'pass@{args.k}':>8}{'steps':>7}{'s/step':>8}")
+    print(f"{'family':<20}{'greedy':>8}{'chance':>8}{f'pass@{args.k}' if args.k else '':>8}{'steps':>7}{'s/step':>8}")
     for run_names in runs:
         done = {r["family"]: r for r in records if _same_run(r, args, run_names)}
         if all(n in done for n in run_names):
