@@ -92,7 +92,7 @@ def test_sec_rewards_arms_with_their_mean_absolute_advantage():
     assert log["sec_q"] == {"block_count:1": 1.0, "count:1": 0.25} and log["draws"] == {"block_count:1": 1, "count:1": 2}
     sec.update(_ctx(["count"] * 2, [1, 1], [0, 0], advantages=[0.5, -0.5], step=1))
     assert sec.q["count:1"] == pytest.approx(0.375) and sec.q["block_count:1"] == pytest.approx(1.0)  # undrawn: kept
-    names, p = sec.probabilities({"count": 1.0, "block_count": 1.0}, [1, 2])
+    names, p = sec.weights({"count": 1.0, "block_count": 1.0}, [1, 2])
     q = {"count:1": 0.375, "count:2": 0.0, "block_count:1": 1.0, "block_count:2": 0.0}
     z = sum(math.exp(v / 0.25) for v in q.values())
     assert p == pytest.approx([math.exp(q[a] / 0.25) / z for a in names])
@@ -126,7 +126,7 @@ def test_sampler_state_round_trips_through_torch_save(tmp_path):
     again = SAMPLERS.build("sec", {})
     again.load_state_dict(torch.load(tmp_path / "stage.pt", weights_only=False)["sampler"])
     tasks = {"count": 1.0}
-    assert again.probabilities(tasks, [1, 2]) == sec.probabilities(tasks, [1, 2])
+    assert again.weights(tasks, [1, 2]) == sec.weights(tasks, [1, 2])
     assert [again(random.Random(k), tasks, [1, 2]) for k in range(20)] == [sec(random.Random(k), tasks, [1, 2]) for k in range(20)]
 
 

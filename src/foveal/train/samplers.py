@@ -235,8 +235,22 @@ def ema_update(p: float, observed: float, rate: float) -> float:
     return (1 - rate) * p + rate * observed
 
 
+class ArmSampler:
+    """A curriculum over (task, level) arms that learns from RL steps: in RL a draw picks arm c with
+    probability proportional to `weights(tasks, levels)`; any other run stage (SFT, pref) draws exactly
+    what `uniform` draws."""
+
+    acts_in = "rl"
+
+    def __call__(self, rng: random.Random, tasks: dict[str, float], levels: list[int], *, stage: str = "rl") -> tuple[str, int]:
+        if stage != self.acts_in:
+            return uniform(rng, tasks, levels)
+        names, w = self.weights(tasks, levels)
+        return split_arm(rng.choices(names, w)[0])
+
+
 @SAMPLERS.register("band")
-class Band:
+class Band(ArmSampler):
     """Online pass-rate band: arm weight w_t * 4p(1-p) if lo <= p <= hi else w_t * floor, p an EMA of pass rates.
 
     Arms are (task, level). p_c starts at `prior` and, after each RL step that trained on arm c,
@@ -248,8 +262,6 @@ class Band:
     weighting, Observe-R1's and UniVG-R1's difficulty weighting, PeBR-R1's vanishing advantages.)
     Any other run stage (SFT, pref) draws exactly what `uniform` draws.
     """
-
-    acts_in = "rl"
 
     def __init__(self, lo: float = 0.2, hi: float = 0.8, ema: float = 0.5, prior: float = 0.5, floor: float = 0.02) -> None:
         self.lo = _number(lo, "lo", 0, 1)
@@ -266,12 +278,6 @@ class Band:
         names, prior = arms_of(tasks, levels)
         w = [s * band_weight(self.p.get(a, self.prior), self.lo, self.hi, self.floor) for a, s in zip(names, prior, strict=True)]
         return names, (w if sum(w) > 0 else prior)
-
-    def __call__(self, rng: random.Random, tasks: dict[str, float], levels: list[int], *, stage: str = "rl") -> tuple[str, int]:
-        if stage != "rl":  # SFT and pref draw what `uniform` draws: the arms learn from RL steps
-            return uniform(rng, tasks, levels)
-        names, w = self.weights(tasks, levels)
-        return split_arm(rng.choices(names, w)[0])
 
     def update(self, ctx) -> dict[str, Any]:
         stats = step_arms(ctx)
@@ -305,7 +311,7 @@ def boltzmann(q: Sequence[float], tau: float, prior: Sequence[float] | None = No
 
 
 @SAMPLERS.register("sec")
-class SEC:
+class SEC(ArmSampler):
     """Self-Evolving Curriculum: Q_c <- Q_c + alpha (mean |advantage| of arm c - Q_c), P(c) ~ w_t exp(Q_c / tau).
 
     Arms are (task, level) (SEC, "Self-Evolving Curriculum for LLM Reasoning": a non-stationary
@@ -319,24 +325,16 @@ class SEC:
     (SFT, pref) draws exactly what `uniform` draws.
     """
 
-    acts_in = "rl"
-
     def __init__(self, alpha: float = 0.5, tau: float = 0.5, q0: float = 0.0) -> None:
         self.alpha = _number(alpha, "alpha", 0, 1, open_lo=True)
         self.tau = _number(tau, "tau", 0, open_lo=True)
         self.q0 = _number(q0, "q0")
         self.q: dict[str, float] = {}  # arm -> Q (unseen: q0)
 
-    def probabilities(self, tasks: dict[str, float], levels: list[int]) -> tuple[list[str], list[float]]:
+    def weights(self, tasks: dict[str, float], levels: list[int]) -> tuple[list[str], list[float]]:
         """Every arm and its draw probability."""
         names, prior = arms_of(tasks, levels)
         return names, boltzmann([self.q.get(a, self.q0) for a in names], self.tau, prior)
-
-    def __call__(self, rng: random.Random, tasks: dict[str, float], levels: list[int], *, stage: str = "rl") -> tuple[str, int]:
-        if stage != "rl":  # SFT and pref draw what `uniform` draws: the arms learn from RL steps
-            return uniform(rng, tasks, levels)
-        names, p = self.probabilities(tasks, levels)
-        return split_arm(rng.choices(names, p)[0])
 
     def update(self, ctx) -> dict[str, Any]:
         if ctx.advantages is None:
