@@ -37,6 +37,17 @@ def tiny(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """A smaller tiny VLM (1 text layer 64 wide, 1 vision block 32 wide) saved to a directory, seed 0:
+    the model the training tests (SFT, RL, pref, multi-process) run a few steps of."""
+    from foveal.models import build_tiny_vlm
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
+    return out
+
+
 @pytest.fixture
 def tiny_family(monkeypatch):
     """A registered gym family with 12 problems per level (the hour on a 12-hour clock, stated in

@@ -146,15 +146,6 @@ def test_every_trl_loss_type_has_its_registered_parts():
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
-    return out
-
-
-@pytest.fixture(scope="module")
 def distinct_chars_reward():
     """A reward that varies between random completions, so the advantages are not all 0."""
     from foveal.rewards import REWARDS, register_reward

@@ -108,16 +108,6 @@ def test_align_config_defaults_and_off_by_default():
     assert config_from_dict(yaml.safe_load(dump_config(cfg))).sft.align == cfg.sft.align
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128,
-                   vision_depth=1, vision_embed=32)
-    return out
-
-
 def test_weight_zero_is_plain_sft_exactly_and_the_term_adds_lambda_kl(tiny_dir, tmp_path, one_thread):
     import foveal.tasks as gym
     from foveal.models import load_policy

@@ -106,16 +106,6 @@ def test_the_answer_only_recipes_load_in_the_answer_format(recipe):
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128,
-                   vision_depth=1, vision_embed=32)
-    return out
-
-
-@pytest.fixture(scope="module")
 def no_thinking_run(tiny_dir, tmp_path_factory, one_thread):
     """recipes/no_thinking.yaml on a smaller tiny VLM: 20 answer-only SFT steps, then 2 GRPO steps."""
     from foveal.train import train

@@ -59,15 +59,6 @@ def _check(cmd: list[str], timeout: int = 600) -> None:
     assert r.returncode == 0, r.stderr[-8000:]
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
-    return out
-
-
 def _recipe(tmp_path: Path, tiny_dir: Path, rewards: list[dict], **sections) -> Path:
     tree = {
         "model": {"path": str(tiny_dir)},

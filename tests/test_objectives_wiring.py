@@ -17,15 +17,6 @@ RECIPES = Path(__file__).parent.parent / "recipes"
 OBJECTIVES = ["apo", "grpo_d", "ema_grpo", "grpo_care", "acre", "papo"]
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
-    return out
-
-
 def test_foveal_algos_lists_the_seeds_objectives_and_trls_loss_types(capsys):
     from foveal.cli import main
 

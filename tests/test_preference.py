@@ -188,15 +188,6 @@ def test_the_pair_file_round_trips_and_names_bad_lines(sample, tmp_path):
 # -- the pref stage of `foveal train` ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
-    return out
-
-
-@pytest.fixture(scope="module")
 def pairs_file(tmp_path_factory):
     """Four pairs of train problems: the worked R1 trace against the same trace with a wrong answer."""
     from foveal.prompts import sft_target

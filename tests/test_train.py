@@ -22,15 +22,6 @@ from foveal.train.checkpoint import list_checkpoints
 FOVEAL = [sys.executable, "-m", "foveal.cli"]
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    from foveal.models import build_tiny_vlm
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_vlm(out, seed=0, text_layers=1, text_hidden=64, text_heads=2, text_intermediate=128, vision_depth=1, vision_embed=32)
-    return out
-
-
 def _cfg(tiny_dir, **sections):
     tree = {
         "model": {"path": str(tiny_dir)},
