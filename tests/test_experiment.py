@@ -144,6 +144,9 @@ BAD = [
     (["reference"], "*/sft", r"reference: '\*/sft': arm\(s\) grpo do not evaluate stage 'sft'"),
     (["eval", "max_new_tokens"], 0, "eval.max_new_tokens"),
     (["reference"], KeyError, "reference: Field required"),
+    (["arms", "grpo", "start"], "nope", r"arms.grpo.start: 'nope' is not another arm \(arms: sft\)"),
+    (["arms", "grpo", "start"], "grpo", r"arms.grpo.start: 'grpo' is not another arm"),
+    (["arms", "grpo", "start"], "sft/rl", r"arms.grpo.start: 'sft/rl': arm 'sft' trains sft, not 'rl'"),
     (["arms", "sft", "set"], ["pref.steps=1", "pref.generate.k=2", "pref.loss.args.beta=0"],
      r"arms.sft: pref.loss.args: dpo: beta must be > 0"),
 ]
@@ -310,6 +313,35 @@ def test_each_arm_against_its_own_stage(tmp_path):
     sft_logs = [[r["loss"] for r in read_jsonl(out / "cells" / a / "seed-0" / "train" / "train.jsonl")
                  if r["stage"] == "sft"] for a in ("grpo", "short")]
     assert len(sft_logs[0]) == 4 and len(sft_logs[1]) == 2  # the arms differ: two references, not one
+
+
+def test_an_arm_starts_from_another_arms_model_of_the_same_seed(tmp_path):
+    """`start: sft`: the rl arm trains no SFT of its own; it starts from the sft arm's model of each seed,
+    so its `base` stage scores exactly what the sft arm's `sft` stage scored. Two workers: the rl cells wait
+    for their seed's sft cell."""
+    spec = yaml.safe_load(SMOKE.read_text())
+    for arm in spec["arms"].values():
+        arm["recipe"] = str(ROOT / "recipes" / "quickstart.yaml")
+    spec["arms"]["grpo"].update(start="sft", set=["sft.steps=0"], stages=["base", "rl"])
+    spec["arms"] = {"grpo": spec["arms"]["grpo"], "sft": spec["arms"]["sft"]}  # listed first, run second
+    f = tmp_path / "start.yaml"
+    f.write_text(yaml.safe_dump({**spec, "arms": {**spec["arms"], "sft": {**spec["arms"]["sft"], "start": "grpo"}}}))
+    with pytest.raises(FovealError, match="arms.grpo.start: 'sft': arm 'sft' itself starts from 'grpo'"):
+        run_experiment(f, tmp_path / "out", progress=False)
+    f.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    results = run_experiment(f, out, workers=2, progress=False)
+    assert [r["label"] for r in results["rows"]] == ["grpo/base", "grpo/rl", "sft"]
+    for seed in (0, 1):
+        cell = out / "cells" / "grpo" / f"seed-{seed}"
+        src = out / "cells" / "sft" / f"seed-{seed}"
+        assert yaml.safe_load((cell / "train" / "config.yaml").read_text())["model"]["path"] == \
+            str((src / "train" / "sft").resolve())
+        assert {r["stage"] for r in read_jsonl(cell / "train" / "train.jsonl")} == {"rl"}
+        base = [r["completions"] for r in read_jsonl(cell / "eval-base" / "samples.jsonl")]
+        assert base == [r["completions"] for r in read_jsonl(src / "eval-sft" / "samples.jsonl")]
+        assert (json.loads((cell / "done.json").read_text())["accuracy"]["base"]
+                == json.loads((src / "done.json").read_text())["accuracy"]["sft"])
 
 
 def test_several_levels_are_reported_per_level(tmp_path):

@@ -39,6 +39,7 @@ class Cell:
     stages: tuple[str, ...]
     eval: dict  # EvalSpec fields plus max_new_tokens resolved
     dir: str
+    after: str | None = None  # the directory of the cell whose model this one starts from (`Arm.start`)
 
     @property
     def name(self) -> str:
@@ -50,15 +51,24 @@ def cell_dir(out: Path, arm: str, seed: int) -> Path:
 
 
 def cells_of(exp: Experiment, out: Path) -> list[Cell]:
-    """The cells, seed-major (every arm of seed 0 first), so early results already pair up."""
+    """The cells, seed-major (every arm of seed 0 first), so early results already pair up; within a
+    seed the arms others start from come first. An arm with `start` trains from the start arm's model
+    of its seed (model.path = that cell's train/STAGE, an absolute path)."""
     ev = {**exp.spec.eval.model_dump(), "max_new_tokens": exp.max_new_tokens}
+    arms = sorted(exp.configs, key=lambda a: a in exp.starts)  # stable: the file's order otherwise
     cells = []
     for seed in exp.seeds:
-        for arm, cfg in exp.configs.items():
-            c = cfg.model_copy(deep=True)
+        for arm in arms:
+            c = exp.configs[arm].model_copy(deep=True)
             c.seed = seed
             c.log.progress = False  # the experiment shows one bar over cells
-            cells.append(Cell(arm, seed, dump_config(c), tuple(exp.stages[arm]), ev, str(cell_dir(out, arm, seed))))
+            after = None
+            if arm in exp.starts:
+                src, stage = exp.starts[arm]
+                after = str(cell_dir(out, src, seed))
+                c.model.path = str((cell_dir(out, src, seed) / "train" / stage).resolve())
+            cells.append(Cell(arm, seed, dump_config(c), tuple(exp.stages[arm]), ev, str(cell_dir(out, arm, seed)),
+                              after))
     return cells
 
 
@@ -76,7 +86,11 @@ def check_cell(cell: Cell) -> None:
 
 
 def is_done(cell: Cell) -> bool:
-    return (Path(cell.dir) / "done.json").is_file()
+    return is_done_dir(cell.dir)
+
+
+def is_done_dir(path: str) -> bool:
+    return (Path(path) / "done.json").is_file()
 
 
 _SAMPLES: dict[str, list] = {}
@@ -126,6 +140,8 @@ def run_cell(cell: Cell) -> dict:
     if is_done(cell):
         return json.loads((out / "done.json").read_text())
     check_cell(cell)
+    if cell.after is not None and not is_done_dir(cell.after):
+        raise FovealError(f"{cell.name}: starts from the model of {cell.after}, which is not finished")
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "plan.json", plan_of(cell))
@@ -196,14 +212,20 @@ def run_cells(cells: list[Cell], workers: int = 1, progress: bool = True) -> lis
                 finished(c, run_cell(c))
         else:
             import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
             bar.update(task, info=f"running {min(workers, len(todo))} cells at a time")
+            waiting = list(todo)  # a cell starts once the cell it starts from (`after`) is done
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_worker) as pool:
-                futures = {pool.submit(run_cell, c): c for c in todo}
+                running: dict = {}
                 try:
-                    for f in as_completed(futures):
-                        finished(futures[f], f.result())
+                    while waiting or running:
+                        for c in [c for c in waiting if c.after is None or is_done_dir(c.after)]:
+                            waiting.remove(c)
+                            running[pool.submit(run_cell, c)] = c
+                        finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for f in finished_now:
+                            finished(running.pop(f), f.result())
                 except BaseException:  # a cell failed (or Ctrl-C): start no further cells
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise

@@ -5,6 +5,7 @@
       grpo: {recipe: ../recipes/quickstart.yaml}
     seeds: 3                       # a count (0, 1, 2) or a list of seeds
     reference: sft                 # paired differences are taken against this arm ("*/sft": each arm's own sft)
+    # an arm may `start: sft` (or sft/STAGE): it trains from that arm's model of the same seed
     eval: {split: test, tasks: [count], levels: [1], forms: [image, text], n: 200}
 
 `load_experiment(path)` checks everything a run would need before anything is written: every
@@ -43,6 +44,10 @@ class Arm(Strict):
     set: list[str] = Field(default_factory=list, description="overrides key=value, as `foveal train --set`")
     stages: list[Literal["base", "sft", "rl", "pref"]] | None = Field(
         None, min_length=1, description="checkpoints to evaluate; default: the last stage the recipe trains")
+    start: str | None = Field(
+        None, description="ARM or ARM/STAGE: start from that arm's model of the same seed (its last trained stage, "
+                          "or STAGE) instead of the recipe's model.path; that arm is trained once per seed and "
+                          "shared. This arm's `base` stage is then the model it starts from")
 
 
 class EvalSpec(Strict):
@@ -157,6 +162,7 @@ class Experiment:
     references: dict[Row, Row]
     max_new_tokens: int
     samples: list[Sample]
+    starts: dict[str, tuple[str, str]]  # arm -> (arm, stage) it starts from (`Arm.start`)
 
     @property
     def seeds(self) -> list[int]:
@@ -214,7 +220,8 @@ def check_model(path: str) -> None:
 
 
 def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunConfig, list[str]]:
-    """The arm's RunConfig (recipe + common + own overrides) and its stages to evaluate, checked."""
+    """The arm's RunConfig (recipe + common + own overrides) and its stages to evaluate, checked (its
+    model.path only when the arm does not `start` from another arm)."""
     from foveal.train.algos import check_rl_config
     from foveal.train.data import build_sampler, check_sampler
     from foveal.train.rl import load_rewards
@@ -230,10 +237,13 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
             from foveal.train.preference import check_pref_config
 
             check_pref_config(cfg)  # the loss and its values, the pairs file, the verifier
-        check_model(cfg.model.path)
+        if arm.start is None:
+            check_model(cfg.model.path)
     except FovealError as e:
         raise FovealError(f"{where}: {e}") from None
     trained = stages_of(cfg)
+    if not trained and not arm.stages:
+        raise FovealError(f"{where}: trains nothing (every stage has 0 steps): give `stages: [base]` to score its model")
     stages = list(arm.stages) if arm.stages else [trained[-1]]
     for s in stages:
         if s != "base" and s not in trained:
@@ -241,6 +251,29 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
     if len(set(stages)) != len(stages):
         raise FovealError(f"{where}.stages: lists a stage twice: {stages}")
     return cfg, stages
+
+
+def start_points(spec: ExperimentFile, configs: dict[str, RunConfig], path: Path) -> dict[str, tuple[str, str]]:
+    """Each arm's `start` resolved to (arm, stage): the named arm's last trained stage unless a stage is
+    given. The start arm must train that stage and must not itself start from another arm (one level)."""
+    starts = {}
+    for name, arm in spec.arms.items():
+        if arm.start is None:
+            continue
+        where = f"{path}: arms.{name}.start: {arm.start!r}"
+        src, _, stage = arm.start.partition("/")
+        if src not in spec.arms or src == name:
+            others = [a for a in spec.arms if a != name]
+            raise FovealError(f"{where} is not another arm (arms: {', '.join(others) or 'none'})")
+        if spec.arms[src].start is not None:
+            raise FovealError(f"{where}: arm {src!r} itself starts from {spec.arms[src].start!r}; "
+                              f"start from an arm that trains from its recipe's model")
+        trained = stages_of(configs[src])
+        stage = stage or (trained[-1] if trained else "")
+        if stage not in trained:
+            raise FovealError(f"{where}: arm {src!r} trains {', '.join(trained) or 'nothing'}, not {stage!r}")
+        starts[name] = (src, stage)
+    return starts
 
 
 def reference_rows(reference: str, rows: list[Row], stages: dict[str, list[str]], path: Path) -> dict[Row, Row]:
@@ -285,6 +318,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             configs[name], stages[name] = load_arm(name, arm, spec.set, path.parent)
         except FovealError as e:
             raise FovealError(f"{path}: {e}") from None
+    starts = start_points(spec, configs, path)
     rows = [Row(a, s, a if len(stages[a]) == 1 else f"{a}/{s}") for a in spec.arms for s in stages[a]]
     references = reference_rows(spec.reference, rows, stages, path)
     ev = spec.eval
@@ -310,4 +344,4 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except FovealError as e:
         raise FovealError(f"{path}: eval: {e}") from None
     max_new = ev.max_new_tokens or configs[ref.arm].sampling.max_new_tokens
-    return Experiment(path, spec, configs, stages, rows, references, max_new, samples)
+    return Experiment(path, spec, configs, stages, rows, references, max_new, samples, starts)
