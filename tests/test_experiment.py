@@ -141,6 +141,7 @@ BAD = [
     (["metrics"], ["pass@8"], "metrics: pass@8 needs at least 8 completions per problem, eval.k is 1"),
     (["metrics"], ["pass@two"], "metrics: unknown metric 'pass@two'"),
     (["metrics"], ["accuracy", "accuracy"], "metrics: lists a metric twice"),
+    (["metrics"], ["blind"], "metrics: blind needs eval.blind: true"),
     (["reference"], "*/sft", r"reference: '\*/sft': arm\(s\) grpo do not evaluate stage 'sft'"),
     (["eval", "max_new_tokens"], 0, "eval.max_new_tokens"),
     (["reference"], KeyError, "reference: Field required"),
@@ -342,6 +343,37 @@ def test_an_arm_starts_from_another_arms_model_of_the_same_seed(tmp_path):
         assert base == [r["completions"] for r in read_jsonl(src / "eval-sft" / "samples.jsonl")]
         assert (json.loads((cell / "done.json").read_text())["accuracy"]["base"]
                 == json.loads((src / "done.json").read_text())["accuracy"]["sft"])
+
+
+def test_blind_and_think_answer_metrics_are_recomputed_from_the_rows(tmp_path):
+    """eval.blind adds blanked copies of the image problems; metric blind is their accuracy (image form
+    only), think_answer the share of completions whose reasoning concludes the final answer. Both are
+    checked against values written by hand into samples.jsonl."""
+    f = tmp_path / "probes.yaml"
+    recipe = str(ROOT / "recipes" / "quickstart.yaml")
+    f.write_text(yaml.safe_dump({
+        "arms": {"a": {"recipe": recipe, "stages": ["base"]}, "b": {"recipe": recipe, "stages": ["base"]}},
+        "seeds": [0], "reference": "a", "metrics": ["think_answer", "blind"],
+        "eval": {"split": "val", "tasks": ["count"], "levels": [1], "forms": ["image", "text"], "n": 4,
+                 "max_new_tokens": 2, "blind": True}}))
+    out = tmp_path / "out"
+    first = run_experiment(f, out, progress=False)
+    assert first["metrics"] == ["accuracy", "blind", "think_answer"]
+    path = out / "cells" / "b" / "seed-0" / "eval-base" / "samples.jsonl"
+    rows = read_jsonl(path)
+    assert sorted(r["form"] for r in rows) == ["blind"] * 4 + ["image"] * 4 + ["text"] * 4
+    for i, r in enumerate(rows):  # blind copies: 2 of 4 right; think=answer: every third completion
+        r["scores"] = [float(r["form"] == "blind" and i % 2 == 0)]
+        r["think_answer"] = [True if i % 3 == 0 else None]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    results = run_experiment(f, out, progress=False)
+    b = results["rows"][1]
+    blind = [r["scores"][0] for r in rows if r["form"] == "blind"]
+    assert b["blind"]["overall"]["mean"] == pytest.approx(sum(blind) / 4)
+    assert list(b["blind"]["by_task_form"]["count"]) == ["image"]
+    own = [r for r in rows if r["form"] != "blind"]
+    assert b["think_answer"]["overall"]["mean"] == pytest.approx(sum(r["think_answer"][0] is True for r in own) / 8)
+    assert b["accuracy"]["overall"]["mean"] == 0.0  # the blind copies' scores do not count as accuracy
 
 
 def test_several_levels_are_reported_per_level(tmp_path):

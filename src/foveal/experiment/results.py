@@ -39,16 +39,31 @@ def pass_at(k: int) -> Callable[[dict], float]:
     return lambda row: pass_at_k(len(row["scores"]), sum(map(is_correct, row["scores"])), k)
 
 
-def problem_scores(eval_dir: str | Path, value: Callable[[dict], float] = accuracy) -> Scores:
-    """{(task, form, level): {problem_key: value(row)}} of one eval run's samples.jsonl (probe rows,
-    e.g. shuffled, blind or perturbed copies, left out)."""
+def think_answer(row: dict) -> float:
+    """The share of a problem's completions whose reasoning's own conclusion is the final answer
+    (undetermined ones count as not: a completion that states no conclusion is not consistent)."""
+    return sum(f is True for f in row.get("think_answer") or ()) / len(row["scores"])
+
+
+def value_of(metric: str) -> Callable[[dict], float]:
+    """A metric's per-problem value: accuracy, pass@N, blind (accuracy on the blind copy) or think_answer."""
+    if metric.startswith("pass@"):
+        return pass_at(int(metric[len("pass@"):]))
+    return think_answer if metric == "think_answer" else accuracy
+
+
+def problem_scores(eval_dir: str | Path, value: Callable[[dict], float] = accuracy, blind: bool = False) -> Scores:
+    """{(task, form, level): {problem_key: value(row)}} of one eval run's samples.jsonl: the problems'
+    own rows (probe rows, e.g. shuffled, blind or perturbed copies, left out), or with `blind` only the
+    blind copies, filed under the image form they blank."""
     from foveal.eval.metrics import is_extra
     from foveal.io import read_jsonl
 
     out: Scores = {}
     for r in read_jsonl(Path(eval_dir) / "samples.jsonl"):
-        if not is_extra(r):
-            out.setdefault((r["task"], r["form"], r["level"]), {})[r["problem_key"]] = value(r)
+        if (r["form"] == "blind") if blind else not is_extra(r):
+            form = "image" if blind else r["form"]
+            out.setdefault((r["task"], form, r["level"]), {})[r["problem_key"]] = value(r)
     return out
 
 
@@ -79,20 +94,21 @@ def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> 
     """results.json: every row's metrics over seeds, overall, per task × form and (with several levels)
     per level, against the reference."""
     ev = exp.spec.eval
-    metrics = {m: accuracy if m == "accuracy" else pass_at(int(m[len("pass@"):])) for m in exp.metrics}
     groups = [(t, f) for t in ev.tasks for f in ev.forms]
 
-    def scores(r: Row, value) -> list[Scores]:
-        return [problem_scores(cell_dir(out, r.arm, s) / f"eval-{r.stage}", value) for s in exp.seeds]
+    def scores(r: Row, metric: str) -> list[Scores]:
+        return [problem_scores(cell_dir(out, r.arm, s) / f"eval-{r.stage}", value_of(metric), metric == "blind")
+                for s in exp.seeds]
 
     rows = []
-    for name, value in metrics.items():
+    for name in exp.metrics:
+        forms = ["image"] if name == "blind" else ev.forms
         for i, r in enumerate(exp.rows):
-            mine = scores(r, value)
+            mine = scores(r, name)
             ref = exp.references[r]
-            other = None if r == ref else scores(ref, value)
+            other = None if r == ref else scores(ref, name)
             entry = {"overall": compare(mine, other, lambda g: True),
-                     "by_task_form": {t: {f: compare(mine, other, lambda g, tf=(t, f): g[:2] == tf) for f in ev.forms}
+                     "by_task_form": {t: {f: compare(mine, other, lambda g, tf=(t, f): g[:2] == tf) for f in forms}
                                       for t in ev.tasks}}
             if len(ev.levels) > 1:
                 entry["by_level"] = {str(lv): compare(mine, other, lambda g, lv=lv: g[2] == lv) for lv in ev.levels}
@@ -103,7 +119,7 @@ def summarize(exp: Experiment, out: Path, cells: list[dict], seconds: float) -> 
     return {"experiment": str(exp.path), "split": ev.split, "tasks": ev.tasks, "levels": ev.levels, "forms": ev.forms,
             "n_distinct_per_task": ev.n, "n_units": ev.n * len(groups), "k": ev.k, "temperature": ev.temperature,
             "max_new_tokens": exp.max_new_tokens, "seeds": exp.seeds, "reference": exp.reference,
-            "metrics": list(metrics), "rows": rows, "cells": cells, "seconds": seconds,
+            "metrics": exp.metrics, "rows": rows, "cells": cells, "seconds": seconds,
             "interval": "95% two-level paired bootstrap: seeds, then problems within seeds (B = 4000)"}
 
 

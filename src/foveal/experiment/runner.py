@@ -72,9 +72,12 @@ def cells_of(exp: Experiment, out: Path) -> list[Cell]:
     return cells
 
 
+OMITTED = {"blind": False}  # eval keys added later, left out of plan.json at their default: older cells still match
+
+
 def plan_of(cell: Cell) -> dict:
-    return {"arm": cell.arm, "seed": cell.seed, "stages": list(cell.stages), "eval": cell.eval,
-            "config": cell.config}
+    ev = {k: v for k, v in cell.eval.items() if not (k in OMITTED and v == OMITTED[k])}
+    return {"arm": cell.arm, "seed": cell.seed, "stages": list(cell.stages), "eval": ev, "config": cell.config}
 
 
 def check_cell(cell: Cell) -> None:
@@ -159,6 +162,7 @@ def run_cell(cell: Cell) -> dict:
         result = evaluate(get_backend("hf", policy=policy), samples, k=ev["k"], sampling=sampling,
                           twin="both" if len(ev["forms"]) > 1 else ev["forms"][0], out=out / f"eval-{stage}",
                           batch_size=ev["batch_size"], progress=False, answer_format=cfg.answer_format,
+                          blind=ev.get("blind", False),
                           meta={"model": path, "backend": "hf",
                                 "data": f"gym {ev['split']} split: {ev['n']} distinct problems per task of "
                                         f"{', '.join(ev['tasks'])} at level(s) {ev['levels']}"})

@@ -30,6 +30,7 @@ from foveal.sample import Sample
 
 STAGES = ("base", "sft", "rl", "pref")  # base: the model before training (the recipe's model.path, init from the seed)
 PASS_AT = re.compile(r"pass@(k|[1-9][0-9]*)")  # pass@k (k = eval.k) or pass@N for N <= eval.k
+PROBES = ("blind", "think_answer")  # metrics besides accuracy and pass@N (foveal.experiment.results.METRICS)
 EACH = "*/"  # reference "*/STAGE": every row is compared with its own arm's STAGE
 
 
@@ -66,6 +67,7 @@ class EvalSpec(Strict):
     phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing")
     style: str | None = Field(None, description="default: the reference arm's data.gym.style")
     hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out")
+    blind: bool = Field(False, description="also ask each image problem with its images blanked (metric `blind`)")
 
     def variant(self):
         """The `foveal.tasks.variant.VariantSpec` of the evaluation set."""
@@ -104,7 +106,9 @@ class ExperimentFile(Strict):
     set: list[str] = Field(default_factory=list, description="overrides applied to every arm, before its own")
     metrics: list[str] | None = Field(
         None, description="accuracy (= pass@1) is always reported; pass@k (k = eval.k) and pass@N (N <= eval.k), "
-                          "all from the same eval.k completions per problem (default: pass@k when k > 1)")
+                          "all from the same eval.k completions per problem (default: pass@k when k > 1); blind "
+                          "(accuracy with the images blanked: needs eval.blind); think_answer (the share of "
+                          "completions whose reasoning's own conclusion is the final answer)")
 
     @field_validator("arms")
     @classmethod
@@ -128,8 +132,11 @@ class ExperimentFile(Strict):
     def _metrics(self):
         for m in self.metrics or ():
             match = PASS_AT.fullmatch(m)
-            if m != "accuracy" and not match:
-                raise ValueError(f"metrics: unknown metric {m!r}; expected accuracy, pass@k or pass@N (N a whole number)")
+            if m != "accuracy" and m not in PROBES and not match:
+                raise ValueError(f"metrics: unknown metric {m!r}; expected accuracy, pass@k, pass@N (N a whole "
+                                 f"number), {' or '.join(PROBES)}")
+            if m == "blind" and not (self.eval.blind and "image" in self.eval.forms):
+                raise ValueError("metrics: blind needs eval.blind: true and the image form in eval.forms")
             if m == "pass@k" and self.eval.k < 2:
                 raise ValueError("metrics: pass@k needs eval.k > 1")
             if match and match[1] != "k" and int(match[1]) > self.eval.k:
@@ -177,11 +184,12 @@ class Experiment:
     @property
     def metrics(self) -> list[str]:
         """accuracy, then pass@N for each N asked for (pass@k resolved to eval.k; by default pass@k
-        when eval.k > 1), by increasing N; pass@1 is accuracy and is not repeated."""
+        when eval.k > 1), by increasing N (pass@1 is accuracy and is not repeated), then blind and
+        think_answer when asked for."""
         k = self.spec.eval.k
         asked = self.spec.metrics if self.spec.metrics is not None else ["pass@k"] * (k > 1)
-        ns = {k if m == "pass@k" else int(m[len("pass@"):]) for m in asked if m != "accuracy"} - {1}
-        return ["accuracy", *(f"pass@{n}" for n in sorted(ns))]
+        ns = {k if m == "pass@k" else int(m[len("pass@"):]) for m in asked if PASS_AT.fullmatch(m)} - {1}
+        return ["accuracy", *(f"pass@{n}" for n in sorted(ns)), *(m for m in PROBES if m in asked)]
 
 
 def repo_root(start: Path) -> Path | None:
