@@ -84,3 +84,22 @@ def test_unknown_model_name_suggests_the_close_one(tmp_path):
         load_policy("tiny-lava")
     with pytest.raises(FovealError, match="does not exist"):  # a path still gets the path's error
         load_policy(tmp_path / "tiny-lava")
+
+
+def test_model_tiny_command_builds_each_arch(tmp_path):
+    """`foveal model tiny --arch NAME` writes the same weights as the builder, loadable with plain transformers."""
+    import os
+    import subprocess
+    import sys
+
+    from transformers import AutoConfig
+
+    out = tmp_path / "llava"
+    r = subprocess.run([sys.executable, "-m", "foveal.cli", "model", "tiny", "--arch", "tiny-llava", "--seed", "3",
+                        "--out", str(out)], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert "LlavaForConditionalGeneration" in r.stdout
+    assert AutoConfig.from_pretrained(out).model_type == "llava"
+    want = ARCHS["tiny-llava"](seed=3).model.state_dict()
+    got = load_policy(str(out)).model.state_dict()
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)

@@ -144,6 +144,7 @@ INVALID = {
     ("merge layers", "--donor"): ["{missing}", "{dir}"],
     ("model tiny", "--out"): ["{file}"],
     ("model tiny", "--seed"): ["-1"],
+    ("model tiny", "--arch"): ["tiny-nope"],
     ("quickstart", "--minutes"): ["0", "-1", "inf"],
     ("quickstart", "--n-eval"): ["0"],
     ("quickstart", "--out"): ["{file}"],
