@@ -63,10 +63,14 @@ class EvalSpec(Strict):
     temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy")
     max_new_tokens: int | None = Field(None, ge=1, description="default: the reference arm's sampling.max_new_tokens")
     batch_size: int = Field(64, ge=1)
-    query: str | None = Field(None, description="default: the reference arm's data.gym.query")
-    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing")
-    style: str | None = Field(None, description="default: the reference arm's data.gym.style")
-    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out")
+    query: str | None = Field(None, description="default: the reference arm's data.gym.query when tasks and levels are left out; "
+                                                        "else drawn per seed")
+    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing when tasks and levels are left out; "
+                                                        "else drawn per seed")
+    style: str | None = Field(None, description="default: the reference arm's data.gym.style when tasks and levels are left out; "
+                                                        "else drawn per seed")
+    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out when tasks and levels are left out; "
+                                                        "else drawn per seed")
     blind: bool = Field(False, description="also ask each image problem with its images blanked (metric `blind`)")
 
     def variant(self):
