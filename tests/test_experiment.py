@@ -316,10 +316,11 @@ def test_each_arm_against_its_own_stage(tmp_path):
     assert len(sft_logs[0]) == 4 and len(sft_logs[1]) == 2  # the arms differ: two references, not one
 
 
-def test_an_arm_starts_from_another_arms_model_of_the_same_seed(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_arm_starts_from_another_arms_model_of_the_same_seed(workers, tmp_path):
     """`start: sft`: the rl arm trains no SFT of its own; it starts from the sft arm's model of each seed,
-    so its `base` stage scores exactly what the sft arm's `sft` stage scored. Two workers: the rl cells wait
-    for their seed's sft cell."""
+    so its `base` stage scores exactly what the sft arm's `sft` stage scored. The rl arm is listed first:
+    one worker runs the sft cells first, two workers make the rl cells wait for their seed's sft cell."""
     spec = yaml.safe_load(SMOKE.read_text())
     for arm in spec["arms"].values():
         arm["recipe"] = str(ROOT / "recipes" / "quickstart.yaml")
@@ -329,9 +330,12 @@ def test_an_arm_starts_from_another_arms_model_of_the_same_seed(tmp_path):
     f.write_text(yaml.safe_dump({**spec, "arms": {**spec["arms"], "sft": {**spec["arms"]["sft"], "start": "grpo"}}}))
     with pytest.raises(FovealError, match="arms.grpo.start: 'sft': arm 'sft' itself starts from 'grpo'"):
         run_experiment(f, tmp_path / "out", progress=False)
+    f.write_text(yaml.safe_dump({**spec, "arms": {**spec["arms"], "sft": {**spec["arms"]["sft"], "stages": ["base"]}}}))
+    with pytest.raises(FovealError, match="arms.grpo.start: 'sft': arm 'sft' evaluates only its base model"):
+        run_experiment(f, tmp_path / "out", progress=False)
     f.write_text(yaml.safe_dump(spec))
     out = tmp_path / "out"
-    results = run_experiment(f, out, workers=2, progress=False)
+    results = run_experiment(f, out, workers=workers, progress=False)
     assert [r["label"] for r in results["rows"]] == ["grpo/base", "grpo/rl", "sft"]
     for seed in (0, 1):
         cell = out / "cells" / "grpo" / f"seed-{seed}"
@@ -369,11 +373,29 @@ def test_blind_and_think_answer_metrics_are_recomputed_from_the_rows(tmp_path):
     results = run_experiment(f, out, progress=False)
     b = results["rows"][1]
     blind = [r["scores"][0] for r in rows if r["form"] == "blind"]
+    assert sum(blind) == 2  # not 0: a metric scoring the image rows (all 0) would fail
     assert b["blind"]["overall"]["mean"] == pytest.approx(sum(blind) / 4)
     assert list(b["blind"]["by_task_form"]["count"]) == ["image"]
     own = [r for r in rows if r["form"] != "blind"]
     assert b["think_answer"]["overall"]["mean"] == pytest.approx(sum(r["think_answer"][0] is True for r in own) / 8)
     assert b["accuracy"]["overall"]["mean"] == 0.0  # the blind copies' scores do not count as accuracy
+    from foveal.experiment.runner import plan_of
+
+    plan = json.loads((out / "cells" / "b" / "seed-0" / "plan.json").read_text())
+    assert plan["eval"]["blind"] is True
+    no_blind = plan_of(type_cell(plan, blind=False))
+    assert "blind" not in no_blind["eval"]  # plan.json of cells made before eval.blind existed still match
+    spec = yaml.safe_load(f.read_text())
+    spec["eval"].update(forms=["text"])
+    f.write_text(yaml.safe_dump(spec))
+    with pytest.raises(FovealError, match=r"eval.*blind blanks the images of image problems; forms \['text'\]"):
+        run_experiment(f, tmp_path / "text", progress=False)
+
+
+def type_cell(plan: dict, **eval_changes):
+    from foveal.experiment.runner import Cell
+
+    return Cell(plan["arm"], plan["seed"], plan["config"], tuple(plan["stages"]), {**plan["eval"], **eval_changes}, "x")
 
 
 def test_several_levels_are_reported_per_level(tmp_path):
@@ -404,3 +426,14 @@ def test_several_levels_are_reported_per_level(tmp_path):
     assert overall["n_problems"] == 8
     assert overall["mean"] == pytest.approx(sum(o["mean"] * o["n_problems"] for o in by_level.values()) / 8)
     assert "Experiment by level" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cells_whose_start_is_not_finished_are_refused(workers, tmp_path):
+    """run_cells given cells that start from cells neither done nor among those to run: one line, nothing runs."""
+    from foveal.experiment.runner import Cell, run_cells
+
+    cells = [Cell(arm, 0, "{}", ("rl",), {}, str(tmp_path / arm), after=str(tmp_path / "missing")) for arm in "ab"]
+    with pytest.raises(FovealError, match="a seed 0.* not finished"):
+        run_cells(cells, workers=workers, progress=False)
+    assert not any(tmp_path.iterdir())

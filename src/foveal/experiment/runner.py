@@ -227,6 +227,9 @@ def run_cells(cells: list[Cell], workers: int = 1, progress: bool = True) -> lis
                         for c in [c for c in waiting if c.after is None or is_done_dir(c.after)]:
                             waiting.remove(c)
                             running[pool.submit(run_cell, c)] = c
+                        if not running:  # what is left waits for cells that are neither done nor to be run
+                            raise FovealError(f"{', '.join(c.name for c in waiting)}: the cells they start from "
+                                              f"are not finished and not among the cells to run")
                         finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
                         for f in finished_now:
                             finished(running.pop(f), f.result())

@@ -63,14 +63,14 @@ class EvalSpec(Strict):
     temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy")
     max_new_tokens: int | None = Field(None, ge=1, description="default: the reference arm's sampling.max_new_tokens")
     batch_size: int = Field(64, ge=1)
-    query: str | None = Field(None, description="default: the reference arm's data.gym.query when tasks and levels are left out; "
-                                                        "else drawn per seed")
-    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing when tasks and levels are left out; "
-                                                        "else drawn per seed")
-    style: str | None = Field(None, description="default: the reference arm's data.gym.style when tasks and levels are left out; "
-                                                        "else drawn per seed")
-    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out when tasks and levels are left out; "
-                                                        "else drawn per seed")
+    query: str | None = Field(None, description="default: the reference arm's data.gym.query unless tasks and levels are "
+                                                        "both given")
+    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing unless tasks and levels are "
+                                                        "both given")
+    style: str | None = Field(None, description="default: the reference arm's data.gym.style unless tasks and levels are "
+                                                        "both given")
+    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out unless tasks and levels are "
+                                                        "both given")
     blind: bool = Field(False, description="also ask each image problem with its images blanked (metric `blind`)")
 
     def variant(self):
@@ -91,6 +91,12 @@ class EvalSpec(Strict):
         if self.k > 1 and self.temperature == 0:
             raise ValueError(f"k {self.k} at temperature 0 (greedy) would repeat one completion: "
                              f"set eval.temperature > 0, or k: 1")
+        return self
+
+    @model_validator(mode="after")
+    def _blind(self):
+        if self.blind and "image" not in self.forms:
+            raise ValueError(f"blind blanks the images of image problems; forms {self.forms} has no image")
         return self
 
     @property
@@ -139,8 +145,8 @@ class ExperimentFile(Strict):
             if m != "accuracy" and m not in PROBES and not match:
                 raise ValueError(f"metrics: unknown metric {m!r}; expected accuracy, pass@k, pass@N (N a whole "
                                  f"number), {' or '.join(PROBES)}")
-            if m == "blind" and not (self.eval.blind and "image" in self.eval.forms):
-                raise ValueError("metrics: blind needs eval.blind: true and the image form in eval.forms")
+            if m == "blind" and not self.eval.blind:
+                raise ValueError("metrics: blind needs eval.blind: true")
             if m == "pass@k" and self.eval.k < 2:
                 raise ValueError("metrics: pass@k needs eval.k > 1")
             if match and match[1] != "k" and int(match[1]) > self.eval.k:
@@ -265,7 +271,8 @@ def load_arm(name: str, arm: Arm, common: list[str], here: Path) -> tuple[RunCon
     return cfg, stages
 
 
-def start_points(spec: ExperimentFile, configs: dict[str, RunConfig], path: Path) -> dict[str, tuple[str, str]]:
+def start_points(spec: ExperimentFile, configs: dict[str, RunConfig], stages: dict[str, list[str]],
+                 path: Path) -> dict[str, tuple[str, str]]:
     """Each arm's `start` resolved to (arm, stage): the named arm's last trained stage unless a stage is
     given. The start arm must train that stage and must not itself start from another arm (one level)."""
     starts = {}
@@ -284,6 +291,9 @@ def start_points(spec: ExperimentFile, configs: dict[str, RunConfig], path: Path
         stage = stage or (trained[-1] if trained else "")
         if stage not in trained:
             raise FovealError(f"{where}: arm {src!r} trains {', '.join(trained) or 'nothing'}, not {stage!r}")
+        if set(stages[src]) == {"base"}:
+            raise FovealError(f"{where}: arm {src!r} evaluates only its base model, so it is never trained; "
+                              f"give it a trained stage in `stages`")
         starts[name] = (src, stage)
     return starts
 
@@ -330,7 +340,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             configs[name], stages[name] = load_arm(name, arm, spec.set, path.parent)
         except FovealError as e:
             raise FovealError(f"{path}: {e}") from None
-    starts = start_points(spec, configs, path)
+    starts = start_points(spec, configs, stages, path)
     rows = [Row(a, s, a if len(stages[a]) == 1 else f"{a}/{s}") for a in spec.arms for s in stages[a]]
     references = reference_rows(spec.reference, rows, stages, path)
     ev = spec.eval
