@@ -296,3 +296,36 @@ def test_select_through_the_openai_backend_against_foveal_serve(backend, tmp_pat
         tear(tmp_path / "sel" / "stats.jsonl", 3)
         run(api, tmp_path / "sel", meta={"model": "tiny", "backend": "openai"}, blind=False)
         assert len(hits) == 7 and (tmp_path / "sel" / "stats.jsonl").read_bytes() == whole
+
+
+def test_select_asks_a_trained_model_the_way_it_trained(tiny, tmp_path, capsys):
+    """A model saved by `foveal train` (its run's config.yaml beside it) is prompted with that run's system
+    prompt, here none, as `foveal eval` does; config.json records it, and a run made with another prompt
+    is not resumed. A model without a run gets the R1 system prompt."""
+    import shutil
+
+    from foveal.cli import main
+    from foveal.config import config_from_dict, dump_config
+    from foveal.prompts import R1_SYSTEM_PROMPT
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny, run_dir / "sft")
+    cfg = config_from_dict({"model": {"path": str(tiny), "system_prompt": None},
+                            "data": {"gym": {"tasks": ["count"]}}, "sft": {"steps": 1}})
+    (run_dir / "config.yaml").write_text(dump_config(cfg))
+    argv = ["--tasks", "count", "--n", "2", "--k", "2", "--max-new-tokens", "4", "--format", "jsonl"]
+    for model, out, want in ((run_dir / "sft", tmp_path / "a", None), (tiny, tmp_path / "b", R1_SYSTEM_PROMPT)):
+        with pytest.raises(SystemExit) as e:
+            main(["select", "--model", str(model), "--out", str(out), *argv])
+        assert e.value.code == 0, capsys.readouterr().err
+        assert json.loads((out / "config.json").read_text())["system_prompt"] == want
+    assert "no system prompt, as trained" in capsys.readouterr().out
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    del config["system_prompt"]  # as written before the key existed: the R1 prompt was the only one
+    (tmp_path / "b" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SystemExit) as e:
+        main(["select", "--model", str(tiny), "--out", str(tmp_path / "b"), *argv])
+    assert e.value.code == 0, capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # another model asked another way into the same run: refused, naming both
+        main(["select", "--model", str(run_dir / "sft"), "--out", str(tmp_path / "b"), *argv])
+    assert e.value.code == 2 and "system_prompt: run has" in capsys.readouterr().err

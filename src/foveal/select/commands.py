@@ -89,14 +89,17 @@ def select_command(
     samples, source, manifest, in_fmt = load_input(data, tasks_, n, levels, gym_seed, split, forms, limit)
     sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                         stop=tuple(s for s in stop if s), seed=seed)
-    meta = {"model": model, "data": source, "backend": backend}
+    from foveal.eval.commands import eval_prompt
+
+    _, system_prompt, prompt_source = eval_prompt(model, "auto", backend)  # as `foveal eval`: the way it trained
+    meta = {"model": model, "data": source, "backend": backend, "system_prompt": system_prompt}
     old = check_resumable(out, settings(k, sampling, blind, reward_mix, batch_size, len(samples), meta))
     blind = blind or bool(old and old.get("blind"))  # a run that measured blind statistics keeps doing so
     console = Console(highlight=False)
     with console.status(f"loading {model} ({backend})"), about("--model"):
-        engine = make_backend(backend, model, batch_size * k * (2 if blind else 1), base_url, out)
+        engine = make_backend(backend, model, batch_size * k * (2 if blind else 1), base_url, out, system_prompt)
     console.print(f"measuring {len(samples)} problems from {source} with {model} (K={k}, T={temperature}"
-                  f"{', blind too' if blind else ''}) -> {out}")
+                  f"{', blind too' if blind else ''}; {prompt_source}) -> {out}")
     res = select(engine, samples, out, k=k, sampling=sampling, keep=rule, blind=blind, rewards=reward_mix,
                  batch_size=batch_size, meta=meta, fmt=fmt or in_fmt, manifest=manifest)
     s = res.summary

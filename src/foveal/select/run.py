@@ -37,6 +37,7 @@ from foveal.errors import FovealError
 from foveal.eval.harness import blind_copy, repair_tail
 from foveal.io import append_jsonl, atomic_write_json, read_jsonl
 from foveal.progress import progress_bar
+from foveal.prompts import R1_SYSTEM_PROMPT
 from foveal.provenance import provenance
 from foveal.rollout.base import Backend, Group, Sampling
 from foveal.sample import Sample
@@ -44,7 +45,9 @@ from foveal.select.keep import Keep
 from foveal.select.stats import BLIND_STATS, STAT_NAMES, blind_stats, pass_stats, reward_stats
 
 DEFAULT_REWARDS = {"accuracy": 1.0, "format": 0.5}  # the training default, so reward_var is what GRPO sees
-RESULT_KEYS = ("k", "sampling", "blind", "rewards", "batch_size", "model", "data", "backend", "n_problems")
+RESULT_KEYS = ("k", "sampling", "blind", "rewards", "batch_size", "model", "data", "backend", "n_problems",
+               "system_prompt")
+OLD_DEFAULTS = {"system_prompt": R1_SYSTEM_PROMPT}  # what a config.json written before the key existed used
 
 
 @dataclass
@@ -62,7 +65,7 @@ def settings(k: int, sampling: Sampling, blind: bool, rewards: Mapping[str, floa
     """The settings config.json records, as JSON reads them back."""
     s = asdict(sampling)
     s["stop"] = list(s["stop"])
-    return {"model": None, "data": None, "backend": None, **(meta or {}), "k": k, "sampling": s, "blind": blind,
+    return {"model": None, "data": None, "backend": None, "system_prompt": R1_SYSTEM_PROMPT, **(meta or {}), "k": k, "sampling": s, "blind": blind,
             "rewards": dict(rewards), "batch_size": batch_size, "n_problems": n_problems}
 
 
@@ -78,8 +81,8 @@ def check_resumable(out: Path, config: dict[str, Any]) -> dict[str, Any] | None:
         old = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise FovealError(f"{path}: not valid JSON ({e}); use another --out") from None
-    diff = [f"{key}: run has {old.get(key)!r}, now {config[key]!r}" for key in RESULT_KEYS
-            if old.get(key) != config[key] and not (key == "blind" and old.get(key) and not config[key])]
+    diff = [f"{key}: run has {old.get(key, OLD_DEFAULTS.get(key))!r}, now {config[key]!r}" for key in RESULT_KEYS
+            if old.get(key, OLD_DEFAULTS.get(key)) != config[key] and not (key == "blind" and old.get(key) and not config[key])]
     if diff:
         raise FovealError(f"--out {out} holds a selection run with other settings ({'; '.join(diff)}); "
                           f"use the same settings to resume it, or another --out")
