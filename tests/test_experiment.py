@@ -178,12 +178,19 @@ def test_the_command_refuses_bad_input_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists() and os.listdir(tmp_path / "notes") == ["x.txt"]
 
 
-def test_the_repository_experiments_load():
+def test_the_repository_experiments_load(tmp_path, monkeypatch):
     """Every file in experiments/ passes the whole check a run makes first (recipes, stages, reference,
-    metrics, enough distinct problems of its split)."""
+    metrics, enough distinct problems of its split). A dataset an arm trains on (`data.dataset=DIR`,
+    made by the commands in the file's comments) is stood in for by an empty folder of that name."""
+    import re
+
     from foveal.experiment.spec import load_experiment
 
     files = sorted((ROOT / "experiments").glob("*.yaml"))
+    monkeypatch.chdir(tmp_path)  # data.dataset paths are relative to where foveal runs
+    for f in files:
+        for folder in re.findall(r"data\.dataset=([^,\]\s]+)", f.read_text()):
+            (tmp_path / folder).mkdir(parents=True, exist_ok=True)
     assert len(files) >= 4
     for f in files:
         exp = load_experiment(f)
