@@ -30,7 +30,8 @@ from foveal.sample import Sample
 
 STAGES = ("base", "sft", "rl", "pref")  # base: the model before training (the recipe's model.path, init from the seed)
 PASS_AT = re.compile(r"pass@(k|[1-9][0-9]*)")  # pass@k (k = eval.k) or pass@N for N <= eval.k
-PROBES = ("blind", "think_answer")  # metrics besides accuracy and pass@N (foveal.experiment.results.METRICS)
+PROBES = ("blind", "think_answer")  # metrics besides accuracy and pass@N (foveal.experiment.results.value_of)
+UNLESS = "unless tasks and levels are both given"  # then the eval set's own query/phrasing/style/hold-out
 EACH = "*/"  # reference "*/STAGE": every row is compared with its own arm's STAGE
 
 
@@ -63,14 +64,10 @@ class EvalSpec(Strict):
     temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy")
     max_new_tokens: int | None = Field(None, ge=1, description="default: the reference arm's sampling.max_new_tokens")
     batch_size: int = Field(64, ge=1)
-    query: str | None = Field(None, description="default: the reference arm's data.gym.query unless tasks and levels are "
-                                                        "both given")
-    phrasing: str | None = Field(None, description="default: the reference arm's data.gym.phrasing unless tasks and levels are "
-                                                        "both given")
-    style: str | None = Field(None, description="default: the reference arm's data.gym.style unless tasks and levels are "
-                                                        "both given")
-    hold_out: list[str] | None = Field(None, description="default: the reference arm's data.gym.hold_out unless tasks and levels are "
-                                                        "both given")
+    query: str | None = Field(None, description=f"default: the reference arm's data.gym.query {UNLESS}")
+    phrasing: str | None = Field(None, description=f"default: the reference arm's data.gym.phrasing {UNLESS}")
+    style: str | None = Field(None, description=f"default: the reference arm's data.gym.style {UNLESS}")
+    hold_out: list[str] | None = Field(None, description=f"default: the reference arm's data.gym.hold_out {UNLESS}")
     blind: bool = Field(False, description="also ask each image problem with its images blanked (metric `blind`)")
 
     def variant(self):

@@ -7,7 +7,7 @@ was, and keep the problems a `--keep` rule picks (ThinkLite-VL, Temporal-R1, RAP
 
 A run directory holds:
     config.json    the settings that change the statistics (K, sampling, blind, rewards, batch size,
-                   model, data, backend), versions and git revision
+                   model, data, backend, system prompt: `meta`'s, else the R1 one), versions and git revision
     stats.jsonl    one row per problem (`foveal.select.stats` names the statistics), appended in
                    one write per batch, in input order
     summary.json   counts, the rule, the statistics' distribution, kept problems per task
