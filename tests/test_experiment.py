@@ -390,7 +390,7 @@ def test_blind_and_think_answer_metrics_are_recomputed_from_the_rows(tmp_path):
 
     plan = json.loads((out / "cells" / "b" / "seed-0" / "plan.json").read_text())
     assert plan["eval"]["blind"] is True
-    no_blind = plan_of(type_cell(plan, blind=False))
+    no_blind = plan_of(cell_from_plan(plan, blind=False))
     assert "blind" not in no_blind["eval"]  # plan.json of cells made before eval.blind existed still match
     spec = yaml.safe_load(f.read_text())
     spec["eval"].update(forms=["text"])
@@ -399,7 +399,7 @@ def test_blind_and_think_answer_metrics_are_recomputed_from_the_rows(tmp_path):
         run_experiment(f, tmp_path / "text", progress=False)
 
 
-def type_cell(plan: dict, **eval_changes):
+def cell_from_plan(plan: dict, **eval_changes):
     from foveal.experiment.runner import Cell
 
     return Cell(plan["arm"], plan["seed"], plan["config"], tuple(plan["stages"]), {**plan["eval"], **eval_changes}, "x")
