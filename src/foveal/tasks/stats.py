@@ -11,10 +11,10 @@ S_obs the distinct ids seen, f1 those seen once, f2 those seen twice. It is a lo
 for uneven draw probabilities, and with no repeats at all (f2 = 0, f1 = n) it only says the
 space is much larger than n (≈ n²/2).
 
-`leak_check` is the content split's test: draws of the train split against draws of the test
-split; `leaked` counts test draws whose form id occurs among the training draws, `ambiguous`
-the training ids shared by several problem keys (the key is finer than what a learner sees,
-which is how leaks arise).
+`leak_check` is the content split's test: one pass over a level's draws, each put in its split by
+its problem key exactly as `generate(split=...)` does, and for each form `leaked` counts test
+draws whose form id occurs among the train draws, `ambiguous` the training ids shared by several
+problem keys (the key is finer than what a learner sees, which is how leaks arise).
 """
 
 from __future__ import annotations
@@ -56,15 +56,32 @@ def problem_space(task, level: int, form: str = "image", n: int = 2000, seed: in
     }
 
 
-def leak_check(task, level: int, form: str, n_train: int = 10_000, n_test: int = 1_000) -> dict[str, Any]:
-    """Test-split draws whose form id also occurs among `n_train` train-split draws (should be 0)."""
-    train: dict[str, set[str]] = defaultdict(set)
-    for s in range(n_train):
-        x = task.generate(s, level, form, split="train")
-        train[form_id(x)].add(x.problem_key)
-    test = [form_id(task.generate(s, level, form, split="test")) for s in range(n_test)]
-    return {
-        "task": task.name, "level": level, "form": form, "train_distinct": len(train),
-        "test_distinct": len(set(test)), "leaked": sum(i in train for i in test),
-        "ambiguous": sum(len(v) > 1 for v in train.values()),
-    }
+def leak_check(task, level: int, n_train: int = 10_000) -> list[dict[str, Any]]:
+    """Test draws whose picture or twin also occurs among `n_train` train draws (should be 0), per form.
+
+    Draws seeds 0, 1, 2, ... of `level` (the plain draw of each seed, every variant as drawn) until
+    `n_train` of them are train problems, at most 4 × n_train draws; the test draws met on the way
+    (about n_train / 8) are checked. A train-split sample from `generate(seed, split="train")` is
+    such a draw (the first train draw of its seed), so these are the problems training sees. One
+    drawn sample gives both ids: `image_id` and the `text_id` of its twin.
+    """
+    forms = [f for f in ("image", "text") if f in task.forms]
+    train: dict[str, dict[str, set[str]]] = {f: defaultdict(set) for f in forms}
+    test: dict[str, list[str]] = {f: [] for f in forms}
+    drawn = n = 0
+    while n < n_train and drawn < 4 * n_train:
+        x = task.generate(drawn, level, forms[0])
+        drawn += 1
+        split = split_of(x.problem_key)
+        n += split == "train"
+        for f in forms:
+            i = image_id(x) if f == "image" else text_id(x)
+            if split == "train":
+                train[f][i].add(x.problem_key)
+            elif split == "test":
+                test[f].append(i)
+    return [{
+        "task": task.name, "level": level, "form": f, "draws": drawn, "train_draws": n,
+        "train_distinct": len(train[f]), "test_draws": len(test[f]), "test_distinct": len(set(test[f])),
+        "leaked": sum(i in train[f] for i in test[f]), "ambiguous": sum(len(v) > 1 for v in train[f].values()),
+    } for f in forms]
