@@ -45,12 +45,15 @@ def position(o: dict[str, Any], t: int) -> tuple[float, float] | None:
 
 
 def frame(size: int, objects: list[dict[str, Any]], t: int):
+    """Frame `t` with each object drawn at the whole-pixel position its twin states (`describe_frame`),
+    so the twin fixes the picture: two positions one twin calls the same draw the same, and two the
+    twin tells apart are drawn apart."""
     im = D.canvas(size)
     d = ImageDraw.Draw(im)
     for o in objects:
         p = position(o, t)
         if p is not None:
-            D.shape(d, o["shape"], p[0], p[1], o["r"], D.rgb(o["color"]), outline=S.current().outline)
+            D.shape(d, o["shape"], round(p[0]), round(p[1]), o["r"], D.rgb(o["color"]), outline=S.current().outline)
     return im
 
 
