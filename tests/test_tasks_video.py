@@ -501,8 +501,8 @@ def test_same_samples_whatever_the_hash_seed():
 
 
 def test_motion_draws_each_object_where_its_twin_says():
-    """Two level-1 problems whose twins differ by one pixel in the circle's x (37 vs 38; both drawn at
-    x = 37.x before objects were drawn at their stated whole-pixel positions) get different pictures,
+    """Two level-1 problems whose twins differ by one pixel in the circle's x (37 vs 38, from x = 37.4 and
+    37.9, drawn alike before objects were drawn at their stated whole-pixel positions) get different pictures,
     so no picture is shared by two problems (the 10,000-draw leak sweep found 5 such pairs)."""
     from foveal.split import image_id
 
