@@ -64,8 +64,9 @@ def test_a_level_without_problems_of_a_split_is_a_clear_error(tiny_family):
 
 
 def test_no_test_problem_is_seen_in_training_level_1_every_family():
-    """The split's promise at the smallest levels, both forms: no test draw's picture (prompt +
-    pixels + answer) or twin occurs among 400 train draws (the `long` test below: 10,000 at every level)."""
+    """The split's promise at the smallest levels, every form: no test draw's picture (prompt +
+    pixels + answer), twin or mixed form occurs among 400 train draws (the `long` test below: 10,000
+    at every level)."""
     bad = [r for task in gym.all_tasks() for r in leak_check(task, 1, n_train=400) if r["leaked"] or r["ambiguous"]]
     assert not bad, bad
 

@@ -56,30 +56,32 @@ def problem_space(task, level: int, form: str = "image", n: int = 2000, seed: in
     }
 
 
-def leak_check(task, level: int, n_train: int = 10_000) -> list[dict[str, Any]]:
-    """Test draws whose picture or twin also occurs among `n_train` train draws (should be 0), per form.
+def leak_check(task, level: int, n_train: int = 10_000, forms: tuple[str, ...] = ("image", "text", "mixed")
+               ) -> list[dict[str, Any]]:
+    """Test draws whose picture, twin or mixed form also occurs among `n_train` train draws (should be
+    0), one result per form of `forms` the task has.
 
     Draws seeds 0, 1, 2, ... of `level` (the plain draw of each seed, every variant as drawn) until
     `n_train` of them are train problems, at most 4 × n_train draws; the test draws met on the way
     (about n_train / 8) are checked. A train-split sample from `generate(seed, split="train")` is
     such a draw (the first train draw of its seed), so these are the problems training sees. One
-    drawn sample gives both ids: `image_id` and the `text_id` of its twin.
+    drawn sample gives every id: its `image_id`, the `text_id` of its twin, the `image_id` of its
+    mixed form (`Task.mixed_of`).
     """
-    forms = [f for f in ("image", "text") if f in task.forms]
+    forms = [f for f in forms if f in task.forms]
     train: dict[str, dict[str, set[str]]] = {f: defaultdict(set) for f in forms}
     test: dict[str, list[str]] = {f: [] for f in forms}
     drawn = n = 0
     while n < n_train and drawn < 4 * n_train:
-        x = task.generate(drawn, level, forms[0])
+        x = task.generate(drawn, level, "text" if forms == ["text"] else "image")
         drawn += 1
         split = split_of(x.problem_key)
         n += split == "train"
+        if split == "val":
+            continue
         for f in forms:
-            i = image_id(x) if f == "image" else text_id(x)
-            if split == "train":
-                train[f][i].add(x.problem_key)
-            elif split == "test":
-                test[f].append(i)
+            i = text_id(x) if f == "text" else image_id(x if f == "image" else task.mixed_of(x))
+            (train[f][i].add(x.problem_key) if split == "train" else test[f].append(i))
     return [{
         "task": task.name, "level": level, "form": f, "draws": drawn, "train_draws": n,
         "train_distinct": len(train[f]), "test_draws": len(test[f]), "test_distinct": len(set(test[f])),

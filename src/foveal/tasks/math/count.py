@@ -33,10 +33,6 @@ def a(word: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
 
 
-def object_list(objects: list[dict[str, Any]]) -> str:
-    return ", ".join(a(f"{o['color']} {o['shape']}") for o in objects)
-
-
 def located_list(objects: list[dict[str, Any]]) -> str:
     """'a red circle at (12, 40), ...' in reading order (top to bottom, then left to right): the
     twin states the whole scene, in an order the picture fixes."""
@@ -225,8 +221,9 @@ class Count(Task):
         return slots, letter, tuple(options), f"{counted}, so there are more {describe(big)}. The answer is {letter}."
 
     def mixed(self, sample: Sample) -> Sample:
-        """Describe about a third of the objects in words (with their positions, for queries other than
-        how_many) and draw the rest; ask about all of them."""
+        """Describe about a third of the objects in words, with their positions, and draw the rest; ask
+        about all of them. (The positions keep two problems that differ only in a described object's
+        place apart, as the key and the twin keep them.)"""
         rng = task_rng(f"{self.name}/mixed", sample.seed, sample.level)
         objects = sample.meta["objects"]
         k = max(1, len(objects) // 3) if len(objects) > 1 else 0
@@ -235,10 +232,8 @@ class Count(Task):
         what = describe(sample.meta["query"])
         variant = self.variant_of(sample)
         said = f" Besides the drawn objects there are {k} more, described here but not drawn: " \
-               f"{object_list([objects[i] for i in told])}." if k else ""
+               f"{located_list([objects[i] for i in told])}." if k else ""
         if variant.query != "how_many":  # any other question is asked of the drawn and described objects together
-            said = f" Besides the drawn objects there are {k} more, described here but not drawn: " \
-                   f"{located_list([objects[i] for i in told])}." if k else ""
             prompt = self.image_prompt(f"The image shows some objects.{said} Counting the drawn and the described "
                                        f"objects together: {sample.meta['ask']}")
             return replace(sample, id=f"{sample.id}/mixed", form="mixed", prompt=prompt,
