@@ -77,11 +77,12 @@ def leak_check(task, level: int, n_train: int = 10_000, forms: tuple[str, ...] =
         drawn += 1
         split = split_of(x.problem_key)
         n += split == "train"
-        if split == "val":
-            continue
-        for f in forms:
+        for f in forms if split != "val" else ():
             i = text_id(x) if f == "text" else image_id(x if f == "image" else task.mixed_of(x))
-            (train[f][i].add(x.problem_key) if split == "train" else test[f].append(i))
+            if split == "train":
+                train[f][i].add(x.problem_key)
+            else:
+                test[f].append(i)
     return [{
         "task": task.name, "level": level, "form": f, "draws": drawn, "train_draws": n,
         "train_distinct": len(train[f]), "test_draws": len(test[f]), "test_distinct": len(set(test[f])),
