@@ -489,3 +489,13 @@ def test_jigsaw_mixed_never_states_the_position_asked_about():
             s = t.generate(seed, 1 + seed % 6, "mixed", query=query)
             told = {int(p) for p in re.findall(r"belongs at position (\d+)", s.prompt.split("some are known:")[1])}
             assert told and s.meta["asked"] not in told
+
+
+def test_mental_rotation_mixed_form_keeps_the_reference_offset():
+    """Two level-1 problems that differ only in the reference shape's offset (+0, -1 vs +4, +3) get
+    different mixed forms: the mixed-form leak sweep found them equal when the words left the undrawn
+    reference's size and offset out (one such test mixed form was a training one, at level 2)."""
+    t = get("mental_rotation")
+    a, b = t.generate(2026, 1), t.generate(6893, 1)
+    assert "offset +0, -1" in a.text_twin and "offset +4, +3" in b.text_twin and a.problem_key != b.problem_key
+    assert image_id(t.mixed_of(a)) != image_id(t.mixed_of(b))

@@ -191,16 +191,19 @@ class MentalRotation(Task):
         return img
 
     def mixed(self, sample: Sample) -> Sample:
-        """The reference shape spelled out as a grid in words; only the other shape(s) drawn."""
+        """The reference shape spelled out as a grid in words, with the square size and offset the twin
+        gives it (so two problems that differ only there keep apart); only the other shape(s) drawn."""
         m = sample.meta
         ref, *cands = m["shapes"]
         n = m["candidates"]
         labels = ["?"] if n == 1 else letters(n)
         img = self.render([frozenset(map(tuple, c)) for c in cands], labels, m["panel"], m, first=1)
-        art = ascii_art(frozenset(map(tuple, ref)))
+        cells = frozenset(map(tuple, ref))
+        size, (dx, dy) = fit(cells, m["panel"], m["cell"], m["jitter"]), m["offsets"][0]
         what = "the shape in the picture" if n == 1 else "the candidate shapes in the picture"
         ask = sample.prompt.split("\n", 2)[2]
-        prompt = self.image_prompt(f"The reference shape, drawn on a grid ('#' a filled square, '.' empty):\n{art}\n"
+        prompt = self.image_prompt(f"The reference shape ({size} px squares, offset {dx:+d}, {dy:+d} in its own panel, "
+                                   f"not shown), on a grid ('#' a filled square, '.' empty):\n{ascii_art(cells)}\n"
                                    f"Compare it with {what}.\n{ask}")
         return replace(sample, id=sample.id + "/mixed", prompt=prompt, images=(img,), form="mixed")
 
