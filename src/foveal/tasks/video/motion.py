@@ -36,30 +36,32 @@ def name(o: dict[str, Any]) -> str:
     return f"the {o['color']} {o['shape']}"
 
 
-def position(o: dict[str, Any], t: int) -> tuple[float, float] | None:
-    """Where object `o` is in frame `t` (0-based), or None before it appears."""
+def position(o: dict[str, Any], t: int) -> tuple[int, int] | None:
+    """The whole pixel where object `o` is in frame `t` (0-based), or None before it appears: the one
+    position the picture, the twin and the solution all state (the path is kept to 0.1 px, then
+    rounded to the pixel)."""
     if t < o["appear"]:
         return None
     dx, dy = o["velocity"]
-    return round(o["x"] + dx * t, 1), round(o["y"] + dy * t, 1)
+    return round(round(o["x"] + dx * t, 1)), round(round(o["y"] + dy * t, 1))
 
 
 def frame(size: int, objects: list[dict[str, Any]], t: int):
-    """Frame `t` with each object drawn at the whole-pixel position its twin states (`describe_frame`),
-    so the twin fixes the picture: two positions one twin calls the same draw the same, and two the
-    twin tells apart are drawn apart."""
+    """Frame `t` with each object drawn at the position its twin states (`describe_frame`), so the twin
+    fixes the picture: two positions one twin calls the same draw the same, and two the twin tells
+    apart are drawn apart."""
     im = D.canvas(size)
     d = ImageDraw.Draw(im)
     for o in objects:
         p = position(o, t)
         if p is not None:
-            D.shape(d, o["shape"], round(p[0]), round(p[1]), o["r"], D.rgb(o["color"]), outline=S.current().outline)
+            D.shape(d, o["shape"], p[0], p[1], o["r"], D.rgb(o["color"]), outline=S.current().outline)
     return im
 
 
 def describe_frame(objects: list[dict[str, Any]], t: int) -> str:
     seen = [(o, position(o, t)) for o in objects]
-    items = [f"{o['color']} {o['shape']} at ({round(p[0])}, {round(p[1])})" for o, p in seen if p is not None]
+    items = [f"{o['color']} {o['shape']} at ({p[0]}, {p[1]})" for o, p in seen if p is not None]
     return f"Frame {t + 1}: {', '.join(items) if items else 'empty'}."
 
 
@@ -162,8 +164,8 @@ class Motion(Task):
             target = objects[rng.randrange(n)]
             question = self.ask(obj=name(target))
             p0, p1 = position(target, 0), position(target, frames - 1)
-            why = (f"{name(target).capitalize()} goes from ({round(p0[0])}, {round(p0[1])}) in frame 1 to "
-                   f"({round(p1[0])}, {round(p1[1])}) in frame {frames}, so it moves {target['heading']}.")
+            why = (f"{name(target).capitalize()} goes from ({p0[0]}, {p0[1]}) in frame 1 to "
+                   f"({p1[0]}, {p1[1]}) in frame {frames}, so it moves {target['heading']}.")
             if self.query == "direction":
                 wrong = rng.sample([d for d in dirs if d != target["heading"]], 3)
                 choices = [target["heading"], *wrong]
